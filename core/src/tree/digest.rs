@@ -1,0 +1,1 @@
+//! A content digest of the tree, for replica agreement checks.

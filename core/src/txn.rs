@@ -1,0 +1,76 @@
+//! Replicated transactions: what the leader (or a standalone server) decides, what goes into the log, and
+//! what every replica applies to its [`crate::tree::DataTree`] in zxid order.
+//!
+//! A txn is fully determined: sequential names, versions, parent cversions and ephemeral owners are all
+//! computed before logging, so applying it is deterministic on every replica.
+
+use bytes::Bytes;
+
+use crate::proto::records::Acl;
+use crate::proto::ErrorCode;
+use crate::Zxid;
+
+/// The header of every logged txn (ZooKeeper's TxnHeader, less the type, which the [`Txn`] variant carries).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TxnHeader {
+    /// The session that issued the request (0 for server-internal txns).
+    pub session_id: i64,
+    /// The client's xid for the request.
+    pub cxid: i32,
+    pub zxid: Zxid,
+    /// Milliseconds since the epoch on the proposing server; becomes ctime/mtime.
+    pub time: i64,
+}
+
+/// One replicated state change.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Txn {
+    /// A new session with its negotiated timeout (ms).
+    CreateSession { timeout: i32 },
+    /// The session closed or expired: its ephemerals are deleted when this is applied.
+    CloseSession,
+    /// A node created; `path` is final (sequential suffix already appended).
+    Create {
+        path: String,
+        data: Bytes,
+        acl: Vec<Acl>,
+        /// The raw owner: a session id for ephemerals, 0 for persistent nodes, or the container/TTL markers
+        /// of [`crate::tree::NodeKind`].
+        ephemeral_owner: i64,
+        /// The parent's cversion after this create.
+        parent_cversion: i32,
+    },
+    Delete { path: String },
+    SetData { path: String, data: Bytes, version: i32 },
+    SetAcl { path: String, acl: Vec<Acl>, version: i32 },
+    /// A version check inside a multi; changes nothing.
+    Check { path: String },
+    /// All-or-nothing: either every txn applies, or the multi is logged with `Error` entries and nothing changes.
+    Multi(Vec<Txn>),
+    /// A failed op (inside a failed multi, or a standalone failed write that still consumed a zxid).
+    Error { err: ErrorCode },
+}
+
+impl Txn {
+    /// The opcode ZooKeeper logs for this txn type (for log dumps and 4lw output).
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Txn::CreateSession { .. } => "createSession",
+            Txn::CloseSession => "closeSession",
+            Txn::Create { .. } => "create",
+            Txn::Delete { .. } => "delete",
+            Txn::SetData { .. } => "setData",
+            Txn::SetAcl { .. } => "setACL",
+            Txn::Check { .. } => "check",
+            Txn::Multi(_) => "multi",
+            Txn::Error { .. } => "error",
+        }
+    }
+}
+
+/// A txn with its header: the unit that is logged, replicated and applied.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoggedTxn {
+    pub header: TxnHeader,
+    pub txn: Txn,
+}

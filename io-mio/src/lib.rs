@@ -1,0 +1,1 @@
+//! rzk-io-mio: drives an rzk-core `Node` with mio (in progress).

@@ -1,0 +1,1 @@
+//! rzk-sim: the seeded deterministic simulator (in progress, see issue 3).
