@@ -26,7 +26,9 @@ pub struct TxnHeader {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Txn {
     /// A new session with its negotiated timeout (ms).
-    CreateSession { timeout: i32 },
+    CreateSession {
+        timeout: i32,
+    },
     /// The session closed or expired: its ephemerals are deleted when this is applied.
     CloseSession,
     /// A node created; `path` is final (sequential suffix already appended).
@@ -40,15 +42,29 @@ pub enum Txn {
         /// The parent's cversion after this create.
         parent_cversion: i32,
     },
-    Delete { path: String },
-    SetData { path: String, data: Bytes, version: i32 },
-    SetAcl { path: String, acl: Vec<Acl>, version: i32 },
+    Delete {
+        path: String,
+    },
+    SetData {
+        path: String,
+        data: Bytes,
+        version: i32,
+    },
+    SetAcl {
+        path: String,
+        acl: Vec<Acl>,
+        version: i32,
+    },
     /// A version check inside a multi; changes nothing.
-    Check { path: String },
+    Check {
+        path: String,
+    },
     /// All-or-nothing: either every txn applies, or the multi is logged with `Error` entries and nothing changes.
     Multi(Vec<Txn>),
     /// A failed op (inside a failed multi, or a standalone failed write that still consumed a zxid).
-    Error { err: ErrorCode },
+    Error {
+        err: ErrorCode,
+    },
 }
 
 impl Txn {

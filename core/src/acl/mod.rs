@@ -1,1 +1,197 @@
-//! (in progress)
+//! Access control: permission bits, identities, ZooKeeper's digest scheme, and the permission check.
+
+mod digest;
+mod ip;
+
+pub use digest::digest_id;
+pub use ip::ip_matches;
+
+use crate::proto::records::{Acl, Id};
+
+/// Permission bits (ZooDefs.Perms).
+pub mod perms {
+    pub const READ: i32 = 1;
+    pub const WRITE: i32 = 2;
+    pub const CREATE: i32 = 4;
+    pub const DELETE: i32 = 8;
+    pub const ADMIN: i32 = 16;
+    pub const ALL: i32 = READ | WRITE | CREATE | DELETE | ADMIN;
+}
+
+/// world:anyone with every permission: the ACL of an unprotected node (ZooDefs.Ids.OPEN_ACL_UNSAFE).
+pub fn open_acl_unsafe() -> Vec<Acl> {
+    vec![Acl {
+        perms: perms::ALL,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+/// Whether a client holding `auth` ids may do `perm` on a node with `acl` (ZooKeeperServer.checkACL).
+/// An empty ACL allows everything; `super` ids pass every check.
+pub fn check(acl: &[Acl], perm: i32, auth: &[Id]) -> bool {
+    if acl.is_empty() || auth.iter().any(|id| id.scheme == "super") {
+        return true;
+    }
+    acl.iter().filter(|a| a.perms & perm != 0).any(|a| {
+        let id = &a.id;
+        match id.scheme.as_str() {
+            "world" => id.id == "anyone",
+            "ip" => auth
+                .iter()
+                .any(|c| c.scheme == "ip" && ip_matches(&id.id, &c.id)),
+            scheme => auth.iter().any(|c| c.scheme == scheme && c.id == id.id),
+        }
+    })
+}
+
+/// Why an ACL list given by a client is refused (clients get `InvalidAcl`).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid ACL: {0}")]
+pub struct InvalidAcl(pub String);
+
+/// Validates a client's ACL list and expands the `auth` scheme into the client's own ids
+/// (PrepRequestProcessor.fixupACL). Duplicates are removed, keeping first occurrences.
+pub fn fixup(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, InvalidAcl> {
+    if acl.is_empty() {
+        return Err(InvalidAcl("empty ACL".into()));
+    }
+    let mut out: Vec<Acl> = Vec::with_capacity(acl.len());
+    let mut push = |a: Acl| {
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    };
+    for a in acl {
+        if a.perms & !perms::ALL != 0 {
+            return Err(InvalidAcl(format!("bad permissions {}", a.perms)));
+        }
+        match a.id.scheme.as_str() {
+            "world" if a.id.id == "anyone" => push(a.clone()),
+            "world" => {
+                return Err(InvalidAcl(format!(
+                    "world id must be anyone, not {}",
+                    a.id.id
+                )))
+            }
+            "auth" => {
+                // Expands to every authenticated id of the client that is not an ip or super id.
+                let mut any = false;
+                for c in auth
+                    .iter()
+                    .filter(|c| c.scheme != "ip" && c.scheme != "super")
+                {
+                    any = true;
+                    push(Acl {
+                        perms: a.perms,
+                        id: c.clone(),
+                    });
+                }
+                if !any {
+                    return Err(InvalidAcl(
+                        "auth scheme used without any authenticated id".into(),
+                    ));
+                }
+            }
+            "digest" if a.id.id.contains(':') => push(a.clone()),
+            "digest" => {
+                return Err(InvalidAcl(format!(
+                    "digest id must be user:digest, not {}",
+                    a.id.id
+                )))
+            }
+            "ip" if ip::is_valid(&a.id.id) => push(a.clone()),
+            "ip" => return Err(InvalidAcl(format!("bad ip id {}", a.id.id))),
+            "super" => push(a.clone()),
+            other => return Err(InvalidAcl(format!("unknown scheme {other}"))),
+        }
+    }
+    Ok(out)
+}
+
+/// The ACL as shown to a client without ADMIN permission: digest ids lose their hash ("user:x").
+pub fn redact(acl: &[Acl]) -> Vec<Acl> {
+    acl.iter()
+        .map(|a| {
+            let mut a = a.clone();
+            if a.id.scheme == "digest" {
+                if let Some((user, _)) = a.id.id.split_once(':') {
+                    a.id.id = format!("{user}:x");
+                }
+            }
+            a
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(scheme: &str, id: &str) -> Id {
+        Id {
+            scheme: scheme.into(),
+            id: id.into(),
+        }
+    }
+
+    fn acl(perms: i32, scheme: &str, i: &str) -> Acl {
+        Acl {
+            perms,
+            id: id(scheme, i),
+        }
+    }
+
+    #[test]
+    fn world_anyone_allows_everybody_only_the_granted_perms() {
+        let a = vec![acl(perms::READ, "world", "anyone")];
+        assert!(check(&a, perms::READ, &[]));
+        assert!(!check(&a, perms::WRITE, &[]));
+    }
+
+    #[test]
+    fn digest_needs_matching_auth_and_super_bypasses() {
+        let d = digest_id("alice:secret");
+        let a = vec![acl(perms::ALL, "digest", &d)];
+        assert!(!check(&a, perms::READ, &[id("ip", "127.0.0.1")]));
+        assert!(check(&a, perms::READ, &[id("digest", &d)]));
+        assert!(!check(
+            &a,
+            perms::READ,
+            &[id("digest", &digest_id("alice:wrong"))]
+        ));
+        assert!(check(&a, perms::READ, &[id("super", "")]));
+    }
+
+    #[test]
+    fn ip_acl_matches_cidr() {
+        let a = vec![acl(perms::READ, "ip", "127.0.0.0/8")];
+        assert!(check(&a, perms::READ, &[id("ip", "127.0.0.1")]));
+        assert!(!check(&a, perms::READ, &[id("ip", "10.0.0.1")]));
+    }
+
+    #[test]
+    fn fixup_expands_auth_and_rejects_bad_lists() {
+        let d = digest_id("bob:pw");
+        let fixed = fixup(
+            &[acl(perms::ALL, "auth", "")],
+            &[id("ip", "127.0.0.1"), id("digest", &d)],
+        )
+        .unwrap();
+        assert_eq!(fixed, vec![acl(perms::ALL, "digest", &d)]);
+        assert!(fixup(&[acl(perms::ALL, "auth", "")], &[id("ip", "127.0.0.1")]).is_err());
+        assert!(fixup(&[], &[]).is_err());
+        assert!(fixup(&[acl(perms::ALL, "world", "someone")], &[]).is_err());
+        assert!(fixup(&[acl(perms::ALL, "digest", "nocolon")], &[]).is_err());
+        assert!(fixup(&[acl(perms::ALL, "ip", "300.1.1.1")], &[]).is_err());
+        assert!(fixup(&[acl(perms::ALL, "martian", "x")], &[]).is_err());
+    }
+
+    #[test]
+    fn redact_hides_digest_hashes() {
+        let r = redact(&[acl(perms::ALL, "digest", "carol:abc=")]);
+        assert_eq!(r[0].id.id, "carol:x");
+    }
+}

@@ -20,7 +20,10 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     pub fn new(max: usize) -> FrameDecoder {
-        FrameDecoder { buf: BytesMut::new(), max }
+        FrameDecoder {
+            buf: BytesMut::new(),
+            max,
+        }
     }
 
     /// Appends bytes read from the socket.

@@ -34,12 +34,19 @@ pub enum ResponseBody {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiResult {
     /// The op code is create or createContainer-without-stat (CreateResponse) vs. create2/TTL (Create2Response).
-    Create { op: OpCode, path: String, stat: Stat },
+    Create {
+        op: OpCode,
+        path: String,
+        stat: Stat,
+    },
     Delete,
     SetData(Stat),
     Check,
     GetChildren(Vec<String>),
-    GetData { data: Bytes, stat: Stat },
+    GetData {
+        data: Bytes,
+        stat: Stat,
+    },
     Error(ErrorCode),
 }
 

@@ -50,7 +50,8 @@ impl DataTree {
 
     /// Children names of `path` in a deterministic (sorted) order.
     pub fn children(&self, path: &str) -> Option<Vec<String>> {
-        self.get(path).map(|n| n.children().map(str::to_owned).collect())
+        self.get(path)
+            .map(|n| n.children().map(str::to_owned).collect())
     }
 
     /// Number of all descendants of `path` (getAllChildrenNumber), not counting `path` itself.
@@ -61,7 +62,11 @@ impl DataTree {
 
     /// Paths of the ephemeral nodes owned by `session_id`, sorted.
     pub fn ephemerals_of(&self, session_id: i64) -> impl Iterator<Item = &str> {
-        self.ephemerals.get(&session_id).into_iter().flatten().map(String::as_str)
+        self.ephemerals
+            .get(&session_id)
+            .into_iter()
+            .flatten()
+            .map(String::as_str)
     }
 
     /// Every session that owns ephemerals, with its paths.
