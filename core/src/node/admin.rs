@@ -1,0 +1,123 @@
+//! Four-letter words: gather a [`ServerReport`] from the node's state, let `four_letter` format it, send it,
+//! close the connection (as ZooKeeper does after every command).
+
+use bytes::Bytes;
+
+use super::connection::ConnState;
+use super::{ConnId, Node, Output};
+use crate::four_letter::{self, ConnectionReport, FourLetterWord, ServerReport};
+
+/// The version string rzk reports where ZooKeeper reports its own.
+pub const VERSION: &str = concat!("3.8.0-rzk-", env!("CARGO_PKG_VERSION"));
+
+impl Node {
+    pub(super) fn answer_four_letter(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        word: FourLetterWord,
+        out: &mut Vec<Output>,
+    ) {
+        let allowed = word.is_allowed(&self.config.server, false);
+        if allowed {
+            match word {
+                FourLetterWord::Srst => self.stats = Default::default(),
+                FourLetterWord::Crst => {
+                    for c in self.conns.values_mut() {
+                        c.stats.reset();
+                    }
+                }
+                _ => {}
+            }
+        }
+        let report = self.report(now);
+        let text = four_letter::render(word, &report, &self.config.server);
+        out.push(Output::ToClient {
+            conn,
+            bytes: Bytes::from(text),
+        });
+        self.close_conn(conn, out);
+    }
+
+    /// A snapshot of everything the four-letter words print.
+    pub fn report(&self, now: u64) -> ServerReport {
+        let _ = now;
+        let session_of = |conn: ConnId| {
+            self.conns
+                .get(&conn)
+                .and_then(|c| c.session_id())
+                .unwrap_or(0)
+        };
+        let connections = self
+            .conns
+            .values()
+            .filter(|c| c.state != ConnState::AwaitingConnect)
+            .map(|c| ConnectionReport {
+                remote: format!("/{}:{}", c.addr.ip(), c.addr.port()),
+                queued: c.queue.len() as u64,
+                received: c.stats.received,
+                sent: c.stats.sent,
+                session_id: c.session_id().unwrap_or(0),
+                last_op: c.stats.last_op.to_owned(),
+                last_cxid: c.stats.last_cxid,
+                last_zxid: c.stats.last_zxid,
+                timeout: c.timeout(),
+                last_latency: c.stats.latency.last,
+                min_latency: c.stats.latency.min,
+                avg_latency: c.stats.latency.avg() as u64,
+                max_latency: c.stats.latency.max,
+                established: c.stats.established as i64,
+                last_response: c.stats.last_response as i64,
+            })
+            .collect();
+        let mut by_session: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
+        let mut by_path: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
+        for table in [&self.watches.data, &self.watches.child] {
+            for (path, conns) in table.by_path() {
+                for conn in conns {
+                    let s = session_of(conn);
+                    let paths = by_session.entry(s).or_default();
+                    if !paths.iter().any(|p| p == path) {
+                        paths.push(path.to_owned());
+                    }
+                    let sessions = by_path.entry(path.to_owned()).or_default();
+                    if !sessions.contains(&s) {
+                        sessions.push(s);
+                    }
+                }
+            }
+        }
+        let ephemerals: Vec<(i64, Vec<String>)> = self
+            .tree
+            .all_ephemerals()
+            .iter()
+            .map(|(s, p)| (*s, p.iter().cloned().collect()))
+            .collect();
+        ServerReport {
+            version: VERSION.to_owned(),
+            mode: "standalone".to_owned(),
+            zxid: self.tree.last_zxid(),
+            node_count: self.tree.node_count() as u64,
+            approximate_data_size: self.tree.approximate_data_size(),
+            min_latency: self.stats.latency.min,
+            avg_latency: self.stats.latency.avg(),
+            max_latency: self.stats.latency.max,
+            received: self.stats.received,
+            sent: self.stats.sent,
+            outstanding: self.conns.values().map(|c| c.queue.len() as u64).sum(),
+            connections,
+            watch_count: self.watches.count() as u64,
+            watched_paths: by_path.len() as u64,
+            watches_by_session: by_session.into_iter().collect(),
+            watches_by_path: by_path.into_iter().collect(),
+            ephemerals_count: ephemerals.iter().map(|(_, p)| p.len() as u64).sum(),
+            ephemerals,
+            sessions: self.sessions.iter().map(|(s, t)| (s, t as i32)).collect(),
+            environment: self.config.environment.clone(),
+            open_file_descriptors: self.host.0,
+            max_file_descriptors: self.host.1,
+            server_id: self.config.server_id,
+            read_only: false,
+        }
+    }
+}

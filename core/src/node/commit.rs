@@ -1,0 +1,347 @@
+//! From durable to visible (ZooKeeper's FinalRequestProcessor, write half): once the log reports a txn
+//! durable, apply it to the tree, fire the watches it triggers, and release replies in request order.
+//!
+//! The persistence contract lives here: a txn is applied, and its client answered, only after
+//! [`Input::LogSynced`](super::Input::LogSynced) covers its zxid.
+
+use super::connection::{ConnState, SlotState};
+use super::{ConnId, InFlight, Node, Output};
+use crate::proto::records::*;
+use crate::proto::response::{
+    encode_connect_response, encode_notification, encode_reply, MultiResult, ResponseBody,
+};
+use crate::proto::{ErrorCode, OpCode};
+use crate::tree::{ApplyOutcome, WatchTrigger};
+use crate::txn::Txn;
+use crate::Zxid;
+
+impl Node {
+    pub(super) fn on_log_synced(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
+        self.synced = self.synced.max(zxid);
+        while self
+            .in_flight
+            .front()
+            .is_some_and(|f| f.txn.header.zxid <= self.synced)
+        {
+            if let Some(f) = self.in_flight.pop_front() {
+                self.apply_committed(now, f, out);
+            }
+        }
+    }
+
+    fn apply_committed(&mut self, now: u64, f: InFlight, out: &mut Vec<Output>) {
+        let InFlight {
+            txn: logged,
+            origin,
+        } = f;
+        let header = logged.header;
+        let outcome = self.tree.apply(&header, &logged.txn);
+        self.overlay.applied(header.zxid);
+
+        let mut triggers: Vec<&WatchTrigger> = outcome.triggers.iter().collect();
+        if triggers.is_empty() {
+            triggers = outcome
+                .multi
+                .iter()
+                .flat_map(|o| o.triggers.iter())
+                .collect();
+        }
+        for t in triggers {
+            for (conn, event) in self.watches.trigger(t) {
+                self.notify(conn, &event, out);
+            }
+        }
+
+        let mut close_session_conn = None;
+        if let Txn::CloseSession = logged.txn {
+            self.sessions.remove(header.session_id);
+            close_session_conn = self.session_conns.remove(&header.session_id);
+        }
+
+        if let Some(conn) = origin {
+            self.complete_write(now, conn, &logged.txn, header.zxid, &outcome);
+            self.drain(now, conn, out);
+        }
+        if let Some(conn) = close_session_conn {
+            // An expired session's connection closes now; a client's own close was answered first.
+            self.close_conn(conn, out);
+        }
+    }
+
+    /// Turns the connection's waiting slot for `zxid` into a ready reply.
+    fn complete_write(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        txn: &Txn,
+        zxid: Zxid,
+        outcome: &ApplyOutcome,
+    ) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let Some(idx) = c
+            .queue
+            .iter()
+            .position(|s| matches!(s.state, SlotState::Txn { zxid: z, .. } if z == zxid))
+        else {
+            return;
+        };
+        let slot = &c.queue[idx];
+        let (xid, op) = (slot.xid, slot.op);
+        let ops = match &slot.state {
+            SlotState::Txn { ops, .. } => ops.clone(),
+            _ => Vec::new(),
+        };
+        let (bytes, err, close) = match op {
+            OpCode::CreateSession => {
+                let ConnState::Creating {
+                    session_id,
+                    timeout,
+                } = c.state
+                else {
+                    return;
+                };
+                c.state = ConnState::Connected {
+                    session_id,
+                    timeout,
+                };
+                let resp = ConnectResponse {
+                    protocol_version: 0,
+                    time_out: timeout,
+                    session_id,
+                    passwd: crate::session::password_for(session_id).to_vec().into(),
+                    read_only: false,
+                };
+                (encode_connect_response(&resp), 0, false)
+            }
+            _ => {
+                let (err, body) = write_reply(op, &ops, txn, outcome);
+                let header = ReplyHeader {
+                    xid,
+                    zxid,
+                    err: err.code(),
+                };
+                (
+                    encode_reply(&header, &body),
+                    err.code(),
+                    op == OpCode::CloseSession,
+                )
+            }
+        };
+        let _ = now;
+        c.queue[idx].state = SlotState::Ready {
+            bytes,
+            zxid,
+            err,
+            close,
+        };
+    }
+
+    /// Sends whatever replies are ready at the head of the connection's queue, answering deferred reads
+    /// as they come up, and stops at the first write still waiting for its txn.
+    pub(super) fn drain(&mut self, now: u64, conn: ConnId, out: &mut Vec<Output>) {
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            let Some(front) = c.queue.front() else { break };
+            match &front.state {
+                SlotState::Txn { .. } => break,
+                SlotState::Sync { after, .. } if self.tree.last_zxid() < *after => break,
+                _ => {}
+            }
+            let Some(slot) = c.queue.pop_front() else {
+                break;
+            };
+            match slot.state {
+                SlotState::Ready {
+                    bytes,
+                    zxid,
+                    err,
+                    close,
+                } => {
+                    self.sent(
+                        now,
+                        conn,
+                        slot.op,
+                        slot.xid,
+                        zxid,
+                        slot.received_at,
+                        bytes,
+                        out,
+                    );
+                    let _ = err;
+                    if close {
+                        return self.close_conn(conn, out);
+                    }
+                }
+                SlotState::Sync { path, .. } => {
+                    let body = ResponseBody::Sync(SyncResponse { path });
+                    self.reply(
+                        now,
+                        conn,
+                        slot.op,
+                        slot.xid,
+                        slot.received_at,
+                        ErrorCode::Ok,
+                        &body,
+                        out,
+                    );
+                }
+                SlotState::Deferred(req) => {
+                    let (err, body) = match self.answer_read(conn, &req) {
+                        Ok(body) => (ErrorCode::Ok, body),
+                        Err(err) => (err, ResponseBody::Empty),
+                    };
+                    // Notifications raised by the read (setWatches) go before its reply.
+                    for (c, ev) in std::mem::take(&mut self.pending_events) {
+                        self.notify(c, &ev, out);
+                    }
+                    self.reply(
+                        now,
+                        conn,
+                        slot.op,
+                        slot.xid,
+                        slot.received_at,
+                        err,
+                        &body,
+                        out,
+                    );
+                }
+                SlotState::Txn { .. } => unreachable!("checked above"),
+            }
+        }
+        // Backpressure: resume reading once the queue has drained well below the limit.
+        let limit = self.config.server.global_outstanding_limit.max(1) as usize;
+        if let Some(c) = self.conns.get_mut(&conn) {
+            if c.paused && c.queue.len() < limit.div_ceil(2) {
+                c.paused = false;
+                out.push(Output::ReadInterest {
+                    conn,
+                    enabled: true,
+                });
+                self.process_frames(now, conn, out);
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn reply(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        op: OpCode,
+        xid: i32,
+        received_at: u64,
+        err: ErrorCode,
+        body: &ResponseBody,
+        out: &mut Vec<Output>,
+    ) {
+        let zxid = self.tree.last_zxid();
+        let bytes = encode_reply(
+            &ReplyHeader {
+                xid,
+                zxid,
+                err: err.code(),
+            },
+            body,
+        );
+        self.sent(now, conn, op, xid, zxid, received_at, bytes, out);
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn sent(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        op: OpCode,
+        xid: i32,
+        zxid: Zxid,
+        received_at: u64,
+        bytes: bytes::Bytes,
+        out: &mut Vec<Output>,
+    ) {
+        let latency = now.saturating_sub(received_at);
+        self.stats.sent += 1;
+        self.stats.latency.record(latency);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.sent += 1;
+            c.stats.latency.record(latency);
+            c.stats.last_op = op.name();
+            c.stats.last_cxid = xid as i64;
+            c.stats.last_zxid = zxid;
+            c.stats.last_response = now;
+        }
+        out.push(Output::ToClient { conn, bytes });
+    }
+
+    fn notify(&mut self, conn: ConnId, event: &WatcherEvent, out: &mut Vec<Output>) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.sent += 1;
+            self.stats.sent += 1;
+            out.push(Output::ToClient {
+                conn,
+                bytes: encode_notification(event),
+            });
+        }
+    }
+}
+
+/// The reply to an applied write.
+fn write_reply(
+    op: OpCode,
+    ops: &[OpCode],
+    txn: &Txn,
+    outcome: &ApplyOutcome,
+) -> (ErrorCode, ResponseBody) {
+    if let Txn::Error { err } = txn {
+        return (*err, ResponseBody::Empty);
+    }
+    if let Some(err) = outcome.err.filter(|e| *e != ErrorCode::Ok) {
+        if op != OpCode::Multi {
+            return (err, ResponseBody::Empty);
+        }
+    }
+    let path = || outcome.path.clone().unwrap_or_default();
+    let stat = || outcome.stat.unwrap_or_default();
+    let body = match op {
+        OpCode::Create => ResponseBody::Create(CreateResponse { path: path() }),
+        OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => {
+            ResponseBody::Create2(Create2Response {
+                path: path(),
+                stat: stat(),
+            })
+        }
+        OpCode::SetData => ResponseBody::SetData(SetDataResponse { stat: stat() }),
+        OpCode::SetAcl => ResponseBody::SetAcl(SetAclResponse { stat: stat() }),
+        OpCode::Multi => {
+            let Txn::Multi(subs) = txn else {
+                return (ErrorCode::Ok, ResponseBody::Multi(Vec::new()));
+            };
+            let results = subs
+                .iter()
+                .enumerate()
+                .map(|(i, sub)| {
+                    let o = outcome.multi.get(i).cloned().unwrap_or_default();
+                    let op = ops.get(i).copied().unwrap_or(OpCode::Error);
+                    match sub {
+                        Txn::Error { err } => MultiResult::Error(*err),
+                        Txn::Create { .. } => MultiResult::Create {
+                            op,
+                            path: o.path.unwrap_or_default(),
+                            stat: o.stat.unwrap_or_default(),
+                        },
+                        Txn::Delete { .. } => MultiResult::Delete,
+                        Txn::SetData { .. } => MultiResult::SetData(o.stat.unwrap_or_default()),
+                        Txn::Check { .. } => MultiResult::Check,
+                        _ => MultiResult::Error(ErrorCode::RuntimeInconsistency),
+                    }
+                })
+                .collect();
+            ResponseBody::Multi(results)
+        }
+        _ => ResponseBody::Empty,
+    };
+    (ErrorCode::Ok, body)
+}

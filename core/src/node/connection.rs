@@ -1,0 +1,102 @@
+//! One client connection: its framing, handshake state, identities, and the queue that keeps replies in
+//! request order (ZooKeeper answers each connection FIFO).
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+
+use super::stats::ConnStats;
+use super::ClientAddr;
+use crate::proto::frame::FrameDecoder;
+use crate::proto::records::Id;
+use crate::proto::request::Request;
+use crate::proto::OpCode;
+use crate::Zxid;
+
+/// Where the connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConnState {
+    /// Nothing received yet: the first frame is a ConnectRequest (or the first 4 bytes a four-letter word).
+    AwaitingConnect,
+    /// A new session's createSession txn is on its way to the log; requests may already be pipelined.
+    Creating {
+        session_id: i64,
+        timeout: i32,
+    },
+    Connected {
+        session_id: i64,
+        timeout: i32,
+    },
+}
+
+/// One request waiting for its turn to be answered.
+#[derive(Debug)]
+pub struct Slot {
+    pub xid: i32,
+    pub op: OpCode,
+    pub received_at: u64,
+    pub state: SlotState,
+}
+
+#[derive(Debug)]
+pub enum SlotState {
+    /// A read (or ping, setWatches...) answered from the tree when it reaches the head of the queue.
+    Deferred(Request),
+    /// sync: answered once everything proposed before it has been applied.
+    Sync { path: String, after: Zxid },
+    /// A write: answered when its txn is applied. `ops` are a multi's op codes, for its reply.
+    Txn { zxid: Zxid, ops: Vec<OpCode> },
+    /// The reply is ready; `close` closes the connection after sending it.
+    Ready {
+        bytes: Bytes,
+        zxid: Zxid,
+        err: i32,
+        close: bool,
+    },
+}
+
+pub struct Connection {
+    pub addr: ClientAddr,
+    pub frames: FrameDecoder,
+    pub state: ConnState,
+    pub queue: VecDeque<Slot>,
+    /// Authenticated identities; every connection has its ip id.
+    pub auth: Vec<Id>,
+    pub stats: ConnStats,
+    /// Reading is paused because too many requests are pending.
+    pub paused: bool,
+}
+
+impl Connection {
+    pub fn new(addr: ClientAddr, max_frame: usize, now: u64) -> Connection {
+        Connection {
+            addr,
+            frames: FrameDecoder::new(max_frame),
+            state: ConnState::AwaitingConnect,
+            queue: VecDeque::new(),
+            auth: vec![Id {
+                scheme: "ip".into(),
+                id: addr.ip().to_string(),
+            }],
+            stats: ConnStats::new(now),
+            paused: false,
+        }
+    }
+
+    /// The session this connection carries, once the handshake began.
+    pub fn session_id(&self) -> Option<i64> {
+        match self.state {
+            ConnState::AwaitingConnect => None,
+            ConnState::Creating { session_id, .. } | ConnState::Connected { session_id, .. } => {
+                Some(session_id)
+            }
+        }
+    }
+
+    pub fn timeout(&self) -> i32 {
+        match self.state {
+            ConnState::AwaitingConnect => 0,
+            ConnState::Creating { timeout, .. } | ConnState::Connected { timeout, .. } => timeout,
+        }
+    }
+}

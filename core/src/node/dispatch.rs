@@ -1,0 +1,330 @@
+//! From client bytes to queued requests: framing, decoding, and routing each request to the read path, the
+//! write path (prep → log) or an immediate answer, always behind the connection's earlier requests.
+
+use bytes::Bytes;
+
+use super::connection::{ConnState, Slot, SlotState};
+use super::overlay::View;
+use super::prep::{prep_multi, prep_write, PrepCtx};
+use super::{ConnId, Node, Output};
+use crate::acl::digest_id;
+use crate::proto::records::{Id, ReplyHeader};
+use crate::proto::request::{decode_request, Request, RequestBody};
+use crate::proto::response::{encode_reply, ResponseBody};
+use crate::proto::{xid, DecodeError, ErrorCode, OpCode};
+use crate::txn::Txn;
+
+impl Node {
+    pub(super) fn on_client_bytes(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        bytes: &[u8],
+        out: &mut Vec<Output>,
+    ) {
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        c.frames.push(bytes);
+        if self.try_four_letter(now, conn, out) {
+            return;
+        }
+        self.process_frames(now, conn, out);
+    }
+
+    /// Decodes and handles buffered frames until none is complete or the connection is paused.
+    pub(super) fn process_frames(&mut self, now: u64, conn: ConnId, out: &mut Vec<Output>) {
+        let limit = self.config.server.global_outstanding_limit.max(1) as usize;
+        loop {
+            let Some(c) = self.conns.get_mut(&conn) else {
+                return;
+            };
+            if c.paused {
+                return;
+            }
+            if c.queue.len() >= limit {
+                c.paused = true;
+                out.push(Output::ReadInterest {
+                    conn,
+                    enabled: false,
+                });
+                return;
+            }
+            let frame = match c.frames.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => return,
+                Err(e) => {
+                    tracing::warn!(conn, error = %e, "closing connection");
+                    return self.close_conn(conn, out);
+                }
+            };
+            c.stats.received += 1;
+            self.stats.received += 1;
+            if c.state == ConnState::AwaitingConnect {
+                self.on_connect(now, conn, frame, out);
+            } else {
+                self.on_frame(now, conn, frame, out);
+            }
+        }
+    }
+
+    fn on_frame(&mut self, now: u64, conn: ConnId, frame: Bytes, out: &mut Vec<Output>) {
+        match decode_request(frame) {
+            Ok(req) => self.on_request(now, conn, req, out),
+            Err(e) => match e.header {
+                Some(h) => {
+                    tracing::warn!(conn, error = %e.error, "undecodable request");
+                    let (err, close) = match e.error {
+                        DecodeError::UnknownOpCode(_) => (ErrorCode::Unimplemented, true),
+                        _ => (ErrorCode::MarshallingError, false),
+                    };
+                    let op = crate::proto::OpCode::from_code(h.op).unwrap_or(OpCode::Error);
+                    self.queue_ready(now, conn, h.xid, op, err, ResponseBody::Empty, close);
+                    self.drain(now, conn, out);
+                }
+                None => {
+                    tracing::warn!(conn, error = %e.error, "garbage frame; closing");
+                    self.close_conn(conn, out);
+                }
+            },
+        }
+    }
+
+    /// Queues a reply that needs nothing more than its turn.
+    pub(super) fn queue_ready(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        xid: i32,
+        op: OpCode,
+        err: ErrorCode,
+        body: ResponseBody,
+        close: bool,
+    ) {
+        let zxid = self.tree.last_zxid();
+        let header = ReplyHeader {
+            xid,
+            zxid,
+            err: err.code(),
+        };
+        let bytes = encode_reply(&header, &body);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue.push_back(Slot {
+                xid,
+                op,
+                received_at: now,
+                state: SlotState::Ready {
+                    bytes,
+                    zxid,
+                    err: err.code(),
+                    close,
+                },
+            });
+        }
+    }
+
+    fn on_request(&mut self, now: u64, conn: ConnId, req: Request, out: &mut Vec<Output>) {
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
+        let Some(session_id) = c.session_id() else {
+            return;
+        };
+        self.sessions.touch(session_id, now);
+        if req.op == OpCode::Auth {
+            self.on_auth(now, conn, &req);
+            return self.drain(now, conn, out);
+        }
+        if !self.session_ok(conn) && req.op != OpCode::Ping {
+            self.queue_ready(
+                now,
+                conn,
+                req.xid,
+                req.op,
+                ErrorCode::SessionExpired,
+                ResponseBody::Empty,
+                false,
+            );
+            return self.drain(now, conn, out);
+        }
+        let op = req.op;
+        let state = match op {
+            OpCode::Create
+            | OpCode::Create2
+            | OpCode::CreateContainer
+            | OpCode::CreateTtl
+            | OpCode::Delete
+            | OpCode::DeleteContainer
+            | OpCode::SetData
+            | OpCode::SetAcl
+            | OpCode::Check
+            | OpCode::Multi => self.on_write(now, conn, session_id, &req),
+            OpCode::CloseSession => {
+                self.sessions.set_closing(session_id);
+                let zxid = self.propose(now, session_id, req.xid, Txn::CloseSession, Some(conn));
+                SlotState::Txn {
+                    zxid,
+                    ops: Vec::new(),
+                }
+            }
+            OpCode::Sync => match req.body {
+                RequestBody::Sync(s) => SlotState::Sync {
+                    path: s.path,
+                    after: self.last_proposed,
+                },
+                _ => return,
+            },
+            OpCode::Reconfig => {
+                let err = ErrorCode::ReconfigDisabled;
+                self.queue_ready(now, conn, req.xid, op, err, ResponseBody::Empty, false);
+                return self.drain(now, conn, out);
+            }
+            OpCode::Sasl => {
+                // No SASL provider is configured: like ZooKeeper without one, refuse the exchange.
+                self.queue_ready(
+                    now,
+                    conn,
+                    req.xid,
+                    op,
+                    ErrorCode::AuthFailed,
+                    ResponseBody::Empty,
+                    true,
+                );
+                return self.drain(now, conn, out);
+            }
+            OpCode::CreateSession | OpCode::Notification | OpCode::Error => {
+                self.queue_ready(
+                    now,
+                    conn,
+                    req.xid,
+                    op,
+                    ErrorCode::Unimplemented,
+                    ResponseBody::Empty,
+                    true,
+                );
+                return self.drain(now, conn, out);
+            }
+            _ => SlotState::Deferred(req.clone()),
+        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue.push_back(Slot {
+                xid: req.xid,
+                op,
+                received_at: now,
+                state,
+            });
+        }
+        self.drain(now, conn, out);
+    }
+
+    /// Prepares a write and hands its txn to the log.
+    fn on_write(&mut self, now: u64, conn: ConnId, session_id: i64, req: &Request) -> SlotState {
+        let zxid = self.last_proposed + 1;
+        let Some(c) = self.conns.get(&conn) else {
+            return SlotState::Deferred(req.clone());
+        };
+        let ctx = PrepCtx {
+            session_id,
+            auth: &c.auth,
+            extended_types: self.config.server.extended_types_enabled,
+        };
+        let mut view = View::new(&self.tree, &self.overlay);
+        let (txn, ops) = match &req.body {
+            RequestBody::Multi(ops) => {
+                let (txn, ok) = prep_multi(&mut view, &ctx, ops);
+                if !ok {
+                    view.changes.clear();
+                }
+                (txn, ops.iter().map(|o| o.op_code()).collect())
+            }
+            body => match prep_write(&mut view, &ctx, req.op, body) {
+                Ok(txn) => (txn, Vec::new()),
+                Err(err) => {
+                    view.changes.clear();
+                    (Txn::Error { err }, Vec::new())
+                }
+            },
+        };
+        let changes = std::mem::take(&mut view.changes);
+        self.overlay.record(zxid, changes);
+        let proposed = self.propose(now, session_id, req.xid, txn, Some(conn));
+        debug_assert_eq!(proposed, zxid);
+        SlotState::Txn { zxid, ops }
+    }
+
+    /// addAuth: digest credentials become a digest id (and super, if they match superDigest); the ip scheme
+    /// re-asserts the connection's address. Anything else fails and closes the connection, as in ZooKeeper.
+    fn on_auth(&mut self, now: u64, conn: ConnId, req: &Request) {
+        let RequestBody::Auth(packet) = &req.body else {
+            return;
+        };
+        let super_digest = self.config.server.super_digest.clone();
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        let mut ok = true;
+        match packet.scheme.as_str() {
+            "digest" => match std::str::from_utf8(&packet.auth) {
+                Ok(cred) => {
+                    let id = digest_id(cred);
+                    if super_digest.as_deref() == Some(id.as_str()) {
+                        push_unique(
+                            &mut c.auth,
+                            Id {
+                                scheme: "super".into(),
+                                id: String::new(),
+                            },
+                        );
+                    }
+                    push_unique(
+                        &mut c.auth,
+                        Id {
+                            scheme: "digest".into(),
+                            id,
+                        },
+                    );
+                }
+                Err(_) => ok = false,
+            },
+            "ip" => {
+                let id = Id {
+                    scheme: "ip".into(),
+                    id: c.addr.ip().to_string(),
+                };
+                push_unique(&mut c.auth, id);
+            }
+            _ => ok = false,
+        }
+        let err = if ok {
+            ErrorCode::Ok
+        } else {
+            ErrorCode::AuthFailed
+        };
+        if !ok {
+            tracing::warn!(conn, scheme = %packet.scheme, "authentication failed");
+        }
+        let header = ReplyHeader {
+            xid: xid::AUTH,
+            zxid: 0,
+            err: err.code(),
+        };
+        let bytes = encode_reply(&header, &ResponseBody::Empty);
+        c.queue.push_back(Slot {
+            xid: req.xid,
+            op: OpCode::Auth,
+            received_at: now,
+            state: SlotState::Ready {
+                bytes,
+                zxid: 0,
+                err: err.code(),
+                close: !ok,
+            },
+        });
+    }
+}
+
+fn push_unique(ids: &mut Vec<Id>, id: Id) {
+    if !ids.contains(&id) {
+        ids.push(id);
+    }
+}

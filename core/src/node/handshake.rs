@@ -1,0 +1,146 @@
+//! The first frame of a connection: a ConnectRequest that creates or resumes a session, or the four bytes
+//! of a four-letter word.
+
+use super::connection::{ConnState, Slot, SlotState};
+use super::{ConnId, Node, Output};
+use crate::four_letter::FourLetterWord;
+use crate::proto::records::ConnectResponse;
+use crate::proto::request::decode_connect;
+use crate::proto::response::encode_connect_response;
+use crate::proto::OpCode;
+use crate::session::{negotiate_timeout, password_for};
+use crate::txn::Txn;
+
+impl Node {
+    /// Checks whether a fresh connection opened with a four-letter word; answers it if so.
+    /// Returns true when the bytes were a command (the connection is then closed).
+    pub(super) fn try_four_letter(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        out: &mut Vec<Output>,
+    ) -> bool {
+        let Some(c) = self.conns.get(&conn) else {
+            return false;
+        };
+        let buf = c.frames.buffered();
+        if c.state != ConnState::AwaitingConnect || buf.len() < 4 {
+            return false;
+        }
+        let Some(word) = FourLetterWord::from_bytes(&buf[..4]) else {
+            return false;
+        };
+        self.answer_four_letter(now, conn, word, out);
+        true
+    }
+
+    /// Handles the ConnectRequest that opens a connection.
+    pub(super) fn on_connect(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        frame: bytes::Bytes,
+        out: &mut Vec<Output>,
+    ) {
+        let req = match decode_connect(frame) {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::warn!(conn, error = %e, "bad connect request; closing");
+                return self.close_conn(conn, out);
+            }
+        };
+        let last = self.tree.last_zxid();
+        if req.last_zxid_seen > last {
+            // The client has seen a newer state than ours: it must find a server that is caught up.
+            tracing::info!(
+                conn,
+                "refusing session request: client has seen zxid 0x{:x}, our last zxid is 0x{:x}",
+                req.last_zxid_seen,
+                last
+            );
+            return self.close_conn(conn, out);
+        }
+        let cfg = &self.config.server;
+        let timeout = negotiate_timeout(
+            req.time_out,
+            cfg.min_session_timeout,
+            cfg.max_session_timeout,
+        );
+        if req.session_id == 0 {
+            let session_id = self.next_session_id;
+            self.next_session_id += 1;
+            self.sessions.add(session_id, timeout, now);
+            self.session_conns.insert(session_id, conn);
+            let zxid = self.propose(
+                now,
+                session_id,
+                0,
+                Txn::CreateSession { timeout },
+                Some(conn),
+            );
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.state = ConnState::Creating {
+                    session_id,
+                    timeout,
+                };
+                c.queue.push_back(Slot {
+                    xid: 0,
+                    op: OpCode::CreateSession,
+                    received_at: now,
+                    state: SlotState::Txn {
+                        zxid,
+                        ops: Vec::new(),
+                    },
+                });
+            }
+            return;
+        }
+        let session_id = req.session_id;
+        let valid =
+            self.sessions.is_live(session_id) && req.passwd.as_ref() == password_for(session_id);
+        if !valid {
+            tracing::info!(
+                conn,
+                "invalid session 0x{session_id:x} for client, probably expired"
+            );
+            let resp = ConnectResponse {
+                passwd: vec![0u8; 16].into(),
+                ..ConnectResponse::default()
+            };
+            out.push(Output::ToClient {
+                conn,
+                bytes: encode_connect_response(&resp),
+            });
+            return self.close_conn(conn, out);
+        }
+        if let Some(old) = self.session_conns.insert(session_id, conn) {
+            if old != conn {
+                // A client holds a session through one connection at a time.
+                self.close_conn(old, out);
+            }
+        }
+        self.sessions.set_timeout(session_id, timeout, now);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.state = ConnState::Connected {
+                session_id,
+                timeout,
+            };
+        }
+        let resp = self.connect_response(session_id, timeout);
+        self.stats.sent += 1;
+        out.push(Output::ToClient {
+            conn,
+            bytes: encode_connect_response(&resp),
+        });
+    }
+
+    pub(super) fn connect_response(&self, session_id: i64, timeout: i32) -> ConnectResponse {
+        ConnectResponse {
+            protocol_version: 0,
+            time_out: timeout,
+            session_id,
+            passwd: password_for(session_id).to_vec().into(),
+            read_only: false,
+        }
+    }
+}

@@ -1,0 +1,243 @@
+//! [`Node`]: one rzk server as a pure state machine. Inputs go in through [`Node::step`]; what must happen
+//! comes out as [`Output`]s; [`Node::next_deadline`] says when to call back with [`Input::Tick`].
+
+mod admin;
+mod commit;
+mod connection;
+mod dispatch;
+mod handshake;
+mod overlay;
+mod prep;
+mod reads;
+mod reaper;
+mod stats;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::net::SocketAddr;
+
+use bytes::Bytes;
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
+use crate::config::ServerConfig;
+use crate::session::SessionTracker;
+use crate::tree::DataTree;
+use crate::txn::{LoggedTxn, Txn, TxnHeader};
+use crate::watch::WatchManager;
+use crate::Zxid;
+use connection::Connection;
+use overlay::Overlay;
+use stats::ServerStats;
+
+/// A client connection, numbered by the driver. Never reused within one node's lifetime.
+pub type ConnId = u64;
+
+/// The remote address of a client connection (for ip ACLs, `cons` and maxClientCnxns).
+pub type ClientAddr = SocketAddr;
+
+/// Something that happened, fed to [`Node::step`].
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// Time passed; sent when `now >= next_deadline()` (sending it early is harmless).
+    Tick,
+    /// A client connected.
+    ClientOpened { conn: ConnId, addr: ClientAddr },
+    /// Bytes arrived from a client, in order. The node does the framing and decoding.
+    ClientBytes { conn: ConnId, bytes: Bytes },
+    /// The client's socket closed or reset. The node forgets the connection (its session lives on).
+    ClientClosed { conn: ConnId },
+    /// Every txn handed out in [`Output::AppendLog`] up to and including `zxid` is durable.
+    LogSynced { zxid: Zxid },
+    /// Host figures the node cannot know by itself, for `mntr` (sent by the driver now and then).
+    HostMetrics { open_fds: u64, max_fds: u64 },
+}
+
+/// Something the driver must do, produced by [`Node::step`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Output {
+    /// Send bytes to a client, after everything sent to it before.
+    ToClient { conn: ConnId, bytes: Bytes },
+    /// Send what is queued for the client, then close the connection. The node has already forgotten it.
+    CloseClient { conn: ConnId },
+    /// Stop (false) or resume (true) reading from a client: backpressure when too many requests are pending.
+    ReadInterest { conn: ConnId, enabled: bool },
+    /// Persist these txns after all earlier ones, make them durable (fsync), then report
+    /// [`Input::LogSynced`] with the highest durable zxid. The driver may batch many appends into one sync.
+    AppendLog(Vec<LoggedTxn>),
+}
+
+/// What the node needs to know about where it runs, beyond zoo.cfg.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    pub server: ServerConfig,
+    /// myid (0 in standalone mode).
+    pub server_id: u64,
+    /// `envi` lines the driver knows (host.name, os.name, user.dir, ...).
+    pub environment: Vec<(String, String)>,
+}
+
+/// One rzk server.
+///
+/// The request pipeline keeps ZooKeeper's stages visible: [`prep`] validates a write and turns it into a
+/// txn against the tree plus the not-yet-applied changes ([`overlay`]); the txn leaves as
+/// [`Output::AppendLog`]; once [`Input::LogSynced`] covers it, [`commit`] applies it, fires watches and
+/// releases replies in each connection's request order ([`connection`]). Reads are answered by [`reads`].
+pub struct Node {
+    config: NodeConfig,
+    /// The replicated state.
+    tree: DataTree,
+    sessions: SessionTracker,
+    watches: WatchManager,
+    conns: BTreeMap<ConnId, Connection>,
+    /// Which connection currently holds each session.
+    session_conns: BTreeMap<i64, ConnId>,
+    overlay: Overlay,
+    /// Txns handed to the log and not yet applied, in zxid order, with the connection waiting for each.
+    in_flight: VecDeque<InFlight>,
+    /// Txns proposed during the current step, emitted as one AppendLog at its end.
+    to_log: Vec<LoggedTxn>,
+    /// The highest zxid handed out.
+    last_proposed: Zxid,
+    /// The highest zxid the log reports durable.
+    synced: Zxid,
+    next_session_id: i64,
+    next_reap: u64,
+    stats: ServerStats,
+    /// Notifications raised while answering a read, sent before its reply.
+    pending_events: Vec<(ConnId, crate::proto::records::WatcherEvent)>,
+    host: (Option<u64>, Option<u64>),
+    /// Seeded randomness for every random choice (election jitter, snapshot spacing).
+    #[allow(dead_code)]
+    rng: ChaCha8Rng,
+}
+
+/// A txn waiting for durability, and who to answer when it applies.
+struct InFlight {
+    txn: LoggedTxn,
+    origin: Option<ConnId>,
+}
+
+impl Node {
+    /// A fresh node at time `now` (ms on this node's clock). `seed` feeds every random choice it makes.
+    pub fn new(config: NodeConfig, now: u64, seed: u64) -> Node {
+        let tick = config.server.tick_time as u64;
+        let check_interval = config.server.container_check_interval_ms.max(1) as u64;
+        Node {
+            tree: DataTree::new(),
+            sessions: SessionTracker::new(tick),
+            watches: WatchManager::default(),
+            conns: BTreeMap::new(),
+            session_conns: BTreeMap::new(),
+            overlay: Overlay::default(),
+            in_flight: VecDeque::new(),
+            to_log: Vec::new(),
+            last_proposed: 0,
+            synced: 0,
+            next_session_id: crate::session::initial_session_id(config.server_id, now),
+            next_reap: now + check_interval,
+            stats: ServerStats::default(),
+            pending_events: Vec::new(),
+            host: (None, None),
+            rng: ChaCha8Rng::seed_from_u64(seed),
+            config,
+        }
+    }
+
+    /// Feeds one input at time `now`; appends what must happen to `out`.
+    pub fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
+        match input {
+            Input::Tick => self.on_tick(now, out),
+            Input::ClientOpened { conn, addr } => {
+                let max = self.config.server.jute_max_buffer;
+                self.conns.insert(conn, Connection::new(addr, max, now));
+            }
+            Input::ClientBytes { conn, bytes } => self.on_client_bytes(now, conn, &bytes, out),
+            Input::ClientClosed { conn } => self.forget_conn(conn),
+            Input::LogSynced { zxid } => self.on_log_synced(now, zxid, out),
+            Input::HostMetrics { open_fds, max_fds } => self.host = (Some(open_fds), Some(max_fds)),
+        }
+        self.flush_log(out);
+    }
+
+    /// When the node next needs an [`Input::Tick`], if ever.
+    pub fn next_deadline(&self) -> Option<u64> {
+        let reap = Some(self.next_reap);
+        [self.sessions.next_expiry(), reap]
+            .into_iter()
+            .flatten()
+            .min()
+    }
+
+    /// The replicated tree (for tests, the simulator's checkers and tools).
+    pub fn tree(&self) -> &DataTree {
+        &self.tree
+    }
+
+    /// The node's configuration.
+    pub fn config(&self) -> &NodeConfig {
+        &self.config
+    }
+
+    fn on_tick(&mut self, now: u64, out: &mut Vec<Output>) {
+        for session in self.sessions.take_expired(now) {
+            tracing::info!(session = format_args!("0x{session:x}"), "session expired");
+            self.propose(now, session, 0, Txn::CloseSession, None);
+        }
+        if now >= self.next_reap {
+            self.reap_containers(now);
+            self.next_reap = now + self.config.server.container_check_interval_ms.max(1) as u64;
+        }
+        let _ = out;
+    }
+
+    /// Hands a txn to the log. Returns its zxid.
+    fn propose(
+        &mut self,
+        now: u64,
+        session_id: i64,
+        cxid: i32,
+        txn: Txn,
+        origin: Option<ConnId>,
+    ) -> Zxid {
+        let zxid = self.last_proposed + 1;
+        self.last_proposed = zxid;
+        let header = TxnHeader {
+            session_id,
+            cxid,
+            zxid,
+            time: now as i64,
+        };
+        let logged = LoggedTxn { header, txn };
+        self.to_log.push(logged.clone());
+        self.in_flight.push_back(InFlight {
+            txn: logged,
+            origin,
+        });
+        zxid
+    }
+
+    fn flush_log(&mut self, out: &mut Vec<Output>) {
+        if !self.to_log.is_empty() {
+            out.push(Output::AppendLog(std::mem::take(&mut self.to_log)));
+        }
+    }
+
+    fn forget_conn(&mut self, conn: ConnId) {
+        if let Some(c) = self.conns.remove(&conn) {
+            if let Some(session) = c.session_id() {
+                if self.session_conns.get(&session) == Some(&conn) {
+                    self.session_conns.remove(&session);
+                }
+            }
+            self.watches.remove_conn(conn);
+        }
+    }
+
+    /// Closes a connection after what was already queued for it.
+    fn close_conn(&mut self, conn: ConnId, out: &mut Vec<Output>) {
+        if self.conns.contains_key(&conn) {
+            self.forget_conn(conn);
+            out.push(Output::CloseClient { conn });
+        }
+    }
+}

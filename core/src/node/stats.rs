@@ -1,0 +1,69 @@
+//! Server and connection counters for the four-letter words.
+
+/// Request latency and packet counters (ZooKeeper's ServerStats).
+#[derive(Debug, Clone, Default)]
+pub struct ServerStats {
+    pub received: u64,
+    pub sent: u64,
+    pub latency: Latency,
+}
+
+/// min/avg/max latency in ms over answered requests.
+#[derive(Debug, Clone, Default)]
+pub struct Latency {
+    pub count: u64,
+    pub total: u64,
+    pub min: u64,
+    pub max: u64,
+    pub last: u64,
+}
+
+impl Latency {
+    pub fn record(&mut self, ms: u64) {
+        if self.count == 0 || ms < self.min {
+            self.min = ms;
+        }
+        self.max = self.max.max(ms);
+        self.total += ms;
+        self.count += 1;
+        self.last = ms;
+    }
+
+    pub fn avg(&self) -> f64 {
+        if self.count == 0 {
+            0.0
+        } else {
+            self.total as f64 / self.count as f64
+        }
+    }
+}
+
+/// Per-connection counters (`cons`).
+#[derive(Debug, Clone, Default)]
+pub struct ConnStats {
+    pub established: u64,
+    pub received: u64,
+    pub sent: u64,
+    pub last_op: &'static str,
+    pub last_cxid: i64,
+    pub last_zxid: i64,
+    pub last_response: u64,
+    pub latency: Latency,
+}
+
+impl ConnStats {
+    pub fn new(now: u64) -> ConnStats {
+        ConnStats {
+            established: now,
+            last_op: "NA",
+            last_cxid: -1,
+            last_zxid: -1,
+            ..ConnStats::default()
+        }
+    }
+
+    pub fn reset(&mut self) {
+        let established = self.established;
+        *self = ConnStats::new(established);
+    }
+}
