@@ -73,6 +73,7 @@ pub struct Server {
     listener: TcpListener,
     shutdown: Shutdown,
     options: ServerOptions,
+    clock: Clock,
 }
 
 impl Server {
@@ -89,6 +90,7 @@ impl Server {
             listener,
             shutdown: Shutdown::new(waker),
             options,
+            clock: Clock::start(),
         })
     }
 
@@ -102,10 +104,16 @@ impl Server {
         self.shutdown.clone()
     }
 
+    /// The clock `run` will feed the machine, started at bind: read it to create the machine at the same
+    /// `now` it will then see.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
     /// Drives `machine` until shutdown is requested. Returns an error only if polling itself fails.
     pub fn run<M: Machine>(self, machine: M) -> io::Result<()> {
         let read_buf = vec![0; self.options.read_buffer_size.max(1)];
-        let clock = Clock::start();
+        let clock = self.clock;
         let driver = Driver {
             limit: ClientLimit::new(self.options.max_client_cnxns),
             next_metrics_at: clock.now_ms(),
