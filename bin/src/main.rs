@@ -6,6 +6,7 @@ mod four_letter_cmd;
 mod myid;
 mod server_cmd;
 
+use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
@@ -44,12 +45,14 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stdout (where service managers collect it), filtered by RUST_LOG, `info` by default.
+/// Logs to stdout (where service managers collect it), filtered by RUST_LOG, `info` by default; colours
+/// only on a terminal.
 fn init_logging() {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout)
+        .with_ansi(std::io::stdout().is_terminal())
         .init();
 }
 
