@@ -1,1 +1,104 @@
-fn main() {}
+//! `rzk`: the command-line entry point. Subcommands live in their own modules; this file only parses
+//! arguments, sets up logging and turns errors into a message and a non-zero exit.
+
+mod environment;
+mod four_letter_cmd;
+mod myid;
+mod server_cmd;
+
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tracing_subscriber::EnvFilter;
+
+/// rzk: a ZooKeeper-compatible coordination service.
+#[derive(Debug, Parser)]
+#[command(name = "rzk", version, about)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run a server from a zoo.cfg (without one: standalone on 127.0.0.1:2181, dataDir ./data).
+    Server(server_cmd::ServerArgs),
+    /// Send a four-letter word (ruok, stat, srvr, mntr, ...) and print the reply, like `echo stat | nc`.
+    #[command(name = "4lw")]
+    FourLetterWord(four_letter_cmd::FourLetterArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging();
+    let result = match cli.command {
+        Command::Server(args) => server_cmd::run(args),
+        Command::FourLetterWord(args) => four_letter_cmd::run(args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("rzk: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Logs to stdout (where service managers collect it), filtered by RUST_LOG, `info` by default; colours
+/// only on a terminal.
+fn init_logging() {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stdout)
+        .with_ansi(std::io::stdout().is_terminal())
+        .init();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn server_takes_an_optional_config_and_seed() {
+        let cli = Cli::try_parse_from(["rzk", "server"]).unwrap();
+        let Command::Server(args) = cli.command else {
+            panic!("not server");
+        };
+        assert_eq!(args.config, None);
+        assert_eq!(args.seed, None);
+
+        let cli = Cli::try_parse_from(["rzk", "server", "conf/zoo.cfg", "--seed", "42"]).unwrap();
+        let Command::Server(args) = cli.command else {
+            panic!("not server");
+        };
+        assert_eq!(
+            args.config.as_deref(),
+            Some(std::path::Path::new("conf/zoo.cfg"))
+        );
+        assert_eq!(args.seed, Some(42));
+    }
+
+    #[test]
+    fn four_letter_word_defaults_to_the_local_client_port() {
+        let cli = Cli::try_parse_from(["rzk", "4lw", "stat"]).unwrap();
+        let Command::FourLetterWord(args) = cli.command else {
+            panic!("not 4lw");
+        };
+        assert_eq!(args.word, "stat");
+        assert_eq!(args.server, "127.0.0.1:2181");
+    }
+
+    #[test]
+    fn unknown_subcommands_are_rejected() {
+        assert!(Cli::try_parse_from(["rzk", "sim"]).is_err());
+        assert!(Cli::try_parse_from(["rzk"]).is_err());
+    }
+}

@@ -1,1 +1,26 @@
-//! rzk-io-mio: drives an rzk-core `Node` with mio (in progress).
+//! rzk-io-mio: the production driver. It runs a [`Machine`] (in production an `rzk_core::Node`) on a mio
+//! event loop: it moves bytes between client sockets and the machine, feeds it time, and decides nothing.
+//!
+//! ```no_run
+//! # fn node() -> rzk_core::Node { unimplemented!() }
+//! use rzk_io_mio::{Server, ServerOptions};
+//! let server = Server::bind("127.0.0.1:2181".parse().unwrap(), ServerOptions::default())?;
+//! let shutdown = server.shutdown_handle(); // call shutdown.shutdown() from a signal thread
+//! server.run(node())?;
+//! # Ok::<(), std::io::Error>(())
+//! ```
+
+mod client_limit;
+mod clock;
+mod connection;
+mod host;
+mod log_writer;
+mod machine;
+mod server;
+mod shutdown;
+
+pub use clock::Clock;
+pub use host::{max_fds, open_fds, raise_fd_limit};
+pub use machine::Machine;
+pub use server::{Server, ServerOptions};
+pub use shutdown::Shutdown;

@@ -1,0 +1,209 @@
+//! `rzk server [ZOO_CFG]`: reads the config (and myid), binds the client port and runs a Node on the mio
+//! driver until SIGTERM or SIGINT.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use clap::Args;
+use rzk_core::config::{ServerConfig, ServerSpec};
+use rzk_core::node::NodeConfig;
+use rzk_core::Node;
+use rzk_io_mio::{Server, ServerOptions, Shutdown};
+use signal_hook::consts::{SIGINT, SIGTERM};
+use signal_hook::iterator::Signals;
+use tracing::{info, warn};
+
+use crate::{environment, myid};
+
+#[derive(Debug, Args)]
+pub struct ServerArgs {
+    /// zoo.cfg to read. Without it: the embedded standalone default (127.0.0.1:2181, dataDir ./data).
+    pub config: Option<PathBuf>,
+    /// Seed for the node's random choices (election jitter, ...). Default: taken from the clock at
+    /// startup and logged, so a run's choices can be repeated.
+    #[arg(long)]
+    pub seed: Option<u64>,
+}
+
+pub fn run(args: ServerArgs) -> anyhow::Result<()> {
+    let config = load_config(args.config.as_deref())?;
+    for warning in &config.warnings {
+        warn!("{warning}");
+    }
+    prepare_data_dirs(&config)?;
+    let server_id = if config.servers.is_empty() {
+        0
+    } else {
+        myid::read(&config.data_dir)?
+    };
+    let own_spec = config.servers.iter().find(|s| s.id == server_id);
+    if server_id != 0 && own_spec.is_none() {
+        warn!(server_id, "myid names no server.N line in the config");
+    }
+    let addr = client_bind_addr(config.client_port, config.client_port_address, own_spec)?;
+    // Before any thread starts: gathering reads process-global user data.
+    let environment = environment::gather();
+    match rzk_io_mio::raise_fd_limit() {
+        Ok(limit) => info!(limit, "file descriptor limit"),
+        Err(e) => warn!(error = %e, "cannot raise the file descriptor limit"),
+    }
+    let options = ServerOptions {
+        max_client_cnxns: config.max_client_cnxns,
+        ..ServerOptions::default()
+    };
+    let server = Server::bind(addr, options)
+        .with_context(|| format!("cannot listen for clients on {addr}"))?;
+    let seed = args.seed.unwrap_or_else(seed_from_clock);
+    info!(
+        seed,
+        server_id, "starting node (repeat its random choices with --seed {seed})"
+    );
+    let node_config = NodeConfig {
+        server: config,
+        server_id,
+        environment,
+    };
+    let node = Node::new(node_config, server.clock().now_ms(), seed);
+    let signals = stop_on_signals(server.shutdown_handle())?;
+    let result = server.run(node);
+    signals.close();
+    result.context("the client event loop failed")?;
+    info!("stopped");
+    Ok(())
+}
+
+fn load_config(path: Option<&Path>) -> anyhow::Result<ServerConfig> {
+    let Some(path) = path else {
+        info!("no zoo.cfg given: using the embedded standalone default");
+        return Ok(ServerConfig::default_standalone());
+    };
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
+    info!(config = %path.display(), "read config");
+    ServerConfig::parse(&text).with_context(|| format!("invalid config {}", path.display()))
+}
+
+/// Creates dataDir (and dataLogDir) if missing and says where they are.
+fn prepare_data_dirs(config: &ServerConfig) -> anyhow::Result<()> {
+    for (key, dir) in [
+        ("dataDir", &config.data_dir),
+        ("dataLogDir", &config.data_log_dir),
+    ] {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create {key} {}", dir.display()))?;
+        let shown = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.clone());
+        info!("{key} is {}", shown.display());
+    }
+    Ok(())
+}
+
+/// Where to listen for clients: clientPortAddress:clientPort (all interfaces when no address is set, like
+/// ZooKeeper), else the client part of this server's `server.N=...;[address:]port` line.
+fn client_bind_addr(
+    client_port: Option<u16>,
+    client_port_address: Option<IpAddr>,
+    own_spec: Option<&ServerSpec>,
+) -> anyhow::Result<SocketAddr> {
+    let any = IpAddr::V4(Ipv4Addr::UNSPECIFIED);
+    if let Some(port) = client_port {
+        return Ok(SocketAddr::new(client_port_address.unwrap_or(any), port));
+    }
+    let Some((address, port)) =
+        own_spec.and_then(|s| s.client_port.map(|p| (&s.client_address, p)))
+    else {
+        bail!("zoo.cfg sets no client port: add clientPort=N (or ;N at the end of this server's server.N line)");
+    };
+    match address {
+        None => Ok(SocketAddr::new(any, port)),
+        Some(host) => (host.as_str(), port)
+            .to_socket_addrs()
+            .with_context(|| format!("cannot resolve client address {host}"))?
+            .next()
+            .with_context(|| format!("client address {host} resolves to nothing")),
+    }
+}
+
+fn seed_from_clock() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0)
+}
+
+/// On SIGTERM or SIGINT, asks the server to stop. Close the returned handle once it has.
+fn stop_on_signals(shutdown: Shutdown) -> anyhow::Result<signal_hook::iterator::Handle> {
+    let mut signals = Signals::new([SIGTERM, SIGINT]).context("cannot install signal handlers")?;
+    let handle = signals.handle();
+    std::thread::Builder::new()
+        .name("signals".into())
+        .spawn(move || {
+            if let Some(signal) = signals.forever().next() {
+                info!(signal, "shutting down");
+                if let Err(e) = shutdown.shutdown() {
+                    warn!(error = %e, "cannot wake the event loop to shut down");
+                }
+            }
+        })
+        .context("cannot start the signal thread")?;
+    Ok(handle)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rzk_core::config::PeerType;
+
+    fn spec(client_address: Option<&str>, client_port: Option<u16>) -> ServerSpec {
+        ServerSpec {
+            id: 1,
+            host: "127.0.0.1".into(),
+            quorum_port: 2888,
+            election_port: 3888,
+            peer_type: PeerType::Participant,
+            client_address: client_address.map(str::to_string),
+            client_port,
+        }
+    }
+
+    #[test]
+    fn client_port_binds_all_interfaces_unless_an_address_is_set() {
+        assert_eq!(
+            client_bind_addr(Some(2181), None, None).unwrap(),
+            "0.0.0.0:2181".parse().unwrap()
+        );
+        assert_eq!(
+            client_bind_addr(Some(2181), Some("127.0.0.1".parse().unwrap()), None).unwrap(),
+            "127.0.0.1:2181".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn client_port_may_come_from_the_server_line() {
+        let own = spec(Some("127.0.0.2"), Some(2182));
+        assert_eq!(
+            client_bind_addr(None, None, Some(&own)).unwrap(),
+            "127.0.0.2:2182".parse().unwrap()
+        );
+        let own = spec(None, Some(2183));
+        assert_eq!(
+            client_bind_addr(None, None, Some(&own)).unwrap(),
+            "0.0.0.0:2183".parse().unwrap()
+        );
+    }
+
+    #[test]
+    fn no_client_port_anywhere_is_an_error() {
+        let err = client_bind_addr(None, None, Some(&spec(None, None))).unwrap_err();
+        assert!(err.to_string().contains("clientPort"), "{err}");
+        assert!(client_bind_addr(None, None, None).is_err());
+    }
+
+    #[test]
+    fn missing_config_file_error_names_the_file() {
+        let path = Path::new("/nonexistent/rzk/zoo.cfg");
+        let err = format!("{:#}", load_config(Some(path)).unwrap_err());
+        assert!(err.contains("/nonexistent/rzk/zoo.cfg"), "{err}");
+    }
+}

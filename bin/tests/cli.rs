@@ -1,0 +1,79 @@
+//! The `rzk` binary's argument handling and error paths (those that do not need a working Node).
+
+use std::io::{Read, Write};
+use std::net::TcpListener;
+use std::process::{Command, Output};
+
+fn rzk(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_rzk"))
+        .args(args)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("run rzk")
+}
+
+fn stderr(output: &Output) -> String {
+    String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+#[test]
+fn help_lists_the_subcommands() {
+    let output = rzk(&["--help"]);
+    assert!(output.status.success());
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("server") && text.contains("4lw"), "{text}");
+}
+
+#[test]
+fn server_with_an_unreadable_config_fails_naming_the_file() {
+    let output = rzk(&["server", "/nonexistent/rzk/zoo.cfg"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("cannot read /nonexistent/rzk/zoo.cfg"),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn four_letter_word_prints_the_reply() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut word = [0; 4];
+        conn.read_exact(&mut word).unwrap();
+        assert_eq!(&word, b"ruok");
+        conn.write_all(b"imok").unwrap();
+    });
+    let output = rzk(&["4lw", "ruok", &addr]);
+    server.join().unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert_eq!(output.stdout, b"imok");
+}
+
+#[test]
+fn four_letter_word_to_a_closed_port_fails_clearly() {
+    let addr = {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().to_string()
+    };
+    let output = rzk(&["4lw", "stat", &addr]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains(&format!("cannot connect to {addr}")),
+        "{}",
+        stderr(&output)
+    );
+}
+
+#[test]
+fn four_letter_word_must_have_four_letters() {
+    let output = rzk(&["4lw", "stats"]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        stderr(&output).contains("four letters"),
+        "{}",
+        stderr(&output)
+    );
+}

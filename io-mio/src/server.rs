@@ -1,0 +1,501 @@
+//! [`Server`]: the production event loop. One mio `Poll` over the client listener, every client socket and
+//! a waker; it moves bytes between sockets and the [`Machine`], feeds it time, and decides nothing.
+//!
+//! One turn of the loop: poll; handle every event (accept, read → `ClientBytes`, writable → flush);
+//! then, after the batch, feed `LogSynced` for appends completed meanwhile, `Tick` if a deadline is due and
+//! `HostMetrics` now and then, and flush every connection whose output or interest changed, so many
+//! small replies leave in one vectored write.
+
+use std::collections::{BTreeSet, HashMap, VecDeque};
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use mio::event::Event;
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use rzk_core::{ConnId, Input, Output};
+use tracing::{debug, info, trace, warn};
+
+use crate::client_limit::ClientLimit;
+use crate::clock::Clock;
+use crate::connection::{Connection, Flushed};
+use crate::host;
+use crate::log_writer::LogWriter;
+use crate::machine::Machine;
+use crate::shutdown::Shutdown;
+
+const LISTENER: Token = Token(0);
+const WAKER: Token = Token(1);
+const FIRST_CONN_TOKEN: usize = 2;
+
+/// Reads per connection per turn before others get a go (the rest waits in the read queue).
+const READS_PER_TURN: usize = 16;
+/// After accept fails for lack of descriptors or memory, wait this long (ms) before accepting again.
+const ACCEPT_RETRY_MS: u64 = 100;
+
+/// How the driver treats client connections.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// maxClientCnxns: concurrent connections allowed from one client IP; 0 means unlimited. Connections
+    /// beyond it are closed right after accept, with a warning, as ZooKeeper does.
+    pub max_client_cnxns: u32,
+    /// How long a connection being closed may take to flush what is queued for it. A peer that does not
+    /// read is cut off after this, with the rest unsent; zero closes as soon as a write would block.
+    pub close_linger: Duration,
+    /// How often the machine is sent [`Input::HostMetrics`].
+    pub host_metrics_interval: Duration,
+    /// Size of the read buffer shared by all connections (bytes per read call).
+    pub read_buffer_size: usize,
+    /// Pending connections the kernel queues before accept (capped by net.core.somaxconn). mio listens
+    /// with 128, too few when a thousand clients reconnect at once after a failover.
+    pub listen_backlog: i32,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            max_client_cnxns: 60,
+            close_linger: Duration::from_secs(1),
+            host_metrics_interval: Duration::from_secs(5),
+            read_buffer_size: 64 * 1024,
+            listen_backlog: 1024,
+        }
+    }
+}
+
+/// A bound client port, ready to [`Server::run`] a machine.
+pub struct Server {
+    poll: Poll,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    options: ServerOptions,
+    clock: Clock,
+}
+
+impl Server {
+    /// Binds the client port (non-blocking, SO_REUSEADDR) and prepares the poll.
+    pub fn bind(addr: SocketAddr, options: ServerOptions) -> io::Result<Server> {
+        let poll = Poll::new()?;
+        let mut listener = TcpListener::bind(addr)?;
+        set_backlog(&listener, options.listen_backlog)?;
+        poll.registry()
+            .register(&mut listener, LISTENER, Interest::READABLE)?;
+        let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        Ok(Server {
+            poll,
+            listener,
+            shutdown: Shutdown::new(waker),
+            options,
+            clock: Clock::start(),
+        })
+    }
+
+    /// The address actually bound (useful after binding port 0).
+    pub fn local_addr(&self) -> io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// A handle that makes [`Server::run`] return, usable from any thread.
+    pub fn shutdown_handle(&self) -> Shutdown {
+        self.shutdown.clone()
+    }
+
+    /// The clock `run` will feed the machine, started at bind: read it to create the machine at the same
+    /// `now` it will then see.
+    pub fn clock(&self) -> Clock {
+        self.clock
+    }
+
+    /// Drives `machine` until shutdown is requested. Returns an error only if polling itself fails.
+    pub fn run<M: Machine>(self, machine: M) -> io::Result<()> {
+        let read_buf = vec![0; self.options.read_buffer_size.max(1)];
+        let clock = self.clock;
+        let driver = Driver {
+            limit: ClientLimit::new(self.options.max_client_cnxns),
+            next_metrics_at: clock.now_ms(),
+            poll: self.poll,
+            listener: self.listener,
+            shutdown: self.shutdown,
+            options: self.options,
+            machine,
+            clock,
+            conns: HashMap::new(),
+            next_conn: 1,
+            log: LogWriter::new(),
+            outputs: Vec::new(),
+            read_buf,
+            dirty: BTreeSet::new(),
+            read_queue: VecDeque::new(),
+            closing: BTreeSet::new(),
+            accept_retry_at: None,
+        };
+        if let Ok(addr) = driver.listener.local_addr() {
+            info!(%addr, "serving clients");
+        }
+        driver.run()
+    }
+}
+
+/// The loop's state while running.
+struct Driver<M> {
+    poll: Poll,
+    listener: TcpListener,
+    shutdown: Shutdown,
+    options: ServerOptions,
+    machine: M,
+    clock: Clock,
+    conns: HashMap<ConnId, Connection>,
+    next_conn: ConnId,
+    limit: ClientLimit,
+    log: LogWriter,
+    /// Reused for every `step` so outputs do not allocate each time.
+    outputs: Vec<Output>,
+    read_buf: Vec<u8>,
+    /// Connections whose queued output or poll interest changed since they were last settled.
+    dirty: BTreeSet<ConnId>,
+    /// Connections that may still hold unread bytes: read again next turn (fairness, and resuming after
+    /// backpressure, since edge-triggered readiness is not reported twice).
+    read_queue: VecDeque<ConnId>,
+    /// (deadline ms, conn) of connections flushing before close.
+    closing: BTreeSet<(u64, ConnId)>,
+    accept_retry_at: Option<u64>,
+    next_metrics_at: u64,
+}
+
+/// Calling listen(2) again on a listening socket only changes its backlog (Linux and the BSDs).
+fn set_backlog(listener: &TcpListener, backlog: i32) -> io::Result<()> {
+    // SAFETY: listen on a socket descriptor we own; no memory is passed.
+    if unsafe { libc::listen(listener.as_raw_fd(), backlog) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+fn token_of(conn: ConnId) -> Token {
+    Token(FIRST_CONN_TOKEN + conn as usize)
+}
+
+fn conn_of(token: Token) -> ConnId {
+    (token.0 - FIRST_CONN_TOKEN) as ConnId
+}
+
+fn is_transient(e: &io::Error) -> bool {
+    matches!(
+        e.kind(),
+        io::ErrorKind::Interrupted | io::ErrorKind::ConnectionAborted
+    )
+}
+
+impl<M: Machine> Driver<M> {
+    fn run(mut self) -> io::Result<()> {
+        let mut events = Events::with_capacity(1024);
+        loop {
+            self.after_events();
+            if self.shutdown.is_requested() {
+                break;
+            }
+            let timeout = self.poll_timeout();
+            match self.poll.poll(&mut events, Some(timeout)) {
+                Ok(()) => {}
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+            for event in events.iter() {
+                match event.token() {
+                    LISTENER => self.accept(),
+                    // Shutdown (and, later, log writer progress) is checked after every batch anyway.
+                    WAKER => {}
+                    token => self.on_client_event(conn_of(token), event),
+                }
+            }
+        }
+        self.close_all();
+        Ok(())
+    }
+
+    /// Everything that happens once per turn, after the batch of events.
+    fn after_events(&mut self) {
+        let now = self.clock.now_ms();
+        if self.accept_retry_at.is_some_and(|at| at <= now) {
+            self.accept_retry_at = None;
+            self.accept();
+        }
+        for _ in 0..self.read_queue.len() {
+            let Some(id) = self.read_queue.pop_front() else {
+                break;
+            };
+            if let Some(conn) = self.conns.get_mut(&id) {
+                conn.in_read_queue = false;
+                self.read_from(id);
+            }
+        }
+        if self.machine.next_deadline().is_some_and(|d| d <= now) {
+            self.step(Input::Tick);
+        }
+        if now >= self.next_metrics_at {
+            self.next_metrics_at = now + self.options.host_metrics_interval.as_millis() as u64;
+            if let (Some(open_fds), Some(max_fds)) = (host::open_fds(), host::max_fds()) {
+                self.step(Input::HostMetrics { open_fds, max_fds });
+            }
+        }
+        let expired: Vec<ConnId> = self
+            .closing
+            .iter()
+            .take_while(|(deadline, _)| *deadline <= now)
+            .map(|(_, id)| *id)
+            .collect();
+        self.dirty.extend(expired);
+        // Settling may tell the machine about dead sockets, whose outputs may dirty other connections or
+        // append to the log: go on until both are quiet.
+        loop {
+            if let Some(zxid) = self.log.take_synced() {
+                self.step(Input::LogSynced { zxid });
+            } else if let Some(id) = self.dirty.pop_first() {
+                self.settle(id);
+            } else {
+                break;
+            }
+        }
+    }
+
+    /// Until the earliest of: the machine's deadline, host metrics, a closing connection's deadline, an
+    /// accept retry; zero while connections wait to be read.
+    fn poll_timeout(&self) -> Duration {
+        if !self.read_queue.is_empty() || !self.dirty.is_empty() {
+            return Duration::ZERO;
+        }
+        let now = self.clock.now_ms();
+        let wake_at = [
+            self.machine.next_deadline(),
+            Some(self.next_metrics_at),
+            self.closing.first().map(|(deadline, _)| *deadline),
+            self.accept_retry_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+        .unwrap_or(now);
+        Duration::from_millis(wake_at.saturating_sub(now))
+    }
+
+    fn step(&mut self, input: Input) {
+        let now = self.clock.now_ms();
+        let mut outputs = std::mem::take(&mut self.outputs);
+        self.machine.step(now, input, &mut outputs);
+        for output in outputs.drain(..) {
+            self.apply(output, now);
+        }
+        self.outputs = outputs;
+    }
+
+    fn apply(&mut self, output: Output, now: u64) {
+        match output {
+            Output::ToClient { conn, bytes } => match self.conns.get_mut(&conn) {
+                Some(c) if !c.is_closing() => {
+                    c.queue(bytes);
+                    self.dirty.insert(conn);
+                }
+                _ => trace!(
+                    conn,
+                    "dropping output for a connection the machine has let go"
+                ),
+            },
+            Output::CloseClient { conn } => self.begin_close(conn, now),
+            Output::ReadInterest { conn, enabled } => {
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    if c.read_enabled != enabled {
+                        c.read_enabled = enabled;
+                        self.dirty.insert(conn);
+                        if enabled && c.read_pending && !c.in_read_queue {
+                            c.in_read_queue = true;
+                            self.read_queue.push_back(conn);
+                        }
+                    }
+                }
+            }
+            Output::AppendLog(txns) => self.log.append(&txns),
+        }
+    }
+
+    fn accept(&mut self) {
+        loop {
+            match self.listener.accept() {
+                Ok((stream, addr)) => self.admit(stream, addr),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if is_transient(&e) => continue,
+                Err(e) => {
+                    // Typically EMFILE: pending connections stay queued; try again shortly rather than spin.
+                    warn!(error = %e, "accepting a client connection failed; retrying shortly");
+                    self.accept_retry_at = Some(self.clock.now_ms() + ACCEPT_RETRY_MS);
+                    return;
+                }
+            }
+        }
+    }
+
+    fn admit(&mut self, stream: TcpStream, addr: SocketAddr) {
+        if !self.limit.try_admit(addr.ip()) {
+            warn!(
+                "Too many connections from /{} - max is {}",
+                addr.ip(),
+                self.limit.max_per_ip()
+            );
+            return; // dropping the stream closes it
+        }
+        // Replies are small and latency-bound, as in ZooKeeper (tcpNoDelay defaults to true).
+        let _ = stream.set_nodelay(true);
+        let id = self.next_conn;
+        self.next_conn += 1;
+        let mut conn = Connection::new(stream, addr, token_of(id));
+        if let Err(e) = conn.sync_interest(self.poll.registry()) {
+            warn!(%addr, error = %e, "cannot watch a new client connection; closing it");
+            self.limit.release(addr.ip());
+            return;
+        }
+        self.conns.insert(id, conn);
+        debug!(conn = id, %addr, "client connected");
+        self.step(Input::ClientOpened { conn: id, addr });
+    }
+
+    fn on_client_event(&mut self, id: ConnId, event: &Event) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if (event.is_readable() || event.is_read_closed() || event.is_error()) && conn.wants_read()
+        {
+            conn.read_pending = true;
+            self.read_from(id);
+        }
+        if event.is_writable() || event.is_write_closed() || event.is_error() {
+            self.dirty.insert(id);
+        }
+    }
+
+    /// Reads until WouldBlock, backpressure, the per-turn budget, EOF or an error.
+    fn read_from(&mut self, id: ConnId) {
+        let mut reads = 0;
+        loop {
+            let Some(conn) = self.conns.get_mut(&id) else {
+                return;
+            };
+            if !conn.wants_read() {
+                return;
+            }
+            if reads == READS_PER_TURN {
+                if !conn.in_read_queue {
+                    conn.in_read_queue = true;
+                    self.read_queue.push_back(id);
+                }
+                return;
+            }
+            match conn.stream.read(&mut self.read_buf) {
+                Ok(0) => {
+                    // EOF: the peer shut down its side. It may still read, so what is queued (say a
+                    // four-letter word's reply) is flushed before the socket closes.
+                    debug!(conn = id, "client closed its side");
+                    self.begin_close(id, self.clock.now_ms());
+                    self.step(Input::ClientClosed { conn: id });
+                    return;
+                }
+                Ok(n) => {
+                    reads += 1;
+                    let bytes = Bytes::copy_from_slice(&self.read_buf[..n]);
+                    self.step(Input::ClientBytes { conn: id, bytes });
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
+                    conn.read_pending = false;
+                    return;
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => {
+                    self.fail(id, &e);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Flushes what is queued and brings the poll interest up to date; closes a closing connection once
+    /// flushed or past its deadline.
+    fn settle(&mut self, id: ConnId) {
+        let now = self.clock.now_ms();
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        let flushed = match conn.flush() {
+            Ok(flushed) => flushed,
+            Err(e) => return self.fail(id, &e),
+        };
+        match (flushed, conn.closing_deadline) {
+            (Flushed::All, Some(_)) => self.close_now(id),
+            (Flushed::Blocked, Some(deadline)) if now >= deadline => {
+                debug!(conn = id, "peer is not reading; closing with output unsent");
+                self.close_now(id);
+            }
+            _ => {
+                if let Err(e) = conn.sync_interest(self.poll.registry()) {
+                    self.fail(id, &e);
+                }
+            }
+        }
+    }
+
+    /// The machine let go of the connection (or was told it closed): stop reading, flush, then close.
+    fn begin_close(&mut self, id: ConnId, now: u64) {
+        let Some(conn) = self.conns.get_mut(&id) else {
+            return;
+        };
+        if conn.is_closing() {
+            return;
+        }
+        let deadline = now.saturating_add(self.options.close_linger.as_millis() as u64);
+        conn.closing_deadline = Some(deadline);
+        self.closing.insert((deadline, id));
+        // From here on it no longer counts against maxClientCnxns: the server has let go of it.
+        self.limit.release(conn.addr.ip());
+        self.dirty.insert(id);
+    }
+
+    /// The socket is dead (reset, broken pipe, ...): drop it, and tell the machine unless it already let go.
+    fn fail(&mut self, id: ConnId, error: &io::Error) {
+        let Some(conn) = self.conns.get(&id) else {
+            return;
+        };
+        let was_closing = conn.is_closing();
+        debug!(conn = id, %error, "client connection failed");
+        self.close_now(id);
+        if !was_closing {
+            self.step(Input::ClientClosed { conn: id });
+        }
+    }
+
+    fn close_now(&mut self, id: ConnId) {
+        let Some(mut conn) = self.conns.remove(&id) else {
+            return;
+        };
+        conn.deregister(self.poll.registry());
+        match conn.closing_deadline {
+            Some(deadline) => {
+                self.closing.remove(&(deadline, id));
+            }
+            None => self.limit.release(conn.addr.ip()),
+        }
+        trace!(conn = id, "socket closed");
+    }
+
+    /// On shutdown: one last non-blocking attempt to send what is queued, then close every socket.
+    fn close_all(&mut self) {
+        let ids: Vec<ConnId> = self.conns.keys().copied().collect();
+        for id in ids {
+            if let Some(conn) = self.conns.get_mut(&id) {
+                let _ = conn.flush();
+            }
+            self.close_now(id);
+        }
+        info!("stopped serving clients");
+    }
+}
