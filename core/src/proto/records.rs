@@ -6,6 +6,42 @@
 
 use bytes::Bytes;
 
+use super::jute::{DecodeError, Reader, Record, Writer};
+
+/// Implements [`Record`] for a struct whose fields are listed in wire order (the order of zookeeper.jute),
+/// each with its jute kind: `int`, `long`, `bool`, `buffer`, `string`, `string_vec`, `vec` (of records) or
+/// `record` (a nested record).
+macro_rules! jute_record {
+    ($ty:ident { $($field:ident : $kind:ident),+ $(,)? }) => {
+        impl Record for $ty {
+            fn write(&self, w: &mut Writer<'_>) {
+                $( jute_record!(@write w, self.$field, $kind); )+
+            }
+
+            fn read(r: &mut Reader) -> Result<Self, DecodeError> {
+                // Struct literal fields are evaluated in the order written, which is the wire order.
+                Ok($ty { $( $field: jute_record!(@read r, $kind), )+ })
+            }
+        }
+    };
+    (@write $w:ident, $v:expr, int) => { $w.write_int($v) };
+    (@write $w:ident, $v:expr, long) => { $w.write_long($v) };
+    (@write $w:ident, $v:expr, bool) => { $w.write_bool($v) };
+    (@write $w:ident, $v:expr, buffer) => { $w.write_buffer(&$v) };
+    (@write $w:ident, $v:expr, string) => { $w.write_string(&$v) };
+    (@write $w:ident, $v:expr, string_vec) => { $w.write_string_vec(&$v) };
+    (@write $w:ident, $v:expr, vec) => { $w.write_vec(&$v) };
+    (@write $w:ident, $v:expr, record) => { $v.write($w) };
+    (@read $r:ident, int) => { $r.read_int()? };
+    (@read $r:ident, long) => { $r.read_long()? };
+    (@read $r:ident, bool) => { $r.read_bool()? };
+    (@read $r:ident, buffer) => { $r.read_buffer()? };
+    (@read $r:ident, string) => { $r.read_string()? };
+    (@read $r:ident, string_vec) => { $r.read_string_vec()? };
+    (@read $r:ident, vec) => { $r.read_vec()? };
+    (@read $r:ident, record) => { Record::read($r)? };
+}
+
 /// An identity: `scheme` (world, auth, digest, ip, super, ...) and the scheme's `id`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Id {
@@ -13,12 +49,22 @@ pub struct Id {
     pub id: String,
 }
 
+jute_record!(Id {
+    scheme: string,
+    id: string,
+});
+
 /// One ACL entry: a permission bit set granted to an identity.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct Acl {
     pub perms: i32,
     pub id: Id,
 }
+
+jute_record!(Acl {
+    perms: int,
+    id: record,
+});
 
 /// A znode's metadata as clients see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -36,6 +82,20 @@ pub struct Stat {
     pub pzxid: i64,
 }
 
+jute_record!(Stat {
+    czxid: long,
+    mzxid: long,
+    ctime: long,
+    mtime: long,
+    version: int,
+    cversion: int,
+    aversion: int,
+    ephemeral_owner: long,
+    data_length: int,
+    num_children: int,
+    pzxid: long,
+});
+
 /// The first frame a client sends. `read_only` is absent on the wire from very old clients.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ConnectRequest {
@@ -45,6 +105,39 @@ pub struct ConnectRequest {
     pub session_id: i64,
     pub passwd: Bytes,
     pub read_only: bool,
+}
+
+/// `read_only` is not in zookeeper.jute: ZooKeeper reads it after the record only if a byte is left, so a
+/// missing byte means false. It is always written.
+impl Record for ConnectRequest {
+    fn write(&self, w: &mut Writer<'_>) {
+        w.write_int(self.protocol_version);
+        w.write_long(self.last_zxid_seen);
+        w.write_int(self.time_out);
+        w.write_long(self.session_id);
+        w.write_buffer(&self.passwd);
+        w.write_bool(self.read_only);
+    }
+
+    fn read(r: &mut Reader) -> Result<Self, DecodeError> {
+        Ok(ConnectRequest {
+            protocol_version: r.read_int()?,
+            last_zxid_seen: r.read_long()?,
+            time_out: r.read_int()?,
+            session_id: r.read_long()?,
+            passwd: r.read_buffer()?,
+            read_only: read_optional_bool(r)?,
+        })
+    }
+}
+
+/// A trailing boolean that old peers leave out.
+fn read_optional_bool(r: &mut Reader) -> Result<bool, DecodeError> {
+    if r.remaining() == 0 {
+        Ok(false)
+    } else {
+        r.read_bool()
+    }
 }
 
 /// The server's answer to [`ConnectRequest`]. A `time_out` of 0 and `session_id` 0 tell the client its
@@ -58,6 +151,27 @@ pub struct ConnectResponse {
     pub read_only: bool,
 }
 
+/// Like [`ConnectRequest`], the trailing `read_only` is optional on read and always written.
+impl Record for ConnectResponse {
+    fn write(&self, w: &mut Writer<'_>) {
+        w.write_int(self.protocol_version);
+        w.write_int(self.time_out);
+        w.write_long(self.session_id);
+        w.write_buffer(&self.passwd);
+        w.write_bool(self.read_only);
+    }
+
+    fn read(r: &mut Reader) -> Result<Self, DecodeError> {
+        Ok(ConnectResponse {
+            protocol_version: r.read_int()?,
+            time_out: r.read_int()?,
+            session_id: r.read_long()?,
+            passwd: r.read_buffer()?,
+            read_only: read_optional_bool(r)?,
+        })
+    }
+}
+
 /// Sent by a client on reconnect to re-register its one-shot watches (opcode setWatches, xid -8).
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetWatches {
@@ -66,6 +180,13 @@ pub struct SetWatches {
     pub exist_watches: Vec<String>,
     pub child_watches: Vec<String>,
 }
+
+jute_record!(SetWatches {
+    relative_zxid: long,
+    data_watches: string_vec,
+    exist_watches: string_vec,
+    child_watches: string_vec,
+});
 
 /// setWatches2 adds persistent and persistent-recursive watches.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -78,12 +199,26 @@ pub struct SetWatches2 {
     pub persistent_recursive_watches: Vec<String>,
 }
 
+jute_record!(SetWatches2 {
+    relative_zxid: long,
+    data_watches: string_vec,
+    exist_watches: string_vec,
+    child_watches: string_vec,
+    persistent_watches: string_vec,
+    persistent_recursive_watches: string_vec,
+});
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RequestHeader {
     pub xid: i32,
     /// The opcode's wire value (see [`super::OpCode`]).
     pub op: i32,
 }
+
+jute_record!(RequestHeader {
+    xid: int,
+    op: int,
+});
 
 /// Precedes each op of a multi request and each result of a multi response; a header with `done` ends the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -93,12 +228,24 @@ pub struct MultiHeader {
     pub err: i32,
 }
 
+jute_record!(MultiHeader {
+    op: int,
+    done: bool,
+    err: int,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuthPacket {
     pub auth_type: i32,
     pub scheme: String,
     pub auth: Bytes,
 }
+
+jute_record!(AuthPacket {
+    auth_type: int,
+    scheme: string,
+    auth: buffer,
+});
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ReplyHeader {
@@ -107,11 +254,22 @@ pub struct ReplyHeader {
     pub err: i32,
 }
 
+jute_record!(ReplyHeader {
+    xid: int,
+    zxid: long,
+    err: int,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetDataRequest {
     pub path: String,
     pub watch: bool,
 }
+
+jute_record!(GetDataRequest {
+    path: string,
+    watch: bool,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetDataRequest {
@@ -119,6 +277,12 @@ pub struct SetDataRequest {
     pub data: Bytes,
     pub version: i32,
 }
+
+jute_record!(SetDataRequest {
+    path: string,
+    data: buffer,
+    version: int,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReconfigRequest {
@@ -128,20 +292,33 @@ pub struct ReconfigRequest {
     pub cur_config_id: i64,
 }
 
+jute_record!(ReconfigRequest {
+    joining_servers: string,
+    leaving_servers: string,
+    new_members: string,
+    cur_config_id: long,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetDataResponse {
     pub stat: Stat,
 }
+
+jute_record!(SetDataResponse { stat: record });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetSaslRequest {
     pub token: Bytes,
 }
 
+jute_record!(GetSaslRequest { token: buffer });
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetSaslResponse {
     pub token: Bytes,
 }
+
+jute_record!(SetSaslResponse { token: buffer });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateRequest {
@@ -150,6 +327,13 @@ pub struct CreateRequest {
     pub acl: Vec<Acl>,
     pub flags: i32,
 }
+
+jute_record!(CreateRequest {
+    path: string,
+    data: buffer,
+    acl: vec,
+    flags: int,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateTtlRequest {
@@ -160,11 +344,24 @@ pub struct CreateTtlRequest {
     pub ttl: i64,
 }
 
+jute_record!(CreateTtlRequest {
+    path: string,
+    data: buffer,
+    acl: vec,
+    flags: int,
+    ttl: long,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeleteRequest {
     pub path: String,
     pub version: i32,
 }
+
+jute_record!(DeleteRequest {
+    path: string,
+    version: int,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetChildrenRequest {
@@ -172,10 +369,17 @@ pub struct GetChildrenRequest {
     pub watch: bool,
 }
 
+jute_record!(GetChildrenRequest {
+    path: string,
+    watch: bool,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetAllChildrenNumberRequest {
     pub path: String,
 }
+
+jute_record!(GetAllChildrenNumberRequest { path: string });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckVersionRequest {
@@ -183,20 +387,31 @@ pub struct CheckVersionRequest {
     pub version: i32,
 }
 
+jute_record!(CheckVersionRequest {
+    path: string,
+    version: int,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SyncRequest {
     pub path: String,
 }
+
+jute_record!(SyncRequest { path: string });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SyncResponse {
     pub path: String,
 }
 
+jute_record!(SyncResponse { path: string });
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetAclRequest {
     pub path: String,
 }
+
+jute_record!(GetAclRequest { path: string });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetAclRequest {
@@ -205,10 +420,18 @@ pub struct SetAclRequest {
     pub version: i32,
 }
 
+jute_record!(SetAclRequest {
+    path: string,
+    acl: vec,
+    version: int,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetAclResponse {
     pub stat: Stat,
 }
+
+jute_record!(SetAclResponse { stat: record });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AddWatchRequest {
@@ -217,6 +440,11 @@ pub struct AddWatchRequest {
     pub mode: i32,
 }
 
+jute_record!(AddWatchRequest {
+    path: string,
+    mode: int,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WatcherEvent {
     pub event_type: i32,
@@ -224,15 +452,25 @@ pub struct WatcherEvent {
     pub path: String,
 }
 
+jute_record!(WatcherEvent {
+    event_type: int,
+    state: int,
+    path: string,
+});
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct ErrorResponse {
     pub err: i32,
 }
 
+jute_record!(ErrorResponse { err: int });
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateResponse {
     pub path: String,
 }
+
+jute_record!(CreateResponse { path: string });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Create2Response {
@@ -240,16 +478,28 @@ pub struct Create2Response {
     pub stat: Stat,
 }
 
+jute_record!(Create2Response {
+    path: string,
+    stat: record,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExistsRequest {
     pub path: String,
     pub watch: bool,
 }
 
+jute_record!(ExistsRequest {
+    path: string,
+    watch: bool,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExistsResponse {
     pub stat: Stat,
 }
+
+jute_record!(ExistsResponse { stat: record });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetDataResponse {
@@ -257,15 +507,24 @@ pub struct GetDataResponse {
     pub stat: Stat,
 }
 
+jute_record!(GetDataResponse {
+    data: buffer,
+    stat: record,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetChildrenResponse {
     pub children: Vec<String>,
 }
 
+jute_record!(GetChildrenResponse { children: string_vec });
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetAllChildrenNumberResponse {
     pub total_number: i32,
 }
+
+jute_record!(GetAllChildrenNumberResponse { total_number: int });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetChildren2Response {
@@ -273,11 +532,21 @@ pub struct GetChildren2Response {
     pub stat: Stat,
 }
 
+jute_record!(GetChildren2Response {
+    children: string_vec,
+    stat: record,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetAclResponse {
     pub acl: Vec<Acl>,
     pub stat: Stat,
 }
+
+jute_record!(GetAclResponse {
+    acl: vec,
+    stat: record,
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckWatchesRequest {
@@ -286,6 +555,11 @@ pub struct CheckWatchesRequest {
     pub watch_type: i32,
 }
 
+jute_record!(CheckWatchesRequest {
+    path: string,
+    watch_type: int,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct RemoveWatchesRequest {
     pub path: String,
@@ -293,15 +567,24 @@ pub struct RemoveWatchesRequest {
     pub watch_type: i32,
 }
 
+jute_record!(RemoveWatchesRequest {
+    path: string,
+    watch_type: int,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetEphemeralsRequest {
     pub prefix_path: String,
 }
 
+jute_record!(GetEphemeralsRequest { prefix_path: string });
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetEphemeralsResponse {
     pub ephemerals: Vec<String>,
 }
+
+jute_record!(GetEphemeralsResponse { ephemerals: string_vec });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClientInfo {
@@ -309,7 +592,14 @@ pub struct ClientInfo {
     pub user: String,
 }
 
+jute_record!(ClientInfo {
+    auth_scheme: string,
+    user: string,
+});
+
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct WhoAmIResponse {
     pub client_info: Vec<ClientInfo>,
 }
+
+jute_record!(WhoAmIResponse { client_info: vec });
