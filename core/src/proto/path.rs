@@ -93,3 +93,100 @@ pub fn basename(path: &str) -> &str {
         None => path,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn accepts_ordinary_paths() {
+        for p in [
+            "/",
+            "/a",
+            "/a/b",
+            "/a.b",
+            "/.a",
+            "/a.",
+            "/...",
+            "/a/..b",
+            "/zookeeper/quota",
+            "/é",
+            "/\u{a0}",
+            "/\u{f900}",
+            "/\u{ffef}",
+            "/a b",
+        ] {
+            assert_eq!(validate(p, false), Ok(()), "{p:?}");
+        }
+    }
+
+    #[test]
+    fn rejects_structural_errors() {
+        assert_eq!(validate("", false), Err(PathError::Empty));
+        assert_eq!(validate("a", false), Err(PathError::NotAbsolute));
+        assert_eq!(validate("a/", true), Err(PathError::NotAbsolute));
+        assert_eq!(validate("/a/", false), Err(PathError::TrailingSlash));
+        assert_eq!(validate("//", false), Err(PathError::TrailingSlash));
+        assert_eq!(validate("//a", false), Err(PathError::EmptyName(1)));
+        assert_eq!(validate("/a//b", false), Err(PathError::EmptyName(3)));
+    }
+
+    #[test]
+    fn rejects_dot_components() {
+        assert_eq!(validate("/.", false), Err(PathError::Relative(1)));
+        assert_eq!(validate("/..", false), Err(PathError::Relative(2)));
+        assert_eq!(validate("/a/./b", false), Err(PathError::Relative(3)));
+        assert_eq!(validate("/a/../b", false), Err(PathError::Relative(4)));
+        assert_eq!(validate("/a/..", false), Err(PathError::Relative(4)));
+    }
+
+    #[test]
+    fn rejects_forbidden_characters_at_utf16_positions() {
+        assert_eq!(validate("/a\0", false), Err(PathError::InvalidChar(2)));
+        for c in [
+            '\u{1}', '\u{1f}', '\u{7f}', '\u{9f}', '\u{e000}', '\u{f8ff}', '\u{fff0}', '\u{ffff}',
+            '😀',
+        ] {
+            assert_eq!(
+                validate(&format!("/{c}"), false),
+                Err(PathError::InvalidChar(1)),
+                "{c:?}"
+            );
+        }
+        assert_eq!(validate("/é/\u{1}", false), Err(PathError::InvalidChar(3)));
+        assert_eq!(validate("/ab😀", false), Err(PathError::InvalidChar(3)));
+    }
+
+    #[test]
+    fn sequential_paths_are_checked_with_a_suffix() {
+        assert_eq!(validate("/a/", true), Ok(()));
+        assert_eq!(validate("/", true), Ok(()));
+        assert_eq!(validate("/.", true), Ok(()), "becomes /.1");
+        assert_eq!(validate("/a//", true), Err(PathError::EmptyName(3)));
+        assert_eq!(validate("/a\u{1}", true), Err(PathError::InvalidChar(2)));
+    }
+
+    #[test]
+    fn parent_and_basename() {
+        assert_eq!((parent("/a/b"), basename("/a/b")), ("/a", "b"));
+        assert_eq!((parent("/a"), basename("/a")), ("/", "a"));
+        assert_eq!((parent("/"), basename("/")), ("", ""));
+    }
+
+    proptest! {
+        #[test]
+        fn never_panics(p in "/?[a-z./\u{0}\u{1}\u{7f}\u{e000}\u{fff0}😀é]{0,12}", seq in any::<bool>()) {
+            let _ = validate(&p, seq);
+        }
+
+        /// Paths built from well-formed names are valid, and so is any parent of a valid path.
+        #[test]
+        fn well_formed_paths_are_valid(names in proptest::collection::vec("[a-zA-Z0-9_.-]{1,8}", 1..5)) {
+            prop_assume!(names.iter().all(|n| n != "." && n != ".."));
+            let p = format!("/{}", names.join("/"));
+            prop_assert_eq!(validate(&p, false), Ok(()));
+            prop_assert_eq!(validate(parent(&p), false), Ok(()));
+        }
+    }
+}

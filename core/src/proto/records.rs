@@ -9,10 +9,10 @@ use bytes::Bytes;
 use super::jute::{DecodeError, Reader, Record, Writer};
 
 /// Implements [`Record`] for a struct whose fields are listed in wire order (the order of zookeeper.jute),
-/// each with its jute kind: `int`, `long`, `bool`, `buffer`, `string`, `string_vec`, `vec` (of records) or
-/// `record` (a nested record).
+/// each with its jute kind: `int`, `long`, `bool`, `buffer`, `string`, `string_vec`, `vec(T)` (of records) or
+/// `record(T)` (a nested record). In tests it also gives the struct an `arbitrary()` proptest strategy.
 macro_rules! jute_record {
-    ($ty:ident { $($field:ident : $kind:ident),+ $(,)? }) => {
+    ($ty:ident { $($field:ident : $kind:ident $(($inner:ty))?),+ $(,)? }) => {
         impl Record for $ty {
             fn write(&self, w: &mut Writer<'_>) {
                 $( jute_record!(@write w, self.$field, $kind); )+
@@ -21,6 +21,16 @@ macro_rules! jute_record {
             fn read(r: &mut Reader) -> Result<Self, DecodeError> {
                 // Struct literal fields are evaluated in the order written, which is the wire order.
                 Ok($ty { $( $field: jute_record!(@read r, $kind), )+ })
+            }
+        }
+
+        #[cfg(test)]
+        impl $ty {
+            pub(crate) fn arbitrary() -> proptest::strategy::BoxedStrategy<$ty> {
+                use proptest::strategy::Strategy;
+                ( $( jute_record!(@arb $kind $(, $inner)?), )+ )
+                    .prop_map(|( $($field,)+ )| $ty { $($field,)+ })
+                    .boxed()
             }
         }
     };
@@ -40,6 +50,30 @@ macro_rules! jute_record {
     (@read $r:ident, string_vec) => { $r.read_string_vec()? };
     (@read $r:ident, vec) => { $r.read_vec()? };
     (@read $r:ident, record) => { Record::read($r)? };
+    (@arb int) => { proptest::prelude::any::<i32>() };
+    (@arb long) => { proptest::prelude::any::<i64>() };
+    (@arb bool) => { proptest::prelude::any::<bool>() };
+    (@arb buffer) => { test_strategies::bytes() };
+    (@arb string) => { test_strategies::string() };
+    (@arb string_vec) => { proptest::collection::vec(test_strategies::string(), 0..4) };
+    (@arb vec, $t:ty) => { proptest::collection::vec(<$t>::arbitrary(), 0..4) };
+    (@arb record, $t:ty) => { <$t>::arbitrary() };
+}
+
+/// Building blocks for the generated `arbitrary()` strategies.
+#[cfg(test)]
+pub(crate) mod test_strategies {
+    use bytes::Bytes;
+    use proptest::prelude::*;
+
+    /// Any Unicode, including multi-byte characters, kept short.
+    pub fn string() -> impl Strategy<Value = String> {
+        proptest::collection::vec(any::<char>(), 0..12).prop_map(|cs| cs.into_iter().collect())
+    }
+
+    pub fn bytes() -> impl Strategy<Value = Bytes> {
+        proptest::collection::vec(any::<u8>(), 0..32).prop_map(Bytes::from)
+    }
 }
 
 /// An identity: `scheme` (world, auth, digest, ip, super, ...) and the scheme's `id`.
@@ -63,7 +97,7 @@ pub struct Acl {
 
 jute_record!(Acl {
     perms: int,
-    id: record,
+    id: record(Id),
 });
 
 /// A znode's metadata as clients see it.
@@ -215,10 +249,7 @@ pub struct RequestHeader {
     pub op: i32,
 }
 
-jute_record!(RequestHeader {
-    xid: int,
-    op: int,
-});
+jute_record!(RequestHeader { xid: int, op: int });
 
 /// Precedes each op of a multi request and each result of a multi response; a header with `done` ends the list.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -304,7 +335,7 @@ pub struct SetDataResponse {
     pub stat: Stat,
 }
 
-jute_record!(SetDataResponse { stat: record });
+jute_record!(SetDataResponse { stat: record(Stat) });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetSaslRequest {
@@ -331,7 +362,7 @@ pub struct CreateRequest {
 jute_record!(CreateRequest {
     path: string,
     data: buffer,
-    acl: vec,
+    acl: vec(Acl),
     flags: int,
 });
 
@@ -347,7 +378,7 @@ pub struct CreateTtlRequest {
 jute_record!(CreateTtlRequest {
     path: string,
     data: buffer,
-    acl: vec,
+    acl: vec(Acl),
     flags: int,
     ttl: long,
 });
@@ -422,7 +453,7 @@ pub struct SetAclRequest {
 
 jute_record!(SetAclRequest {
     path: string,
-    acl: vec,
+    acl: vec(Acl),
     version: int,
 });
 
@@ -431,7 +462,7 @@ pub struct SetAclResponse {
     pub stat: Stat,
 }
 
-jute_record!(SetAclResponse { stat: record });
+jute_record!(SetAclResponse { stat: record(Stat) });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct AddWatchRequest {
@@ -480,7 +511,7 @@ pub struct Create2Response {
 
 jute_record!(Create2Response {
     path: string,
-    stat: record,
+    stat: record(Stat),
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -499,7 +530,7 @@ pub struct ExistsResponse {
     pub stat: Stat,
 }
 
-jute_record!(ExistsResponse { stat: record });
+jute_record!(ExistsResponse { stat: record(Stat) });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetDataResponse {
@@ -509,7 +540,7 @@ pub struct GetDataResponse {
 
 jute_record!(GetDataResponse {
     data: buffer,
-    stat: record,
+    stat: record(Stat),
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -517,7 +548,9 @@ pub struct GetChildrenResponse {
     pub children: Vec<String>,
 }
 
-jute_record!(GetChildrenResponse { children: string_vec });
+jute_record!(GetChildrenResponse {
+    children: string_vec
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetAllChildrenNumberResponse {
@@ -534,7 +567,7 @@ pub struct GetChildren2Response {
 
 jute_record!(GetChildren2Response {
     children: string_vec,
-    stat: record,
+    stat: record(Stat),
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -544,8 +577,8 @@ pub struct GetAclResponse {
 }
 
 jute_record!(GetAclResponse {
-    acl: vec,
-    stat: record,
+    acl: vec(Acl),
+    stat: record(Stat),
 });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -577,14 +610,18 @@ pub struct GetEphemeralsRequest {
     pub prefix_path: String,
 }
 
-jute_record!(GetEphemeralsRequest { prefix_path: string });
+jute_record!(GetEphemeralsRequest {
+    prefix_path: string
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetEphemeralsResponse {
     pub ephemerals: Vec<String>,
 }
 
-jute_record!(GetEphemeralsResponse { ephemerals: string_vec });
+jute_record!(GetEphemeralsResponse {
+    ephemerals: string_vec
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct ClientInfo {
@@ -602,4 +639,262 @@ pub struct WhoAmIResponse {
     pub client_info: Vec<ClientInfo>,
 }
 
-jute_record!(WhoAmIResponse { client_info: vec });
+jute_record!(WhoAmIResponse {
+    client_info: vec(ClientInfo)
+});
+
+#[cfg(test)]
+impl ConnectRequest {
+    pub(crate) fn arbitrary() -> proptest::strategy::BoxedStrategy<ConnectRequest> {
+        use proptest::prelude::*;
+        (
+            any::<i32>(),
+            any::<i64>(),
+            any::<i32>(),
+            any::<i64>(),
+            test_strategies::bytes(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(protocol_version, last_zxid_seen, time_out, session_id, passwd, read_only)| {
+                    ConnectRequest {
+                        protocol_version,
+                        last_zxid_seen,
+                        time_out,
+                        session_id,
+                        passwd,
+                        read_only,
+                    }
+                },
+            )
+            .boxed()
+    }
+}
+
+#[cfg(test)]
+impl ConnectResponse {
+    pub(crate) fn arbitrary() -> proptest::strategy::BoxedStrategy<ConnectResponse> {
+        use proptest::prelude::*;
+        (
+            any::<i32>(),
+            any::<i32>(),
+            any::<i64>(),
+            test_strategies::bytes(),
+            any::<bool>(),
+        )
+            .prop_map(
+                |(protocol_version, time_out, session_id, passwd, read_only)| ConnectResponse {
+                    protocol_version,
+                    time_out,
+                    session_id,
+                    passwd,
+                    read_only,
+                },
+            )
+            .boxed()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::BytesMut;
+    use proptest::prelude::*;
+
+    fn encode<T: Record>(x: &T) -> Bytes {
+        let mut buf = BytesMut::new();
+        x.write(&mut Writer::new(&mut buf));
+        buf.freeze()
+    }
+
+    /// Round trip, the whole encoding consumed, and every strict prefix an error (no record ends early
+    /// except the optional trailing connect flag: `optional_tail` bytes).
+    fn check_record<T: Record + PartialEq + std::fmt::Debug>(x: T, optional_tail: usize) {
+        let bytes = encode(&x);
+        let mut r = Reader::new(bytes.clone());
+        assert_eq!(T::read(&mut r).as_ref(), Ok(&x));
+        assert_eq!(r.finish(), Ok(()));
+        for cut in 0..bytes.len().saturating_sub(optional_tail) {
+            let mut r = Reader::new(bytes.slice(..cut));
+            assert!(T::read(&mut r).is_err(), "prefix of {cut} bytes decoded");
+        }
+    }
+
+    macro_rules! round_trip_tests {
+        ($($name:ident: $ty:ty),+ $(,)?) => {
+            proptest! {
+                $(
+                    #[test]
+                    fn $name(x in <$ty>::arbitrary()) {
+                        check_record(x, 0);
+                    }
+                )+
+            }
+        };
+    }
+
+    round_trip_tests! {
+        id_round_trips: Id,
+        acl_round_trips: Acl,
+        stat_round_trips: Stat,
+        set_watches_round_trips: SetWatches,
+        set_watches2_round_trips: SetWatches2,
+        request_header_round_trips: RequestHeader,
+        multi_header_round_trips: MultiHeader,
+        auth_packet_round_trips: AuthPacket,
+        reply_header_round_trips: ReplyHeader,
+        get_data_request_round_trips: GetDataRequest,
+        set_data_request_round_trips: SetDataRequest,
+        reconfig_request_round_trips: ReconfigRequest,
+        set_data_response_round_trips: SetDataResponse,
+        get_sasl_request_round_trips: GetSaslRequest,
+        set_sasl_response_round_trips: SetSaslResponse,
+        create_request_round_trips: CreateRequest,
+        create_ttl_request_round_trips: CreateTtlRequest,
+        delete_request_round_trips: DeleteRequest,
+        get_children_request_round_trips: GetChildrenRequest,
+        get_all_children_number_request_round_trips: GetAllChildrenNumberRequest,
+        check_version_request_round_trips: CheckVersionRequest,
+        sync_request_round_trips: SyncRequest,
+        sync_response_round_trips: SyncResponse,
+        get_acl_request_round_trips: GetAclRequest,
+        set_acl_request_round_trips: SetAclRequest,
+        set_acl_response_round_trips: SetAclResponse,
+        add_watch_request_round_trips: AddWatchRequest,
+        watcher_event_round_trips: WatcherEvent,
+        error_response_round_trips: ErrorResponse,
+        create_response_round_trips: CreateResponse,
+        create2_response_round_trips: Create2Response,
+        exists_request_round_trips: ExistsRequest,
+        exists_response_round_trips: ExistsResponse,
+        get_data_response_round_trips: GetDataResponse,
+        get_children_response_round_trips: GetChildrenResponse,
+        get_all_children_number_response_round_trips: GetAllChildrenNumberResponse,
+        get_children2_response_round_trips: GetChildren2Response,
+        get_acl_response_round_trips: GetAclResponse,
+        check_watches_request_round_trips: CheckWatchesRequest,
+        remove_watches_request_round_trips: RemoveWatchesRequest,
+        get_ephemerals_request_round_trips: GetEphemeralsRequest,
+        get_ephemerals_response_round_trips: GetEphemeralsResponse,
+        client_info_round_trips: ClientInfo,
+        who_am_i_response_round_trips: WhoAmIResponse,
+    }
+
+    proptest! {
+        #[test]
+        fn connect_request_round_trips(x in ConnectRequest::arbitrary()) {
+            check_record(x, 1);
+        }
+
+        #[test]
+        fn connect_response_round_trips(x in ConnectResponse::arbitrary()) {
+            check_record(x, 1);
+        }
+    }
+
+    /// Hand-built from zookeeper.jute: int protocolVersion, long lastZxidSeen, int timeOut, long sessionId,
+    /// buffer passwd, then the readOnly byte ZooKeeper reads after the record.
+    fn connect_request_bytes(read_only: Option<u8>) -> Vec<u8> {
+        let mut b = vec![0, 0, 0, 0]; // protocolVersion 0
+        b.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0x01, 0x02]); // lastZxidSeen 0x102
+        b.extend_from_slice(&[0, 0, 0x75, 0x30]); // timeOut 30000
+        b.extend_from_slice(&[0x01, 0, 0, 0, 0, 0, 0, 0x2a]); // sessionId
+        b.extend_from_slice(&[0, 0, 0, 3, 0xaa, 0xbb, 0xcc]); // passwd
+        b.extend(read_only);
+        b
+    }
+
+    fn sample_connect_request(read_only: bool) -> ConnectRequest {
+        ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0x102,
+            time_out: 30000,
+            session_id: 0x0100_0000_0000_002a,
+            passwd: Bytes::from_static(&[0xaa, 0xbb, 0xcc]),
+            read_only,
+        }
+    }
+
+    #[test]
+    fn connect_request_with_read_only_matches_fixture() {
+        let bytes = connect_request_bytes(Some(1));
+        let got = ConnectRequest::read(&mut Reader::new(Bytes::from(bytes.clone())));
+        assert_eq!(got, Ok(sample_connect_request(true)));
+        assert_eq!(encode(&sample_connect_request(true)), bytes);
+    }
+
+    #[test]
+    fn connect_request_without_read_only_reads_false() {
+        let bytes = Bytes::from(connect_request_bytes(None));
+        let got = ConnectRequest::read(&mut Reader::new(bytes));
+        assert_eq!(got, Ok(sample_connect_request(false)));
+        // ...and is written with the flag.
+        assert_eq!(
+            encode(&sample_connect_request(false)),
+            connect_request_bytes(Some(0))
+        );
+    }
+
+    #[test]
+    fn null_passwd_reads_as_empty() {
+        let mut bytes = connect_request_bytes(None);
+        bytes.truncate(bytes.len() - 7);
+        bytes.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+        let got = ConnectRequest::read(&mut Reader::new(Bytes::from(bytes))).map(|c| c.passwd);
+        assert_eq!(got, Ok(Bytes::new()));
+    }
+
+    #[test]
+    fn stat_fields_are_in_jute_order() {
+        let stat = Stat {
+            czxid: 1,
+            mzxid: 2,
+            ctime: 3,
+            mtime: 4,
+            version: 5,
+            cversion: 6,
+            aversion: 7,
+            ephemeral_owner: 8,
+            data_length: 9,
+            num_children: 10,
+            pzxid: 11,
+        };
+        let mut want = Vec::new();
+        for v in [1i64, 2, 3, 4] {
+            want.extend_from_slice(&v.to_be_bytes());
+        }
+        for v in [5i32, 6, 7] {
+            want.extend_from_slice(&v.to_be_bytes());
+        }
+        want.extend_from_slice(&8i64.to_be_bytes());
+        for v in [9i32, 10] {
+            want.extend_from_slice(&v.to_be_bytes());
+        }
+        want.extend_from_slice(&11i64.to_be_bytes());
+        assert_eq!(want.len(), 68);
+        assert_eq!(encode(&stat), want);
+    }
+
+    #[test]
+    fn acl_is_perms_then_scheme_then_id() {
+        let acl = Acl {
+            perms: 31,
+            id: Id {
+                scheme: "world".into(),
+                id: "anyone".into(),
+            },
+        };
+        let want = b"\x00\x00\x00\x1f\x00\x00\x00\x05world\x00\x00\x00\x06anyone";
+        assert_eq!(encode(&acl), &want[..]);
+    }
+
+    #[test]
+    fn huge_acl_count_fails_without_allocating() {
+        // A CreateRequest claiming 1e9 ACL entries with only a few bytes behind the count.
+        let mut b = b"\x00\x00\x00\x02/a\x00\x00\x00\x00".to_vec();
+        b.extend_from_slice(&1_000_000_000i32.to_be_bytes());
+        b.extend_from_slice(&[0; 10]);
+        let got = CreateRequest::read(&mut Reader::new(Bytes::from(b)));
+        assert!(matches!(got, Err(DecodeError::Truncated { .. })), "{got:?}");
+    }
+}
