@@ -48,7 +48,8 @@ pub enum RequestBody {
     WhoAmI,
 }
 
-/// One op inside a multi (writes) or multiRead (reads) request.
+/// One op inside a multi (writes) or multiRead (reads) request. ZooKeeper ignores the `watch` flag of the
+/// read ops (it rebuilds them from the path alone), so a multiRead never sets watches.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
     /// create, create2 or createContainer, with the code the client sent. ZooKeeper itself types a multi
