@@ -324,7 +324,7 @@ fn write_reply(
                 .enumerate()
                 .map(|(i, sub)| {
                     let o = outcome.multi.get(i).cloned().unwrap_or_default();
-                    let op = ops.get(i).copied().unwrap_or(OpCode::Error);
+                    let op = ops.get(i).copied().unwrap_or(OpCode::Create);
                     match sub {
                         Txn::Error { err } => MultiResult::Error(*err),
                         Txn::Create { .. } => MultiResult::Create {

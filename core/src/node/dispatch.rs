@@ -154,7 +154,6 @@ impl Node {
             | OpCode::CreateContainer
             | OpCode::CreateTtl
             | OpCode::Delete
-            | OpCode::DeleteContainer
             | OpCode::SetData
             | OpCode::SetAcl
             | OpCode::Check
@@ -192,7 +191,8 @@ impl Node {
                 );
                 return self.drain(now, conn, out);
             }
-            OpCode::CreateSession | OpCode::Notification | OpCode::Error => {
+            // deleteContainer is the server's own op; createSession only exists as a handshake.
+            OpCode::DeleteContainer | OpCode::CreateSession | OpCode::Notification | OpCode::Error => {
                 self.queue_ready(
                     now,
                     conn,
@@ -235,7 +235,7 @@ impl Node {
                 if !ok {
                     view.changes.clear();
                 }
-                (txn, ops.iter().map(|o| o.op_code()).collect())
+                (txn, ops.iter().map(|o| o.zk_create_op().unwrap_or(o.op_code())).collect())
             }
             body => match prep_write(&mut view, &ctx, req.op, body) {
                 Ok(txn) => (txn, Vec::new()),

@@ -165,25 +165,16 @@ impl Node {
     }
 
     /// multiRead: each op answered on its own; failures do not stop the others.
-    fn multi_read(&mut self, conn: ConnId, ops: &[MultiOp]) -> Vec<MultiResult> {
+    fn multi_read(&self, conn: ConnId, ops: &[MultiOp]) -> Vec<MultiResult> {
         ops.iter()
             .map(|op| match op {
                 MultiOp::GetData(r) => match self.get_data(conn, &r.path) {
-                    Ok((data, stat)) => {
-                        if r.watch {
-                            self.watches.data.add(&r.path, conn, WatchMode::Standard);
-                        }
-                        MultiResult::GetData { data, stat }
-                    }
+                    // ZooKeeper ignores the watch flag of ops inside multiRead.
+                    Ok((data, stat)) => MultiResult::GetData { data, stat },
                     Err(e) => MultiResult::Error(e),
                 },
                 MultiOp::GetChildren(r) => match self.get_children(conn, &r.path) {
-                    Ok((children, _)) => {
-                        if r.watch {
-                            self.watches.child.add(&r.path, conn, WatchMode::Standard);
-                        }
-                        MultiResult::GetChildren(children)
-                    }
+                    Ok((children, _)) => MultiResult::GetChildren(children),
                     Err(e) => MultiResult::Error(e),
                 },
                 _ => MultiResult::Error(ErrorCode::BadArguments),
