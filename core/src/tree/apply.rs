@@ -249,7 +249,7 @@ impl DataTree {
                 version,
             } => {
                 let stat = self.modify_node(path, |n| {
-                    n.set_data(data.clone());
+                    n.set_data(own(data));
                     let s = n.stat_mut();
                     s.mzxid = header.zxid;
                     s.mtime = header.time;
@@ -319,7 +319,7 @@ impl DataTree {
             ephemeral_owner,
             pzxid: zxid,
         };
-        let node = ZNode::new(data.clone(), self.acls.intern(acl), stat);
+        let node = ZNode::new(own(data), self.acls.intern(acl), stat);
         let mut outcome = ApplyOutcome::at(path);
         outcome.stat = Some(node.stat());
         self.insert_node(path, node);
@@ -347,6 +347,16 @@ impl DataTree {
         });
         triggers.push(WatchTrigger::Deleted(path.to_owned()));
         triggers.push(WatchTrigger::ChildrenChanged(parent_path.to_owned()));
+    }
+}
+
+/// A copy of `data` in an allocation of its own. The txn's `Bytes` may be a slice of a much larger buffer (a
+/// decoded frame, a log read), which a long-lived znode would otherwise keep alive whole.
+fn own(data: &Bytes) -> Bytes {
+    if data.is_empty() {
+        Bytes::new()
+    } else {
+        Bytes::copy_from_slice(data)
     }
 }
 

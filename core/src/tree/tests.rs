@@ -638,3 +638,20 @@ fn digest_of_a_fresh_tree_is_pinned() {
     // Changing the digest function breaks comparing digests across versions; do it on purpose only.
     assert_eq!(DataTree::new().digest(), 14_944_896_329_044_986_634);
 }
+
+#[test]
+fn stored_data_does_not_keep_the_txn_buffer_alive() {
+    let mut f = Fixture::new();
+    let frame = Bytes::from(vec![7u8; 4096]);
+    let data = frame.slice(10..20);
+    f.ok(Txn::Create {
+        path: "/a".into(),
+        data: data.clone(),
+        acl: open(),
+        ephemeral_owner: 0,
+        parent_cversion: 1,
+    });
+    let stored = f.tree.get("/a").unwrap().data();
+    assert_eq!(stored, &data);
+    assert_ne!(stored.as_ptr(), data.as_ptr());
+}
