@@ -3,39 +3,124 @@
 //! Reads take `&self`; the only mutation is [`DataTree::apply`], which applies one committed txn in zxid order.
 //! That is the single place where replicated state changes.
 
+mod acl_intern;
 mod apply;
 mod digest;
 mod node_kind;
 mod znode;
 
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
+
 pub use apply::{ApplyOutcome, WatchTrigger};
-pub use node_kind::NodeKind;
-pub use znode::ZNode;
+pub use node_kind::{NodeKind, CONTAINER_OWNER, MAX_EXTENDED_SERVER_ID, MAX_TTL};
+pub use znode::{PersistedStat, ZNode};
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::ops::Bound;
 
-use crate::proto::records::Stat;
+use bytes::Bytes;
+
+use crate::proto::path;
+use crate::proto::records::{Acl, Id, Stat};
 use crate::Zxid;
+
+use acl_intern::AclIntern;
 
 /// Sessions with their timeouts, kept beside the tree because they are replicated state too
 /// (ZooKeeper's ZKDatabase.sessionsWithTimeouts).
 pub type SessionTimeouts = BTreeMap<i64, i32>;
 
+/// The path of ZooKeeper's own subtree.
+pub const ZOOKEEPER_PATH: &str = "/zookeeper";
+/// Where quotas live.
+pub const QUOTA_PATH: &str = "/zookeeper/quota";
+/// The dynamic configuration node (ZooDefs.CONFIG_NODE).
+pub const CONFIG_PATH: &str = "/zookeeper/config";
+
 /// The replicated znode tree.
+#[derive(Debug, Clone)]
 pub struct DataTree {
-    nodes: BTreeMap<String, ZNode>,
-    /// session id -> paths of its ephemeral nodes.
+    /// Full path -> node. Sorted, so iteration (snapshots, digests, dumps) is deterministic and a subtree is a
+    /// contiguous range.
+    nodes: BTreeMap<Box<str>, ZNode>,
+    /// session id -> paths of its ephemeral nodes (no empty sets).
     ephemerals: BTreeMap<i64, BTreeSet<String>>,
     containers: BTreeSet<String>,
     ttls: BTreeSet<String>,
     sessions: SessionTimeouts,
     last_zxid: Zxid,
+    acls: AclIntern,
+    /// Sum of the per-node and per-session hashes (see `digest.rs`), kept up to date on every change.
+    digest: u64,
+    /// Sum of path lengths (in UTF-16 units, as Java's String.length) and data lengths.
+    data_size: u64,
+}
+
+/// ZooDefs.Ids.OPEN_ACL_UNSAFE: everything for world:anyone.
+fn open_acl() -> Vec<Acl> {
+    world_acl(31)
+}
+
+fn world_acl(perms: i32) -> Vec<Acl> {
+    vec![Acl {
+        perms,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
+}
+
+/// The length ZooKeeper counts for a path: Java's String.length, in UTF-16 code units.
+fn java_len(path: &str) -> u64 {
+    if path.is_ascii() {
+        path.len() as u64
+    } else {
+        path.encode_utf16().count() as u64
+    }
 }
 
 impl DataTree {
-    /// A fresh tree holding "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config".
+    /// A fresh tree holding "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config", with the Stats
+    /// ZooKeeper 3.8 gives them: all zero (czxid 0, ctime 0, ...), ACL world:anyone with all permissions,
+    /// except "/zookeeper/config" whose ACL is world:anyone READ only (ZOOKEEPER-2014) and whose aversion is
+    /// -1 (ZooKeeper sets that ACL with version -1). The config node's data is empty; in ensemble mode
+    /// ZooKeeper fills it with the dynamic config when the database loads.
     pub fn new() -> DataTree {
-        todo!()
+        let mut tree = DataTree {
+            nodes: BTreeMap::new(),
+            ephemerals: BTreeMap::new(),
+            containers: BTreeSet::new(),
+            ttls: BTreeSet::new(),
+            sessions: SessionTimeouts::new(),
+            last_zxid: 0,
+            acls: AclIntern::default(),
+            digest: 0,
+            data_size: 0,
+        };
+        let open = open_acl();
+        for p in ["/", ZOOKEEPER_PATH, QUOTA_PATH] {
+            let acl = tree.acls.intern(&open);
+            tree.insert_node(p, ZNode::new(Bytes::new(), acl, PersistedStat::default()));
+        }
+        let read_only = tree.acls.intern(&world_acl(1));
+        let config_stat = PersistedStat {
+            aversion: -1,
+            ..PersistedStat::default()
+        };
+        tree.insert_node(
+            CONFIG_PATH,
+            ZNode::new(Bytes::new(), read_only, config_stat),
+        );
+        for p in [ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH] {
+            if let Some(parent) = tree.nodes.get_mut(path::parent(p)) {
+                parent.add_child(path::basename(p));
+            }
+        }
+        tree
     }
 
     /// The node at `path`, if any.
@@ -54,10 +139,25 @@ impl DataTree {
             .map(|n| n.children().map(str::to_owned).collect())
     }
 
-    /// Number of all descendants of `path` (getAllChildrenNumber), not counting `path` itself.
+    /// Every node with its path, in sorted path order (for snapshots and dumps).
+    pub fn nodes(&self) -> impl Iterator<Item = (&str, &ZNode)> {
+        self.nodes.iter().map(|(p, n)| (&**p, n))
+    }
+
+    /// Number of all descendants of `path` (getAllChildrenNumber), not counting `path` itself. For "/" that is
+    /// every other node, the /zookeeper subtree included, as in ZooKeeper.
     pub fn count_descendants(&self, path: &str) -> Option<i32> {
-        let _ = path;
-        todo!()
+        self.nodes.get(path)?;
+        if path == "/" {
+            return Some((self.nodes.len() - 1) as i32);
+        }
+        let prefix = format!("{path}/");
+        let below = self
+            .nodes
+            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .take_while(|(p, _)| p.starts_with(&prefix))
+            .count();
+        Some(below as i32)
     }
 
     /// Paths of the ephemeral nodes owned by `session_id`, sorted.
@@ -72,6 +172,11 @@ impl DataTree {
     /// Every session that owns ephemerals, with its paths.
     pub fn all_ephemerals(&self) -> &BTreeMap<i64, BTreeSet<String>> {
         &self.ephemerals
+    }
+
+    /// Number of ephemeral nodes (mntr's zk_ephemerals_count).
+    pub fn ephemerals_count(&self) -> usize {
+        self.ephemerals.values().map(BTreeSet::len).sum()
     }
 
     /// Paths of container nodes (candidates for removal when empty).
@@ -95,18 +200,194 @@ impl DataTree {
     }
 
     /// Number of znodes, including "/" and the /zookeeper subtree (as mntr's zk_znode_count).
+    ///
+    /// ZooKeeper's node map holds the root twice (under "/" and under the alias ""), and mntr reports that map's
+    /// size, so a fresh ZooKeeper reports 5 for 4 nodes. We report the same.
     pub fn node_count(&self) -> usize {
-        self.nodes.len()
+        self.nodes.len() + 1
     }
 
-    /// Sum of path lengths and data lengths (mntr's zk_approximate_data_size).
+    /// Sum of path lengths and data lengths (mntr's zk_approximate_data_size, which is ZooKeeper's
+    /// cachedApproximateDataSize): path lengths in UTF-16 code units as Java counts them, data in bytes.
     pub fn approximate_data_size(&self) -> u64 {
-        todo!()
+        self.data_size
     }
 
     /// A digest of the whole tree's content and Stats; equal trees at equal zxids have equal digests.
+    ///
+    /// Covers every node's path, data, ACL and persisted stat, and every session with its timeout; it does not
+    /// depend on the order the nodes were created in. O(1): maintained on every change.
     pub fn digest(&self) -> u64 {
-        todo!()
+        self.digest
+    }
+
+    /// Checks the tree's internal consistency, in O(nodes): parent/child links, the indexes, the cached
+    /// digest and data size. For tests and the simulator's checkers; returns what is wrong.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let mut digest = 0u64;
+        let mut data_size = 0u64;
+        let mut child_links = 0usize;
+        let mut ephemerals: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
+        let mut containers = BTreeSet::new();
+        let mut ttls = BTreeSet::new();
+        for (p, node) in &self.nodes {
+            digest = digest.wrapping_add(digest::node_hash(p, node));
+            data_size += java_len(p) + node.data().len() as u64;
+            child_links += node.num_children();
+            if node.stat().num_children as usize != node.children().count() {
+                return Err(format!("{p}: numChildren differs from its children"));
+            }
+            for c in node.children() {
+                let child = if &**p == "/" {
+                    format!("/{c}")
+                } else {
+                    format!("{p}/{c}")
+                };
+                if !self.nodes.contains_key(child.as_str()) {
+                    return Err(format!("{p}: child {c} does not exist"));
+                }
+            }
+            if &**p != "/" {
+                match self.nodes.get(path::parent(p)) {
+                    Some(parent) if parent.has_child(path::basename(p)) => {}
+                    Some(_) => return Err(format!("{p}: not among its parent's children")),
+                    None => return Err(format!("{p}: parent does not exist")),
+                }
+            }
+            match node.kind() {
+                NodeKind::Persistent => {}
+                NodeKind::Ephemeral(s) => {
+                    if node.num_children() > 0 {
+                        return Err(format!("{p}: ephemeral with children"));
+                    }
+                    ephemerals.entry(s).or_default().insert(p.to_string());
+                }
+                NodeKind::Container => {
+                    containers.insert(p.to_string());
+                }
+                NodeKind::Ttl(_) => {
+                    ttls.insert(p.to_string());
+                }
+            }
+        }
+        for (&s, &t) in &self.sessions {
+            digest = digest.wrapping_add(digest::session_hash(s, t));
+        }
+        if child_links + 1 != self.nodes.len() {
+            return Err(format!(
+                "{} child links for {} nodes",
+                child_links,
+                self.nodes.len()
+            ));
+        }
+        if !self.nodes.contains_key("/") {
+            return Err("no root".into());
+        }
+        if ephemerals != self.ephemerals {
+            return Err("ephemerals index differs from the nodes' owners".into());
+        }
+        if containers != self.containers {
+            return Err("containers index differs from the nodes".into());
+        }
+        if ttls != self.ttls {
+            return Err("ttls index differs from the nodes".into());
+        }
+        if digest != self.digest {
+            return Err("cached digest differs from a full recomputation".into());
+        }
+        if data_size != self.data_size {
+            return Err("cached data size differs from a full recomputation".into());
+        }
+        let acl_lists: BTreeSet<&[Acl]> = self.nodes.values().map(ZNode::acl).collect();
+        if acl_lists.len() != self.acls.len() {
+            return Err(format!(
+                "{} ACL lists interned, {} in use",
+                self.acls.len(),
+                acl_lists.len()
+            ));
+        }
+        Ok(())
+    }
+
+    // ---- the primitive changes; each keeps the digest, data size and indexes in step ----
+
+    /// Adds a node (its parent's children are the caller's business).
+    fn insert_node(&mut self, path: &str, node: ZNode) {
+        self.digest = self.digest.wrapping_add(digest::node_hash(path, &node));
+        self.data_size += java_len(path) + node.data().len() as u64;
+        match node.kind() {
+            NodeKind::Persistent => {}
+            NodeKind::Ephemeral(s) => {
+                self.ephemerals
+                    .entry(s)
+                    .or_default()
+                    .insert(path.to_owned());
+            }
+            NodeKind::Container => {
+                self.containers.insert(path.to_owned());
+            }
+            NodeKind::Ttl(_) => {
+                self.ttls.insert(path.to_owned());
+            }
+        }
+        self.nodes.insert(path.into(), node);
+    }
+
+    /// Removes a node (its parent's children are the caller's business).
+    fn remove_node(&mut self, path: &str) -> Option<ZNode> {
+        let node = self.nodes.remove(path)?;
+        self.digest = self.digest.wrapping_sub(digest::node_hash(path, &node));
+        self.data_size -= java_len(path) + node.data().len() as u64;
+        match node.kind() {
+            NodeKind::Persistent => {}
+            NodeKind::Ephemeral(s) => {
+                if let Some(paths) = self.ephemerals.get_mut(&s) {
+                    paths.remove(path);
+                    if paths.is_empty() {
+                        self.ephemerals.remove(&s);
+                    }
+                }
+            }
+            NodeKind::Container => {
+                self.containers.remove(path);
+            }
+            NodeKind::Ttl(_) => {
+                self.ttls.remove(path);
+            }
+        }
+        Some(node)
+    }
+
+    /// Changes a node in place (not its kind), rehashing it. `None` if there is no such node.
+    fn modify_node<R>(&mut self, path: &str, change: impl FnOnce(&mut ZNode) -> R) -> Option<R> {
+        let node = self.nodes.get_mut(path)?;
+        let old_hash = digest::node_hash(path, node);
+        let old_len = node.data().len() as u64;
+        let r = change(node);
+        let new_hash = digest::node_hash(path, node);
+        let new_len = node.data().len() as u64;
+        self.digest = self.digest.wrapping_sub(old_hash).wrapping_add(new_hash);
+        self.data_size = self.data_size - old_len + new_len;
+        Some(r)
+    }
+
+    fn put_session(&mut self, session_id: i64, timeout: i32) {
+        if let Some(old) = self.sessions.insert(session_id, timeout) {
+            self.digest = self
+                .digest
+                .wrapping_sub(digest::session_hash(session_id, old));
+        }
+        self.digest = self
+            .digest
+            .wrapping_add(digest::session_hash(session_id, timeout));
+    }
+
+    fn drop_session(&mut self, session_id: i64) {
+        if let Some(old) = self.sessions.remove(&session_id) {
+            self.digest = self
+                .digest
+                .wrapping_sub(digest::session_hash(session_id, old));
+        }
     }
 }
 

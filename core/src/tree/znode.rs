@@ -1,41 +1,178 @@
 //! One znode: data, ACL, persisted stat and children names.
 
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
 use bytes::Bytes;
 
 use crate::proto::records::{Acl, Stat};
 
 use super::NodeKind;
 
+/// The Stat fields that are stored (ZooKeeper's StatPersisted); dataLength and numChildren are derived.
+///
+/// `cversion` here counts the creates under this node: it is what a create's `parent_cversion` sets and what
+/// sequential suffixes come from. Clients see `2 * cversion - numChildren` (see [`ZNode::stat`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct PersistedStat {
+    pub czxid: i64,
+    pub mzxid: i64,
+    pub ctime: i64,
+    pub mtime: i64,
+    pub version: i32,
+    pub cversion: i32,
+    pub aversion: i32,
+    /// The raw owner (see [`NodeKind`]): container and TTL markers included.
+    pub ephemeral_owner: i64,
+    pub pzxid: i64,
+}
+
 /// A znode as stored in the tree.
+///
+/// Kept compact: the ACL list is shared with every node that has the same list (the tree interns it), the data
+/// is a `Bytes` shared with the txn that set it, and leaf nodes have an empty, unallocated children set.
 #[derive(Debug, Clone)]
 pub struct ZNode {
-    // The tree implementation owns the layout; these accessors are the contract.
+    data: Bytes,
+    acl: Arc<[Acl]>,
+    stat: PersistedStat,
+    children: BTreeSet<Box<str>>,
 }
 
 impl ZNode {
+    pub(super) fn new(data: Bytes, acl: Arc<[Acl]>, stat: PersistedStat) -> ZNode {
+        ZNode {
+            data,
+            acl,
+            stat,
+            children: BTreeSet::new(),
+        }
+    }
+
     pub fn data(&self) -> &Bytes {
-        todo!()
+        &self.data
     }
 
     pub fn acl(&self) -> &[Acl] {
-        todo!()
+        &self.acl
     }
 
-    /// The Stat as clients see it (container and TTL owners read as 0).
+    /// The stored stat fields, as snapshots and the digest see them.
+    pub fn persisted_stat(&self) -> &PersistedStat {
+        &self.stat
+    }
+
+    /// The Stat as clients see it (DataNode.copyStat): container and TTL owners read as 0, and cversion is
+    /// `2 * stored cversion - numChildren`, so that a delete (which leaves the stored count alone) still
+    /// raises it by one.
     pub fn stat(&self) -> Stat {
-        todo!()
+        let num_children = self.num_children() as i32;
+        let s = &self.stat;
+        Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion.wrapping_mul(2).wrapping_sub(num_children),
+            aversion: s.aversion,
+            ephemeral_owner: self.kind().client_owner(),
+            data_length: self.data.len() as i32,
+            num_children,
+            pzxid: s.pzxid,
+        }
     }
 
     pub fn kind(&self) -> NodeKind {
-        todo!()
+        NodeKind::from_owner(self.stat.ephemeral_owner)
     }
 
     /// Children names, sorted.
     pub fn children(&self) -> impl Iterator<Item = &str> {
-        std::iter::empty()
+        self.children.iter().map(|c| &**c)
     }
 
     pub fn num_children(&self) -> usize {
-        todo!()
+        self.children.len()
+    }
+
+    pub fn has_child(&self, name: &str) -> bool {
+        self.children.contains(name)
+    }
+
+    /// Gives up the node, keeping its shared ACL for the tree's interning table.
+    pub(super) fn into_acl(self) -> Arc<[Acl]> {
+        self.acl
+    }
+
+    pub(super) fn stat_mut(&mut self) -> &mut PersistedStat {
+        &mut self.stat
+    }
+
+    pub(super) fn set_data(&mut self, data: Bytes) {
+        self.data = data;
+    }
+
+    /// Replaces the ACL, returning the old one (for the tree's interning table).
+    pub(super) fn replace_acl(&mut self, acl: Arc<[Acl]>) -> Arc<[Acl]> {
+        std::mem::replace(&mut self.acl, acl)
+    }
+
+    pub(super) fn add_child(&mut self, name: &str) {
+        self.children.insert(name.into());
+    }
+
+    pub(super) fn remove_child(&mut self, name: &str) {
+        self.children.remove(name);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn node(owner: i64) -> ZNode {
+        let stat = PersistedStat {
+            ephemeral_owner: owner,
+            cversion: 3,
+            ..PersistedStat::default()
+        };
+        ZNode::new(Bytes::from_static(b"abc"), Arc::from(Vec::new()), stat)
+    }
+
+    #[test]
+    fn client_stat_masks_container_and_ttl_owners() {
+        assert_eq!(
+            node(NodeKind::Container.to_owner()).stat().ephemeral_owner,
+            0
+        );
+        assert_eq!(
+            node(NodeKind::Ttl(100).to_owner()).stat().ephemeral_owner,
+            0
+        );
+        assert_eq!(node(77).stat().ephemeral_owner, 77);
+    }
+
+    #[test]
+    fn client_cversion_counts_creates_and_deletes() {
+        // 3 creates, 1 child left: 2 deletes happened, so 5 changes.
+        let mut n = node(0);
+        n.add_child("a");
+        let s = n.stat();
+        assert_eq!(s.cversion, 5);
+        assert_eq!(s.num_children, 1);
+        assert_eq!(s.data_length, 3);
+    }
+
+    #[test]
+    fn children_are_sorted() {
+        let mut n = node(0);
+        for c in ["b", "a", "c10", "c2"] {
+            n.add_child(c);
+        }
+        assert_eq!(n.children().collect::<Vec<_>>(), ["a", "b", "c10", "c2"]);
+        n.remove_child("b");
+        assert!(!n.has_child("b"));
+        assert_eq!(n.num_children(), 3);
     }
 }
