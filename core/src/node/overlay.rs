@@ -11,6 +11,7 @@ use crate::Zxid;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NodeView {
     pub version: i32,
+    /// The stored cversion (see [`crate::tree::PersistedStat`]).
     pub cversion: i32,
     pub aversion: i32,
     /// Raw ephemeralOwner (see [`crate::tree::NodeKind`]).
@@ -81,13 +82,14 @@ impl<'a> View<'a> {
             return v.clone();
         }
         let node = self.tree.get(path)?;
-        let stat = node.stat();
+        // The stored cversion, not the client Stat's (ZooKeeper derives the latter from it).
+        let stat = node.persisted_stat();
         Some(NodeView {
             version: stat.version,
             cversion: stat.cversion,
             aversion: stat.aversion,
-            owner: node.kind().to_owner(),
-            num_children: stat.num_children,
+            owner: stat.ephemeral_owner,
+            num_children: node.num_children() as i32,
             acl: node.acl().to_vec(),
         })
     }

@@ -170,7 +170,7 @@ fn prep_create(
         return Err(ErrorCode::Unimplemented);
     }
     if mode.ttl {
-        if ttl <= 0 || ttl > MAX_TTL_MERGE {
+        if ttl <= 0 || ttl > crate::tree::MAX_TTL {
             return Err(ErrorCode::BadArguments);
         }
     } else if ttl >= 0 || op == OpCode::CreateTtl {
@@ -339,6 +339,3 @@ fn prep_check(view: &mut View<'_>, ctx: &PrepCtx<'_>, p: &str, version: i32) -> 
     next_version(node.version, version)?;
     Ok(Txn::Check { path: p.to_owned() })
 }
-
-/// Replaced by the tree's own constant at merge.
-const MAX_TTL_MERGE: i64 = 0x00FF_FFFF_FFFF;
