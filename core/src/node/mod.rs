@@ -241,3 +241,5 @@ impl Node {
         }
     }
 }
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,7 @@
 //! request record. Replies are a [`records::ReplyHeader`] followed by the response record (none on error).
 
 pub mod error_code;
+pub mod client;
 pub mod frame;
 pub mod jute;
 pub mod opcode;

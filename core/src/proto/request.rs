@@ -232,9 +232,9 @@ pub fn decode_connect(frame: Bytes) -> Result<ConnectRequest, DecodeError> {
     ConnectRequest::read(&mut Reader::new(frame))
 }
 
-/// A client-side encoder, so tests can check `decode_request(encode_request(x)) == x`.
-#[cfg(test)]
-pub(crate) fn encode_request(req: &Request) -> Bytes {
+/// The client side of [`decode_request`]: a request's frame body (without the length prefix). Used by rzk's own
+/// clients (simulator, benchmark, shell) and by tests checking `decode_request(encode_request(x)) == x`.
+pub fn encode_request(req: &Request) -> Bytes {
     use super::Writer;
     fn write_multi(w: &mut Writer<'_>, ops: &[MultiOp]) {
         for op in ops {
