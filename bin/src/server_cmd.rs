@@ -9,7 +9,7 @@ use anyhow::{bail, Context};
 use clap::Args;
 use rzk_core::config::{ServerConfig, ServerSpec};
 use rzk_core::node::NodeConfig;
-use rzk_core::Node;
+use rzk_core::{Node, Recovered};
 use rzk_io_mio::{Server, ServerOptions, Shutdown};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -65,7 +65,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         server_id,
         environment,
     };
-    let node = Node::new(node_config, server.clock().now_ms(), seed);
+    let node = Node::new(node_config, Recovered::default(), server.clock().now_ms(), seed);
     let signals = stop_on_signals(server.shutdown_handle())?;
     let result = server.run(node);
     signals.close();

@@ -15,5 +15,5 @@ pub mod txn;
 pub mod watch;
 pub mod zxid;
 
-pub use node::{ClientAddr, ConnId, Input, Node, Output};
+pub use node::{ClientAddr, ConnId, Input, Node, NodeConfig, Output, Recovered};
 pub use zxid::Zxid;

@@ -5,13 +5,14 @@
 //! computed before logging, so applying it is deterministic on every replica.
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 
 use crate::proto::records::Acl;
 use crate::proto::ErrorCode;
 use crate::Zxid;
 
 /// The header of every logged txn (ZooKeeper's TxnHeader, less the type, which the [`Txn`] variant carries).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TxnHeader {
     /// The session that issued the request (0 for server-internal txns).
     pub session_id: i64,
@@ -23,7 +24,7 @@ pub struct TxnHeader {
 }
 
 /// One replicated state change.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Txn {
     /// A new session with its negotiated timeout (ms).
     CreateSession {
@@ -85,7 +86,7 @@ impl Txn {
 }
 
 /// A txn with its header: the unit that is logged, replicated and applied.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoggedTxn {
     pub header: TxnHeader,
     pub txn: Txn,

@@ -318,6 +318,8 @@ impl<M: Machine> Driver<M> {
                 }
             }
             Output::AppendLog(txns) => self.log.append(&txns),
+            // The in-memory log keeps no files, so there is nothing to snapshot yet.
+            Output::Snapshot { .. } => {}
         }
     }
 

@@ -25,8 +25,10 @@ impl Node {
         {
             if let Some(f) = self.in_flight.pop_front() {
                 self.apply_committed(now, f, out);
+                self.since_snapshot += 1;
             }
         }
+        self.maybe_snapshot(out);
     }
 
     fn apply_committed(&mut self, now: u64, f: InFlight, out: &mut Vec<Output>) {

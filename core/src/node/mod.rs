@@ -53,10 +53,13 @@ pub enum Input {
 }
 
 /// Something the driver must do, produced by [`Node::step`].
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 pub enum Output {
     /// Send bytes to a client, after everything sent to it before.
     ToClient { conn: ConnId, bytes: Bytes },
+    /// Write this tree as a snapshot named for `zxid` (it is exact at that zxid), and start a new log file
+    /// for the txns after it. Taking it is off the node's path: the tree is a copy.
+    Snapshot { zxid: Zxid, tree: Box<DataTree> },
     /// Send what is queued for the client, then close the connection. The node has already forgotten it.
     CloseClient { conn: ConnId },
     /// Stop (false) or resume (true) reading from a client: backpressure when too many requests are pending.
@@ -74,6 +77,15 @@ pub struct NodeConfig {
     pub server_id: u64,
     /// `envi` lines the driver knows (host.name, os.name, user.dir, ...).
     pub environment: Vec<(String, String)>,
+}
+
+/// What the driver read from disk at startup: the newest valid snapshot and the durable txns after it.
+#[derive(Debug, Clone, Default)]
+pub struct Recovered {
+    /// The tree of the newest valid snapshot; `None` starts from an empty tree.
+    pub tree: Option<DataTree>,
+    /// Durable txns with zxids above the snapshot's, in order.
+    pub txns: Vec<LoggedTxn>,
 }
 
 /// One rzk server.
@@ -102,12 +114,14 @@ pub struct Node {
     synced: Zxid,
     next_session_id: i64,
     next_reap: u64,
+    /// Txns applied since the last snapshot, and the count at which the next one is taken.
+    since_snapshot: u64,
+    snapshot_at: u64,
     stats: ServerStats,
     /// Notifications raised while answering a read, sent before its reply.
     pending_events: Vec<(ConnId, crate::proto::records::WatcherEvent)>,
     host: (Option<u64>, Option<u64>),
     /// Seeded randomness for every random choice (election jitter, snapshot spacing).
-    #[allow(dead_code)]
     rng: ChaCha8Rng,
 }
 
@@ -118,27 +132,44 @@ struct InFlight {
 }
 
 impl Node {
-    /// A fresh node at time `now` (ms on this node's clock). `seed` feeds every random choice it makes.
-    pub fn new(config: NodeConfig, now: u64, seed: u64) -> Node {
+    /// A node at time `now` (ms on this node's clock), starting from what was recovered from disk.
+    /// `seed` feeds every random choice it makes.
+    pub fn new(config: NodeConfig, recovered: Recovered, now: u64, seed: u64) -> Node {
         let tick = config.server.tick_time as u64;
         let check_interval = config.server.container_check_interval_ms.max(1) as u64;
+        let mut tree = recovered.tree.unwrap_or_default();
+        for t in &recovered.txns {
+            if t.header.zxid > tree.last_zxid() {
+                tree.apply(&t.header, &t.txn);
+            }
+        }
+        // Recovered sessions get a full timeout from now to reconnect, as in ZooKeeper.
+        let mut sessions = SessionTracker::new(tick);
+        for (&id, &timeout) in tree.sessions() {
+            sessions.add(id, timeout, now);
+        }
+        let last = tree.last_zxid();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let snapshot_at = snapshot_interval(config.server.snap_count, &mut rng);
         Node {
-            tree: DataTree::new(),
-            sessions: SessionTracker::new(tick),
+            tree,
+            sessions,
             watches: WatchManager::default(),
             conns: BTreeMap::new(),
             session_conns: BTreeMap::new(),
             overlay: Overlay::default(),
             in_flight: VecDeque::new(),
             to_log: Vec::new(),
-            last_proposed: 0,
-            synced: 0,
+            last_proposed: last,
+            synced: last,
             next_session_id: crate::session::initial_session_id(config.server_id, now),
             next_reap: now + check_interval,
+            since_snapshot: 0,
+            snapshot_at,
             stats: ServerStats::default(),
             pending_events: Vec::new(),
             host: (None, None),
-            rng: ChaCha8Rng::seed_from_u64(seed),
+            rng,
             config,
         }
     }
@@ -222,6 +253,16 @@ impl Node {
         }
     }
 
+    /// Emits a snapshot once enough txns were applied since the last one.
+    fn maybe_snapshot(&mut self, out: &mut Vec<Output>) {
+        if self.since_snapshot >= self.snapshot_at {
+            self.since_snapshot = 0;
+            self.snapshot_at = snapshot_interval(self.config.server.snap_count, &mut self.rng);
+            let zxid = self.tree.last_zxid();
+            out.push(Output::Snapshot { zxid, tree: Box::new(self.tree.clone()) });
+        }
+    }
+
     fn forget_conn(&mut self, conn: ConnId) {
         if let Some(c) = self.conns.remove(&conn) {
             if let Some(session) = c.session_id() {
@@ -241,5 +282,13 @@ impl Node {
         }
     }
 }
+/// Txns between snapshots: uniform in [snapCount/2 + 1, snapCount], as ZooKeeper spaces them so that the
+/// servers of an ensemble do not all snapshot at once.
+fn snapshot_interval(snap_count: u64, rng: &mut ChaCha8Rng) -> u64 {
+    use rand_core::RngCore;
+    let half = (snap_count / 2).max(1);
+    half + 1 + rng.next_u64() % half
+}
+
 #[cfg(test)]
 mod tests;

@@ -39,7 +39,7 @@ fn config() -> NodeConfig {
 impl Harness {
     fn new() -> Harness {
         Harness {
-            node: Node::new(config(), 1_000_000, 7),
+            node: Node::new(config(), Recovered::default(), 1_000_000, 7),
             now: 1_000_000,
             next_conn: 1,
             auto_sync: true,
@@ -62,7 +62,7 @@ impl Harness {
             match o {
                 Output::ToClient { conn, bytes } => self.inbox.entry(conn).or_default().extend_from_slice(&bytes),
                 Output::CloseClient { conn } => self.closed.push(conn),
-                Output::ReadInterest { .. } => {}
+                Output::ReadInterest { .. } | Output::Snapshot { .. } => {}
                 Output::AppendLog(txns) => {
                     for t in txns {
                         assert!(t.header.zxid > self.appended, "appends come in zxid order");

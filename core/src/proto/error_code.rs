@@ -1,7 +1,9 @@
 //! Error codes (KeeperException.Code).
 
 /// A ZooKeeper error code as carried in [`super::records::ReplyHeader::err`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// Serialized as its wire value, so stored txns do not depend on the enum's declaration order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(into = "i32", try_from = "i32")]
 pub enum ErrorCode {
     Ok,
     SystemError,
@@ -138,5 +140,19 @@ mod tests {
             assert_eq!(ErrorCode::from_code(e.code()), Some(e));
         }
         assert_eq!(ErrorCode::from_code(-9), None);
+    }
+}
+
+impl From<ErrorCode> for i32 {
+    fn from(e: ErrorCode) -> i32 {
+        e.code()
+    }
+}
+
+impl TryFrom<i32> for ErrorCode {
+    type Error = String;
+
+    fn try_from(code: i32) -> Result<ErrorCode, String> {
+        ErrorCode::from_code(code).ok_or_else(|| format!("unknown error code {code}"))
     }
 }

@@ -13,7 +13,7 @@ use super::NodeKind;
 ///
 /// `cversion` here counts the creates under this node: it is what a create's `parent_cversion` sets and what
 /// sequential suffixes come from. Clients see `2 * cversion - numChildren` (see [`ZNode::stat`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub struct PersistedStat {
     pub czxid: i64,
     pub mzxid: i64,
