@@ -21,9 +21,9 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
 /// The one name a setting is handled under.
 pub fn canonical_key(key: &str) -> &str {
     match key {
-        "superDigest" | "DigestAuthenticationProvider.superDigest" | "zookeeper.DigestAuthenticationProvider.superDigest" => {
-            "superDigest"
-        }
+        "superDigest"
+        | "DigestAuthenticationProvider.superDigest"
+        | "zookeeper.DigestAuthenticationProvider.superDigest" => "superDigest",
         _ => match key.strip_prefix("zookeeper.") {
             Some(rest) if SYSTEM_PROPERTY_KEYS.contains(&rest) => rest,
             _ => key,
@@ -37,24 +37,65 @@ pub fn ignored_reason(key: &str) -> Option<&'static str> {
     const TLS: &str = "rzk has no TLS support";
     const SASL: &str = "rzk has no SASL/Kerberos support";
     let exact: Option<&'static str> = match key {
-        "secureClientPort" | "secureClientPortAddress" | "sslQuorum" | "portUnification" | "sslQuorumReloadCertFiles"
-        | "client.portUnification" | "serverCnxnFactory" | "client.secure" => Some(TLS),
-        "localSessionsEnabled" | "localSessionsUpgradingEnabled" => Some("rzk has no local sessions"),
+        "secureClientPort"
+        | "secureClientPortAddress"
+        | "sslQuorum"
+        | "portUnification"
+        | "sslQuorumReloadCertFiles"
+        | "client.portUnification"
+        | "serverCnxnFactory"
+        | "client.secure" => Some(TLS),
+        "localSessionsEnabled" | "localSessionsUpgradingEnabled" => {
+            Some("rzk has no local sessions")
+        }
         "observerMasterPort" => Some("observers always sync from the leader in rzk"),
         "clientPortListenBacklog" => Some("rzk uses the operating system's default listen backlog"),
-        "connectToLearnerMasterLimit" => Some("rzk uses initLimit for learners connecting to the leader"),
+        "connectToLearnerMasterLimit" => {
+            Some("rzk uses initLimit for learners connecting to the leader")
+        }
         "syncEnabled" => Some("observers always log transactions to disk in rzk"),
-        "quorum.cnxn.threads.size" | "maxCnxns" | "commitLogCount" | "snapSizeLimitInKb" | "txnLogSizeLimitInKb"
-        | "fsync.warningthresholdms" | "flushDelay" | "maxWriteQueuePollTime" | "maxBatchSize"
-        | "watchManagerName" | "digest.enabled" | "audit.enable" | "serverStats.enabled" | "enforceQuotas"
-        | "oraclePath" | "closeSessionTxn.enabled" | "learner.closeSocketAsync" | "leader.closeSocketAsync"
-        | "learner.asyncSending" | "forceSync" | "skipACL" | "nio.numSelectorThreads" | "nio.numWorkerThreads"
-        | "nio.directBufferBytes" | "nio.shutdownTimeout" | "nettyMaxFrameSize" | "maxConcurrentSnapSyncs"
-        | "maxConcurrentDiffSyncs" | "request.throttler.shutdownTimeout" | "requestThrottleLimit"
-        | "requestThrottleStallTime" | "requestThrottleDropStale" | "connection_throttle_tokens"
-        | "connection_throttle_fill_time" | "connection_throttle_fill_count" | "sessionRequireClientSASLAuth"
-        | "enforce.auth.enabled" | "enforce.auth.schemes" | "jvm.pause.info-threshold.ms"
-        | "jvm.pause.warn-threshold.ms" | "jvm.pause.sleep.time.ms" | "jvm.pause.monitor" => {
+        "quorum.cnxn.threads.size"
+        | "maxCnxns"
+        | "commitLogCount"
+        | "snapSizeLimitInKb"
+        | "txnLogSizeLimitInKb"
+        | "fsync.warningthresholdms"
+        | "flushDelay"
+        | "maxWriteQueuePollTime"
+        | "maxBatchSize"
+        | "watchManagerName"
+        | "digest.enabled"
+        | "audit.enable"
+        | "serverStats.enabled"
+        | "enforceQuotas"
+        | "oraclePath"
+        | "closeSessionTxn.enabled"
+        | "learner.closeSocketAsync"
+        | "leader.closeSocketAsync"
+        | "learner.asyncSending"
+        | "forceSync"
+        | "skipACL"
+        | "nio.numSelectorThreads"
+        | "nio.numWorkerThreads"
+        | "nio.directBufferBytes"
+        | "nio.shutdownTimeout"
+        | "nettyMaxFrameSize"
+        | "maxConcurrentSnapSyncs"
+        | "maxConcurrentDiffSyncs"
+        | "request.throttler.shutdownTimeout"
+        | "requestThrottleLimit"
+        | "requestThrottleStallTime"
+        | "requestThrottleDropStale"
+        | "connection_throttle_tokens"
+        | "connection_throttle_fill_time"
+        | "connection_throttle_fill_count"
+        | "sessionRequireClientSASLAuth"
+        | "enforce.auth.enabled"
+        | "enforce.auth.schemes"
+        | "jvm.pause.info-threshold.ms"
+        | "jvm.pause.warn-threshold.ms"
+        | "jvm.pause.sleep.time.ms"
+        | "jvm.pause.monitor" => {
             Some("this ZooKeeper tuning or feature switch has no counterpart in rzk")
         }
         _ => None,
@@ -65,11 +106,20 @@ pub fn ignored_reason(key: &str) -> Option<&'static str> {
             ("ssl.quorum.", TLS),
             ("quorum.auth.", SASL),
             ("kerberos.", SASL),
-            ("authProvider.", "rzk supports the built-in digest, ip, world and super schemes only"),
-            ("metricsProvider.", "rzk has no pluggable metrics provider; use mntr"),
+            (
+                "authProvider.",
+                "rzk supports the built-in digest, ip, world and super schemes only",
+            ),
+            (
+                "metricsProvider.",
+                "rzk has no pluggable metrics provider; use mntr",
+            ),
             ("multiAddress.", "rzk has one address per server"),
         ];
-        prefixed.iter().find(|(p, _)| key.starts_with(p)).map(|(_, r)| *r)
+        prefixed
+            .iter()
+            .find(|(p, _)| key.starts_with(p))
+            .map(|(_, r)| *r)
     })
 }
 
@@ -82,8 +132,14 @@ mod tests {
         assert_eq!(canonical_key("zookeeper.snapCount"), "snapCount");
         assert_eq!(canonical_key("snapCount"), "snapCount");
         assert_eq!(canonical_key("zookeeper.tickTime"), "zookeeper.tickTime");
-        assert_eq!(canonical_key("zookeeper.DigestAuthenticationProvider.superDigest"), "superDigest");
-        assert_eq!(canonical_key("DigestAuthenticationProvider.superDigest"), "superDigest");
+        assert_eq!(
+            canonical_key("zookeeper.DigestAuthenticationProvider.superDigest"),
+            "superDigest"
+        );
+        assert_eq!(
+            canonical_key("DigestAuthenticationProvider.superDigest"),
+            "superDigest"
+        );
     }
 
     #[test]

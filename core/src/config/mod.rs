@@ -96,7 +96,11 @@ impl std::fmt::Display for ConfigError {
         if self.line == 0 {
             write!(f, "zoo.cfg: {}: {}", self.key, self.message)
         } else {
-            write!(f, "zoo.cfg line {}: {}: {}", self.line, self.key, self.message)
+            write!(
+                f,
+                "zoo.cfg line {}: {}: {}",
+                self.line, self.key, self.message
+            )
         }
     }
 }
@@ -171,7 +175,10 @@ impl ServerConfig {
 
     /// Number of `server.N` lines that are participants.
     pub fn voting_members(&self) -> usize {
-        self.servers.iter().filter(|s| s.peer_type == PeerType::Participant).count()
+        self.servers
+            .iter()
+            .filter(|s| s.peer_type == PeerType::Participant)
+            .count()
     }
 
     /// The `server.N` line for `id`, if any.
@@ -181,6 +188,11 @@ impl ServerConfig {
 
     /// The client port server `id` listens on: its server line's client port, else `clientPort`.
     pub fn client_port_for(&self, id: u64) -> Option<u16> {
-        self.server(id).and_then(|s| s.client_port).or(self.client_port)
+        self.server(id)
+            .and_then(|s| s.client_port)
+            .or(self.client_port)
     }
 }
+
+#[cfg(test)]
+mod tests;

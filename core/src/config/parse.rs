@@ -17,11 +17,19 @@ const MIN_SNAP_RETAIN_COUNT: u32 = 3;
 const MIN_SNAP_COUNT: u64 = 2;
 
 fn err(entry: &Entry, message: impl Into<String>) -> ConfigError {
-    ConfigError { line: entry.line, key: entry.key.clone(), message: message.into() }
+    ConfigError {
+        line: entry.line,
+        key: entry.key.clone(),
+        message: message.into(),
+    }
 }
 
 fn missing(key: &str, message: impl Into<String>) -> ConfigError {
-    ConfigError { line: 0, key: key.to_string(), message: message.into() }
+    ConfigError {
+        line: 0,
+        key: key.to_string(),
+        message: message.into(),
+    }
 }
 
 /// An integer in `[min, max]`; `0x` hex is accepted too (Java's Integer.decode, used for system properties).
@@ -31,10 +39,13 @@ where
 {
     let v = entry.value.as_str();
     let parsed = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        Some(hex) => u64::from_str_radix(hex, 16).ok().and_then(|n| T::try_from(n).ok()),
+        Some(hex) => u64::from_str_radix(hex, 16)
+            .ok()
+            .and_then(|n| T::try_from(n).ok()),
         None => v.parse::<T>().ok(),
     };
-    let looks_negative = v.starts_with('-') && v[1..].chars().all(|c| c.is_ascii_digit()) && v.len() > 1;
+    let looks_negative =
+        v.starts_with('-') && v[1..].chars().all(|c| c.is_ascii_digit()) && v.len() > 1;
     match parsed {
         Some(n) if n >= min && n <= max => Ok(n),
         Some(n) if n < min => Err(err(entry, format!("must be at least {min} (got {n})"))),
@@ -52,7 +63,10 @@ fn boolean(entry: &Entry) -> Result<bool, ConfigError> {
     match entry.value.to_ascii_lowercase().as_str() {
         "true" => Ok(true),
         "false" => Ok(false),
-        _ => Err(err(entry, format!("invalid option '{}'; choose 'true' or 'false'", entry.value))),
+        _ => Err(err(
+            entry,
+            format!("invalid option '{}'; choose 'true' or 'false'", entry.value),
+        )),
     }
 }
 
@@ -70,18 +84,32 @@ fn ip_address(entry: &Entry) -> Result<IpAddr, ConfigError> {
         return Ok(IpAddr::from([127, 0, 0, 1]));
     }
     v.parse::<IpAddr>().map_err(|_| {
-        err(entry, format!("'{}' is not an IP address (rzk does not resolve host names for listen addresses)", entry.value))
+        err(
+            entry,
+            format!(
+                "'{}' is not an IP address (rzk does not resolve host names for listen addresses)",
+                entry.value
+            ),
+        )
     })
 }
 
 fn whitelist(entry: &Entry) -> Result<FourLetterWhitelist, ConfigError> {
     let mut words: Vec<String> = Vec::new();
-    for item in entry.value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+    for item in entry
+        .value
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
         if item == "*" {
             return Ok(FourLetterWhitelist::All);
         }
         if FourLetterWord::from_bytes(item.as_bytes()).is_none() {
-            return Err(err(entry, format!("'{item}' is not a four-letter word command (or '*')")));
+            return Err(err(
+                entry,
+                format!("'{item}' is not a four-letter word command (or '*')"),
+            ));
         }
         if !words.iter().any(|w| w == item) {
             words.push(item.to_string());
@@ -96,7 +124,12 @@ fn last_entries(entries: Vec<Entry>) -> Vec<Entry> {
     for (i, e) in entries.iter().enumerate() {
         last.insert(canonical_key(&e.key).to_string(), i);
     }
-    entries.into_iter().enumerate().filter(|(i, e)| last.get(canonical_key(&e.key)) == Some(i)).map(|(_, e)| e).collect()
+    entries
+        .into_iter()
+        .enumerate()
+        .filter(|(i, e)| last.get(canonical_key(&e.key)) == Some(i))
+        .map(|(_, e)| e)
+        .collect()
 }
 
 /// What the file said about settings whose defaults depend on other keys.
@@ -135,7 +168,10 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             }
             "secureClientPort" => {
                 c.secure_client_port = Some(parse_port(&e.value).map_err(|m| err(&e, m))?);
-                warnings.push(ignored_warning(&e, ignored_reason(&key).unwrap_or_default()));
+                warnings.push(ignored_warning(
+                    &e,
+                    ignored_reason(&key).unwrap_or_default(),
+                ));
             }
             "maxClientCnxns" => c.max_client_cnxns = number(&e, 0, i32::MAX as u32)?,
             "minSessionTimeout" => {
@@ -168,14 +204,18 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
                     c.autopurge_snap_retain_count = MIN_SNAP_RETAIN_COUNT;
                 }
             }
-            "autopurge.purgeInterval" => c.autopurge_purge_interval = number(&e, 0, i32::MAX as u32)?,
+            "autopurge.purgeInterval" => {
+                c.autopurge_purge_interval = number(&e, 0, i32::MAX as u32)?
+            }
             "4lw.commands.whitelist" => c.four_letter_whitelist = whitelist(&e)?,
             "peerType" => c.peer_type = parse_peer_type(&e.value).map_err(|m| err(&e, m))?,
             "standaloneEnabled" => c.standalone_enabled = boolean(&e)?,
             "reconfigEnabled" => c.reconfig_enabled = boolean(&e)?,
             "extendedTypesEnabled" => c.extended_types_enabled = boolean(&e)?,
             "readonlymode.enabled" => c.read_only_mode_enabled = boolean(&e)?,
-            "globalOutstandingLimit" => c.global_outstanding_limit = number(&e, 1, i32::MAX as u32)?,
+            "globalOutstandingLimit" => {
+                c.global_outstanding_limit = number(&e, 1, i32::MAX as u32)?
+            }
             "jute.maxbuffer" => c.jute_max_buffer = number(&e, 1, i32::MAX as usize)?,
             "admin.enableServer" => {
                 c.admin_enable_server = boolean(&e)?;
@@ -199,7 +239,12 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
                 c.leader_serves = match e.value.to_ascii_lowercase().as_str() {
                     "yes" | "true" => true,
                     "no" | "false" => false,
-                    _ => return Err(err(&e, format!("invalid option '{}'; choose 'yes' or 'no'", e.value))),
+                    _ => {
+                        return Err(err(
+                            &e,
+                            format!("invalid option '{}'; choose 'yes' or 'no'", e.value),
+                        ))
+                    }
                 }
             }
             "cnxTimeout" => c.cnx_timeout = number(&e, 1, i32::MAX as u32)?,
@@ -207,24 +252,39 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             "superDigest" => {
                 let v = non_empty(&e)?;
                 if !v.contains(':') || v.starts_with(':') || v.ends_with(':') {
-                    return Err(err(&e, "must have the form user:base64(sha1(user:password))"));
+                    return Err(err(
+                        &e,
+                        "must have the form user:base64(sha1(user:password))",
+                    ));
                 }
                 c.super_digest = Some(v);
             }
-            "znode.container.checkIntervalMs" => c.container_check_interval_ms = number(&e, 1, i32::MAX as u32)?,
+            "znode.container.checkIntervalMs" => {
+                c.container_check_interval_ms = number(&e, 1, i32::MAX as u32)?
+            }
             "dynamicConfigFile" => {
-                return Err(err(&e, "dynamic config files are not supported; put server.N lines in zoo.cfg"))
+                return Err(err(
+                    &e,
+                    "dynamic config files are not supported; put server.N lines in zoo.cfg",
+                ))
             }
             k if k.starts_with("server.") => {
                 let id = parse_server_id(k).map_err(|m| err(&e, m))?;
-                c.servers.push(parse_server_spec(id, &e.value).map_err(|m| err(&e, m))?);
+                c.servers
+                    .push(parse_server_spec(id, &e.value).map_err(|m| err(&e, m))?);
             }
             k if k.starts_with("group.") || k.starts_with("weight.") => {
-                return Err(err(&e, "hierarchical quorums (group.N / weight.N) are not supported"))
+                return Err(err(
+                    &e,
+                    "hierarchical quorums (group.N / weight.N) are not supported",
+                ))
             }
             k => match ignored_reason(k) {
                 Some(reason) => warnings.push(ignored_warning(&e, reason)),
-                None => warnings.push(format!("zoo.cfg line {}: unknown key '{}' (ignored)", e.line, e.key)),
+                None => warnings.push(format!(
+                    "zoo.cfg line {}: unknown key '{}' (ignored)",
+                    e.line, e.key
+                )),
             },
         }
     }
@@ -246,13 +306,20 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
         c.max_session_timeout = c.tick_time.saturating_mul(20);
     }
     if c.min_session_timeout > c.max_session_timeout {
-        let at = explicit.min_session_timeout.as_ref().or(explicit.max_session_timeout.as_ref());
+        let at = explicit
+            .min_session_timeout
+            .as_ref()
+            .or(explicit.max_session_timeout.as_ref());
         let message = format!(
             "minSessionTimeout ({}) must not be larger than maxSessionTimeout ({})",
             c.min_session_timeout, c.max_session_timeout
         );
         return Err(match at {
-            Some(e) => ConfigError { line: e.line, key: "minSessionTimeout".into(), message },
+            Some(e) => ConfigError {
+                line: e.line,
+                key: "minSessionTimeout".into(),
+                message,
+            },
             None => missing("minSessionTimeout", message),
         });
     }
@@ -267,20 +334,34 @@ fn check_quorum(c: &mut ServerConfig, warnings: &mut Vec<String>) -> Result<(), 
     let observers = c.servers.len() - participants;
     if participants == 0 {
         if !c.standalone_enabled {
-            return Err(missing("standaloneEnabled", "standaloneEnabled=false needs at least one participant server"));
+            return Err(missing(
+                "standaloneEnabled",
+                "standaloneEnabled=false needs at least one participant server",
+            ));
         }
         if observers > 0 {
-            return Err(missing("server.N", "observers without participants is an invalid configuration"));
+            return Err(missing(
+                "server.N",
+                "observers without participants is an invalid configuration",
+            ));
         }
     } else if participants == 1 && c.standalone_enabled {
         if observers > 0 {
-            return Err(missing("server.N", "observers without a quorum is an invalid configuration"));
+            return Err(missing(
+                "server.N",
+                "observers without a quorum is an invalid configuration",
+            ));
         }
-        warnings.push("zoo.cfg: only one server is listed, so this server runs standalone".to_string());
+        warnings
+            .push("zoo.cfg: only one server is listed, so this server runs standalone".to_string());
     } else if participants <= 2 {
-        warnings.push("zoo.cfg: no server failure will be tolerated; you need at least 3 servers".to_string());
-    } else if participants % 2 == 0 {
-        warnings.push("zoo.cfg: non-optimal configuration, consider an odd number of servers".to_string());
+        warnings.push(
+            "zoo.cfg: no server failure will be tolerated; you need at least 3 servers".to_string(),
+        );
+    } else if participants & 1 == 0 {
+        warnings.push(
+            "zoo.cfg: non-optimal configuration, consider an odd number of servers".to_string(),
+        );
     }
     if c.is_distributed() {
         if c.init_limit == 0 {
@@ -290,15 +371,22 @@ fn check_quorum(c: &mut ServerConfig, warnings: &mut Vec<String>) -> Result<(), 
             return Err(missing("syncLimit", "syncLimit is not set"));
         }
     }
-    let any_client_port = c.client_port.is_some() || c.servers.iter().any(|s| s.client_port.is_some());
+    let any_client_port =
+        c.client_port.is_some() || c.servers.iter().any(|s| s.client_port.is_some());
     if !any_client_port {
-        return Err(missing("clientPort", "clientPort is not set (nor a client port on any server.N line)"));
+        return Err(missing(
+            "clientPort",
+            "clientPort is not set (nor a client port on any server.N line)",
+        ));
     }
     Ok(())
 }
 
 fn ignored_warning(e: &Entry, reason: &str) -> String {
-    format!("zoo.cfg line {}: {} is accepted for ZooKeeper compatibility but ignored: {reason}", e.line, e.key)
+    format!(
+        "zoo.cfg line {}: {} is accepted for ZooKeeper compatibility but ignored: {reason}",
+        e.line, e.key
+    )
 }
 
 fn no_admin_server_warning(e: &Entry) -> String {

@@ -17,7 +17,10 @@ pub struct Entry {
 
 /// Splits properties text into entries, in file order.
 pub fn parse_properties(text: &str) -> Vec<Entry> {
-    let lines: Vec<&str> = text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).collect();
+    let lines: Vec<&str> = text
+        .split('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .collect();
     let mut entries = Vec::new();
     let mut i = 0;
     while i < lines.len() {
@@ -40,7 +43,11 @@ pub fn parse_properties(text: &str) -> Vec<Entry> {
             }
         }
         let (key, value) = split_key_value(&logical);
-        entries.push(Entry { line: start_line, key: key.trim().to_string(), value: value.trim().to_string() });
+        entries.push(Entry {
+            line: start_line,
+            key: key.trim().to_string(),
+            value: value.trim().to_string(),
+        });
     }
     entries
 }
@@ -84,7 +91,10 @@ fn split_key_value(line: &str) -> (String, String) {
             v += 1;
         }
     }
-    (unescape(&chars[..key_end]), unescape(&chars[v.min(chars.len())..]))
+    (
+        unescape(&chars[..key_end]),
+        unescape(&chars[v.min(chars.len())..]),
+    )
 }
 
 fn unescape(chars: &[char]) -> String {
@@ -106,7 +116,11 @@ fn unescape(chars: &[char]) -> String {
             'f' => out.push('\u{c}'),
             'u' => {
                 let hex: String = chars[i..chars.len().min(i + 4)].iter().collect();
-                match (hex.len() == 4).then(|| u32::from_str_radix(&hex, 16).ok()).flatten().and_then(char::from_u32) {
+                match (hex.len() == 4)
+                    .then(|| u32::from_str_radix(&hex, 16).ok())
+                    .flatten()
+                    .and_then(char::from_u32)
+                {
                     Some(ch) => {
                         out.push(ch);
                         i += 4;
@@ -126,7 +140,10 @@ mod tests {
     use super::*;
 
     fn kv(text: &str) -> Vec<(usize, String, String)> {
-        parse_properties(text).into_iter().map(|e| (e.line, e.key, e.value)).collect()
+        parse_properties(text)
+            .into_iter()
+            .map(|e| (e.line, e.key, e.value))
+            .collect()
     }
 
     #[test]
@@ -144,17 +161,26 @@ mod tests {
 
     #[test]
     fn comments_and_blank_lines_are_skipped_but_counted() {
-        assert_eq!(kv("# c\n! c\n\n   \nx=1\r\n"), vec![(5, "x".into(), "1".into())]);
+        assert_eq!(
+            kv("# c\n! c\n\n   \nx=1\r\n"),
+            vec![(5, "x".into(), "1".into())]
+        );
     }
 
     #[test]
     fn only_the_first_separator_splits() {
-        assert_eq!(kv("server.1=h:2888:3888;2181"), vec![(1, "server.1".into(), "h:2888:3888;2181".into())]);
+        assert_eq!(
+            kv("server.1=h:2888:3888;2181"),
+            vec![(1, "server.1".into(), "h:2888:3888;2181".into())]
+        );
     }
 
     #[test]
     fn backslash_continues_a_line_and_escapes_work() {
-        assert_eq!(kv("a=x\\\n   y\nb=\\u0041\\:\\\\"), vec![(1, "a".into(), "xy".into()), (3, "b".into(), "A:\\".into())]);
+        assert_eq!(
+            kv("a=x\\\n   y\nb=\\u0041\\:\\\\"),
+            vec![(1, "a".into(), "xy".into()), (3, "b".into(), "A:\\".into())]
+        );
     }
 
     #[test]

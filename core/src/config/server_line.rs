@@ -9,7 +9,8 @@ use super::{PeerType, ServerSpec};
 /// Parses the `N` of a `server.N` key.
 pub fn parse_server_id(key: &str) -> Result<u64, String> {
     let id = key.strip_prefix("server.").unwrap_or(key);
-    id.parse::<u64>().map_err(|_| format!("server id '{id}' is not a non-negative integer"))
+    id.parse::<u64>()
+        .map_err(|_| format!("server id '{id}' is not a non-negative integer"))
 }
 
 /// Parses the value of a `server.N` line.
@@ -27,7 +28,10 @@ pub fn parse_server_spec(id: u64, value: &str) -> Result<ServerSpec, String> {
         return Err(wrong_format());
     }
     if server_part.contains('|') {
-        return Err("multiple addresses per server (ZooKeeper's multiAddress) are not supported by rzk".into());
+        return Err(
+            "multiple addresses per server (ZooKeeper's multiAddress) are not supported by rzk"
+                .into(),
+        );
     }
 
     let parts = split_host_and_ports(server_part).ok_or_else(wrong_format)?;
@@ -41,7 +45,9 @@ pub fn parse_server_spec(id: u64, value: &str) -> Result<ServerSpec, String> {
     let quorum_port = parse_port(&parts[1]).map_err(|e| format!("quorum port {e}"))?;
     let election_port = parse_port(&parts[2]).map_err(|e| format!("election port {e}"))?;
     if quorum_port == election_port {
-        return Err(format!("quorum port and election port must be different (both are {quorum_port})"));
+        return Err(format!(
+            "quorum port and election port must be different (both are {quorum_port})"
+        ));
     }
     let peer_type = match parts.get(3) {
         None => PeerType::Participant,
@@ -53,16 +59,28 @@ pub fn parse_server_spec(id: u64, value: &str) -> Result<ServerSpec, String> {
         Some(c) => {
             let pieces = split_host_and_ports(c).ok_or_else(wrong_format)?;
             match pieces.as_slice() {
-                [port] => (None, Some(parse_port(port).map_err(|e| format!("client port {e}"))?)),
-                [addr, port] if !addr.is_empty() => {
-                    (Some(addr.clone()), Some(parse_port(port).map_err(|e| format!("client port {e}"))?))
-                }
+                [port] => (
+                    None,
+                    Some(parse_port(port).map_err(|e| format!("client port {e}"))?),
+                ),
+                [addr, port] if !addr.is_empty() => (
+                    Some(addr.clone()),
+                    Some(parse_port(port).map_err(|e| format!("client port {e}"))?),
+                ),
                 _ => return Err(wrong_format()),
             }
         }
     };
 
-    Ok(ServerSpec { id, host, quorum_port, election_port, peer_type, client_address, client_port })
+    Ok(ServerSpec {
+        id,
+        host,
+        quorum_port,
+        election_port,
+        peer_type,
+        client_address,
+        client_port,
+    })
 }
 
 /// `participant` or `observer`, in any case (ZooKeeper lower-cases it).
@@ -70,7 +88,10 @@ pub fn parse_peer_type(s: &str) -> Result<PeerType, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "participant" => Ok(PeerType::Participant),
         "observer" => Ok(PeerType::Observer),
-        _ => Err(format!("unrecognised peer type '{}' (expected participant or observer)", s.trim())),
+        _ => Err(format!(
+            "unrecognised peer type '{}' (expected participant or observer)",
+            s.trim()
+        )),
     }
 }
 
@@ -122,14 +143,20 @@ mod tests {
     #[test]
     fn client_address_and_port() {
         let s = parse_server_spec(2, "h:1:2:participant;0.0.0.0:2182").unwrap();
-        assert_eq!((s.client_address.as_deref(), s.client_port), (Some("0.0.0.0"), Some(2182)));
+        assert_eq!(
+            (s.client_address.as_deref(), s.client_port),
+            (Some("0.0.0.0"), Some(2182))
+        );
     }
 
     #[test]
     fn bracketed_ipv6_hosts() {
         let s = parse_server_spec(1, "[::1]:2888:3888;[::1]:2181").unwrap();
         assert_eq!(s.host, "::1");
-        assert_eq!((s.client_address.as_deref(), s.client_port), (Some("::1"), Some(2181)));
+        assert_eq!(
+            (s.client_address.as_deref(), s.client_port),
+            (Some("::1"), Some(2181))
+        );
     }
 
     #[test]
@@ -148,7 +175,10 @@ mod tests {
             "a:1:2|b:1:2",
             ":2888:3888",
         ] {
-            assert!(parse_server_spec(1, bad).is_err(), "{bad} should be rejected");
+            assert!(
+                parse_server_spec(1, bad).is_err(),
+                "{bad} should be rejected"
+            );
         }
     }
 

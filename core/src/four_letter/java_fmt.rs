@@ -21,7 +21,13 @@ pub fn round4(v: f64) -> f64 {
 /// scientific notation from 10^7 up ("1.0E7").
 pub fn double(v: f64) -> String {
     if !v.is_finite() {
-        return if v.is_nan() { "NaN".into() } else if v > 0.0 { "Infinity".into() } else { "-Infinity".into() };
+        return if v.is_nan() {
+            "NaN".into()
+        } else if v > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        };
     }
     let a = v.abs();
     if a != 0.0 && !(1e-3..1e7).contains(&a) {
@@ -48,7 +54,9 @@ pub fn date(epoch_ms: i64) -> String {
     let sod = secs.rem_euclid(86_400);
     let (year, month, day) = civil_from_days(days);
     const WEEKDAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
     let weekday = WEEKDAYS[days.rem_euclid(7) as usize];
     let month_name = MONTHS[(month - 1) as usize];
     format!(
@@ -81,7 +89,7 @@ mod tests {
     #[test]
     fn hex_matches_long_to_hex_string() {
         assert_eq!(hex(0), "0");
-        assert_eq!(hex(0x1_0000_0bfc_bd00_01), "100000bfcbd0001");
+        assert_eq!(hex(0x0100_000b_fcbd_0001), "100000bfcbd0001");
         assert_eq!(hex(-1), "ffffffffffffffff");
     }
 

@@ -20,7 +20,10 @@ pub const DEFAULT_TRACE_MASK: i64 = 306;
 /// The version rzk reports: ZooKeeper's `<version>-<revision>, built on <date>` shape with a 3.8.0 version
 /// number first, so tools that parse the leading `x.y.z` see the protocol level rzk speaks.
 pub fn rzk_version(built_on: &str) -> String {
-    format!("3.8.0-rzk-{}, built on {built_on}", env!("CARGO_PKG_VERSION"))
+    format!(
+        "3.8.0-rzk-{}, built on {built_on}",
+        env!("CARGO_PKG_VERSION")
+    )
 }
 
 /// A four-letter word command.
@@ -75,7 +78,9 @@ impl FourLetterWord {
         if bytes.len() != 4 {
             return None;
         }
-        FourLetterWord::ALL.into_iter().find(|w| w.name().as_bytes() == bytes)
+        FourLetterWord::ALL
+            .into_iter()
+            .find(|w| w.name().as_bytes() == bytes)
     }
 
     pub fn name(self) -> &'static str {
@@ -346,8 +351,14 @@ mod tests {
 
     #[test]
     fn from_bytes_takes_exactly_four_bytes_of_a_known_word() {
-        assert_eq!(FourLetterWord::from_bytes(b"ruok"), Some(FourLetterWord::Ruok));
-        assert_eq!(FourLetterWord::from_bytes(b"mntr"), Some(FourLetterWord::Mntr));
+        assert_eq!(
+            FourLetterWord::from_bytes(b"ruok"),
+            Some(FourLetterWord::Ruok)
+        );
+        assert_eq!(
+            FourLetterWord::from_bytes(b"mntr"),
+            Some(FourLetterWord::Mntr)
+        );
         assert_eq!(FourLetterWord::from_bytes(b"RUOK"), None);
         assert_eq!(FourLetterWord::from_bytes(b"ruo"), None);
         assert_eq!(FourLetterWord::from_bytes(b"ruok\n"), None);
@@ -366,7 +377,10 @@ mod tests {
     #[test]
     fn only_stmk_takes_an_argument() {
         for w in FourLetterWord::ALL {
-            assert_eq!(w.argument_len(), if w == FourLetterWord::Stmk { 8 } else { 0 });
+            assert_eq!(
+                w.argument_len(),
+                if w == FourLetterWord::Stmk { 8 } else { 0 }
+            );
         }
     }
 
@@ -382,7 +396,12 @@ mod tests {
     fn zookeeper_default_whitelist_allows_only_srvr() {
         let c = config_with(FourLetterWhitelist::Only(vec!["srvr".into()]), false);
         for w in FourLetterWord::ALL {
-            assert_eq!(w.is_allowed(&c, false), w == FourLetterWord::Srvr, "{}", w.name());
+            assert_eq!(
+                w.is_allowed(&c, false),
+                w == FourLetterWord::Srvr,
+                "{}",
+                w.name()
+            );
         }
     }
 
@@ -401,7 +420,10 @@ mod tests {
 
     #[test]
     fn listed_words_are_allowed() {
-        let c = config_with(FourLetterWhitelist::Only(vec!["ruok".into(), "mntr".into()]), false);
+        let c = config_with(
+            FourLetterWhitelist::Only(vec!["ruok".into(), "mntr".into()]),
+            false,
+        );
         assert!(FourLetterWord::Ruok.is_allowed(&c, false));
         assert!(FourLetterWord::Mntr.is_allowed(&c, false));
         assert!(!FourLetterWord::Stat.is_allowed(&c, false));

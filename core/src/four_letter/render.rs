@@ -12,10 +12,16 @@ use crate::config::{PeerType, ServerConfig, ServerSpec};
 /// reply is ZooKeeper's "<word> is not executed because it is not in the whitelist." line.
 pub fn render(word: FourLetterWord, report: &ServerReport, config: &ServerConfig) -> String {
     if !word.is_allowed(config, report.read_only) {
-        return format!("{} is not executed because it is not in the whitelist.\n", word.name());
+        return format!(
+            "{} is not executed because it is not in the whitelist.\n",
+            word.name()
+        );
     }
     let mut out = String::new();
-    let needs_serving = !matches!(word, FourLetterWord::Ruok | FourLetterWord::Envi | FourLetterWord::Gtmk | FourLetterWord::Stmk);
+    let needs_serving = !matches!(
+        word,
+        FourLetterWord::Ruok | FourLetterWord::Envi | FourLetterWord::Gtmk | FourLetterWord::Stmk
+    );
     if needs_serving && !report.serving {
         match word {
             FourLetterWord::Isro => out.push_str("null"),
@@ -105,7 +111,15 @@ fn stat(out: &mut String, r: &ServerReport, with_clients: bool) {
         out.push('\n');
     }
     // ServerStats.toString
-    line(out, &format!("Latency min/avg/max: {}/{}/{}", r.min_latency, double(round4(r.avg_latency)), r.max_latency));
+    line(
+        out,
+        &format!(
+            "Latency min/avg/max: {}/{}/{}",
+            r.min_latency,
+            double(round4(r.avg_latency)),
+            r.max_latency
+        ),
+    );
     line(out, &format!("Received: {}", r.received));
     line(out, &format!("Sent: {}", r.sent));
     line(out, &format!("Connections: {}", r.connections.len()));
@@ -116,17 +130,35 @@ fn stat(out: &mut String, r: &ServerReport, with_clients: bool) {
     if let (Some(l), "leader") = (&r.leader, r.mode.as_str()) {
         line(
             out,
-            &format!("Proposal sizes last/min/max: {}/{}/{}", l.last_proposal_size, l.min_proposal_size, l.max_proposal_size),
+            &format!(
+                "Proposal sizes last/min/max: {}/{}/{}",
+                l.last_proposal_size, l.min_proposal_size, l.max_proposal_size
+            ),
         );
     }
 }
 
 /// ServerCnxn.dumpConnectionInfo: ` /ip:port[ops](queued=..,recved=..,sent=..[,sid=..,...])`, no newline.
 fn connection(out: &mut String, c: &ConnectionReport, brief: bool) {
-    let ops = if c.interest_ops == 0 { "0".to_string() } else { format!("{:x}", c.interest_ops) };
-    let _ = write!(out, " {}[{}](queued={},recved={},sent={}", c.remote, ops, c.queued, c.received, c.sent);
+    let ops = if c.interest_ops == 0 {
+        "0".to_string()
+    } else {
+        format!("{:x}", c.interest_ops)
+    };
+    let _ = write!(
+        out,
+        " {}[{}](queued={},recved={},sent={}",
+        c.remote, ops, c.queued, c.received, c.sent
+    );
     if !brief && c.session_id != 0 {
-        let _ = write!(out, ",sid=0x{},lop={},est={},to={}", hex(c.session_id), c.last_op, c.established, c.timeout);
+        let _ = write!(
+            out,
+            ",sid=0x{},lop={},est={},to={}",
+            hex(c.session_id),
+            c.last_op,
+            c.established,
+            c.timeout
+        );
         if c.last_cxid >= 0 {
             let _ = write!(out, ",lcxid=0x{}", hex(c.last_cxid));
         }
@@ -154,9 +186,15 @@ fn conf(out: &mut String, r: &ServerReport, c: &ServerConfig) {
     line(out, &format!("clientPort={client_port}"));
     // rzk never listens for TLS clients, whatever secureClientPort says.
     line(out, "secureClientPort=-1");
-    line(out, &format!("dataDir={}", c.data_dir.join("version-2").display()));
+    line(
+        out,
+        &format!("dataDir={}", c.data_dir.join("version-2").display()),
+    );
     line(out, &format!("dataDirSize={}", r.data_dir_size));
-    line(out, &format!("dataLogDir={}", c.data_log_dir.join("version-2").display()));
+    line(
+        out,
+        &format!("dataLogDir={}", c.data_log_dir.join("version-2").display()),
+    );
     line(out, &format!("dataLogSize={}", r.log_dir_size));
     line(out, &format!("tickTime={}", c.tick_time));
     line(out, &format!("maxClientCnxns={}", c.max_client_cnxns));
@@ -171,11 +209,30 @@ fn conf(out: &mut String, r: &ServerReport, c: &ServerConfig) {
     line(out, &format!("initLimit={}", c.init_limit));
     line(out, &format!("syncLimit={}", c.sync_limit));
     line(out, &format!("electionAlg={}", c.election_alg));
-    line(out, &format!("electionPort={}", me.map_or(-1, |s| i32::from(s.election_port))));
-    line(out, &format!("quorumPort={}", me.map_or(-1, |s| i32::from(s.quorum_port))));
+    line(
+        out,
+        &format!(
+            "electionPort={}",
+            me.map_or(-1, |s| i32::from(s.election_port))
+        ),
+    );
+    line(
+        out,
+        &format!("quorumPort={}", me.map_or(-1, |s| i32::from(s.quorum_port))),
+    );
     // LearnerType ordinal: PARTICIPANT 0, OBSERVER 1.
     let peer_type = me.map_or(c.peer_type, |s| s.peer_type);
-    line(out, &format!("peerType={}", if peer_type == PeerType::Observer { 1 } else { 0 }));
+    line(
+        out,
+        &format!(
+            "peerType={}",
+            if peer_type == PeerType::Observer {
+                1
+            } else {
+                0
+            }
+        ),
+    );
     line(out, "membership: ");
     for s in &c.servers {
         line(out, &format!("server.{}={}", s.id, member(s)));
@@ -186,11 +243,30 @@ fn conf(out: &mut String, r: &ServerReport, c: &ServerConfig) {
 
 /// QuorumServer.toString: `host:quorum:election:type[;clientHost:clientPort]`.
 fn member(s: &ServerSpec) -> String {
-    let bracket = |h: &str| if h.contains(':') { format!("[{h}]") } else { h.to_string() };
-    let kind = if s.peer_type == PeerType::Observer { "observer" } else { "participant" };
-    let mut m = format!("{}:{}:{}:{kind}", bracket(&s.host), s.quorum_port, s.election_port);
+    let bracket = |h: &str| {
+        if h.contains(':') {
+            format!("[{h}]")
+        } else {
+            h.to_string()
+        }
+    };
+    let kind = if s.peer_type == PeerType::Observer {
+        "observer"
+    } else {
+        "participant"
+    };
+    let mut m = format!(
+        "{}:{}:{}:{kind}",
+        bracket(&s.host),
+        s.quorum_port,
+        s.election_port
+    );
     if let Some(port) = s.client_port {
-        let _ = write!(m, ";{}:{port}", bracket(s.client_address.as_deref().unwrap_or("0.0.0.0")));
+        let _ = write!(
+            m,
+            ";{}:{port}",
+            bracket(s.client_address.as_deref().unwrap_or("0.0.0.0"))
+        );
     }
     m
 }
@@ -208,11 +284,17 @@ fn dump(out: &mut String, r: &ServerReport) {
             line(out, &format!("0x{}\t{timeout}ms", hex(id)));
         }
     } else {
-        let items = r.session_expiry.iter().map(|(id, at)| (*at, format!("0x{}", hex(*id))));
+        let items = r
+            .session_expiry
+            .iter()
+            .map(|(id, at)| (*at, format!("0x{}", hex(*id))));
         expiry_sets(out, "Session", items);
     }
     line(out, "ephemeral nodes dump:");
-    line(out, &format!("Sessions with Ephemerals ({}):", r.ephemerals.len()));
+    line(
+        out,
+        &format!("Sessions with Ephemerals ({}):", r.ephemerals.len()),
+    );
     for (id, paths) in &r.ephemerals {
         line(out, &format!("0x{}:", hex(*id)));
         for p in paths {
@@ -220,8 +302,12 @@ fn dump(out: &mut String, r: &ServerReport) {
         }
     }
     line(out, "Connections dump:");
-    let items =
-        r.connections.iter().map(|c| (c.expires_at, format!("ip: {} sessionId: 0x{}", c.remote, hex(c.session_id))));
+    let items = r.connections.iter().map(|c| {
+        (
+            c.expires_at,
+            format!("ip: {} sessionId: 0x{}", c.remote, hex(c.session_id)),
+        )
+    });
     expiry_sets(out, "Connections", items);
 }
 
@@ -246,7 +332,11 @@ fn expiry_sets(out: &mut String, what: &str, items: impl Iterator<Item = (i64, S
 fn envi(out: &mut String, r: &ServerReport) {
     line(out, "Environment:");
     line(out, &format!("zookeeper.version={}", version(r)));
-    for (k, v) in r.environment.iter().filter(|(k, _)| k != "zookeeper.version") {
+    for (k, v) in r
+        .environment
+        .iter()
+        .filter(|(k, _)| k != "zookeeper.version")
+    {
         line(out, &format!("{k}={v}"));
     }
 }
@@ -254,7 +344,14 @@ fn envi(out: &mut String, r: &ServerReport) {
 /// WatchManager.toString (data watches), then WatchCommand's newline.
 fn wchs(out: &mut String, r: &ServerReport) {
     let total: usize = r.watches_by_session.iter().map(|(_, p)| p.len()).sum();
-    line(out, &format!("{} connections watching {} paths", r.watches_by_session.len(), r.watches_by_path.len()));
+    line(
+        out,
+        &format!(
+            "{} connections watching {} paths",
+            r.watches_by_session.len(),
+            r.watches_by_path.len()
+        ),
+    );
     line(out, &format!("Total watches:{total}"));
 }
 
@@ -272,7 +369,10 @@ fn mntr(out: &mut String, r: &ServerReport, c: &ServerConfig) {
         ("server_state", Some(r.mode.clone())),
         ("peer_state", r.peer_state.clone().filter(|_| quorum)),
         ("ephemerals_count", Some(r.ephemerals_count.to_string())),
-        ("num_alive_connections", Some(r.connections.len().to_string())),
+        (
+            "num_alive_connections",
+            Some(r.connections.len().to_string()),
+        ),
         ("avg_latency", Some(double(round4(r.avg_latency)))),
         ("min_proposal_size", lead(|l| l.min_proposal_size)),
         ("outstanding_requests", Some(r.outstanding.to_string())),
@@ -280,21 +380,33 @@ fn mntr(out: &mut String, r: &ServerReport, c: &ServerConfig) {
         ("global_sessions", Some(r.sessions.len().to_string())),
         // Counts connections refused for lacking mutual TLS; rzk has no TLS, so none.
         ("non_mtls_remote_conn_count", Some("0".into())),
-        ("last_client_response_size", Some(r.last_client_response_size.to_string())),
+        (
+            "last_client_response_size",
+            Some(r.last_client_response_size.to_string()),
+        ),
         ("packets_sent", Some(r.sent.to_string())),
         ("packets_received", Some(r.received.to_string())),
         ("max_proposal_size", lead(|l| l.max_proposal_size)),
-        ("max_client_response_size", Some(r.max_client_response_size.to_string())),
+        (
+            "max_client_response_size",
+            Some(r.max_client_response_size.to_string()),
+        ),
         ("synced_followers", lead(|l| saturate(l.synced_followers))),
         // rzk never drops connections at random under load.
         ("connection_drop_probability", Some("0.0".into())),
         ("watch_count", Some(r.watch_count.to_string())),
-        ("synced_non_voting_followers", lead(|l| saturate(l.synced_non_voting_followers))),
+        (
+            "synced_non_voting_followers",
+            lead(|l| saturate(l.synced_non_voting_followers)),
+        ),
         ("synced_observers", lead(|l| saturate(l.synced_observers))),
         ("auth_failed_count", Some(r.auth_failed_count.to_string())),
         ("min_latency", Some(r.min_latency.to_string())),
         ("max_file_descriptor_count", fd(r.max_file_descriptors)),
-        ("approximate_data_size", Some(r.approximate_data_size.to_string())),
+        (
+            "approximate_data_size",
+            Some(r.approximate_data_size.to_string()),
+        ),
         ("open_file_descriptor_count", fd(r.open_file_descriptors)),
         ("last_proposal_size", lead(|l| l.last_proposal_size)),
         ("pending_syncs", lead(|l| saturate(l.pending_syncs))),
@@ -306,9 +418,15 @@ fn mntr(out: &mut String, r: &ServerReport, c: &ServerConfig) {
         // No TLS, so no handshakes in flight.
         ("outstanding_tls_handshake", Some("0".into())),
         ("learners", lead(|l| saturate(l.learners))),
-        ("min_client_response_size", Some(r.min_client_response_size.to_string())),
+        (
+            "min_client_response_size",
+            Some(r.min_client_response_size.to_string()),
+        ),
         ("non_mtls_local_conn_count", Some("0".into())),
-        ("quorum_size", quorum.then(|| c.voting_members().to_string())),
+        (
+            "quorum_size",
+            quorum.then(|| c.voting_members().to_string()),
+        ),
     ];
     for (key, value) in gauges {
         if let Some(v) = value {
@@ -319,7 +437,6 @@ fn mntr(out: &mut String, r: &ServerReport, c: &ServerConfig) {
         line(out, &format!("zk_{key}\t{value}"));
     }
 }
-
 
 fn saturate(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)

@@ -8,8 +8,8 @@ use crate::four_letter::LeaderReport;
 use std::path::PathBuf;
 
 const ZK_VERSION: &str = "3.8.0-${mvngit.commit.id}, built on 2024-12-29 17:54 UTC";
-const SESSION_A: i64 = 0x1000_00bf_cbd0_000;
-const SESSION_B: i64 = 0x1000_00bf_cbd0_001;
+const SESSION_A: i64 = 0x0100_000b_fcbd_0000;
+const SESSION_B: i64 = 0x0100_000b_fcbd_0001;
 
 fn fixture(name: &str) -> &'static str {
     match name {
@@ -59,7 +59,12 @@ fn ensemble_config() -> ServerConfig {
 
 /// The 4lw connection itself, as ZooKeeper lists it: no session, no interest ops, one packet received.
 fn asking(port: u16) -> ConnectionReport {
-    ConnectionReport { remote: format!("/127.0.0.1:{port}"), interest_ops: 0, received: 1, ..Default::default() }
+    ConnectionReport {
+        remote: format!("/127.0.0.1:{port}"),
+        interest_ops: 0,
+        received: 1,
+        ..Default::default()
+    }
 }
 
 fn client_b() -> ConnectionReport {
@@ -140,30 +145,60 @@ fn standalone_report() -> ServerReport {
 }
 
 fn assert_same(ours: &str, theirs: &str) {
-    assert_eq!(ours, theirs, "\n--- rzk ---\n{ours}\n--- ZooKeeper ---\n{theirs}");
+    assert_eq!(
+        ours, theirs,
+        "\n--- rzk ---\n{ours}\n--- ZooKeeper ---\n{theirs}"
+    );
 }
 
 #[test]
 fn stat_lists_clients_then_server_stats() {
-    assert_same(&render(FourLetterWord::Stat, &standalone_report(), &standalone_config()), fixture("standalone_stat"));
+    assert_same(
+        &render(
+            FourLetterWord::Stat,
+            &standalone_report(),
+            &standalone_config(),
+        ),
+        fixture("standalone_stat"),
+    );
 }
 
 #[test]
 fn srvr_is_stat_without_clients() {
-    let r = ServerReport { received: 18, sent: 17, ..standalone_report() };
-    assert_same(&render(FourLetterWord::Srvr, &r, &standalone_config()), fixture("standalone_srvr"));
+    let r = ServerReport {
+        received: 18,
+        sent: 17,
+        ..standalone_report()
+    };
+    assert_same(
+        &render(FourLetterWord::Srvr, &r, &standalone_config()),
+        fixture("standalone_srvr"),
+    );
 }
 
 #[test]
 fn cons_prints_full_connection_details_for_sessions() {
-    let r = ServerReport { connections: vec![asking(58996), client_b(), client_a()], ..standalone_report() };
-    assert_same(&render(FourLetterWord::Cons, &r, &standalone_config()), fixture("standalone_cons"));
+    let r = ServerReport {
+        connections: vec![asking(58996), client_b(), client_a()],
+        ..standalone_report()
+    };
+    assert_same(
+        &render(FourLetterWord::Cons, &r, &standalone_config()),
+        fixture("standalone_cons"),
+    );
 }
 
 #[test]
 fn cons_omits_lcxid_when_there_is_none_and_prints_negative_zxids_as_java_does() {
-    let c = ConnectionReport { last_cxid: -1, last_zxid: -1, ..client_a() };
-    let r = ServerReport { connections: vec![c], ..standalone_report() };
+    let c = ConnectionReport {
+        last_cxid: -1,
+        last_zxid: -1,
+        ..client_a()
+    };
+    let r = ServerReport {
+        connections: vec![c],
+        ..standalone_report()
+    };
     let out = render(FourLetterWord::Cons, &r, &standalone_config());
     assert!(!out.contains("lcxid"), "{out}");
     assert!(out.contains(",lzxid=0xffffffffffffffff,"), "{out}");
@@ -171,8 +206,15 @@ fn cons_omits_lcxid_when_there_is_none_and_prints_negative_zxids_as_java_does() 
 
 #[test]
 fn conf_in_standalone_mode() {
-    let r = ServerReport { data_dir_size: 67_109_337, log_dir_size: 67_109_337, ..standalone_report() };
-    assert_same(&render(FourLetterWord::Conf, &r, &standalone_config()), fixture("standalone_conf"));
+    let r = ServerReport {
+        data_dir_size: 67_109_337,
+        log_dir_size: 67_109_337,
+        ..standalone_report()
+    };
+    assert_same(
+        &render(FourLetterWord::Conf, &r, &standalone_config()),
+        fixture("standalone_conf"),
+    );
 }
 
 #[test]
@@ -187,7 +229,10 @@ fn conf_in_quorum_mode_adds_the_ensemble() {
     let mut c = ensemble_config();
     c.data_dir = PathBuf::from("/tmp/cfg4lw_zk/q1/data");
     c.data_log_dir = c.data_dir.clone();
-    assert_same(&render(FourLetterWord::Conf, &r, &c), fixture("follower_conf"));
+    assert_same(
+        &render(FourLetterWord::Conf, &r, &c),
+        fixture("follower_conf"),
+    );
 }
 
 #[test]
@@ -216,7 +261,10 @@ fn dump_groups_sessions_and_connections_by_deadline() {
             other => format!("{other}\n"),
         })
         .collect();
-    assert_same(&render(FourLetterWord::Dump, &r, &standalone_config()), &expected);
+    assert_same(
+        &render(FourLetterWord::Dump, &r, &standalone_config()),
+        &expected,
+    );
 }
 
 #[test]
@@ -245,8 +293,14 @@ fn envi_prints_the_environment_with_zookeeper_version_first() {
         .filter_map(|l| l.split_once('='))
         .map(|(k, v)| (k.to_string(), v.to_string()))
         .collect();
-    let r = ServerReport { environment, ..standalone_report() };
-    assert_same(&render(FourLetterWord::Envi, &r, &standalone_config()), theirs);
+    let r = ServerReport {
+        environment,
+        ..standalone_report()
+    };
+    assert_same(
+        &render(FourLetterWord::Envi, &r, &standalone_config()),
+        theirs,
+    );
 }
 
 #[test]
@@ -264,7 +318,10 @@ fn mntr_in_standalone_mode_matches_zookeepers_gauges() {
         uptime_ms: 35_595,
         ..standalone_report()
     };
-    assert_same(&render(FourLetterWord::Mntr, &r, &standalone_config()), fixture("standalone_mntr_gauges"));
+    assert_same(
+        &render(FourLetterWord::Mntr, &r, &standalone_config()),
+        fixture("standalone_mntr_gauges"),
+    );
 }
 
 fn quorum_report(mode: &str, peer_state: &str) -> ServerReport {
@@ -291,7 +348,10 @@ fn mntr_on_a_follower_adds_peer_state_and_quorum_size() {
         uptime_ms: 49_513,
         ..quorum_report("follower", "following - broadcast")
     };
-    assert_same(&render(FourLetterWord::Mntr, &r, &ensemble_config()), fixture("follower_mntr_gauges"));
+    assert_same(
+        &render(FourLetterWord::Mntr, &r, &ensemble_config()),
+        fixture("follower_mntr_gauges"),
+    );
 }
 
 #[test]
@@ -301,87 +361,175 @@ fn mntr_on_the_leader_adds_leader_gauges() {
         received: 7,
         open_file_descriptors: Some(271),
         uptime_ms: 59_558,
-        leader: Some(LeaderReport { learners: 2, synced_followers: 2, leader_uptime_ms: 59_458, ..Default::default() }),
+        leader: Some(LeaderReport {
+            learners: 2,
+            synced_followers: 2,
+            leader_uptime_ms: 59_458,
+            ..Default::default()
+        }),
         ..quorum_report("leader", "leading - broadcast")
     };
-    assert_same(&render(FourLetterWord::Mntr, &r, &ensemble_config()), fixture("leader_mntr_gauges"));
+    assert_same(
+        &render(FourLetterWord::Mntr, &r, &ensemble_config()),
+        fixture("leader_mntr_gauges"),
+    );
 }
 
 #[test]
 fn mntr_appends_extra_metrics() {
-    let r = ServerReport { extra_metrics: vec![("fsync_count".into(), "12".into())], ..standalone_report() };
-    assert!(render(FourLetterWord::Mntr, &r, &standalone_config()).ends_with("zk_fsync_count\t12\n"));
+    let r = ServerReport {
+        extra_metrics: vec![("fsync_count".into(), "12".into())],
+        ..standalone_report()
+    };
+    assert!(
+        render(FourLetterWord::Mntr, &r, &standalone_config()).ends_with("zk_fsync_count\t12\n")
+    );
 }
 
 #[test]
 fn stat_on_the_leader_adds_proposal_sizes() {
-    let r = ServerReport { received: 4, sent: 3, leader: Some(LeaderReport::default()), ..quorum_report("leader", "") };
-    assert_same(&render(FourLetterWord::Stat, &r, &ensemble_config()), fixture("leader_stat"));
+    let r = ServerReport {
+        received: 4,
+        sent: 3,
+        leader: Some(LeaderReport::default()),
+        ..quorum_report("leader", "")
+    };
+    assert_same(
+        &render(FourLetterWord::Stat, &r, &ensemble_config()),
+        fixture("leader_stat"),
+    );
 }
 
 #[test]
 fn stat_in_read_only_mode_says_so() {
-    let r = ServerReport { read_only: true, mode: "read-only".into(), ..standalone_report() };
+    let r = ServerReport {
+        read_only: true,
+        mode: "read-only".into(),
+        ..standalone_report()
+    };
     let out = render(FourLetterWord::Srvr, &r, &standalone_config());
-    assert!(out.starts_with(&format!("Zookeeper version: {ZK_VERSION}\nREAD-ONLY mode; serving only read-only clients\n")));
+    assert!(out.starts_with(&format!(
+        "Zookeeper version: {ZK_VERSION}\nREAD-ONLY mode; serving only read-only clients\n"
+    )));
     assert!(out.contains("\nMode: read-only\n"));
 }
 
 #[test]
 fn watch_words_match_zookeeper() {
     let (r, c) = (standalone_report(), standalone_config());
-    assert_same(&render(FourLetterWord::Wchs, &r, &c), fixture("standalone_wchs"));
-    assert_same(&render(FourLetterWord::Wchc, &r, &c), fixture("standalone_wchc"));
-    assert_same(&render(FourLetterWord::Wchp, &r, &c), fixture("standalone_wchp"));
+    assert_same(
+        &render(FourLetterWord::Wchs, &r, &c),
+        fixture("standalone_wchs"),
+    );
+    assert_same(
+        &render(FourLetterWord::Wchc, &r, &c),
+        fixture("standalone_wchc"),
+    );
+    assert_same(
+        &render(FourLetterWord::Wchp, &r, &c),
+        fixture("standalone_wchp"),
+    );
 }
 
 #[test]
 fn short_answers_match_zookeeper() {
     let (r, c) = (standalone_report(), standalone_config());
-    assert_same(&render(FourLetterWord::Ruok, &r, &c), fixture("standalone_ruok"));
-    assert_same(&render(FourLetterWord::Isro, &r, &c), fixture("standalone_isro"));
-    assert_same(&render(FourLetterWord::Gtmk, &r, &c), fixture("standalone_gtmk"));
-    assert_same(&render(FourLetterWord::Crst, &r, &c), fixture("standalone_crst"));
-    assert_same(&render(FourLetterWord::Srst, &r, &c), fixture("standalone_srst"));
-    assert_same(&render(FourLetterWord::Dirs, &r, &c), fixture("standalone_dirs"));
+    assert_same(
+        &render(FourLetterWord::Ruok, &r, &c),
+        fixture("standalone_ruok"),
+    );
+    assert_same(
+        &render(FourLetterWord::Isro, &r, &c),
+        fixture("standalone_isro"),
+    );
+    assert_same(
+        &render(FourLetterWord::Gtmk, &r, &c),
+        fixture("standalone_gtmk"),
+    );
+    assert_same(
+        &render(FourLetterWord::Crst, &r, &c),
+        fixture("standalone_crst"),
+    );
+    assert_same(
+        &render(FourLetterWord::Srst, &r, &c),
+        fixture("standalone_srst"),
+    );
+    assert_same(
+        &render(FourLetterWord::Dirs, &r, &c),
+        fixture("standalone_dirs"),
+    );
     // The reference server kept no digests, and printed nothing.
     assert_same(&render(FourLetterWord::Hash, &r, &c), "");
 }
 
 #[test]
 fn isro_says_ro_in_read_only_mode() {
-    let r = ServerReport { read_only: true, ..standalone_report() };
+    let r = ServerReport {
+        read_only: true,
+        ..standalone_report()
+    };
     assert_eq!(render(FourLetterWord::Isro, &r, &standalone_config()), "ro");
 }
 
 #[test]
 fn hash_prints_zxid_and_digest_per_line() {
-    let r = ServerReport { digests: vec![(0x1_0000_0002, 1234), (0x1_0000_0005, 99)], ..standalone_report() };
-    assert_eq!(render(FourLetterWord::Hash, &r, &standalone_config()), "100000002: 1234\n100000005: 99\n");
+    let r = ServerReport {
+        digests: vec![(0x1_0000_0002, 1234), (0x1_0000_0005, 99)],
+        ..standalone_report()
+    };
+    assert_eq!(
+        render(FourLetterWord::Hash, &r, &standalone_config()),
+        "100000002: 1234\n100000005: 99\n"
+    );
 }
 
 #[test]
 fn stmk_echoes_the_mask_just_set() {
-    let r = ServerReport { trace_mask: 0x1ff, ..standalone_report() };
-    assert_eq!(render(FourLetterWord::Stmk, &r, &standalone_config()), "511");
+    let r = ServerReport {
+        trace_mask: 0x1ff,
+        ..standalone_report()
+    };
+    assert_eq!(
+        render(FourLetterWord::Stmk, &r, &standalone_config()),
+        "511"
+    );
 }
 
 #[test]
 fn words_outside_the_whitelist_get_zookeepers_refusal() {
-    let c = ServerConfig { four_letter_whitelist: FourLetterWhitelist::Only(vec!["srvr".into()]), ..standalone_config() };
+    let c = ServerConfig {
+        four_letter_whitelist: FourLetterWhitelist::Only(vec!["srvr".into()]),
+        ..standalone_config()
+    };
     assert_eq!(
         render(FourLetterWord::Stat, &standalone_report(), &c),
         "stat is not executed because it is not in the whitelist.\n"
     );
-    assert!(render(FourLetterWord::Srvr, &standalone_report(), &c).starts_with("Zookeeper version: "));
+    assert!(
+        render(FourLetterWord::Srvr, &standalone_report(), &c).starts_with("Zookeeper version: ")
+    );
 }
 
 #[test]
 fn a_server_that_is_not_serving_says_so_except_to_ruok_and_envi() {
-    let r = ServerReport { serving: false, ..standalone_report() };
+    let r = ServerReport {
+        serving: false,
+        ..standalone_report()
+    };
     let c = standalone_config();
-    for w in [FourLetterWord::Stat, FourLetterWord::Srvr, FourLetterWord::Mntr, FourLetterWord::Cons, FourLetterWord::Dump] {
-        assert_eq!(render(w, &r, &c), format!("{NOT_SERVING}\n"), "{}", w.name());
+    for w in [
+        FourLetterWord::Stat,
+        FourLetterWord::Srvr,
+        FourLetterWord::Mntr,
+        FourLetterWord::Cons,
+        FourLetterWord::Dump,
+    ] {
+        assert_eq!(
+            render(w, &r, &c),
+            format!("{NOT_SERVING}\n"),
+            "{}",
+            w.name()
+        );
     }
     assert_eq!(render(FourLetterWord::Isro, &r, &c), "null");
     assert_eq!(render(FourLetterWord::Hash, &r, &c), NOT_SERVING);
@@ -391,7 +539,10 @@ fn a_server_that_is_not_serving_says_so_except_to_ruok_and_envi() {
 
 #[test]
 fn an_empty_version_falls_back_to_rzks() {
-    let r = ServerReport { version: String::new(), ..standalone_report() };
+    let r = ServerReport {
+        version: String::new(),
+        ..standalone_report()
+    };
     let out = render(FourLetterWord::Srvr, &r, &standalone_config());
     assert!(out.starts_with("Zookeeper version: 3.8.0-rzk-"), "{out}");
 }
@@ -403,7 +554,12 @@ fn conf_brackets_ipv6_hosts_and_defaults_client_address_to_any() {
          server.3=[::1]:2890:3890;[::1]:2183\n",
     )
     .unwrap();
-    let r = ServerReport { mode: "leader".into(), server_id: 1, config_version: 0x1_0000_0000, ..Default::default() };
+    let r = ServerReport {
+        mode: "leader".into(),
+        server_id: 1,
+        config_version: 0x1_0000_0000,
+        ..Default::default()
+    };
     let out = render(FourLetterWord::Conf, &r, &c);
     assert!(out.starts_with("clientPort=2181\n"), "{out}");
     assert!(out.ends_with(
