@@ -3,12 +3,8 @@
 
 use bytes::Bytes;
 
-use super::connection::ConnState;
 use super::{ConnId, Node, Output};
 use crate::four_letter::{self, ConnectionReport, FourLetterWord, ServerReport};
-
-/// The version string rzk reports where ZooKeeper reports its own.
-pub const VERSION: &str = concat!("3.8.0-rzk-", env!("CARGO_PKG_VERSION"));
 
 impl Node {
     pub(super) fn answer_four_letter(
@@ -30,7 +26,13 @@ impl Node {
                 _ => {}
             }
         }
-        let report = self.report(now);
+        let mut report = self.report(now);
+        for c in &mut report.connections {
+            if c.session_id == 0 && c.last_op == "NA" {
+                // The connection asking is reading its answer, not polling for input.
+                c.interest_ops = 0;
+            }
+        }
         let text = four_letter::render(word, &report, &self.config.server);
         out.push(Output::ToClient {
             conn,
@@ -51,8 +53,12 @@ impl Node {
         let connections = self
             .conns
             .values()
-            .filter(|c| c.state != ConnState::AwaitingConnect)
             .map(|c| ConnectionReport {
+                interest_ops: if c.paused { 0 } else { 1 },
+                expires_at: c
+                    .session_id()
+                    .and_then(|s| self.sessions.expires_at(s))
+                    .unwrap_or(0) as i64,
                 remote: format!("/{}:{}", c.addr.ip(), c.addr.port()),
                 queued: c.queue.len() as u64,
                 received: c.stats.received,
@@ -93,8 +99,22 @@ impl Node {
             .iter()
             .map(|(s, p)| (*s, p.iter().cloned().collect()))
             .collect();
+        let wall = |t: u64| t as i64;
         ServerReport {
-            version: VERSION.to_owned(),
+            version: four_letter::rzk_version(env!("CARGO_PKG_VERSION")),
+            serving: true,
+            uptime_ms: now.saturating_sub(self.started_at),
+            last_client_response_size: self.stats.response_size.last,
+            min_client_response_size: self.stats.response_size.min,
+            max_client_response_size: self.stats.response_size.max,
+            auth_failed_count: self.stats.auth_failed,
+            trace_mask: self.trace_mask,
+            digests: vec![(self.tree.last_zxid(), self.tree.digest())],
+            session_expiry: self
+                .sessions
+                .iter_expiry()
+                .map(|(s, at)| (s, wall(at)))
+                .collect(),
             mode: "standalone".to_owned(),
             zxid: self.tree.last_zxid(),
             node_count: self.tree.node_count() as u64,
@@ -118,6 +138,7 @@ impl Node {
             max_file_descriptors: self.host.1,
             server_id: self.config.server_id,
             read_only: false,
+            ..ServerReport::default()
         }
     }
 }
