@@ -15,8 +15,23 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let allowed = word.is_allowed(&self.config.server, false);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.received += 1;
+        }
         if allowed {
             match word {
+                FourLetterWord::Stmk => {
+                    // The new trace mask follows the word as an 8-byte big-endian long.
+                    if let Some(b) = self
+                        .conns
+                        .get(&conn)
+                        .and_then(|c| c.frames.buffered().get(4..12))
+                    {
+                        let mut mask = [0u8; 8];
+                        mask.copy_from_slice(b);
+                        self.trace_mask = i64::from_be_bytes(mask);
+                    }
+                }
                 FourLetterWord::Srst => self.stats = Default::default(),
                 FourLetterWord::Crst => {
                     for c in self.conns.values_mut() {
@@ -26,9 +41,14 @@ impl Node {
                 _ => {}
             }
         }
+        let asking = self
+            .conns
+            .get(&conn)
+            .map(|c| format!("/{}:{}", c.addr.ip(), c.addr.port()));
+        let asking = asking.unwrap_or_default();
         let mut report = self.report(now);
         for c in &mut report.connections {
-            if c.session_id == 0 && c.last_op == "NA" {
+            if c.remote == asking {
                 // The connection asking is reading its answer, not polling for input.
                 c.interest_ops = 0;
             }
