@@ -1,0 +1,30 @@
+//! Availability: once faults stop and every server is back, each client completes writes again within a
+//! bound (like VOPR's liveness mode: a healed cluster must make progress).
+
+use crate::history::Outcome;
+use crate::world::World;
+
+/// How long after the heal a client may take to get a write through: a reconnect, a possibly expired
+/// session and a new one fit well inside it.
+pub const LIVENESS_BOUND_MS: u64 = 20_000;
+
+pub fn check(world: &World) -> Vec<String> {
+    let mut v = Vec::new();
+    if world.healed_at == 0 {
+        return v;
+    }
+    let from = world.healed_at + LIVENESS_BOUND_MS;
+    let until = world.healed_at + world.params.heal_ms;
+    if until <= from {
+        return v;
+    }
+    for c in 0..world.clients.len() {
+        let progressed = world.history.ops.iter().any(|r| {
+            r.client == c && r.op.is_write() && r.invoke >= from && r.complete <= until && !matches!(r.outcome, Outcome::Lost)
+        });
+        if !progressed {
+            v.push(format!("no liveness: client {c} completed no write between {from} ms and {until} ms after heal"));
+        }
+    }
+    v
+}

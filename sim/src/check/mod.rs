@@ -1,0 +1,36 @@
+//! Checkers, run on every seed. Each returns human-readable violations; an empty list means the run is
+//! correct. They read the clients' history and the durable txn record, never the servers' word alone.
+
+mod durability;
+mod ephemerals;
+mod linearizable;
+mod liveness;
+mod replay;
+mod sessions;
+mod state;
+mod watches;
+
+pub use linearizable::check_register;
+pub use replay::Replay;
+
+use crate::world::World;
+
+/// Runs every checker over a finished run.
+pub fn check_all(world: &World) -> Vec<String> {
+    let mut v = world.violations.clone();
+    let replay = match Replay::build(&world.durable) {
+        Ok(r) => r,
+        Err(e) => {
+            v.push(e);
+            return v;
+        }
+    };
+    v.extend(durability::check(world, &replay));
+    v.extend(state::check(world, &replay));
+    v.extend(sessions::check(world));
+    v.extend(linearizable::check(world));
+    v.extend(watches::check(world, &replay));
+    v.extend(ephemerals::check(world));
+    v.extend(liveness::check(world));
+    v
+}

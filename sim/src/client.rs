@@ -1,0 +1,407 @@
+//! A simulated ZooKeeper client: it holds a session, connects to a server (another one after a failure),
+//! speaks the real wire protocol, pipelines a random workload, and records what it saw in the history.
+
+use std::collections::VecDeque;
+
+use bytes::Bytes;
+use rzk_core::acl::open_acl_unsafe;
+use rzk_core::proto::client::{decode_connect_response, decode_notification, decode_reply, frame_connect, frame_request, peek_xid};
+use rzk_core::proto::frame::FrameDecoder;
+use rzk_core::proto::records::*;
+use rzk_core::proto::request::{MultiOp, Request, RequestBody};
+use rzk_core::proto::response::{MultiResult, ResponseBody};
+use rzk_core::proto::{ErrorCode, OpCode};
+
+use crate::history::{History, OkValue, OpKind, OpRecord, Outcome, Received, WatchRecord};
+use crate::rng::SimRng;
+
+/// What the client asks the world to do.
+#[derive(Debug)]
+pub enum ClientAction {
+    Connect { node: usize },
+    Send(Bytes),
+    Close,
+}
+
+/// The workload's shape, drawn per seed.
+#[derive(Debug, Clone)]
+pub struct Workload {
+    pub keys: usize,
+    pub depth: usize,
+    pub think_ms: u64,
+    pub session_timeout: i32,
+}
+
+struct Pending {
+    xid: i32,
+    op: OpCode,
+    /// Index of the op's record in the history.
+    record: usize,
+    /// The sync half of a SyncGet: no record of its own.
+    sync_half: bool,
+}
+
+struct Conn {
+    id: u64,
+    handshaken: bool,
+    frames: FrameDecoder,
+    pending: VecDeque<Pending>,
+    last_heard: u64,
+    last_sent: u64,
+}
+
+pub struct SimClient {
+    pub id: usize,
+    rng: SimRng,
+    workload: Workload,
+    session: Option<(i64, Bytes)>,
+    timeout: i32,
+    conn: Option<Conn>,
+    /// A connection the world is opening for us.
+    connecting: Option<u64>,
+    last_zxid: i64,
+    next_xid: i32,
+    counter: u64,
+    /// The client stops issuing new ops (but keeps its session alive) after this time.
+    pub active: bool,
+}
+
+impl SimClient {
+    pub fn new(id: usize, rng: SimRng, workload: Workload) -> SimClient {
+        let timeout = workload.session_timeout;
+        SimClient {
+            id,
+            rng,
+            workload,
+            session: None,
+            timeout,
+            conn: None,
+            connecting: None,
+            last_zxid: 0,
+            next_xid: 1,
+            counter: 0,
+            active: true,
+        }
+    }
+
+    pub fn connected(&self) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.handshaken)
+    }
+
+    pub fn session_id(&self) -> i64 {
+        self.session.as_ref().map_or(0, |s| s.0)
+    }
+
+    /// The world is opening connection `conn` for us (after `Connect`).
+    pub fn set_connecting(&mut self, conn: u64) {
+        self.connecting = Some(conn);
+    }
+
+    /// Whether `conn` is this client's current (or opening) connection.
+    pub fn owns(&self, conn: u64) -> bool {
+        self.connecting == Some(conn) || self.conn.as_ref().is_some_and(|c| c.id == conn)
+    }
+
+    /// The world opened a connection for us (after `Connect`): send the handshake.
+    pub fn on_opened(&mut self, now: u64, conn: u64) -> Vec<ClientAction> {
+        self.connecting = None;
+        let (session_id, passwd) = self.session.clone().unwrap_or((0, Bytes::from_static(&[0; 16])));
+        let req = ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: self.last_zxid,
+            time_out: self.timeout,
+            session_id,
+            passwd,
+            read_only: false,
+        };
+        self.conn = Some(Conn {
+            id: conn,
+            handshaken: false,
+            frames: FrameDecoder::new(16 << 20),
+            pending: VecDeque::new(),
+            last_heard: now,
+            last_sent: now,
+        });
+        vec![ClientAction::Send(frame_connect(&req))]
+    }
+
+    /// The connection is gone (reset, server crash, or closed by the server).
+    pub fn on_disconnected(&mut self, now: u64, history: &mut History) {
+        self.connecting = None;
+        if let Some(c) = self.conn.take() {
+            for p in c.pending {
+                if !p.sync_half {
+                    let r = &mut history.ops[p.record];
+                    r.outcome = Outcome::Lost;
+                    r.complete = now;
+                }
+            }
+        }
+    }
+
+    /// Time to act: connect if needed, detect a dead connection, issue the next op or a ping.
+    /// Returns the actions and when to wake next.
+    pub fn wake(&mut self, now: u64, nodes: usize, history: &mut History) -> (Vec<ClientAction>, u64) {
+        let mut actions = Vec::new();
+        let think = self.rng.range(1, self.workload.think_ms);
+        if self.connecting.is_some() {
+            return (actions, now + think);
+        }
+        let Some(c) = &mut self.conn else {
+            actions.push(ClientAction::Connect { node: self.rng.range(0, nodes as u64 - 1) as usize });
+            return (actions, now + think.max(10));
+        };
+        // A ZooKeeper client gives up on a server it has not heard from for 2/3 of the session timeout.
+        let read_timeout = (self.timeout as u64 * 2 / 3).max(1);
+        if now.saturating_sub(c.last_heard) > read_timeout {
+            actions.push(ClientAction::Close);
+            self.on_disconnected(now, history);
+            return (actions, now + think);
+        }
+        if !c.handshaken {
+            return (actions, now + think);
+        }
+        if self.active && c.pending.len() < self.workload.depth {
+            let op = self.next_op();
+            actions.extend(self.issue(now, op, history));
+        } else if now.saturating_sub(c.last_sent) > self.timeout as u64 / 3 {
+            actions.extend(self.issue(now, OpKind::Ping, history));
+        }
+        (actions, now + think)
+    }
+
+    fn value(&mut self) -> Bytes {
+        self.counter += 1;
+        Bytes::from(format!("c{}-{}", self.id, self.counter))
+    }
+
+    fn key(&mut self) -> String {
+        format!("/k{}", self.rng.range(0, self.workload.keys as u64 - 1))
+    }
+
+    fn next_op(&mut self) -> OpKind {
+        let roll = self.rng.range(0, 99);
+        let path = self.key();
+        match roll {
+            0..=14 => OpKind::Create { path, value: self.value(), ephemeral: false, sequential: false },
+            15..=34 => OpKind::Set { path, value: self.value(), version: -1 },
+            35..=39 => {
+                let version = self.rng.range(0, 3) as i32;
+                OpKind::Set { path, value: self.value(), version }
+            }
+            40..=47 => OpKind::Delete { path, version: -1 },
+            48..=62 => OpKind::Get { path, watch: self.rng.chance(0.4) },
+            63..=67 => OpKind::Exists { path, watch: self.rng.chance(0.5) },
+            68..=71 => OpKind::Children { path: "/".into(), watch: self.rng.chance(0.3) },
+            72..=81 => OpKind::SyncGet { path },
+            82..=86 => {
+                let path = format!("/e{}-{}", self.id, self.rng.range(0, 2));
+                OpKind::Create { path, value: self.value(), ephemeral: true, sequential: false }
+            }
+            87..=91 => OpKind::Create { path: "/s".into(), value: self.value(), ephemeral: false, sequential: true },
+            92..=95 => {
+                let paths = vec!["/m0".to_owned(), "/m1".to_owned()];
+                OpKind::MultiSet { paths, value: self.value() }
+            }
+            _ => {
+                let path = format!("/m{}", self.rng.range(0, 1));
+                OpKind::Create { path, value: self.value(), ephemeral: false, sequential: false }
+            }
+        }
+    }
+
+    fn request(&mut self, kind: &OpKind) -> Vec<(OpCode, RequestBody, bool)> {
+        let create = |path: &str, value: &Bytes, flags| CreateRequest {
+            path: path.to_owned(),
+            data: value.clone(),
+            acl: open_acl_unsafe(),
+            flags,
+        };
+        match kind {
+            OpKind::Create { path, value, ephemeral, sequential } => {
+                let flags = *ephemeral as i32 | ((*sequential as i32) << 1);
+                vec![(OpCode::Create, RequestBody::Create(create(path, value, flags)), false)]
+            }
+            OpKind::Set { path, value, version } => vec![(
+                OpCode::SetData,
+                RequestBody::SetData(SetDataRequest { path: path.clone(), data: value.clone(), version: *version }),
+                false,
+            )],
+            OpKind::Delete { path, version } => vec![(
+                OpCode::Delete,
+                RequestBody::Delete(DeleteRequest { path: path.clone(), version: *version }),
+                false,
+            )],
+            OpKind::Get { path, watch } => vec![(
+                OpCode::GetData,
+                RequestBody::GetData(GetDataRequest { path: path.clone(), watch: *watch }),
+                false,
+            )],
+            OpKind::Exists { path, watch } => vec![(
+                OpCode::Exists,
+                RequestBody::Exists(ExistsRequest { path: path.clone(), watch: *watch }),
+                false,
+            )],
+            OpKind::Children { path, watch } => vec![(
+                OpCode::GetChildren,
+                RequestBody::GetChildren(GetChildrenRequest { path: path.clone(), watch: *watch }),
+                false,
+            )],
+            OpKind::SyncGet { path } => vec![
+                (OpCode::Sync, RequestBody::Sync(SyncRequest { path: path.clone() }), true),
+                (
+                    OpCode::GetData,
+                    RequestBody::GetData(GetDataRequest { path: path.clone(), watch: false }),
+                    false,
+                ),
+            ],
+            OpKind::MultiSet { paths, value } => {
+                let ops = paths
+                    .iter()
+                    .map(|p| MultiOp::SetData(SetDataRequest { path: p.clone(), data: value.clone(), version: -1 }))
+                    .collect();
+                vec![(OpCode::Multi, RequestBody::Multi(ops), false)]
+            }
+            OpKind::Ping => vec![(OpCode::Ping, RequestBody::Ping, false)],
+        }
+    }
+
+    fn issue(&mut self, now: u64, kind: OpKind, history: &mut History) -> Vec<ClientAction> {
+        let parts = self.request(&kind);
+        let record = history.ops.len();
+        let Some(c) = &mut self.conn else { return Vec::new() };
+        history.ops.push(OpRecord {
+            client: self.id,
+            session: self.session.as_ref().map_or(0, |s| s.0),
+            conn: c.id,
+            xid: 0,
+            op: kind,
+            invoke: now,
+            complete: u64::MAX,
+            outcome: Outcome::Lost,
+            zxid: None,
+        });
+        let mut actions = Vec::new();
+        for (op, body, sync_half) in parts {
+            let xid = if op == OpCode::Ping { -2 } else { self.next_xid };
+            if op != OpCode::Ping {
+                self.next_xid += 1;
+            }
+            if !sync_half {
+                history.ops[record].xid = xid;
+            }
+            c.pending.push_back(Pending { xid, op, record, sync_half });
+            actions.push(ClientAction::Send(frame_request(&Request { xid, op, body })));
+        }
+        c.last_sent = now;
+        actions
+    }
+
+    /// Bytes from the server.
+    pub fn on_bytes(&mut self, now: u64, bytes: &[u8], history: &mut History) -> Vec<ClientAction> {
+        let Some(c) = &mut self.conn else { return Vec::new() };
+        c.frames.push(bytes);
+        c.last_heard = now;
+        let mut actions = Vec::new();
+        loop {
+            let Some(c) = &mut self.conn else { break };
+            let frame = match c.frames.next_frame() {
+                Ok(Some(f)) => f,
+                Ok(None) => break,
+                Err(_) => {
+                    actions.push(ClientAction::Close);
+                    self.on_disconnected(now, history);
+                    break;
+                }
+            };
+            if !c.handshaken {
+                match decode_connect_response(frame) {
+                    Ok(resp) if resp.session_id != 0 && resp.time_out > 0 => {
+                        c.handshaken = true;
+                        self.timeout = resp.time_out;
+                        self.session = Some((resp.session_id, resp.passwd));
+                    }
+                    _ => {
+                        // Expired (or garbage): the session is gone; start over with a new one.
+                        if let Some((id, _)) = self.session.take() {
+                            history.expired_sessions.push(id);
+                        }
+                        actions.push(ClientAction::Close);
+                        self.on_disconnected(now, history);
+                        break;
+                    }
+                }
+                continue;
+            }
+            if peek_xid(&frame) == Some(-1) {
+                if let Ok(ev) = decode_notification(frame) {
+                    history.received.entry(c.id).or_default().push(Received::Event { event_type: ev.event_type, path: ev.path });
+                }
+                continue;
+            }
+            let Some(p) = c.pending.pop_front() else {
+                actions.push(ClientAction::Close);
+                self.on_disconnected(now, history);
+                break;
+            };
+            let Ok((header, body)) = decode_reply(frame, p.op) else {
+                actions.push(ClientAction::Close);
+                self.on_disconnected(now, history);
+                break;
+            };
+            if header.xid != p.xid {
+                // Out-of-order reply: a protocol violation worth failing on.
+                history.ops[p.record].outcome = Outcome::Err(ErrorCode::RuntimeInconsistency);
+                actions.push(ClientAction::Close);
+                self.on_disconnected(now, history);
+                break;
+            }
+            self.last_zxid = self.last_zxid.max(header.zxid);
+            if p.sync_half {
+                continue;
+            }
+            let conn_id = c.id;
+            let rec = &mut history.ops[p.record];
+            rec.complete = now;
+            rec.zxid = Some(header.zxid);
+            rec.outcome = match ErrorCode::from_code(header.err) {
+                Some(ErrorCode::Ok) => Outcome::Ok(ok_value(body)),
+                Some(e) => Outcome::Err(e),
+                None => Outcome::Err(ErrorCode::SystemError),
+            };
+            if let Outcome::Err(ErrorCode::SessionExpired) = rec.outcome {
+                if let Some((id, _)) = self.session.take() {
+                    history.expired_sessions.push(id);
+                }
+            }
+            let watch = match &rec.op {
+                OpKind::Get { path, watch: true } if rec.outcome != Outcome::Err(ErrorCode::NoNode) => Some((path.clone(), false)),
+                OpKind::Exists { path, watch: true } => Some((path.clone(), false)),
+                OpKind::Children { path, watch: true } if matches!(rec.outcome, Outcome::Ok(_)) => Some((path.clone(), true)),
+                _ => None,
+            };
+            if let Some((path, child)) = watch {
+                if matches!(rec.outcome, Outcome::Ok(_) | Outcome::Err(ErrorCode::NoNode)) {
+                    history.watches.push(WatchRecord { op: p.record, conn: conn_id, path, child, zxid: header.zxid });
+                }
+            }
+            history.received.entry(conn_id).or_default().push(Received::Reply { op: p.record, zxid: header.zxid });
+        }
+        actions
+    }
+}
+
+fn ok_value(body: ResponseBody) -> OkValue {
+    match body {
+        ResponseBody::GetData(r) => OkValue { data: Some(r.data), version: Some(r.stat.version), ..OkValue::default() },
+        ResponseBody::Exists(r) => OkValue { version: Some(r.stat.version), ..OkValue::default() },
+        ResponseBody::SetData(r) => OkValue { version: Some(r.stat.version), ..OkValue::default() },
+        ResponseBody::Create(r) => OkValue { path: Some(r.path), ..OkValue::default() },
+        ResponseBody::GetChildren(r) => OkValue { children: Some(r.children), ..OkValue::default() },
+        ResponseBody::Multi(results) => {
+            let failed = results.iter().any(|r| matches!(r, MultiResult::Error(e) if *e != ErrorCode::Ok));
+            OkValue { version: Some(if failed { -1 } else { 0 }), ..OkValue::default() }
+        }
+        _ => OkValue::default(),
+    }
+}

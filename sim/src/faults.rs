@@ -1,0 +1,145 @@
+//! Swarm testing: each seed draws which faults are on and how hard, so that over many seeds rare
+//! combinations (a slow disk during a crash storm, a clock jump during a partition...) are reached.
+
+use crate::rng::SimRng;
+
+/// Which families of faults a run may use (`rzk sim --faults`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FaultFilter {
+    All,
+    Net,
+    Crash,
+    Clock,
+    Disk,
+    None,
+}
+
+impl std::str::FromStr for FaultFilter {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<FaultFilter, String> {
+        Ok(match s {
+            "all" => FaultFilter::All,
+            "net" => FaultFilter::Net,
+            "crash" => FaultFilter::Crash,
+            "clock" => FaultFilter::Clock,
+            "disk" => FaultFilter::Disk,
+            "none" => FaultFilter::None,
+            other => return Err(format!("unknown fault family '{other}' (all, net, crash, clock, disk, none)")),
+        })
+    }
+}
+
+/// The faults of one run, drawn from its seed.
+#[derive(Debug, Clone)]
+pub struct FaultPlan {
+    /// Mean ms between crashes of some node; None = no crashes.
+    pub crash_every: Option<u64>,
+    /// Down time after a crash (ms range).
+    pub down_ms: (u64, u64),
+    /// Mean ms between pauses (GC-like stalls) and their length range.
+    pub pause_every: Option<u64>,
+    pub pause_ms: (u64, u64),
+    /// Mean ms between connection resets.
+    pub reset_every: Option<u64>,
+    /// Network one-way latency range (ms) and the chance of a slow packet (up to `slow_ms`).
+    pub latency_ms: (u64, u64),
+    pub slow_chance: f64,
+    pub slow_ms: u64,
+    /// Clock skew (ms, ±), drift (ppm, ±) and mean ms between jumps (± up to `jump_ms`).
+    pub skew_ms: u64,
+    pub drift_ppm: u64,
+    pub jump_every: Option<u64>,
+    pub jump_ms: u64,
+    /// fsync latency range (ms), the chance of a very slow fsync, and of an fsync failure (the server stops).
+    pub fsync_ms: (u64, u64),
+    pub slow_fsync_chance: f64,
+    pub fsync_fail_chance: f64,
+}
+
+impl FaultPlan {
+    /// A calm world: fast network and disk, no faults.
+    pub fn none() -> FaultPlan {
+        FaultPlan {
+            crash_every: None,
+            down_ms: (0, 0),
+            pause_every: None,
+            pause_ms: (0, 0),
+            reset_every: None,
+            latency_ms: (1, 2),
+            slow_chance: 0.0,
+            slow_ms: 0,
+            skew_ms: 0,
+            drift_ppm: 0,
+            jump_every: None,
+            jump_ms: 0,
+            fsync_ms: (1, 2),
+            slow_fsync_chance: 0.0,
+            fsync_fail_chance: 0.0,
+        }
+    }
+
+    /// Draws the faults of a run: each family is on with some probability (if the filter allows it), at an
+    /// intensity drawn as well.
+    pub fn draw(rng: &mut SimRng, filter: FaultFilter) -> FaultPlan {
+        let mut p = FaultPlan::none();
+        let on = |rng: &mut SimRng, family: FaultFilter| {
+            (filter == FaultFilter::All || filter == family) && filter != FaultFilter::None && rng.chance(0.7)
+        };
+        if on(rng, FaultFilter::Crash) {
+            p.crash_every = Some(rng.range(2_000, 20_000));
+            p.down_ms = (rng.range(10, 500), rng.range(500, 5_000));
+            p.pause_every = rng.chance(0.5).then(|| rng.range(2_000, 15_000));
+            p.pause_ms = (rng.range(10, 200), rng.range(200, 3_000));
+        }
+        if on(rng, FaultFilter::Net) {
+            p.reset_every = Some(rng.range(500, 10_000));
+            p.latency_ms = (rng.range(0, 2), rng.range(2, 30));
+            p.slow_chance = rng.range(0, 20) as f64 / 100.0;
+            p.slow_ms = rng.range(50, 2_000);
+        }
+        if on(rng, FaultFilter::Clock) {
+            p.skew_ms = rng.range(0, 60_000);
+            p.drift_ppm = rng.range(0, 2_000);
+            p.jump_every = rng.chance(0.6).then(|| rng.range(3_000, 30_000));
+            p.jump_ms = rng.range(100, 20_000);
+        }
+        if on(rng, FaultFilter::Disk) {
+            p.fsync_ms = (rng.range(0, 2), rng.range(2, 50));
+            p.slow_fsync_chance = rng.range(0, 10) as f64 / 100.0;
+            p.fsync_fail_chance = if rng.chance(0.3) { rng.range(1, 20) as f64 / 1000.0 } else { 0.0 };
+        }
+        p
+    }
+
+    /// One-line summary for reports.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if let Some(e) = self.crash_every {
+            parts.push(format!("crash/{e}ms"));
+        }
+        if let Some(e) = self.pause_every {
+            parts.push(format!("pause/{e}ms"));
+        }
+        if let Some(e) = self.reset_every {
+            parts.push(format!("reset/{e}ms"));
+        }
+        if self.slow_chance > 0.0 {
+            parts.push(format!("slownet{:.0}%", self.slow_chance * 100.0));
+        }
+        if self.skew_ms > 0 || self.drift_ppm > 0 {
+            parts.push(format!("skew{}ms,drift{}ppm", self.skew_ms, self.drift_ppm));
+        }
+        if let Some(e) = self.jump_every {
+            parts.push(format!("jump/{e}ms"));
+        }
+        if self.slow_fsync_chance > 0.0 || self.fsync_fail_chance > 0.0 {
+            parts.push(format!("disk(slow{:.0}%,fail{:.1}%)", self.slow_fsync_chance * 100.0, self.fsync_fail_chance * 100.0));
+        }
+        if parts.is_empty() {
+            "no faults".into()
+        } else {
+            parts.join(" ")
+        }
+    }
+}

@@ -1,0 +1,105 @@
+//! What clients saw: every operation with its invocation and completion times (global simulated ms), its
+//! outcome and the zxid of its reply; and, per connection, the order in which replies and notifications
+//! arrived. Checkers read only this and the durable txn record.
+
+use bytes::Bytes;
+use rzk_core::proto::ErrorCode;
+
+/// One client operation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum OpKind {
+    Create { path: String, value: Bytes, ephemeral: bool, sequential: bool },
+    Set { path: String, value: Bytes, version: i32 },
+    Delete { path: String, version: i32 },
+    Get { path: String, watch: bool },
+    Exists { path: String, watch: bool },
+    Children { path: String, watch: bool },
+    /// sync followed by getData on the same connection: a read that must be linearizable.
+    SyncGet { path: String },
+    /// setData of several paths in one multi.
+    MultiSet { paths: Vec<String>, value: Bytes },
+    Ping,
+}
+
+impl OpKind {
+    pub fn is_write(&self) -> bool {
+        matches!(self, OpKind::Create { .. } | OpKind::Set { .. } | OpKind::Delete { .. } | OpKind::MultiSet { .. })
+    }
+
+    pub fn path(&self) -> Option<&str> {
+        match self {
+            OpKind::Create { path, .. }
+            | OpKind::Set { path, .. }
+            | OpKind::Delete { path, .. }
+            | OpKind::Get { path, .. }
+            | OpKind::Exists { path, .. }
+            | OpKind::Children { path, .. }
+            | OpKind::SyncGet { path } => Some(path),
+            OpKind::MultiSet { .. } | OpKind::Ping => None,
+        }
+    }
+}
+
+/// How an operation ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    Ok(OkValue),
+    Err(ErrorCode),
+    /// The connection dropped before the reply: it may or may not have taken effect.
+    Lost,
+}
+
+/// What a successful reply carried.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct OkValue {
+    pub data: Option<Bytes>,
+    pub version: Option<i32>,
+    pub path: Option<String>,
+    pub children: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone)]
+pub struct OpRecord {
+    pub client: usize,
+    pub session: i64,
+    /// The connection (global number) the op was sent on.
+    pub conn: u64,
+    pub xid: i32,
+    pub op: OpKind,
+    pub invoke: u64,
+    pub complete: u64,
+    pub outcome: Outcome,
+    /// The reply header's zxid (None when lost).
+    pub zxid: Option<i64>,
+}
+
+/// Something a connection received, in arrival order.
+#[derive(Debug, Clone)]
+pub enum Received {
+    /// The reply to op number `op` (index into `History::ops`).
+    Reply { op: usize, zxid: i64 },
+    /// A watch notification.
+    Event { event_type: i32, path: String },
+}
+
+/// A watch a read registered: it must fire once for the first change after `zxid`.
+#[derive(Debug, Clone)]
+pub struct WatchRecord {
+    /// The op (index into `History::ops`) whose reply set the watch.
+    pub op: usize,
+    pub conn: u64,
+    pub path: String,
+    /// Data watch (getData/exists) or child watch (getChildren).
+    pub child: bool,
+    /// The zxid of the reply of the read that set it.
+    pub zxid: i64,
+}
+
+#[derive(Debug, Default)]
+pub struct History {
+    pub ops: Vec<OpRecord>,
+    pub received: std::collections::BTreeMap<u64, Vec<Received>>,
+    pub watches: Vec<WatchRecord>,
+    /// Sessions whose expiry a client was told of.
+    pub expired_sessions: Vec<i64>,
+}

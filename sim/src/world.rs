@@ -1,0 +1,558 @@
+//! The simulated world: servers (the real core `Node` with a simulated disk and clock), clients, and the
+//! network between them, advanced one event at a time in simulated time.
+
+use std::collections::BTreeMap;
+
+use bytes::Bytes;
+use rzk_core::config::ServerConfig;
+use rzk_core::node::{Input, NodeConfig, Output, Recovered};
+use rzk_core::tree::DataTree;
+use rzk_core::txn::LoggedTxn;
+use rzk_core::{Node, Zxid};
+
+use crate::client::{ClientAction, SimClient, Workload};
+use crate::clock::NodeClock;
+use crate::disk::SimDisk;
+use crate::faults::FaultPlan;
+use crate::history::History;
+use crate::queue::EventQueue;
+use crate::rng::SimRng;
+use crate::trace::Trace;
+
+/// Something that happens at a simulated instant.
+enum Event {
+    Tick { node: usize, incarnation: u64 },
+    Opened { conn: u64 },
+    ToServer { conn: u64, bytes: Bytes },
+    ToClient { conn: u64, bytes: Bytes },
+    ServerSeesClose { conn: u64 },
+    ClientSeesClose { conn: u64 },
+    SyncDone { node: usize, incarnation: u64, zxid: Zxid },
+    SnapshotDone { node: usize, incarnation: u64, tree: Box<DataTree> },
+    ClientWake { client: usize },
+    Crash,
+    Restart { node: usize },
+    Pause,
+    ClockJump,
+    Reset,
+    Heal,
+    StopClients,
+}
+
+/// A connection between a client and a server (TCP: in order, until reset).
+struct NetConn {
+    client: usize,
+    node: usize,
+    /// The server incarnation that accepted it.
+    incarnation: u64,
+    open: bool,
+    last_to_server: u64,
+    last_to_client: u64,
+}
+
+struct Server {
+    node: Option<Node>,
+    disk: SimDisk,
+    clock: NodeClock,
+    incarnation: u64,
+    paused_until: u64,
+    /// The global time of the scheduled tick, to ignore stale ones.
+    tick_at: Option<u64>,
+}
+
+/// Run parameters drawn from the seed.
+pub struct WorldParams {
+    pub nodes: usize,
+    pub clients: usize,
+    pub fault_ms: u64,
+    pub heal_ms: u64,
+    pub plan: FaultPlan,
+    pub workload: Workload,
+    pub config: ServerConfig,
+}
+
+pub struct World {
+    pub now: u64,
+    queue: EventQueue<Event>,
+    rng: SimRng,
+    servers: Vec<Server>,
+    pub clients: Vec<SimClient>,
+    conns: BTreeMap<u64, NetConn>,
+    next_conn: u64,
+    pub params: WorldParams,
+    pub history: History,
+    /// Every txn that became durable, by zxid: the committed history.
+    pub durable: BTreeMap<Zxid, LoggedTxn>,
+    pub violations: Vec<String>,
+    pub trace: Trace,
+    pub healed_at: u64,
+    pub events: u64,
+    fault_phase: bool,
+    node_seed: u64,
+}
+
+impl World {
+    pub fn new(seed: u64, params: WorldParams, trace: Trace) -> World {
+        let mut rng = SimRng::new(seed);
+        let mut servers = Vec::new();
+        for _ in 0..params.nodes {
+            let skew = params.plan.skew_ms as i64;
+            let drift = params.plan.drift_ppm as i64;
+            let offset = rng.range(0, 2 * skew as u64) as i64 - skew;
+            let ppm = rng.range(0, 2 * drift as u64) as i64 - drift;
+            // Clocks start around a realistic epoch so that wall-clock-derived values look normal.
+            let clock = NodeClock::new(1_700_000_000_000 + offset, ppm);
+            servers.push(Server {
+                node: None,
+                disk: SimDisk::default(),
+                clock,
+                incarnation: 0,
+                paused_until: 0,
+                tick_at: None,
+            });
+        }
+        let clients = (0..params.clients)
+            .map(|i| SimClient::new(i, rng.fork(100 + i as u64), params.workload.clone()))
+            .collect();
+        let node_seed = rng.next_u64();
+        let mut w = World {
+            now: 0,
+            queue: EventQueue::new(),
+            rng,
+            servers,
+            clients,
+            conns: BTreeMap::new(),
+            next_conn: 1,
+            params,
+            history: History::default(),
+            durable: BTreeMap::new(),
+            violations: Vec::new(),
+            trace,
+            healed_at: 0,
+            events: 0,
+            fault_phase: true,
+            node_seed,
+        };
+        for n in 0..w.servers.len() {
+            w.start_node(n);
+        }
+        for c in 0..w.clients.len() {
+            let at = w.rng.range(0, 50);
+            w.queue.push(at, Event::ClientWake { client: c });
+        }
+        let plan = w.params.plan.clone();
+        let first: [(Option<u64>, fn() -> Event); 4] = [
+            (plan.crash_every, || Event::Crash),
+            (plan.pause_every, || Event::Pause),
+            (plan.reset_every, || Event::Reset),
+            (plan.jump_every, || Event::ClockJump),
+        ];
+        for (every, ev) in first {
+            if let Some(every) = every {
+                let at = w.rng.range(every / 2, every * 3 / 2);
+                w.queue.push(at, ev());
+            }
+        }
+        w.queue.push(w.params.fault_ms, Event::Heal);
+        w.queue.push(w.params.fault_ms + w.params.heal_ms, Event::StopClients);
+        w
+    }
+
+    /// Runs until `end` (global ms).
+    pub fn run_until(&mut self, end: u64) {
+        while let Some((at, ev)) = self.queue.pop() {
+            if at > end {
+                self.queue.push(at, ev);
+                break;
+            }
+            self.now = self.now.max(at);
+            self.events += 1;
+            self.handle(ev);
+        }
+        self.now = end;
+    }
+
+    fn node_config(&self, n: usize) -> NodeConfig {
+        NodeConfig { server: self.params.config.clone(), server_id: n as u64, environment: Vec::new() }
+    }
+
+    fn start_node(&mut self, n: usize) {
+        let config = self.node_config(n);
+        let s = &mut self.servers[n];
+        s.incarnation += 1;
+        let recovered = Recovered { tree: s.disk.snapshot.clone(), txns: s.disk.durable.clone() };
+        let local = s.clock.local(self.now);
+        let seed = self.node_seed ^ (n as u64) << 32 ^ s.incarnation;
+        s.node = Some(Node::new(config, recovered, local, seed));
+        s.tick_at = None;
+        self.trace.line(self.now, || format!("node {n} starts (incarnation {})", self.servers[n].incarnation));
+        self.schedule_tick(n);
+    }
+
+    fn latency(&mut self) -> u64 {
+        let (lo, hi) = self.params.plan.latency_ms;
+        let mut l = self.rng.range(lo, hi);
+        if self.params.plan.slow_chance > 0.0 && self.rng.chance(self.params.plan.slow_chance) {
+            l += self.rng.range(0, self.params.plan.slow_ms);
+        }
+        l
+    }
+
+    /// Steps a node with one input and carries out its outputs.
+    fn step_node(&mut self, n: usize, input: Input) {
+        let s = &mut self.servers[n];
+        let Some(node) = s.node.as_mut() else { return };
+        let local = s.clock.local(self.now);
+        let mut out = Vec::new();
+        node.step(local, input, &mut out);
+        for o in out {
+            self.apply_output(n, o);
+        }
+        self.schedule_tick(n);
+    }
+
+    fn schedule_tick(&mut self, n: usize) {
+        let s = &mut self.servers[n];
+        let Some(node) = s.node.as_ref() else { return };
+        let Some(deadline) = node.next_deadline() else { return };
+        let at = s.clock.global(deadline, self.now).max(self.now);
+        if s.tick_at.is_some_and(|t| t <= at) {
+            return;
+        }
+        s.tick_at = Some(at);
+        let incarnation = s.incarnation;
+        self.queue.push(at, Event::Tick { node: n, incarnation });
+    }
+
+    fn apply_output(&mut self, n: usize, o: Output) {
+        match o {
+            Output::ToClient { conn, bytes } => {
+                let lat = self.latency();
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                if !c.open {
+                    return;
+                }
+                let at = (self.now + lat).max(c.last_to_client);
+                c.last_to_client = at;
+                self.queue.push(at, Event::ToClient { conn, bytes });
+            }
+            Output::CloseClient { conn } => {
+                let lat = self.latency();
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                if c.open {
+                    c.open = false;
+                    let at = (self.now + lat).max(c.last_to_client);
+                    self.queue.push(at, Event::ClientSeesClose { conn });
+                }
+            }
+            Output::ReadInterest { .. } => {}
+            Output::AppendLog(txns) => {
+                let s = &mut self.servers[n];
+                s.disk.append(txns);
+                self.start_sync(n);
+            }
+            Output::Snapshot { tree, .. } => {
+                let incarnation = self.servers[n].incarnation;
+                let at = self.now + self.rng.range(1, 100);
+                self.queue.push(at, Event::SnapshotDone { node: n, incarnation, tree });
+            }
+        }
+    }
+
+    fn start_sync(&mut self, n: usize) {
+        let Some(zxid) = self.servers[n].disk.start_sync() else { return };
+        let plan = &self.params.plan;
+        let (lo, hi) = plan.fsync_ms;
+        let slow = plan.slow_fsync_chance;
+        let mut ms = self.rng.range(lo, hi);
+        if slow > 0.0 && self.rng.chance(slow) {
+            ms += self.rng.range(100, 1_000);
+        }
+        let incarnation = self.servers[n].incarnation;
+        self.queue.push(self.now + ms, Event::SyncDone { node: n, incarnation, zxid });
+    }
+
+    fn record_durable(&mut self, txns: Vec<LoggedTxn>) {
+        for t in txns {
+            let z = t.header.zxid;
+            if let Some(prev) = self.durable.get(&z) {
+                if *prev != t {
+                    self.violations.push(format!("durable txn at zxid 0x{z:x} was replaced by another"));
+                }
+            } else {
+                self.durable.insert(z, t);
+            }
+        }
+    }
+
+    fn handle(&mut self, ev: Event) {
+        match ev {
+            Event::Tick { node, incarnation } => {
+                let s = &mut self.servers[node];
+                if s.incarnation != incarnation || s.tick_at != Some(self.now) {
+                    return;
+                }
+                s.tick_at = None;
+                if self.defer_if_paused(node, Event::Tick { node, incarnation }) {
+                    return;
+                }
+                self.step_node(node, Input::Tick);
+            }
+            Event::Opened { conn } => {
+                let Some(c) = self.conns.get(&conn) else { return };
+                let (n, client) = (c.node, c.client);
+                if self.servers[n].node.is_none() {
+                    // Connection refused.
+                    self.queue.push(self.now, Event::ClientSeesClose { conn });
+                    return;
+                }
+                if let Some(c) = self.conns.get_mut(&conn) {
+                    c.incarnation = self.servers[n].incarnation;
+                }
+                let addr = format!("10.0.{}.{}:{}", client / 250, client % 250 + 1, 30000 + conn % 30000);
+                let addr = addr.parse().expect("well-formed simulated address");
+                self.trace.line(self.now, || format!("conn {conn}: client {client} -> node {n} open"));
+                self.step_node(n, Input::ClientOpened { conn, addr });
+                let actions = self.clients[client].on_opened(self.now, conn);
+                self.client_actions(client, actions);
+            }
+            Event::ToServer { conn, bytes } => {
+                let Some(c) = self.conns.get(&conn) else { return };
+                let n = c.node;
+                if !c.open || self.servers[n].incarnation != c.incarnation || self.servers[n].node.is_none() {
+                    return;
+                }
+                if self.defer_if_paused(n, Event::ToServer { conn, bytes: bytes.clone() }) {
+                    return;
+                }
+                self.trace.line(self.now, || format!("conn {conn}: {} bytes to node {n}", bytes.len()));
+                self.trace.mix(&bytes);
+                self.step_node(n, Input::ClientBytes { conn, bytes });
+            }
+            Event::ToClient { conn, bytes } => {
+                let Some(c) = self.conns.get(&conn) else { return };
+                if !c.open {
+                    return;
+                }
+                let client = c.client;
+                self.trace.line(self.now, || format!("conn {conn}: {} bytes to client {client}", bytes.len()));
+                self.trace.mix(&bytes);
+                let actions = self.clients[client].on_bytes(self.now, &bytes, &mut self.history);
+                self.client_actions(client, actions);
+            }
+            Event::ServerSeesClose { conn } => {
+                let Some(c) = self.conns.get(&conn) else { return };
+                let n = c.node;
+                if self.servers[n].incarnation == c.incarnation {
+                    self.step_node(n, Input::ClientClosed { conn });
+                }
+                self.conns.remove(&conn);
+            }
+            Event::ClientSeesClose { conn } => {
+                let Some(c) = self.conns.get_mut(&conn) else { return };
+                c.open = false;
+                let client = c.client;
+                self.trace.line(self.now, || format!("conn {conn}: client {client} sees close"));
+                if self.clients[client].owns(conn) {
+                    self.clients[client].on_disconnected(self.now, &mut self.history);
+                }
+                // The server side learns of it too (a FIN/RST travels back).
+                let at = self.now + 1;
+                self.queue.push(at, Event::ServerSeesClose { conn });
+            }
+            Event::SyncDone { node, incarnation, zxid } => {
+                if self.servers[node].incarnation != incarnation {
+                    return;
+                }
+                if self.params.plan.fsync_fail_chance > 0.0 && self.fault_phase && self.rng.chance(self.params.plan.fsync_fail_chance) {
+                    // An fsync error: the production driver stops the server rather than acknowledge.
+                    self.trace.line(self.now, || format!("node {node}: fsync failed, server stops"));
+                    self.crash(node);
+                    return;
+                }
+                let done = self.servers[node].disk.finish_sync(zxid);
+                self.record_durable(done);
+                self.trace.line(self.now, || format!("node {node}: synced to 0x{zxid:x}"));
+                self.step_node(node, Input::LogSynced { zxid });
+                self.start_sync(node);
+            }
+            Event::SnapshotDone { node, incarnation, tree } => {
+                if self.servers[node].incarnation == incarnation {
+                    self.servers[node].disk.store_snapshot(*tree);
+                }
+            }
+            Event::ClientWake { client } => {
+                let nodes = self.servers.len();
+                let (actions, next) = self.clients[client].wake(self.now, nodes, &mut self.history);
+                self.client_actions(client, actions);
+                self.queue.push(next.max(self.now + 1), Event::ClientWake { client });
+            }
+            Event::Crash => {
+                if !self.fault_phase {
+                    return;
+                }
+                let n = self.rng.range(0, self.servers.len() as u64 - 1) as usize;
+                if self.servers[n].node.is_some() {
+                    self.crash(n);
+                    let (lo, hi) = self.params.plan.down_ms;
+                    let at = self.now + self.rng.range(lo, hi);
+                    self.queue.push(at, Event::Restart { node: n });
+                }
+                self.reschedule(self.params.plan.crash_every, Event::Crash);
+            }
+            Event::Restart { node } => {
+                if self.servers[node].node.is_none() {
+                    self.start_node(node);
+                }
+            }
+            Event::Pause => {
+                if !self.fault_phase {
+                    return;
+                }
+                let n = self.rng.range(0, self.servers.len() as u64 - 1) as usize;
+                let (lo, hi) = self.params.plan.pause_ms;
+                let until = self.now + self.rng.range(lo, hi);
+                self.servers[n].paused_until = self.servers[n].paused_until.max(until);
+                self.trace.line(self.now, || format!("node {n} paused until {until}"));
+                self.reschedule(self.params.plan.pause_every, Event::Pause);
+            }
+            Event::ClockJump => {
+                if !self.fault_phase {
+                    return;
+                }
+                let n = self.rng.range(0, self.servers.len() as u64 - 1) as usize;
+                let j = self.params.plan.jump_ms;
+                let delta = self.rng.range(0, 2 * j) as i64 - j as i64;
+                self.servers[n].clock.jump(delta);
+                self.trace.line(self.now, || format!("node {n} clock jumps {delta} ms"));
+                self.servers[n].tick_at = None;
+                self.schedule_tick(n);
+                self.reschedule(self.params.plan.jump_every, Event::ClockJump);
+            }
+            Event::Reset => {
+                if !self.fault_phase {
+                    return;
+                }
+                let open: Vec<u64> = self.conns.iter().filter(|(_, c)| c.open).map(|(id, _)| *id).collect();
+                if !open.is_empty() {
+                    let conn = *self.rng.pick(&open);
+                    self.trace.line(self.now, || format!("conn {conn}: reset"));
+                    if let Some(c) = self.conns.get_mut(&conn) {
+                        c.open = false;
+                    }
+                    let lat = self.latency();
+                    self.queue.push(self.now + lat, Event::ClientSeesClose { conn });
+                }
+                self.reschedule(self.params.plan.reset_every, Event::Reset);
+            }
+            Event::Heal => {
+                self.fault_phase = false;
+                self.healed_at = self.now;
+                self.trace.line(self.now, || "heal: faults stop, every node restarts".to_string());
+                for n in 0..self.servers.len() {
+                    self.servers[n].paused_until = 0;
+                    if self.servers[n].node.is_none() {
+                        self.start_node(n);
+                    }
+                }
+            }
+            Event::StopClients => {
+                for c in &mut self.clients {
+                    c.active = false;
+                }
+            }
+        }
+    }
+
+    fn reschedule(&mut self, every: Option<u64>, ev: Event) {
+        if let Some(every) = every {
+            let at = self.now + self.rng.range(every / 2, every * 3 / 2);
+            self.queue.push(at, ev);
+        }
+    }
+
+    /// A paused node handles nothing until its pause ends; events wait, in order.
+    fn defer_if_paused(&mut self, n: usize, ev: Event) -> bool {
+        let until = self.servers[n].paused_until;
+        if until > self.now {
+            if let Event::Tick { .. } = ev {
+                self.servers[n].tick_at = Some(until);
+            }
+            self.queue.push(until, ev);
+            true
+        } else {
+            false
+        }
+    }
+
+    fn crash(&mut self, n: usize) {
+        let s = &mut self.servers[n];
+        s.node = None;
+        s.tick_at = None;
+        s.paused_until = 0;
+        let unsynced = s.disk.unsynced.len() as u64;
+        let keep = self.rng.range(0, unsynced) as usize;
+        let survivors = self.servers[n].disk.crash(keep);
+        self.trace.line(self.now, || format!("node {n} crashes ({keep} of {unsynced} unsynced txns survive)"));
+        self.record_durable(survivors);
+        let dead: Vec<u64> = self.conns.iter().filter(|(_, c)| c.node == n && c.open).map(|(id, _)| *id).collect();
+        for conn in dead {
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.open = false;
+            }
+            let lat = self.latency();
+            self.queue.push(self.now + lat, Event::ClientSeesClose { conn });
+        }
+    }
+
+    fn client_actions(&mut self, client: usize, actions: Vec<ClientAction>) {
+        for a in actions {
+            match a {
+                ClientAction::Connect { node } => {
+                    let conn = self.next_conn;
+                    self.next_conn += 1;
+                    self.conns.insert(
+                        conn,
+                        NetConn { client, node, incarnation: 0, open: true, last_to_server: 0, last_to_client: 0 },
+                    );
+                    self.clients[client].set_connecting(conn);
+                    let lat = self.latency();
+                    self.queue.push(self.now + lat, Event::Opened { conn });
+                }
+                ClientAction::Send(bytes) => {
+                    let lat = self.latency();
+                    let Some((conn, c)) = self.conns.iter_mut().rev().find(|(_, c)| c.client == client && c.open) else {
+                        continue;
+                    };
+                    let at = (self.now + lat).max(c.last_to_server);
+                    c.last_to_server = at;
+                    let conn = *conn;
+                    self.queue.push(at, Event::ToServer { conn, bytes });
+                }
+                ClientAction::Close => {
+                    let lat = self.latency();
+                    let found = self.conns.iter_mut().rev().find(|(_, c)| c.client == client && c.open);
+                    if let Some((conn, c)) = found {
+                        c.open = false;
+                        let at = (self.now + lat).max(c.last_to_server);
+                        let conn = *conn;
+                        self.queue.push(at, Event::ServerSeesClose { conn });
+                    }
+                }
+            }
+        }
+    }
+
+    /// The tree of a running node (for end-of-run checks).
+    pub fn node_tree(&self, n: usize) -> Option<&DataTree> {
+        self.servers[n].node.as_ref().map(|node| node.tree())
+    }
+
+    pub fn node_count(&self) -> usize {
+        self.servers.len()
+    }
+
+    pub fn fsyncs(&self) -> u64 {
+        self.servers.iter().map(|s| s.disk.syncs).sum()
+    }
+}
