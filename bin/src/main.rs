@@ -5,6 +5,7 @@ mod environment;
 mod four_letter_cmd;
 mod myid;
 mod server_cmd;
+mod sim_cmd;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -27,14 +28,18 @@ enum Command {
     /// Send a four-letter word (ruok, stat, srvr, mntr, ...) and print the reply, like `echo stat | nc`.
     #[command(name = "4lw")]
     FourLetterWord(four_letter_cmd::FourLetterArgs),
+    /// Run the deterministic simulator: one seed (`--seed S [--trace]`) or many (`--seeds N`).
+    Sim(sim_cmd::SimArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The simulator runs thousands of servers: only warnings and errors unless RUST_LOG asks for more.
+    init_logging(if matches!(cli.command, Command::Sim(_)) { "warn" } else { "info" });
     let result = match cli.command {
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
+        Command::Sim(args) => sim_cmd::run_cmd(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -47,8 +52,8 @@ fn main() -> ExitCode {
 
 /// Logs to stdout (where service managers collect it), filtered by RUST_LOG, `info` by default; colours
 /// only on a terminal.
-fn init_logging() {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+fn init_logging(default: &str) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stdout)

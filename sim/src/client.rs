@@ -198,7 +198,8 @@ impl SimClient {
                 let path = format!("/e{}-{}", self.id, self.rng.range(0, 2));
                 OpKind::Create { path, value: self.value(), ephemeral: true, sequential: false }
             }
-            87..=91 => OpKind::Create { path: "/s".into(), value: self.value(), ephemeral: false, sequential: true },
+            87..=90 => OpKind::Create { path: "/q/n-".into(), value: self.value(), ephemeral: false, sequential: true },
+            91 => OpKind::Create { path: "/q".into(), value: self.value(), ephemeral: false, sequential: false },
             92..=95 => {
                 let paths = vec!["/m0".to_owned(), "/m1".to_owned()];
                 OpKind::MultiSet { paths, value: self.value() }

@@ -45,7 +45,10 @@ struct NetConn {
     node: usize,
     /// The server incarnation that accepted it.
     incarnation: u64,
+    /// Neither side sends anything new (closed or reset).
     open: bool,
+    /// Reset or killed by a crash: data in flight is lost too.
+    reset: bool,
     last_to_server: u64,
     last_to_client: u64,
 }
@@ -319,7 +322,7 @@ impl World {
             Event::ToServer { conn, bytes } => {
                 let Some(c) = self.conns.get(&conn) else { return };
                 let n = c.node;
-                if !c.open || self.servers[n].incarnation != c.incarnation || self.servers[n].node.is_none() {
+                if c.reset || self.servers[n].incarnation != c.incarnation || self.servers[n].node.is_none() {
                     return;
                 }
                 if self.defer_if_paused(n, Event::ToServer { conn, bytes: bytes.clone() }) {
@@ -331,10 +334,14 @@ impl World {
             }
             Event::ToClient { conn, bytes } => {
                 let Some(c) = self.conns.get(&conn) else { return };
-                if !c.open {
+                if c.reset {
                     return;
                 }
                 let client = c.client;
+                if !self.clients[client].owns(conn) {
+                    // The client already gave up on this connection.
+                    return;
+                }
                 self.trace.line(self.now, || format!("conn {conn}: {} bytes to client {client}", bytes.len()));
                 self.trace.mix(&bytes);
                 let actions = self.clients[client].on_bytes(self.now, &bytes, &mut self.history);
@@ -439,6 +446,7 @@ impl World {
                     self.trace.line(self.now, || format!("conn {conn}: reset"));
                     if let Some(c) = self.conns.get_mut(&conn) {
                         c.open = false;
+                        c.reset = true;
                     }
                     let lat = self.latency();
                     self.queue.push(self.now + lat, Event::ClientSeesClose { conn });
@@ -499,6 +507,7 @@ impl World {
         for conn in dead {
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.open = false;
+                c.reset = true;
             }
             let lat = self.latency();
             self.queue.push(self.now + lat, Event::ClientSeesClose { conn });
@@ -513,7 +522,7 @@ impl World {
                     self.next_conn += 1;
                     self.conns.insert(
                         conn,
-                        NetConn { client, node, incarnation: 0, open: true, last_to_server: 0, last_to_client: 0 },
+                        NetConn { client, node, incarnation: 0, open: true, reset: false, last_to_server: 0, last_to_client: 0 },
                     );
                     self.clients[client].set_connecting(conn);
                     let lat = self.latency();

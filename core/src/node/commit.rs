@@ -178,6 +178,14 @@ impl Node {
                         return self.close_conn(conn, out);
                     }
                 }
+                SlotState::Answer { err, zxid, close } => {
+                    let zxid = zxid.unwrap_or_else(|| self.tree.last_zxid());
+                    let bytes = encode_reply(&ReplyHeader { xid: slot.xid, zxid, err: err.code() }, &ResponseBody::Empty);
+                    self.sent(now, conn, slot.op, slot.xid, zxid, slot.received_at, bytes, out);
+                    if close {
+                        return self.close_conn(conn, out);
+                    }
+                }
                 SlotState::Sync { path, .. } => {
                     let body = ResponseBody::Sync(SyncResponse { path });
                     self.reply(

@@ -10,7 +10,7 @@ use super::ClientAddr;
 use crate::proto::frame::FrameDecoder;
 use crate::proto::records::Id;
 use crate::proto::request::Request;
-use crate::proto::OpCode;
+use crate::proto::{ErrorCode, OpCode};
 use crate::Zxid;
 
 /// Where the connection is in its life.
@@ -46,11 +46,18 @@ pub enum SlotState {
     Sync { path: String, after: Zxid },
     /// A write: answered when its txn is applied. `ops` are a multi's op codes, for its reply.
     Txn { zxid: Zxid, ops: Vec<OpCode> },
-    /// The reply is ready; `close` closes the connection after sending it.
+    /// A write's reply is ready; `close` closes the connection after sending it.
     Ready {
         bytes: Bytes,
         zxid: Zxid,
         err: i32,
+        close: bool,
+    },
+    /// An answer that needs no txn (an error, an auth reply): encoded when sent, with the zxid the node has
+    /// applied by then unless `zxid` fixes it, so a session never sees zxids go back.
+    Answer {
+        err: ErrorCode,
+        zxid: Option<Zxid>,
         close: bool,
     },
 }

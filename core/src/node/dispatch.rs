@@ -74,12 +74,16 @@ impl Node {
             Err(e) => match e.header {
                 Some(h) => {
                     tracing::warn!(conn, error = %e.error, "undecodable request");
-                    let (err, close) = match e.error {
-                        DecodeError::UnknownOpCode(_) => (ErrorCode::Unimplemented, true),
-                        _ => (ErrorCode::MarshallingError, false),
+                    // As ZooKeeper: an unknown opcode gets UNIMPLEMENTED (zxid -1) and a close; a record that
+                    // does not decode (or a createSession after the handshake) gets MARSHALLINGERROR.
+                    let (err, zxid, close) = match e.error {
+                        DecodeError::UnknownOpCode(code) if code != OpCode::CreateSession.code() => {
+                            (ErrorCode::Unimplemented, Some(-1), true)
+                        }
+                        _ => (ErrorCode::MarshallingError, None, false),
                     };
                     let op = crate::proto::OpCode::from_code(h.op).unwrap_or(OpCode::Error);
-                    self.queue_ready(now, conn, h.xid, op, err, ResponseBody::Empty, close);
+                    self.queue_answer(now, conn, h.xid, op, err, zxid, close);
                     self.drain(now, conn, out);
                 }
                 None => {
@@ -90,37 +94,20 @@ impl Node {
         }
     }
 
-    /// Queues a reply that needs nothing more than its turn.
+    /// Queues an answer that needs nothing more than its turn.
     #[allow(clippy::too_many_arguments)]
-    pub(super) fn queue_ready(
+    pub(super) fn queue_answer(
         &mut self,
         now: u64,
         conn: ConnId,
         xid: i32,
         op: OpCode,
         err: ErrorCode,
-        body: ResponseBody,
+        zxid: Option<crate::Zxid>,
         close: bool,
     ) {
-        let zxid = self.tree.last_zxid();
-        let header = ReplyHeader {
-            xid,
-            zxid,
-            err: err.code(),
-        };
-        let bytes = encode_reply(&header, &body);
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.queue.push_back(Slot {
-                xid,
-                op,
-                received_at: now,
-                state: SlotState::Ready {
-                    bytes,
-                    zxid,
-                    err: err.code(),
-                    close,
-                },
-            });
+            c.queue.push_back(Slot { xid, op, received_at: now, state: SlotState::Answer { err, zxid, close } });
         }
     }
 
@@ -137,15 +124,7 @@ impl Node {
             return self.drain(now, conn, out);
         }
         if !self.session_ok(conn) && req.op != OpCode::Ping {
-            self.queue_ready(
-                now,
-                conn,
-                req.xid,
-                req.op,
-                ErrorCode::SessionExpired,
-                ResponseBody::Empty,
-                false,
-            );
+            self.queue_answer(now, conn, req.xid, req.op, ErrorCode::SessionExpired, None, false);
             return self.drain(now, conn, out);
         }
         let op = req.op;
@@ -176,20 +155,12 @@ impl Node {
             },
             OpCode::Reconfig => {
                 let err = ErrorCode::ReconfigDisabled;
-                self.queue_ready(now, conn, req.xid, op, err, ResponseBody::Empty, false);
+                self.queue_answer(now, conn, req.xid, op, err, None, false);
                 return self.drain(now, conn, out);
             }
             OpCode::Sasl => {
                 // No SASL provider is configured: like ZooKeeper without one, refuse the exchange.
-                self.queue_ready(
-                    now,
-                    conn,
-                    req.xid,
-                    op,
-                    ErrorCode::AuthFailed,
-                    ResponseBody::Empty,
-                    true,
-                );
+                self.queue_answer(now, conn, req.xid, op, ErrorCode::AuthFailed, None, true);
                 return self.drain(now, conn, out);
             }
             // deleteContainer is the server's own op; createSession only exists as a handshake.
@@ -197,15 +168,7 @@ impl Node {
             | OpCode::CreateSession
             | OpCode::Notification
             | OpCode::Error => {
-                self.queue_ready(
-                    now,
-                    conn,
-                    req.xid,
-                    op,
-                    ErrorCode::Unimplemented,
-                    ResponseBody::Empty,
-                    true,
-                );
+                self.queue_answer(now, conn, req.xid, op, ErrorCode::Unimplemented, None, true);
                 return self.drain(now, conn, out);
             }
             _ => SlotState::Deferred(req.clone()),

@@ -231,7 +231,7 @@ fn prep_create(
     );
     Ok(Txn::Create {
         path: new_path,
-        data: data.clone(),
+        data: own(data),
         acl: acl_list,
         ephemeral_owner: owner,
         parent_cversion,
@@ -300,7 +300,7 @@ fn prep_set_data(
     view.set(p, Some(NodeView { version, ..node }));
     Ok(Txn::SetData {
         path: p.to_owned(),
-        data: data.clone(),
+        data: own(data),
         version,
     })
 }
@@ -338,4 +338,10 @@ fn prep_check(view: &mut View<'_>, ctx: &PrepCtx<'_>, p: &str, version: i32) -> 
     check_acl(&node, perms::READ, ctx)?;
     next_version(node.version, version)?;
     Ok(Txn::Check { path: p.to_owned() })
+}
+
+/// Txn data in its own allocation: decoded requests slice the connection's read buffer, and a txn that
+/// lives on (in the log queue, in a simulator's record) must not keep that whole buffer alive.
+fn own(data: &bytes::Bytes) -> bytes::Bytes {
+    bytes::Bytes::copy_from_slice(data)
 }

@@ -112,12 +112,12 @@ impl Node {
                 match r.mode {
                     0 => self.watches.add_persistent(&r.path, conn, false),
                     1 => self.watches.add_persistent(&r.path, conn, true),
-                    _ => return Err(ErrorCode::BadArguments),
+                    _ => return Err(ErrorCode::MarshallingError),
                 }
                 Ok(ResponseBody::Empty)
             }
             RequestBody::RemoveWatches(r) => {
-                let kind = WatcherType::from_code(r.watch_type).ok_or(ErrorCode::BadArguments)?;
+                let kind = WatcherType::from_code(r.watch_type).ok_or(ErrorCode::MarshallingError)?;
                 if self.watches.remove(&r.path, kind, conn) {
                     Ok(ResponseBody::Empty)
                 } else {
@@ -125,7 +125,7 @@ impl Node {
                 }
             }
             RequestBody::CheckWatches(r) => {
-                let kind = WatcherType::from_code(r.watch_type).ok_or(ErrorCode::BadArguments)?;
+                let kind = WatcherType::from_code(r.watch_type).ok_or(ErrorCode::MarshallingError)?;
                 if self.watches.contains(&r.path, kind, conn) {
                     Ok(ResponseBody::Empty)
                 } else {

@@ -69,47 +69,76 @@ fn step(s: &State, op: &RegOp) -> Option<State> {
 /// Whether the history of one register is linearizable from the initial state `None`.
 /// `budget` bounds the search; `None` means it ran out (inconclusive, not a violation).
 ///
-/// Depth-first search with an explicit stack (histories have thousands of ops per key): each frame is a
-/// state reached by linearizing some set of ops, with the candidate next steps from there.
+/// Depth-first search with an explicit stack (histories have thousands of ops per key). Ops are sorted by
+/// invocation; everything before the first op not yet linearized is done, and only ops invoked before the
+/// earliest pending completion can go next, so the search only ever looks at a small window, and the memo
+/// of visited (linearized set, state) pairs stores just that window.
 pub fn check_register(ops: &[RegOp], budget: u64) -> Option<bool> {
     struct Frame {
         cands: Vec<(usize, State)>,
         pos: usize,
-        /// The op whose linearization (or dropping) led here.
+        /// The op (position in `sorted`) whose linearization (or dropping) led here.
         via: Option<usize>,
     }
-    let n = ops.len();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.sort_by_key(|&i| (ops[i].invoke, ops[i].complete));
-    let mut done = vec![0u64; n.div_ceil(64).max(1)];
-    let mut known_left = ops.iter().filter(|o| o.complete != u64::MAX).count();
-    let mut seen: HashSet<(Vec<u64>, State)> = HashSet::new();
-    let is_done = |done: &[u64], i: usize| done[i / 64] & (1 << (i % 64)) != 0;
-    // Candidate steps from `state`: ops invoked before every pending op completed, applied or (lost) dropped.
-    let candidates = |done: &[u64], state: &State| -> Vec<(usize, State)> {
-        let horizon = order.iter().filter(|&&i| !is_done(done, i)).map(|&i| ops[i].complete).min().unwrap_or(u64::MAX);
+    let mut sorted: Vec<&RegOp> = ops.iter().collect();
+    sorted.sort_by_key(|o| (o.invoke, o.complete));
+    let n = sorted.len();
+    let mut done = vec![false; n];
+    let mut first = 0usize;
+    let mut known_left = sorted.iter().filter(|o| o.complete != u64::MAX).count();
+    if known_left == 0 {
+        return Some(true);
+    }
+    // Candidate steps from `state`: ops invoked before every pending op completed, applied or (if lost) dropped.
+    let candidates = |done: &[bool], first: usize, state: &State| -> Vec<(usize, State)> {
+        let mut horizon = u64::MAX;
         let mut c = Vec::new();
-        for &i in &order {
-            if is_done(done, i) {
+        for i in first..n {
+            if done[i] {
                 continue;
             }
-            if ops[i].invoke > horizon {
+            if sorted[i].invoke > horizon {
                 break;
             }
-            if let Some(next) = step(state, &ops[i]) {
+            horizon = horizon.min(sorted[i].complete);
+        }
+        for i in first..n {
+            if done[i] {
+                continue;
+            }
+            if sorted[i].invoke > horizon {
+                break;
+            }
+            if let Some(next) = step(state, sorted[i]) {
                 c.push((i, next));
             }
-            if ops[i].complete == u64::MAX {
+            if sorted[i].complete == u64::MAX {
                 c.push((i, state.clone()));
             }
         }
         c
     };
-    if known_left == 0 {
-        return Some(true);
-    }
-    seen.insert((done.clone(), None));
-    let mut stack = vec![Frame { cands: candidates(&done, &None), pos: 0, via: None }];
+    // Everything before `first` is done; the other `total - first` done ops lie just after it.
+    let key = |done: &[bool], first: usize, total: usize, state: &State| -> (usize, Vec<u64>, State) {
+        let mut bits = Vec::new();
+        let mut left = total - first;
+        let mut i = first;
+        while left > 0 {
+            if (i - first) % 64 == 0 {
+                bits.push(0u64);
+            }
+            if done[i] {
+                bits[(i - first) / 64] |= 1 << ((i - first) % 64);
+                left -= 1;
+            }
+            i += 1;
+        }
+        (first, bits, state.clone())
+    };
+    let mut total = 0usize;
+    let mut seen: HashSet<(usize, Vec<u64>, State)> = HashSet::new();
+    seen.insert(key(&done, first, total, &None));
+    let mut stack = vec![Frame { cands: candidates(&done, first, &None), pos: 0, via: None }];
     let mut steps = 0u64;
     while let Some(top) = stack.last_mut() {
         steps += 1;
@@ -119,19 +148,26 @@ pub fn check_register(ops: &[RegOp], budget: u64) -> Option<bool> {
         if top.pos < top.cands.len() {
             let (i, next) = top.cands[top.pos].clone();
             top.pos += 1;
-            done[i / 64] |= 1 << (i % 64);
-            if ops[i].complete != u64::MAX {
+            done[i] = true;
+            total += 1;
+            if sorted[i].complete != u64::MAX {
                 known_left -= 1;
             }
             if known_left == 0 {
                 return Some(true);
             }
-            if seen.insert((done.clone(), next.clone())) {
-                let cands = candidates(&done, &next);
+            let old_first = first;
+            while first < n && done[first] {
+                first += 1;
+            }
+            if seen.insert(key(&done, first, total, &next)) {
+                let cands = candidates(&done, first, &next);
                 stack.push(Frame { cands, pos: 0, via: Some(i) });
             } else {
-                done[i / 64] &= !(1 << (i % 64));
-                if ops[i].complete != u64::MAX {
+                done[i] = false;
+                total -= 1;
+                first = old_first.min(i);
+                if sorted[i].complete != u64::MAX {
                     known_left += 1;
                 }
             }
@@ -139,8 +175,10 @@ pub fn check_register(ops: &[RegOp], budget: u64) -> Option<bool> {
             let via = top.via;
             stack.pop();
             if let Some(i) = via {
-                done[i / 64] &= !(1 << (i % 64));
-                if ops[i].complete != u64::MAX {
+                done[i] = false;
+                total -= 1;
+                first = first.min(i);
+                if sorted[i].complete != u64::MAX {
                     known_left += 1;
                 }
             }
@@ -170,7 +208,7 @@ pub fn check(world: &World) -> Vec<String> {
     }
     let mut v = Vec::new();
     for (key, ops) in per_key {
-        if check_register(&ops, 2_000_000) == Some(false) {
+        if check_register(&ops, 500_000) == Some(false) {
             v.push(format!("linearizability: the history of {key} ({} ops) has no linearization", ops.len()));
         }
     }
