@@ -35,7 +35,11 @@ enum Command {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The simulator runs thousands of servers: only warnings and errors unless RUST_LOG asks for more.
-    init_logging(if matches!(cli.command, Command::Sim(_)) { "warn" } else { "info" });
+    init_logging(if matches!(cli.command, Command::Sim(_)) {
+        "warn"
+    } else {
+        "info"
+    });
     let result = match cli.command {
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),

@@ -1,7 +1,7 @@
 //! `rzk sim`: run the deterministic simulator for one seed (replay, optionally traced) or many seeds
 //! (in parallel, with a progress line and a summary), exiting non-zero on any violation.
 
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
@@ -40,7 +40,12 @@ pub struct SimArgs {
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<()> {
-    let opts = SimOptions { nodes: args.nodes, faults: args.faults, fault_ms: args.fault_ms, trace: args.trace };
+    let opts = SimOptions {
+        nodes: args.nodes,
+        faults: args.faults,
+        fault_ms: args.fault_ms,
+        trace: args.trace,
+    };
     if let Some(seed) = args.seed {
         let started = Instant::now();
         let r = run(seed, &opts);
@@ -52,10 +57,16 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
     }
     let count = args.seeds.unwrap_or(100);
     let start = args.start.unwrap_or_else(|| {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos() as u64);
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos() as u64);
         t.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 16
     });
-    eprintln!("rzk sim: seeds {start}..{} ({} jobs)", start + count, args.jobs);
+    eprintln!(
+        "rzk sim: seeds {start}..{} ({} jobs)",
+        start + count,
+        args.jobs
+    );
     let started = Instant::now();
     let next = Arc::new(AtomicU64::new(0));
     let results: Arc<Mutex<Vec<RunReport>>> = Arc::new(Mutex::new(Vec::new()));
@@ -71,8 +82,13 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
                 let mut all = results.lock().unwrap_or_else(|e| e.into_inner());
                 all.push(r);
                 let failed = all.iter().filter(|r| !r.violations.is_empty()).count();
-                eprint!("\r  {}/{count} seeds, {failed} failed", all.len());
-                let _ = std::io::stderr().flush();
+                let done = all.len() as u64;
+                if std::io::stderr().is_terminal() {
+                    eprint!("\r  {done}/{count} seeds, {failed} failed");
+                    let _ = std::io::stderr().flush();
+                } else if done % (count / 10).max(1) == 0 {
+                    eprintln!("  {done}/{count} seeds, {failed} failed");
+                }
             })
         })
         .collect();
@@ -90,8 +106,15 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
     println!("seeds:              {}", all.len());
     println!("simulated time:     {:.0} s", sim_ms as f64 / 1000.0);
     println!("operations checked: {ops}");
-    println!("violations:         {violations} in {} seed(s)", failed.len());
-    println!("speed:              {:.0} simulated s per wall s ({:.1} s wall)", sim_ms as f64 / 1000.0 / wall, wall);
+    println!(
+        "violations:         {violations} in {} seed(s)",
+        failed.len()
+    );
+    println!(
+        "speed:              {:.0} simulated s per wall s ({:.1} s wall)",
+        sim_ms as f64 / 1000.0 / wall,
+        wall
+    );
     for r in &failed {
         println!("\nFAILED seed {} ({}):", r.seed, r.faults);
         for v in r.violations.iter().take(5) {
@@ -106,7 +129,10 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
 }
 
 fn print_report(r: &RunReport, wall: f64) {
-    println!("seed {}: {} node(s), {} clients, faults: {}", r.seed, r.nodes, r.clients, r.faults);
+    println!(
+        "seed {}: {} node(s), {} clients, faults: {}",
+        r.seed, r.nodes, r.clients, r.faults
+    );
     println!(
         "  simulated {:.1} s in {:.3} s wall, {} events, {} ops ({} completed), {} txns committed, {} fsyncs",
         r.simulated_ms as f64 / 1000.0,

@@ -5,7 +5,10 @@ use std::collections::VecDeque;
 
 use bytes::Bytes;
 use rzk_core::acl::open_acl_unsafe;
-use rzk_core::proto::client::{decode_connect_response, decode_notification, decode_reply, frame_connect, frame_request, peek_xid};
+use rzk_core::proto::client::{
+    decode_connect_response, decode_notification, decode_reply, frame_connect, frame_request,
+    peek_xid,
+};
 use rzk_core::proto::frame::FrameDecoder;
 use rzk_core::proto::records::*;
 use rzk_core::proto::request::{MultiOp, Request, RequestBody};
@@ -105,7 +108,10 @@ impl SimClient {
     /// The world opened a connection for us (after `Connect`): send the handshake.
     pub fn on_opened(&mut self, now: u64, conn: u64) -> Vec<ClientAction> {
         self.connecting = None;
-        let (session_id, passwd) = self.session.clone().unwrap_or((0, Bytes::from_static(&[0; 16])));
+        let (session_id, passwd) = self
+            .session
+            .clone()
+            .unwrap_or((0, Bytes::from_static(&[0; 16])));
         let req = ConnectRequest {
             protocol_version: 0,
             last_zxid_seen: self.last_zxid,
@@ -141,14 +147,21 @@ impl SimClient {
 
     /// Time to act: connect if needed, detect a dead connection, issue the next op or a ping.
     /// Returns the actions and when to wake next.
-    pub fn wake(&mut self, now: u64, nodes: usize, history: &mut History) -> (Vec<ClientAction>, u64) {
+    pub fn wake(
+        &mut self,
+        now: u64,
+        nodes: usize,
+        history: &mut History,
+    ) -> (Vec<ClientAction>, u64) {
         let mut actions = Vec::new();
         let think = self.rng.range(1, self.workload.think_ms);
         if self.connecting.is_some() {
             return (actions, now + think);
         }
         let Some(c) = &mut self.conn else {
-            actions.push(ClientAction::Connect { node: self.rng.range(0, nodes as u64 - 1) as usize });
+            actions.push(ClientAction::Connect {
+                node: self.rng.range(0, nodes as u64 - 1) as usize,
+            });
             return (actions, now + think.max(10));
         };
         // A ZooKeeper client gives up on a server it has not heard from for 2/3 of the session timeout.
@@ -183,30 +196,75 @@ impl SimClient {
         let roll = self.rng.range(0, 99);
         let path = self.key();
         match roll {
-            0..=14 => OpKind::Create { path, value: self.value(), ephemeral: false, sequential: false },
-            15..=34 => OpKind::Set { path, value: self.value(), version: -1 },
+            0..=14 => OpKind::Create {
+                path,
+                value: self.value(),
+                ephemeral: false,
+                sequential: false,
+            },
+            15..=34 => OpKind::Set {
+                path,
+                value: self.value(),
+                version: -1,
+            },
             35..=39 => {
                 let version = self.rng.range(0, 3) as i32;
-                OpKind::Set { path, value: self.value(), version }
+                OpKind::Set {
+                    path,
+                    value: self.value(),
+                    version,
+                }
             }
             40..=47 => OpKind::Delete { path, version: -1 },
-            48..=62 => OpKind::Get { path, watch: self.rng.chance(0.4) },
-            63..=67 => OpKind::Exists { path, watch: self.rng.chance(0.5) },
-            68..=71 => OpKind::Children { path: "/".into(), watch: self.rng.chance(0.3) },
+            48..=62 => OpKind::Get {
+                path,
+                watch: self.rng.chance(0.4),
+            },
+            63..=67 => OpKind::Exists {
+                path,
+                watch: self.rng.chance(0.5),
+            },
+            68..=71 => OpKind::Children {
+                path: "/".into(),
+                watch: self.rng.chance(0.3),
+            },
             72..=81 => OpKind::SyncGet { path },
             82..=86 => {
                 let path = format!("/e{}-{}", self.id, self.rng.range(0, 2));
-                OpKind::Create { path, value: self.value(), ephemeral: true, sequential: false }
+                OpKind::Create {
+                    path,
+                    value: self.value(),
+                    ephemeral: true,
+                    sequential: false,
+                }
             }
-            87..=90 => OpKind::Create { path: "/q/n-".into(), value: self.value(), ephemeral: false, sequential: true },
-            91 => OpKind::Create { path: "/q".into(), value: self.value(), ephemeral: false, sequential: false },
+            87..=90 => OpKind::Create {
+                path: "/q/n-".into(),
+                value: self.value(),
+                ephemeral: false,
+                sequential: true,
+            },
+            91 => OpKind::Create {
+                path: "/q".into(),
+                value: self.value(),
+                ephemeral: false,
+                sequential: false,
+            },
             92..=95 => {
                 let paths = vec!["/m0".to_owned(), "/m1".to_owned()];
-                OpKind::MultiSet { paths, value: self.value() }
+                OpKind::MultiSet {
+                    paths,
+                    value: self.value(),
+                }
             }
             _ => {
                 let path = format!("/m{}", self.rng.range(0, 1));
-                OpKind::Create { path, value: self.value(), ephemeral: false, sequential: false }
+                OpKind::Create {
+                    path,
+                    value: self.value(),
+                    ephemeral: false,
+                    sequential: false,
+                }
             }
         }
     }
@@ -219,47 +277,89 @@ impl SimClient {
             flags,
         };
         match kind {
-            OpKind::Create { path, value, ephemeral, sequential } => {
+            OpKind::Create {
+                path,
+                value,
+                ephemeral,
+                sequential,
+            } => {
                 let flags = *ephemeral as i32 | ((*sequential as i32) << 1);
-                vec![(OpCode::Create, RequestBody::Create(create(path, value, flags)), false)]
+                vec![(
+                    OpCode::Create,
+                    RequestBody::Create(create(path, value, flags)),
+                    false,
+                )]
             }
-            OpKind::Set { path, value, version } => vec![(
+            OpKind::Set {
+                path,
+                value,
+                version,
+            } => vec![(
                 OpCode::SetData,
-                RequestBody::SetData(SetDataRequest { path: path.clone(), data: value.clone(), version: *version }),
+                RequestBody::SetData(SetDataRequest {
+                    path: path.clone(),
+                    data: value.clone(),
+                    version: *version,
+                }),
                 false,
             )],
             OpKind::Delete { path, version } => vec![(
                 OpCode::Delete,
-                RequestBody::Delete(DeleteRequest { path: path.clone(), version: *version }),
+                RequestBody::Delete(DeleteRequest {
+                    path: path.clone(),
+                    version: *version,
+                }),
                 false,
             )],
             OpKind::Get { path, watch } => vec![(
                 OpCode::GetData,
-                RequestBody::GetData(GetDataRequest { path: path.clone(), watch: *watch }),
+                RequestBody::GetData(GetDataRequest {
+                    path: path.clone(),
+                    watch: *watch,
+                }),
                 false,
             )],
             OpKind::Exists { path, watch } => vec![(
                 OpCode::Exists,
-                RequestBody::Exists(ExistsRequest { path: path.clone(), watch: *watch }),
+                RequestBody::Exists(ExistsRequest {
+                    path: path.clone(),
+                    watch: *watch,
+                }),
                 false,
             )],
             OpKind::Children { path, watch } => vec![(
                 OpCode::GetChildren,
-                RequestBody::GetChildren(GetChildrenRequest { path: path.clone(), watch: *watch }),
+                RequestBody::GetChildren(GetChildrenRequest {
+                    path: path.clone(),
+                    watch: *watch,
+                }),
                 false,
             )],
             OpKind::SyncGet { path } => vec![
-                (OpCode::Sync, RequestBody::Sync(SyncRequest { path: path.clone() }), true),
+                (
+                    OpCode::Sync,
+                    RequestBody::Sync(SyncRequest { path: path.clone() }),
+                    true,
+                ),
                 (
                     OpCode::GetData,
-                    RequestBody::GetData(GetDataRequest { path: path.clone(), watch: false }),
+                    RequestBody::GetData(GetDataRequest {
+                        path: path.clone(),
+                        watch: false,
+                    }),
                     false,
                 ),
             ],
             OpKind::MultiSet { paths, value } => {
                 let ops = paths
                     .iter()
-                    .map(|p| MultiOp::SetData(SetDataRequest { path: p.clone(), data: value.clone(), version: -1 }))
+                    .map(|p| {
+                        MultiOp::SetData(SetDataRequest {
+                            path: p.clone(),
+                            data: value.clone(),
+                            version: -1,
+                        })
+                    })
                     .collect();
                 vec![(OpCode::Multi, RequestBody::Multi(ops), false)]
             }
@@ -270,7 +370,9 @@ impl SimClient {
     fn issue(&mut self, now: u64, kind: OpKind, history: &mut History) -> Vec<ClientAction> {
         let parts = self.request(&kind);
         let record = history.ops.len();
-        let Some(c) = &mut self.conn else { return Vec::new() };
+        let Some(c) = &mut self.conn else {
+            return Vec::new();
+        };
         history.ops.push(OpRecord {
             client: self.id,
             session: self.session.as_ref().map_or(0, |s| s.0),
@@ -284,15 +386,28 @@ impl SimClient {
         });
         let mut actions = Vec::new();
         for (op, body, sync_half) in parts {
-            let xid = if op == OpCode::Ping { -2 } else { self.next_xid };
+            let xid = if op == OpCode::Ping {
+                -2
+            } else {
+                self.next_xid
+            };
             if op != OpCode::Ping {
                 self.next_xid += 1;
             }
             if !sync_half {
                 history.ops[record].xid = xid;
             }
-            c.pending.push_back(Pending { xid, op, record, sync_half });
-            actions.push(ClientAction::Send(frame_request(&Request { xid, op, body })));
+            c.pending.push_back(Pending {
+                xid,
+                op,
+                record,
+                sync_half,
+            });
+            actions.push(ClientAction::Send(frame_request(&Request {
+                xid,
+                op,
+                body,
+            })));
         }
         c.last_sent = now;
         actions
@@ -300,7 +415,9 @@ impl SimClient {
 
     /// Bytes from the server.
     pub fn on_bytes(&mut self, now: u64, bytes: &[u8], history: &mut History) -> Vec<ClientAction> {
-        let Some(c) = &mut self.conn else { return Vec::new() };
+        let Some(c) = &mut self.conn else {
+            return Vec::new();
+        };
         c.frames.push(bytes);
         c.last_heard = now;
         let mut actions = Vec::new();
@@ -336,7 +453,14 @@ impl SimClient {
             }
             if peek_xid(&frame) == Some(-1) {
                 if let Ok(ev) = decode_notification(frame) {
-                    history.received.entry(c.id).or_default().push(Received::Event { event_type: ev.event_type, path: ev.path });
+                    history
+                        .received
+                        .entry(c.id)
+                        .or_default()
+                        .push(Received::Event {
+                            event_type: ev.event_type,
+                            path: ev.path,
+                        });
                 }
                 continue;
             }
@@ -376,17 +500,39 @@ impl SimClient {
                 }
             }
             let watch = match &rec.op {
-                OpKind::Get { path, watch: true } if rec.outcome != Outcome::Err(ErrorCode::NoNode) => Some((path.clone(), false)),
+                OpKind::Get { path, watch: true }
+                    if rec.outcome != Outcome::Err(ErrorCode::NoNode) =>
+                {
+                    Some((path.clone(), false))
+                }
                 OpKind::Exists { path, watch: true } => Some((path.clone(), false)),
-                OpKind::Children { path, watch: true } if matches!(rec.outcome, Outcome::Ok(_)) => Some((path.clone(), true)),
+                OpKind::Children { path, watch: true } if matches!(rec.outcome, Outcome::Ok(_)) => {
+                    Some((path.clone(), true))
+                }
                 _ => None,
             };
             if let Some((path, child)) = watch {
-                if matches!(rec.outcome, Outcome::Ok(_) | Outcome::Err(ErrorCode::NoNode)) {
-                    history.watches.push(WatchRecord { op: p.record, conn: conn_id, path, child, zxid: header.zxid });
+                if matches!(
+                    rec.outcome,
+                    Outcome::Ok(_) | Outcome::Err(ErrorCode::NoNode)
+                ) {
+                    history.watches.push(WatchRecord {
+                        op: p.record,
+                        conn: conn_id,
+                        path,
+                        child,
+                        zxid: header.zxid,
+                    });
                 }
             }
-            history.received.entry(conn_id).or_default().push(Received::Reply { op: p.record, zxid: header.zxid });
+            history
+                .received
+                .entry(conn_id)
+                .or_default()
+                .push(Received::Reply {
+                    op: p.record,
+                    zxid: header.zxid,
+                });
         }
         actions
     }
@@ -394,14 +540,35 @@ impl SimClient {
 
 fn ok_value(body: ResponseBody) -> OkValue {
     match body {
-        ResponseBody::GetData(r) => OkValue { data: Some(r.data), version: Some(r.stat.version), ..OkValue::default() },
-        ResponseBody::Exists(r) => OkValue { version: Some(r.stat.version), ..OkValue::default() },
-        ResponseBody::SetData(r) => OkValue { version: Some(r.stat.version), ..OkValue::default() },
-        ResponseBody::Create(r) => OkValue { path: Some(r.path), ..OkValue::default() },
-        ResponseBody::GetChildren(r) => OkValue { children: Some(r.children), ..OkValue::default() },
+        ResponseBody::GetData(r) => OkValue {
+            data: Some(r.data),
+            version: Some(r.stat.version),
+            ..OkValue::default()
+        },
+        ResponseBody::Exists(r) => OkValue {
+            version: Some(r.stat.version),
+            ..OkValue::default()
+        },
+        ResponseBody::SetData(r) => OkValue {
+            version: Some(r.stat.version),
+            ..OkValue::default()
+        },
+        ResponseBody::Create(r) => OkValue {
+            path: Some(r.path),
+            ..OkValue::default()
+        },
+        ResponseBody::GetChildren(r) => OkValue {
+            children: Some(r.children),
+            ..OkValue::default()
+        },
         ResponseBody::Multi(results) => {
-            let failed = results.iter().any(|r| matches!(r, MultiResult::Error(e) if *e != ErrorCode::Ok));
-            OkValue { version: Some(if failed { -1 } else { 0 }), ..OkValue::default() }
+            let failed = results
+                .iter()
+                .any(|r| matches!(r, MultiResult::Error(e) if *e != ErrorCode::Ok));
+            OkValue {
+                version: Some(if failed { -1 } else { 0 }),
+                ..OkValue::default()
+            }
         }
         _ => OkValue::default(),
     }

@@ -44,7 +44,12 @@ mod tests {
 
     #[test]
     fn global_inverts_local() {
-        for (off, ppm) in [(0, 0), (5_000, 100), (1_000_000 - 3_000, -200), (1_000_000, 500)] {
+        for (off, ppm) in [
+            (0, 0),
+            (5_000, 100),
+            (1_000_000 - 3_000, -200),
+            (1_000_000, 500),
+        ] {
             let c = NodeClock::new(off, ppm);
             for t in [0u64, 1, 999, 123_456_789] {
                 let l = c.local(t);

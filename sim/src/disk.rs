@@ -37,7 +37,11 @@ impl SimDisk {
     pub fn finish_sync(&mut self, zxid: Zxid) -> Vec<LoggedTxn> {
         self.syncing = None;
         self.syncs += 1;
-        let n = self.unsynced.iter().take_while(|t| t.header.zxid <= zxid).count();
+        let n = self
+            .unsynced
+            .iter()
+            .take_while(|t| t.header.zxid <= zxid)
+            .count();
         let done: Vec<LoggedTxn> = self.unsynced.drain(..n).collect();
         self.durable.extend(done.iter().cloned());
         done

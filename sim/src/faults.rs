@@ -25,7 +25,11 @@ impl std::str::FromStr for FaultFilter {
             "clock" => FaultFilter::Clock,
             "disk" => FaultFilter::Disk,
             "none" => FaultFilter::None,
-            other => return Err(format!("unknown fault family '{other}' (all, net, crash, clock, disk, none)")),
+            other => {
+                return Err(format!(
+                    "unknown fault family '{other}' (all, net, crash, clock, disk, none)"
+                ))
+            }
         })
     }
 }
@@ -84,7 +88,9 @@ impl FaultPlan {
     pub fn draw(rng: &mut SimRng, filter: FaultFilter) -> FaultPlan {
         let mut p = FaultPlan::none();
         let on = |rng: &mut SimRng, family: FaultFilter| {
-            (filter == FaultFilter::All || filter == family) && filter != FaultFilter::None && rng.chance(0.7)
+            (filter == FaultFilter::All || filter == family)
+                && filter != FaultFilter::None
+                && rng.chance(0.7)
         };
         if on(rng, FaultFilter::Crash) {
             p.crash_every = Some(rng.range(2_000, 20_000));
@@ -107,7 +113,11 @@ impl FaultPlan {
         if on(rng, FaultFilter::Disk) {
             p.fsync_ms = (rng.range(0, 2), rng.range(2, 50));
             p.slow_fsync_chance = rng.range(0, 10) as f64 / 100.0;
-            p.fsync_fail_chance = if rng.chance(0.3) { rng.range(1, 20) as f64 / 1000.0 } else { 0.0 };
+            p.fsync_fail_chance = if rng.chance(0.3) {
+                rng.range(1, 20) as f64 / 1000.0
+            } else {
+                0.0
+            };
         }
         p
     }
@@ -134,7 +144,11 @@ impl FaultPlan {
             parts.push(format!("jump/{e}ms"));
         }
         if self.slow_fsync_chance > 0.0 || self.fsync_fail_chance > 0.0 {
-            parts.push(format!("disk(slow{:.0}%,fail{:.1}%)", self.slow_fsync_chance * 100.0, self.fsync_fail_chance * 100.0));
+            parts.push(format!(
+                "disk(slow{:.0}%,fail{:.1}%)",
+                self.slow_fsync_chance * 100.0,
+                self.fsync_fail_chance * 100.0
+            ));
         }
         if parts.is_empty() {
             "no faults".into()

@@ -8,22 +8,54 @@ use rzk_core::proto::ErrorCode;
 /// One client operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpKind {
-    Create { path: String, value: Bytes, ephemeral: bool, sequential: bool },
-    Set { path: String, value: Bytes, version: i32 },
-    Delete { path: String, version: i32 },
-    Get { path: String, watch: bool },
-    Exists { path: String, watch: bool },
-    Children { path: String, watch: bool },
+    Create {
+        path: String,
+        value: Bytes,
+        ephemeral: bool,
+        sequential: bool,
+    },
+    Set {
+        path: String,
+        value: Bytes,
+        version: i32,
+    },
+    Delete {
+        path: String,
+        version: i32,
+    },
+    Get {
+        path: String,
+        watch: bool,
+    },
+    Exists {
+        path: String,
+        watch: bool,
+    },
+    Children {
+        path: String,
+        watch: bool,
+    },
     /// sync followed by getData on the same connection: a read that must be linearizable.
-    SyncGet { path: String },
+    SyncGet {
+        path: String,
+    },
     /// setData of several paths in one multi.
-    MultiSet { paths: Vec<String>, value: Bytes },
+    MultiSet {
+        paths: Vec<String>,
+        value: Bytes,
+    },
     Ping,
 }
 
 impl OpKind {
     pub fn is_write(&self) -> bool {
-        matches!(self, OpKind::Create { .. } | OpKind::Set { .. } | OpKind::Delete { .. } | OpKind::MultiSet { .. })
+        matches!(
+            self,
+            OpKind::Create { .. }
+                | OpKind::Set { .. }
+                | OpKind::Delete { .. }
+                | OpKind::MultiSet { .. }
+        )
     }
 
     pub fn path(&self) -> Option<&str> {

@@ -37,7 +37,12 @@ pub struct SimOptions {
 
 impl Default for SimOptions {
     fn default() -> Self {
-        SimOptions { nodes: None, faults: FaultFilter::All, fault_ms: 60_000, trace: false }
+        SimOptions {
+            nodes: None,
+            faults: FaultFilter::All,
+            fault_ms: 60_000,
+            trace: false,
+        }
     }
 }
 
@@ -85,7 +90,11 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
     // Until the ensemble exists every node is its own standalone server; one node is the meaningful shape.
     let nodes = opts.nodes.unwrap_or(1);
     let clients = rng.range(2, 6) as usize;
-    let plan = if opts.faults == FaultFilter::None { FaultPlan::none() } else { FaultPlan::draw(&mut rng, opts.faults) };
+    let plan = if opts.faults == FaultFilter::None {
+        FaultPlan::none()
+    } else {
+        FaultPlan::draw(&mut rng, opts.faults)
+    };
     let mut config = ServerConfig::default_standalone();
     config.tick_time = *rng.pick(&[50, 100, 200, 500]) as u32;
     config.min_session_timeout = config.tick_time * 2;
@@ -97,9 +106,20 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
         keys: rng.range(1, 6) as usize,
         depth: rng.range(1, 4) as usize,
         think_ms: rng.range(1, 100),
-        session_timeout: rng.range(config.min_session_timeout as u64, config.max_session_timeout as u64) as i32,
+        session_timeout: rng.range(
+            config.min_session_timeout as u64,
+            config.max_session_timeout as u64,
+        ) as i32,
     };
-    let params = WorldParams { nodes, clients, fault_ms: opts.fault_ms, heal_ms: HEAL_MS, plan, workload, config };
+    let params = WorldParams {
+        nodes,
+        clients,
+        fault_ms: opts.fault_ms,
+        heal_ms: HEAL_MS,
+        plan,
+        workload,
+        config,
+    };
     let faults = params.plan.describe();
     let world_seed = rng.next_u64();
     let mut world = World::new(world_seed, params, Trace::new(opts.trace));
@@ -107,7 +127,12 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
     world.run_until(end);
     let violations = check::check_all(&world);
     let ops = world.history.ops.len();
-    let ops_ok = world.history.ops.iter().filter(|r| !matches!(r.outcome, history::Outcome::Lost)).count();
+    let ops_ok = world
+        .history
+        .ops
+        .iter()
+        .filter(|r| !matches!(r.outcome, history::Outcome::Lost))
+        .count();
     RunReport {
         seed,
         nodes,

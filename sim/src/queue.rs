@@ -31,7 +31,10 @@ impl<E> Ord for Slot<E> {
 
 impl<E> EventQueue<E> {
     pub fn new() -> EventQueue<E> {
-        EventQueue { heap: BinaryHeap::new(), seq: 0 }
+        EventQueue {
+            heap: BinaryHeap::new(),
+            seq: 0,
+        }
     }
 
     pub fn push(&mut self, at: u64, event: E) {

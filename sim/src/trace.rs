@@ -11,7 +11,11 @@ const FNV_PRIME: u64 = 0x0000_0100_0000_01b3;
 
 impl Trace {
     pub fn new(print: bool) -> Trace {
-        Trace { hash: 0xcbf2_9ce4_8422_2325, print, lines: 0 }
+        Trace {
+            hash: 0xcbf2_9ce4_8422_2325,
+            print,
+            lines: 0,
+        }
     }
 
     /// Records an event; the description is only built when printing, or for the hash.

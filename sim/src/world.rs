@@ -21,17 +21,44 @@ use crate::trace::Trace;
 
 /// Something that happens at a simulated instant.
 enum Event {
-    Tick { node: usize, incarnation: u64 },
-    Opened { conn: u64 },
-    ToServer { conn: u64, bytes: Bytes },
-    ToClient { conn: u64, bytes: Bytes },
-    ServerSeesClose { conn: u64 },
-    ClientSeesClose { conn: u64 },
-    SyncDone { node: usize, incarnation: u64, zxid: Zxid },
-    SnapshotDone { node: usize, incarnation: u64, tree: Box<DataTree> },
-    ClientWake { client: usize },
+    Tick {
+        node: usize,
+        incarnation: u64,
+    },
+    Opened {
+        conn: u64,
+    },
+    ToServer {
+        conn: u64,
+        bytes: Bytes,
+    },
+    ToClient {
+        conn: u64,
+        bytes: Bytes,
+    },
+    ServerSeesClose {
+        conn: u64,
+    },
+    ClientSeesClose {
+        conn: u64,
+    },
+    SyncDone {
+        node: usize,
+        incarnation: u64,
+        zxid: Zxid,
+    },
+    SnapshotDone {
+        node: usize,
+        incarnation: u64,
+        tree: Box<DataTree>,
+    },
+    ClientWake {
+        client: usize,
+    },
     Crash,
-    Restart { node: usize },
+    Restart {
+        node: usize,
+    },
     Pause,
     ClockJump,
     Reset,
@@ -157,7 +184,8 @@ impl World {
             }
         }
         w.queue.push(w.params.fault_ms, Event::Heal);
-        w.queue.push(w.params.fault_ms + w.params.heal_ms, Event::StopClients);
+        w.queue
+            .push(w.params.fault_ms + w.params.heal_ms, Event::StopClients);
         w
     }
 
@@ -176,19 +204,31 @@ impl World {
     }
 
     fn node_config(&self, n: usize) -> NodeConfig {
-        NodeConfig { server: self.params.config.clone(), server_id: n as u64, environment: Vec::new() }
+        NodeConfig {
+            server: self.params.config.clone(),
+            server_id: n as u64,
+            environment: Vec::new(),
+        }
     }
 
     fn start_node(&mut self, n: usize) {
         let config = self.node_config(n);
         let s = &mut self.servers[n];
         s.incarnation += 1;
-        let recovered = Recovered { tree: s.disk.snapshot.clone(), txns: s.disk.durable.clone() };
+        let recovered = Recovered {
+            tree: s.disk.snapshot.clone(),
+            txns: s.disk.durable.clone(),
+        };
         let local = s.clock.local(self.now);
         let seed = self.node_seed ^ (n as u64) << 32 ^ s.incarnation;
         s.node = Some(Node::new(config, recovered, local, seed));
         s.tick_at = None;
-        self.trace.line(self.now, || format!("node {n} starts (incarnation {})", self.servers[n].incarnation));
+        self.trace.line(self.now, || {
+            format!(
+                "node {n} starts (incarnation {})",
+                self.servers[n].incarnation
+            )
+        });
         self.schedule_tick(n);
     }
 
@@ -217,21 +257,31 @@ impl World {
     fn schedule_tick(&mut self, n: usize) {
         let s = &mut self.servers[n];
         let Some(node) = s.node.as_ref() else { return };
-        let Some(deadline) = node.next_deadline() else { return };
+        let Some(deadline) = node.next_deadline() else {
+            return;
+        };
         let at = s.clock.global(deadline, self.now).max(self.now);
         if s.tick_at.is_some_and(|t| t <= at) {
             return;
         }
         s.tick_at = Some(at);
         let incarnation = s.incarnation;
-        self.queue.push(at, Event::Tick { node: n, incarnation });
+        self.queue.push(
+            at,
+            Event::Tick {
+                node: n,
+                incarnation,
+            },
+        );
     }
 
     fn apply_output(&mut self, n: usize, o: Output) {
         match o {
             Output::ToClient { conn, bytes } => {
                 let lat = self.latency();
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 if !c.open {
                     return;
                 }
@@ -241,7 +291,9 @@ impl World {
             }
             Output::CloseClient { conn } => {
                 let lat = self.latency();
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 if c.open {
                     c.open = false;
                     let at = (self.now + lat).max(c.last_to_client);
@@ -257,13 +309,22 @@ impl World {
             Output::Snapshot { tree, .. } => {
                 let incarnation = self.servers[n].incarnation;
                 let at = self.now + self.rng.range(1, 100);
-                self.queue.push(at, Event::SnapshotDone { node: n, incarnation, tree });
+                self.queue.push(
+                    at,
+                    Event::SnapshotDone {
+                        node: n,
+                        incarnation,
+                        tree,
+                    },
+                );
             }
         }
     }
 
     fn start_sync(&mut self, n: usize) {
-        let Some(zxid) = self.servers[n].disk.start_sync() else { return };
+        let Some(zxid) = self.servers[n].disk.start_sync() else {
+            return;
+        };
         let plan = &self.params.plan;
         let (lo, hi) = plan.fsync_ms;
         let slow = plan.slow_fsync_chance;
@@ -272,7 +333,14 @@ impl World {
             ms += self.rng.range(100, 1_000);
         }
         let incarnation = self.servers[n].incarnation;
-        self.queue.push(self.now + ms, Event::SyncDone { node: n, incarnation, zxid });
+        self.queue.push(
+            self.now + ms,
+            Event::SyncDone {
+                node: n,
+                incarnation,
+                zxid,
+            },
+        );
     }
 
     fn record_durable(&mut self, txns: Vec<LoggedTxn>) {
@@ -280,7 +348,9 @@ impl World {
             let z = t.header.zxid;
             if let Some(prev) = self.durable.get(&z) {
                 if *prev != t {
-                    self.violations.push(format!("durable txn at zxid 0x{z:x} was replaced by another"));
+                    self.violations.push(format!(
+                        "durable txn at zxid 0x{z:x} was replaced by another"
+                    ));
                 }
             } else {
                 self.durable.insert(z, t);
@@ -302,7 +372,9 @@ impl World {
                 self.step_node(node, Input::Tick);
             }
             Event::Opened { conn } => {
-                let Some(c) = self.conns.get(&conn) else { return };
+                let Some(c) = self.conns.get(&conn) else {
+                    return;
+                };
                 let (n, client) = (c.node, c.client);
                 if self.servers[n].node.is_none() {
                     // Connection refused.
@@ -312,28 +384,50 @@ impl World {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     c.incarnation = self.servers[n].incarnation;
                 }
-                let addr = format!("10.0.{}.{}:{}", client / 250, client % 250 + 1, 30000 + conn % 30000);
+                let addr = format!(
+                    "10.0.{}.{}:{}",
+                    client / 250,
+                    client % 250 + 1,
+                    30000 + conn % 30000
+                );
                 let addr = addr.parse().expect("well-formed simulated address");
-                self.trace.line(self.now, || format!("conn {conn}: client {client} -> node {n} open"));
+                self.trace.line(self.now, || {
+                    format!("conn {conn}: client {client} -> node {n} open")
+                });
                 self.step_node(n, Input::ClientOpened { conn, addr });
                 let actions = self.clients[client].on_opened(self.now, conn);
                 self.client_actions(client, actions);
             }
             Event::ToServer { conn, bytes } => {
-                let Some(c) = self.conns.get(&conn) else { return };
+                let Some(c) = self.conns.get(&conn) else {
+                    return;
+                };
                 let n = c.node;
-                if c.reset || self.servers[n].incarnation != c.incarnation || self.servers[n].node.is_none() {
+                if c.reset
+                    || self.servers[n].incarnation != c.incarnation
+                    || self.servers[n].node.is_none()
+                {
                     return;
                 }
-                if self.defer_if_paused(n, Event::ToServer { conn, bytes: bytes.clone() }) {
+                if self.defer_if_paused(
+                    n,
+                    Event::ToServer {
+                        conn,
+                        bytes: bytes.clone(),
+                    },
+                ) {
                     return;
                 }
-                self.trace.line(self.now, || format!("conn {conn}: {} bytes to node {n}", bytes.len()));
+                self.trace.line(self.now, || {
+                    format!("conn {conn}: {} bytes to node {n}", bytes.len())
+                });
                 self.trace.mix(&bytes);
                 self.step_node(n, Input::ClientBytes { conn, bytes });
             }
             Event::ToClient { conn, bytes } => {
-                let Some(c) = self.conns.get(&conn) else { return };
+                let Some(c) = self.conns.get(&conn) else {
+                    return;
+                };
                 if c.reset {
                     return;
                 }
@@ -342,13 +436,17 @@ impl World {
                     // The client already gave up on this connection.
                     return;
                 }
-                self.trace.line(self.now, || format!("conn {conn}: {} bytes to client {client}", bytes.len()));
+                self.trace.line(self.now, || {
+                    format!("conn {conn}: {} bytes to client {client}", bytes.len())
+                });
                 self.trace.mix(&bytes);
                 let actions = self.clients[client].on_bytes(self.now, &bytes, &mut self.history);
                 self.client_actions(client, actions);
             }
             Event::ServerSeesClose { conn } => {
-                let Some(c) = self.conns.get(&conn) else { return };
+                let Some(c) = self.conns.get(&conn) else {
+                    return;
+                };
                 let n = c.node;
                 if self.servers[n].incarnation == c.incarnation {
                     self.step_node(n, Input::ClientClosed { conn });
@@ -356,10 +454,14 @@ impl World {
                 self.conns.remove(&conn);
             }
             Event::ClientSeesClose { conn } => {
-                let Some(c) = self.conns.get_mut(&conn) else { return };
+                let Some(c) = self.conns.get_mut(&conn) else {
+                    return;
+                };
                 c.open = false;
                 let client = c.client;
-                self.trace.line(self.now, || format!("conn {conn}: client {client} sees close"));
+                self.trace.line(self.now, || {
+                    format!("conn {conn}: client {client} sees close")
+                });
                 if self.clients[client].owns(conn) {
                     self.clients[client].on_disconnected(self.now, &mut self.history);
                 }
@@ -367,23 +469,37 @@ impl World {
                 let at = self.now + 1;
                 self.queue.push(at, Event::ServerSeesClose { conn });
             }
-            Event::SyncDone { node, incarnation, zxid } => {
+            Event::SyncDone {
+                node,
+                incarnation,
+                zxid,
+            } => {
                 if self.servers[node].incarnation != incarnation {
                     return;
                 }
-                if self.params.plan.fsync_fail_chance > 0.0 && self.fault_phase && self.rng.chance(self.params.plan.fsync_fail_chance) {
+                if self.params.plan.fsync_fail_chance > 0.0
+                    && self.fault_phase
+                    && self.rng.chance(self.params.plan.fsync_fail_chance)
+                {
                     // An fsync error: the production driver stops the server rather than acknowledge.
-                    self.trace.line(self.now, || format!("node {node}: fsync failed, server stops"));
+                    self.trace.line(self.now, || {
+                        format!("node {node}: fsync failed, server stops")
+                    });
                     self.crash(node);
                     return;
                 }
                 let done = self.servers[node].disk.finish_sync(zxid);
                 self.record_durable(done);
-                self.trace.line(self.now, || format!("node {node}: synced to 0x{zxid:x}"));
+                self.trace
+                    .line(self.now, || format!("node {node}: synced to 0x{zxid:x}"));
                 self.step_node(node, Input::LogSynced { zxid });
                 self.start_sync(node);
             }
-            Event::SnapshotDone { node, incarnation, tree } => {
+            Event::SnapshotDone {
+                node,
+                incarnation,
+                tree,
+            } => {
                 if self.servers[node].incarnation == incarnation {
                     self.servers[node].disk.store_snapshot(*tree);
                 }
@@ -392,7 +508,8 @@ impl World {
                 let nodes = self.servers.len();
                 let (actions, next) = self.clients[client].wake(self.now, nodes, &mut self.history);
                 self.client_actions(client, actions);
-                self.queue.push(next.max(self.now + 1), Event::ClientWake { client });
+                self.queue
+                    .push(next.max(self.now + 1), Event::ClientWake { client });
             }
             Event::Crash => {
                 if !self.fault_phase {
@@ -420,7 +537,8 @@ impl World {
                 let (lo, hi) = self.params.plan.pause_ms;
                 let until = self.now + self.rng.range(lo, hi);
                 self.servers[n].paused_until = self.servers[n].paused_until.max(until);
-                self.trace.line(self.now, || format!("node {n} paused until {until}"));
+                self.trace
+                    .line(self.now, || format!("node {n} paused until {until}"));
                 self.reschedule(self.params.plan.pause_every, Event::Pause);
             }
             Event::ClockJump => {
@@ -431,7 +549,8 @@ impl World {
                 let j = self.params.plan.jump_ms;
                 let delta = self.rng.range(0, 2 * j) as i64 - j as i64;
                 self.servers[n].clock.jump(delta);
-                self.trace.line(self.now, || format!("node {n} clock jumps {delta} ms"));
+                self.trace
+                    .line(self.now, || format!("node {n} clock jumps {delta} ms"));
                 self.servers[n].tick_at = None;
                 self.schedule_tick(n);
                 self.reschedule(self.params.plan.jump_every, Event::ClockJump);
@@ -440,7 +559,12 @@ impl World {
                 if !self.fault_phase {
                     return;
                 }
-                let open: Vec<u64> = self.conns.iter().filter(|(_, c)| c.open).map(|(id, _)| *id).collect();
+                let open: Vec<u64> = self
+                    .conns
+                    .iter()
+                    .filter(|(_, c)| c.open)
+                    .map(|(id, _)| *id)
+                    .collect();
                 if !open.is_empty() {
                     let conn = *self.rng.pick(&open);
                     self.trace.line(self.now, || format!("conn {conn}: reset"));
@@ -449,14 +573,17 @@ impl World {
                         c.reset = true;
                     }
                     let lat = self.latency();
-                    self.queue.push(self.now + lat, Event::ClientSeesClose { conn });
+                    self.queue
+                        .push(self.now + lat, Event::ClientSeesClose { conn });
                 }
                 self.reschedule(self.params.plan.reset_every, Event::Reset);
             }
             Event::Heal => {
                 self.fault_phase = false;
                 self.healed_at = self.now;
-                self.trace.line(self.now, || "heal: faults stop, every node restarts".to_string());
+                self.trace.line(self.now, || {
+                    "heal: faults stop, every node restarts".to_string()
+                });
                 for n in 0..self.servers.len() {
                     self.servers[n].paused_until = 0;
                     if self.servers[n].node.is_none() {
@@ -501,16 +628,24 @@ impl World {
         let unsynced = s.disk.unsynced.len() as u64;
         let keep = self.rng.range(0, unsynced) as usize;
         let survivors = self.servers[n].disk.crash(keep);
-        self.trace.line(self.now, || format!("node {n} crashes ({keep} of {unsynced} unsynced txns survive)"));
+        self.trace.line(self.now, || {
+            format!("node {n} crashes ({keep} of {unsynced} unsynced txns survive)")
+        });
         self.record_durable(survivors);
-        let dead: Vec<u64> = self.conns.iter().filter(|(_, c)| c.node == n && c.open).map(|(id, _)| *id).collect();
+        let dead: Vec<u64> = self
+            .conns
+            .iter()
+            .filter(|(_, c)| c.node == n && c.open)
+            .map(|(id, _)| *id)
+            .collect();
         for conn in dead {
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.open = false;
                 c.reset = true;
             }
             let lat = self.latency();
-            self.queue.push(self.now + lat, Event::ClientSeesClose { conn });
+            self.queue
+                .push(self.now + lat, Event::ClientSeesClose { conn });
         }
     }
 
@@ -522,7 +657,15 @@ impl World {
                     self.next_conn += 1;
                     self.conns.insert(
                         conn,
-                        NetConn { client, node, incarnation: 0, open: true, reset: false, last_to_server: 0, last_to_client: 0 },
+                        NetConn {
+                            client,
+                            node,
+                            incarnation: 0,
+                            open: true,
+                            reset: false,
+                            last_to_server: 0,
+                            last_to_client: 0,
+                        },
                     );
                     self.clients[client].set_connecting(conn);
                     let lat = self.latency();
@@ -530,7 +673,12 @@ impl World {
                 }
                 ClientAction::Send(bytes) => {
                     let lat = self.latency();
-                    let Some((conn, c)) = self.conns.iter_mut().rev().find(|(_, c)| c.client == client && c.open) else {
+                    let Some((conn, c)) = self
+                        .conns
+                        .iter_mut()
+                        .rev()
+                        .find(|(_, c)| c.client == client && c.open)
+                    else {
                         continue;
                     };
                     let at = (self.now + lat).max(c.last_to_server);
@@ -540,7 +688,11 @@ impl World {
                 }
                 ClientAction::Close => {
                     let lat = self.latency();
-                    let found = self.conns.iter_mut().rev().find(|(_, c)| c.client == client && c.open);
+                    let found = self
+                        .conns
+                        .iter_mut()
+                        .rev()
+                        .find(|(_, c)| c.client == client && c.open);
                     if let Some((conn, c)) = found {
                         c.open = false;
                         let at = (self.now + lat).max(c.last_to_server);

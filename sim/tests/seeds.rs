@@ -5,7 +5,10 @@ use rzk_sim::{run, SimOptions};
 
 #[test]
 fn same_seed_same_trace() {
-    let opts = SimOptions { fault_ms: 10_000, ..SimOptions::default() };
+    let opts = SimOptions {
+        fault_ms: 10_000,
+        ..SimOptions::default()
+    };
     for seed in [1, 2, 3] {
         let a = run(seed, &opts);
         let b = run(seed, &opts);
@@ -17,7 +20,11 @@ fn same_seed_same_trace() {
 
 #[test]
 fn calm_runs_pass_every_checker() {
-    let opts = SimOptions { faults: FaultFilter::None, fault_ms: 10_000, ..SimOptions::default() };
+    let opts = SimOptions {
+        faults: FaultFilter::None,
+        fault_ms: 10_000,
+        ..SimOptions::default()
+    };
     for seed in 0..5 {
         let r = run(seed, &opts);
         assert!(r.violations.is_empty(), "seed {seed}: {:#?}", r.violations);
@@ -27,9 +34,17 @@ fn calm_runs_pass_every_checker() {
 
 #[test]
 fn faulty_runs_pass_every_checker() {
-    let opts = SimOptions { fault_ms: 20_000, ..SimOptions::default() };
+    let opts = SimOptions {
+        fault_ms: 20_000,
+        ..SimOptions::default()
+    };
     for seed in 0..20 {
         let r = run(seed, &opts);
-        assert!(r.violations.is_empty(), "seed {seed} ({}): {:#?}", r.faults, r.violations);
+        assert!(
+            r.violations.is_empty(),
+            "seed {seed} ({}): {:#?}",
+            r.faults,
+            r.violations
+        );
     }
 }

@@ -57,6 +57,7 @@ impl Node {
         let mut close_session_conn = None;
         if let Txn::CloseSession = logged.txn {
             self.sessions.remove(header.session_id);
+            self.closing.remove(&header.session_id);
             close_session_conn = self.session_conns.remove(&header.session_id);
         }
 
@@ -150,7 +151,11 @@ impl Node {
             let Some(front) = c.queue.front() else { break };
             match &front.state {
                 SlotState::Txn { .. } => break,
-                SlotState::Sync { after, .. } if self.tree.last_zxid() < *after => break,
+                SlotState::Sync { after, .. } | SlotState::Refuse { after }
+                    if self.tree.last_zxid() < *after =>
+                {
+                    break
+                }
                 _ => {}
             }
             let Some(slot) = c.queue.pop_front() else {
@@ -180,11 +185,38 @@ impl Node {
                 }
                 SlotState::Answer { err, zxid, close } => {
                     let zxid = zxid.unwrap_or_else(|| self.tree.last_zxid());
-                    let bytes = encode_reply(&ReplyHeader { xid: slot.xid, zxid, err: err.code() }, &ResponseBody::Empty);
-                    self.sent(now, conn, slot.op, slot.xid, zxid, slot.received_at, bytes, out);
+                    let bytes = encode_reply(
+                        &ReplyHeader {
+                            xid: slot.xid,
+                            zxid,
+                            err: err.code(),
+                        },
+                        &ResponseBody::Empty,
+                    );
+                    self.sent(
+                        now,
+                        conn,
+                        slot.op,
+                        slot.xid,
+                        zxid,
+                        slot.received_at,
+                        bytes,
+                        out,
+                    );
                     if close {
                         return self.close_conn(conn, out);
                     }
+                }
+                SlotState::Refuse { .. } => {
+                    let resp = ConnectResponse {
+                        passwd: vec![0u8; 16].into(),
+                        ..ConnectResponse::default()
+                    };
+                    out.push(Output::ToClient {
+                        conn,
+                        bytes: encode_connect_response(&resp),
+                    });
+                    return self.close_conn(conn, out);
                 }
                 SlotState::Sync { path, .. } => {
                     let body = ResponseBody::Sync(SyncResponse { path });

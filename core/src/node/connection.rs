@@ -27,6 +27,8 @@ pub enum ConnState {
         session_id: i64,
         timeout: i32,
     },
+    /// The handshake named an unknown or expired session; the refusal is queued, nothing else is read.
+    Refused,
 }
 
 /// One request waiting for its turn to be answered.
@@ -42,6 +44,9 @@ pub struct Slot {
 pub enum SlotState {
     /// A read (or ping, setWatches...) answered from the tree when it reaches the head of the queue.
     Deferred(Request),
+    /// A reconnect to a session that is being closed: refused (expired) once its close txn is applied, so a
+    /// client is never told of an expiry that a crash could still undo.
+    Refuse { after: Zxid },
     /// sync: answered once everything proposed before it has been applied.
     Sync { path: String, after: Zxid },
     /// A write: answered when its txn is applied. `ops` are a multi's op codes, for its reply.
@@ -93,7 +98,7 @@ impl Connection {
     /// The session this connection carries, once the handshake began.
     pub fn session_id(&self) -> Option<i64> {
         match self.state {
-            ConnState::AwaitingConnect => None,
+            ConnState::AwaitingConnect | ConnState::Refused => None,
             ConnState::Creating { session_id, .. } | ConnState::Connected { session_id, .. } => {
                 Some(session_id)
             }
@@ -102,7 +107,7 @@ impl Connection {
 
     pub fn timeout(&self) -> i32 {
         match self.state {
-            ConnState::AwaitingConnect => 0,
+            ConnState::AwaitingConnect | ConnState::Refused => 0,
             ConnState::Creating { timeout, .. } | ConnState::Connected { timeout, .. } => timeout,
         }
     }

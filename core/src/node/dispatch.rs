@@ -60,6 +60,10 @@ impl Node {
             };
             c.stats.received += 1;
             self.stats.received += 1;
+            if c.state == ConnState::Refused {
+                // Nothing after a refused handshake is read.
+                return;
+            }
             if c.state == ConnState::AwaitingConnect {
                 self.on_connect(now, conn, frame, out);
             } else {
@@ -77,7 +81,9 @@ impl Node {
                     // As ZooKeeper: an unknown opcode gets UNIMPLEMENTED (zxid -1) and a close; a record that
                     // does not decode (or a createSession after the handshake) gets MARSHALLINGERROR.
                     let (err, zxid, close) = match e.error {
-                        DecodeError::UnknownOpCode(code) if code != OpCode::CreateSession.code() => {
+                        DecodeError::UnknownOpCode(code)
+                            if code != OpCode::CreateSession.code() =>
+                        {
                             (ErrorCode::Unimplemented, Some(-1), true)
                         }
                         _ => (ErrorCode::MarshallingError, None, false),
@@ -107,7 +113,12 @@ impl Node {
         close: bool,
     ) {
         if let Some(c) = self.conns.get_mut(&conn) {
-            c.queue.push_back(Slot { xid, op, received_at: now, state: SlotState::Answer { err, zxid, close } });
+            c.queue.push_back(Slot {
+                xid,
+                op,
+                received_at: now,
+                state: SlotState::Answer { err, zxid, close },
+            });
         }
     }
 
@@ -124,7 +135,15 @@ impl Node {
             return self.drain(now, conn, out);
         }
         if !self.session_ok(conn) && req.op != OpCode::Ping {
-            self.queue_answer(now, conn, req.xid, req.op, ErrorCode::SessionExpired, None, false);
+            self.queue_answer(
+                now,
+                conn,
+                req.xid,
+                req.op,
+                ErrorCode::SessionExpired,
+                None,
+                false,
+            );
             return self.drain(now, conn, out);
         }
         let op = req.op;
@@ -141,6 +160,7 @@ impl Node {
             OpCode::CloseSession => {
                 self.sessions.set_closing(session_id);
                 let zxid = self.propose(now, session_id, req.xid, Txn::CloseSession, Some(conn));
+                self.closing.insert(session_id, zxid);
                 SlotState::Txn {
                     zxid,
                     ops: Vec::new(),

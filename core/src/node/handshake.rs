@@ -103,15 +103,18 @@ impl Node {
                 conn,
                 "invalid session 0x{session_id:x} for client, probably expired"
             );
-            let resp = ConnectResponse {
-                passwd: vec![0u8; 16].into(),
-                ..ConnectResponse::default()
-            };
-            out.push(Output::ToClient {
-                conn,
-                bytes: encode_connect_response(&resp),
-            });
-            return self.close_conn(conn, out);
+            // If the session's close is still on its way to the log, answer once it is durable.
+            let after = self.closing.get(&session_id).copied().unwrap_or(0);
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.state = ConnState::Refused;
+                c.queue.push_back(Slot {
+                    xid: 0,
+                    op: OpCode::CreateSession,
+                    received_at: now,
+                    state: SlotState::Refuse { after },
+                });
+            }
+            return self.drain(now, conn, out);
         }
         if let Some(old) = self.session_conns.insert(session_id, conn) {
             if old != conn {

@@ -113,6 +113,8 @@ pub struct Node {
     /// The highest zxid the log reports durable.
     synced: Zxid,
     next_session_id: i64,
+    /// Sessions being closed, with the zxid of their close txn.
+    closing: BTreeMap<i64, Zxid>,
     next_reap: u64,
     /// Txns applied since the last snapshot, and the count at which the next one is taken.
     since_snapshot: u64,
@@ -166,6 +168,7 @@ impl Node {
             last_proposed: last,
             synced: last,
             next_session_id: crate::session::initial_session_id(config.server_id, now),
+            closing: BTreeMap::new(),
             next_reap: now + check_interval,
             since_snapshot: 0,
             snapshot_at,
@@ -217,7 +220,8 @@ impl Node {
     fn on_tick(&mut self, now: u64, out: &mut Vec<Output>) {
         for session in self.sessions.take_expired(now) {
             tracing::info!(session = format_args!("0x{session:x}"), "session expired");
-            self.propose(now, session, 0, Txn::CloseSession, None);
+            let zxid = self.propose(now, session, 0, Txn::CloseSession, None);
+            self.closing.insert(session, zxid);
         }
         if now >= self.next_reap {
             self.reap_containers(now);

@@ -117,7 +117,8 @@ impl Node {
                 Ok(ResponseBody::Empty)
             }
             RequestBody::RemoveWatches(r) => {
-                let kind = WatcherType::from_code(r.watch_type).ok_or(ErrorCode::MarshallingError)?;
+                let kind =
+                    WatcherType::from_code(r.watch_type).ok_or(ErrorCode::MarshallingError)?;
                 if self.watches.remove(&r.path, kind, conn) {
                     Ok(ResponseBody::Empty)
                 } else {
@@ -125,7 +126,8 @@ impl Node {
                 }
             }
             RequestBody::CheckWatches(r) => {
-                let kind = WatcherType::from_code(r.watch_type).ok_or(ErrorCode::MarshallingError)?;
+                let kind =
+                    WatcherType::from_code(r.watch_type).ok_or(ErrorCode::MarshallingError)?;
                 if self.watches.contains(&r.path, kind, conn) {
                     Ok(ResponseBody::Empty)
                 } else {

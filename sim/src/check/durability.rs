@@ -10,7 +10,10 @@ use crate::world::World;
 fn without_txn(e: ErrorCode) -> bool {
     matches!(
         e,
-        ErrorCode::SessionExpired | ErrorCode::MarshallingError | ErrorCode::Unimplemented | ErrorCode::ConnectionLoss
+        ErrorCode::SessionExpired
+            | ErrorCode::MarshallingError
+            | ErrorCode::Unimplemented
+            | ErrorCode::ConnectionLoss
     )
 }
 
@@ -26,7 +29,9 @@ pub fn check(world: &World, replay: &Replay) -> Vec<String> {
             Outcome::Err(e) => !without_txn(*e),
             Outcome::Lost => false,
         };
-        let Some(z) = r.zxid.filter(|_| acked) else { continue };
+        let Some(z) = r.zxid.filter(|_| acked) else {
+            continue;
+        };
         match world.durable.get(&z) {
             Some(t) if t.header.session_id == r.session && t.header.cxid == r.xid => {}
             Some(t) => v.push(format!(

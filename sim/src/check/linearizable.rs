@@ -50,7 +50,9 @@ fn step(s: &State, op: &RegOp) -> Option<State> {
         (RegKind::Set(v, want), Some((_, ver))) if ok && (*want == -1 || want == ver) => {
             Some(Some((v.clone(), ver + 1)))
         }
-        (RegKind::Set(_, want), Some((_, ver))) if err == Some(BadVersion) && *want != -1 && want != ver => {
+        (RegKind::Set(_, want), Some((_, ver)))
+            if err == Some(BadVersion) && *want != -1 && want != ver =>
+        {
             Some(s.clone())
         }
         (RegKind::Set(..), None) if err == Some(NoNode) => Some(None),
@@ -119,26 +121,31 @@ pub fn check_register(ops: &[RegOp], budget: u64) -> Option<bool> {
         c
     };
     // Everything before `first` is done; the other `total - first` done ops lie just after it.
-    let key = |done: &[bool], first: usize, total: usize, state: &State| -> (usize, Vec<u64>, State) {
-        let mut bits = Vec::new();
-        let mut left = total - first;
-        let mut i = first;
-        while left > 0 {
-            if (i - first) % 64 == 0 {
-                bits.push(0u64);
+    let key =
+        |done: &[bool], first: usize, total: usize, state: &State| -> (usize, Vec<u64>, State) {
+            let mut bits = Vec::new();
+            let mut left = total - first;
+            let mut i = first;
+            while left > 0 {
+                if (i - first) % 64 == 0 {
+                    bits.push(0u64);
+                }
+                if done[i] {
+                    bits[(i - first) / 64] |= 1 << ((i - first) % 64);
+                    left -= 1;
+                }
+                i += 1;
             }
-            if done[i] {
-                bits[(i - first) / 64] |= 1 << ((i - first) % 64);
-                left -= 1;
-            }
-            i += 1;
-        }
-        (first, bits, state.clone())
-    };
+            (first, bits, state.clone())
+        };
     let mut total = 0usize;
     let mut seen: HashSet<(usize, Vec<u64>, State)> = HashSet::new();
     seen.insert(key(&done, first, total, &None));
-    let mut stack = vec![Frame { cands: candidates(&done, first, &None), pos: 0, via: None }];
+    let mut stack = vec![Frame {
+        cands: candidates(&done, first, &None),
+        pos: 0,
+        via: None,
+    }];
     let mut steps = 0u64;
     while let Some(top) = stack.last_mut() {
         steps += 1;
@@ -162,7 +169,11 @@ pub fn check_register(ops: &[RegOp], budget: u64) -> Option<bool> {
             }
             if seen.insert(key(&done, first, total, &next)) {
                 let cands = candidates(&done, first, &next);
-                stack.push(Frame { cands, pos: 0, via: Some(i) });
+                stack.push(Frame {
+                    cands,
+                    pos: 0,
+                    via: Some(i),
+                });
             } else {
                 done[i] = false;
                 total -= 1;
@@ -191,25 +202,47 @@ pub fn check(world: &World) -> Vec<String> {
     let mut per_key: BTreeMap<&str, Vec<RegOp>> = BTreeMap::new();
     for r in &world.history.ops {
         let (path, kind) = match &r.op {
-            OpKind::Create { path, value, ephemeral: false, sequential: false } if path.starts_with("/k") => {
-                (path, RegKind::Create(value.clone()))
+            OpKind::Create {
+                path,
+                value,
+                ephemeral: false,
+                sequential: false,
+            } if path.starts_with("/k") => (path, RegKind::Create(value.clone())),
+            OpKind::Set {
+                path,
+                value,
+                version,
+            } if path.starts_with("/k") => (path, RegKind::Set(value.clone(), *version)),
+            OpKind::Delete { path, version } if path.starts_with("/k") => {
+                (path, RegKind::Delete(*version))
             }
-            OpKind::Set { path, value, version } if path.starts_with("/k") => (path, RegKind::Set(value.clone(), *version)),
-            OpKind::Delete { path, version } if path.starts_with("/k") => (path, RegKind::Delete(*version)),
             OpKind::SyncGet { path } => (path, RegKind::Read),
             _ => continue,
         };
         // Errors that say nothing about the register (the request never reached the tree).
-        if matches!(r.outcome, Outcome::Err(e) if matches!(e, ErrorCode::SessionExpired | ErrorCode::MarshallingError | ErrorCode::ConnectionLoss)) {
+        if matches!(r.outcome, Outcome::Err(e) if matches!(e, ErrorCode::SessionExpired | ErrorCode::MarshallingError | ErrorCode::ConnectionLoss))
+        {
             continue;
         }
-        let complete = if matches!(r.outcome, Outcome::Lost) { u64::MAX } else { r.complete };
-        per_key.entry(path).or_default().push(RegOp { invoke: r.invoke, complete, kind, outcome: r.outcome.clone() });
+        let complete = if matches!(r.outcome, Outcome::Lost) {
+            u64::MAX
+        } else {
+            r.complete
+        };
+        per_key.entry(path).or_default().push(RegOp {
+            invoke: r.invoke,
+            complete,
+            kind,
+            outcome: r.outcome.clone(),
+        });
     }
     let mut v = Vec::new();
     for (key, ops) in per_key {
         if check_register(&ops, 500_000) == Some(false) {
-            v.push(format!("linearizability: the history of {key} ({} ops) has no linearization", ops.len()));
+            v.push(format!(
+                "linearizability: the history of {key} ({} ops) has no linearization",
+                ops.len()
+            ));
         }
     }
     v
@@ -221,11 +254,19 @@ mod tests {
     use crate::history::OkValue;
 
     fn op(invoke: u64, complete: u64, kind: RegKind, outcome: Outcome) -> RegOp {
-        RegOp { invoke, complete, kind, outcome }
+        RegOp {
+            invoke,
+            complete,
+            kind,
+            outcome,
+        }
     }
 
     fn read(v: &'static str) -> Outcome {
-        Outcome::Ok(OkValue { data: Some(Bytes::from_static(v.as_bytes())), ..OkValue::default() })
+        Outcome::Ok(OkValue {
+            data: Some(Bytes::from_static(v.as_bytes())),
+            ..OkValue::default()
+        })
     }
 
     fn ok() -> Outcome {
@@ -258,7 +299,12 @@ mod tests {
         let ops = vec![
             op(0, 10, RegKind::Create(Bytes::from_static(b"a")), ok()),
             op(1, 9, RegKind::Read, Outcome::Err(ErrorCode::NoNode)),
-            op(11, u64::MAX, RegKind::Set(Bytes::from_static(b"x"), -1), Outcome::Lost),
+            op(
+                11,
+                u64::MAX,
+                RegKind::Set(Bytes::from_static(b"x"), -1),
+                Outcome::Lost,
+            ),
             op(20, 21, RegKind::Read, read("a")),
         ];
         assert_eq!(check_register(&ops, 10_000), Some(true));
@@ -268,11 +314,25 @@ mod tests {
     fn lost_write_seen_later_is_fine_but_bad_version_needs_a_mismatch() {
         let ops = vec![
             op(0, 1, RegKind::Create(Bytes::from_static(b"a")), ok()),
-            op(2, u64::MAX, RegKind::Set(Bytes::from_static(b"x"), -1), Outcome::Lost),
+            op(
+                2,
+                u64::MAX,
+                RegKind::Set(Bytes::from_static(b"x"), -1),
+                Outcome::Lost,
+            ),
             op(10, 11, RegKind::Read, read("x")),
             op(12, 13, RegKind::Set(Bytes::from_static(b"y"), 1), ok()),
-            op(14, 15, RegKind::Set(Bytes::from_static(b"z"), 2), Outcome::Err(ErrorCode::BadVersion)),
+            op(
+                14,
+                15,
+                RegKind::Set(Bytes::from_static(b"z"), 2),
+                Outcome::Err(ErrorCode::BadVersion),
+            ),
         ];
-        assert_eq!(check_register(&ops, 10_000), Some(false), "version 2 matches after two sets");
+        assert_eq!(
+            check_register(&ops, 10_000),
+            Some(false),
+            "version 2 matches after two sets"
+        );
     }
 }

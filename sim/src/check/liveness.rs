@@ -20,7 +20,11 @@ pub fn check(world: &World) -> Vec<String> {
     }
     for c in 0..world.clients.len() {
         let progressed = world.history.ops.iter().any(|r| {
-            r.client == c && r.op.is_write() && r.invoke >= from && r.complete <= until && !matches!(r.outcome, Outcome::Lost)
+            r.client == c
+                && r.op.is_write()
+                && r.invoke >= from
+                && r.complete <= until
+                && !matches!(r.outcome, Outcome::Lost)
         });
         if !progressed {
             v.push(format!("no liveness: client {c} completed no write between {from} ms and {until} ms after heal"));

@@ -32,7 +32,9 @@ impl Replay {
         let mut expect = 1;
         for (z, t) in durable {
             if *z != expect {
-                return Err(format!("committed history has a gap: expected zxid 0x{expect:x}, found 0x{z:x}"));
+                return Err(format!(
+                    "committed history has a gap: expected zxid 0x{expect:x}, found 0x{z:x}"
+                ));
             }
             expect += 1;
             let outcome = r.tree.apply(&t.header, &t.txn);
@@ -44,8 +46,14 @@ impl Replay {
                 };
                 if data {
                     r.data_changes.entry(path.clone()).or_default().push(*z);
-                    let state = r.tree.get(path).map(|n| (n.data().clone(), n.stat().version));
-                    r.states.entry(path.clone()).or_insert_with(|| vec![(0, None)]).push((*z, state));
+                    let state = r
+                        .tree
+                        .get(path)
+                        .map(|n| (n.data().clone(), n.stat().version));
+                    r.states
+                        .entry(path.clone())
+                        .or_insert_with(|| vec![(0, None)])
+                        .push((*z, state));
                 }
                 if child {
                     r.child_changes.entry(path.clone()).or_default().push(*z);
@@ -57,7 +65,9 @@ impl Replay {
 
     /// The state of `path` right after txn `zxid` applied.
     pub fn state_at(&self, path: &str, zxid: Zxid) -> NodeState {
-        let Some(hist) = self.states.get(path) else { return None };
+        let Some(hist) = self.states.get(path) else {
+            return None;
+        };
         let i = hist.partition_point(|(z, _)| *z <= zxid);
         if i == 0 {
             None
@@ -68,7 +78,11 @@ impl Replay {
 
     /// The first change after `zxid` that fires a data (or child) watch on `path`.
     pub fn next_change(&self, path: &str, zxid: Zxid, child: bool) -> Option<Zxid> {
-        let changes = if child { &self.child_changes } else { &self.data_changes };
+        let changes = if child {
+            &self.child_changes
+        } else {
+            &self.data_changes
+        };
         let list = changes.get(path)?;
         let i = list.partition_point(|z| *z <= zxid);
         list.get(i).copied()

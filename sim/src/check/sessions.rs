@@ -9,7 +9,10 @@ pub fn check(world: &World) -> Vec<String> {
     let mut by_session: BTreeMap<i64, Vec<(u64, usize, i64)>> = BTreeMap::new();
     for (i, r) in world.history.ops.iter().enumerate() {
         if let (Some(z), true) = (r.zxid, r.session != 0) {
-            by_session.entry(r.session).or_default().push((r.complete, i, z));
+            by_session
+                .entry(r.session)
+                .or_default()
+                .push((r.complete, i, z));
         }
     }
     for (session, mut seen) in by_session {

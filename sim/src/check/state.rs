@@ -11,7 +11,12 @@ pub fn check(world: &World, replay: &Replay) -> Vec<String> {
     let mut v = Vec::new();
     for (i, r) in world.history.ops.iter().enumerate() {
         let Some(z) = r.zxid else { continue };
-        let bad = |what: String| format!("read/write state: op #{i} {:?} at zxid 0x{z:x}: {what}", r.op);
+        let bad = |what: String| {
+            format!(
+                "read/write state: op #{i} {:?} at zxid 0x{z:x}: {what}",
+                r.op
+            )
+        };
         match (&r.op, &r.outcome) {
             (OpKind::Get { path, .. } | OpKind::SyncGet { path }, Outcome::Ok(ok)) => {
                 let want = replay.state_at(path, z);
@@ -20,24 +25,45 @@ pub fn check(world: &World, replay: &Replay) -> Vec<String> {
                     v.push(bad(format!("returned {got:?}, the tree held {want:?}")));
                 }
             }
-            (OpKind::Get { path, .. } | OpKind::SyncGet { path } | OpKind::Exists { path, .. }, Outcome::Err(ErrorCode::NoNode)) => {
+            (
+                OpKind::Get { path, .. } | OpKind::SyncGet { path } | OpKind::Exists { path, .. },
+                Outcome::Err(ErrorCode::NoNode),
+            ) => {
                 if let Some(s) = replay.state_at(path, z) {
                     v.push(bad(format!("said NoNode, the tree held {s:?}")));
                 }
             }
             (OpKind::Exists { path, .. }, Outcome::Ok(ok)) => match replay.state_at(path, z) {
                 Some((_, version)) if Some(version) == ok.version => {}
-                other => v.push(bad(format!("said exists with version {:?}, the tree held {other:?}", ok.version))),
+                other => v.push(bad(format!(
+                    "said exists with version {:?}, the tree held {other:?}",
+                    ok.version
+                ))),
             },
             (OpKind::Set { path, value, .. }, Outcome::Ok(ok)) => {
                 let want = Some((value.clone(), ok.version.unwrap_or(-1)));
                 if replay.state_at(path, z) != want {
-                    v.push(bad(format!("set returned version {:?}, the tree held {:?}", ok.version, replay.state_at(path, z))));
+                    v.push(bad(format!(
+                        "set returned version {:?}, the tree held {:?}",
+                        ok.version,
+                        replay.state_at(path, z)
+                    )));
                 }
             }
-            (OpKind::Create { path, value, sequential: false, .. }, Outcome::Ok(_)) => {
+            (
+                OpKind::Create {
+                    path,
+                    value,
+                    sequential: false,
+                    ..
+                },
+                Outcome::Ok(_),
+            ) => {
                 if replay.state_at(path, z) != Some((value.clone(), 0)) {
-                    v.push(bad(format!("created, but the tree held {:?}", replay.state_at(path, z))));
+                    v.push(bad(format!(
+                        "created, but the tree held {:?}",
+                        replay.state_at(path, z)
+                    )));
                 }
             }
             _ => {}

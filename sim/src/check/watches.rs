@@ -13,12 +13,20 @@ pub fn check(world: &World, replay: &Replay) -> Vec<String> {
     // Registrations per connection, keyed by the op that set them.
     let mut regs: BTreeMap<u64, BTreeMap<usize, Vec<(i64, String, bool)>>> = BTreeMap::new();
     for w in &world.history.watches {
-        regs.entry(w.conn).or_default().entry(w.op).or_default().push((w.zxid, w.path.clone(), w.child));
+        regs.entry(w.conn)
+            .or_default()
+            .entry(w.op)
+            .or_default()
+            .push((w.zxid, w.path.clone(), w.child));
     }
     for (conn, stream) in &world.history.received {
         let Some(conn_regs) = regs.get(conn) else {
-            if let Some(Received::Event { path, .. }) = stream.iter().find(|r| matches!(r, Received::Event { .. })) {
-                v.push(format!("watches: conn {conn} got an event for {path} without setting a watch"));
+            if let Some(Received::Event { path, .. }) =
+                stream.iter().find(|r| matches!(r, Received::Event { .. }))
+            {
+                v.push(format!(
+                    "watches: conn {conn} got an event for {path} without setting a watch"
+                ));
             }
             continue;
         };
