@@ -7,6 +7,7 @@ mod acl_intern;
 mod apply;
 mod digest;
 mod node_kind;
+mod restore;
 mod znode;
 
 #[cfg(test)]
@@ -15,6 +16,7 @@ mod proptests;
 mod tests;
 
 pub use apply::{ApplyOutcome, WatchTrigger};
+pub use restore::{RestoreError, TreeBuilder};
 pub use node_kind::{NodeKind, CONTAINER_OWNER, MAX_EXTENDED_SERVER_ID, MAX_TTL};
 pub use znode::{PersistedStat, ZNode};
 
