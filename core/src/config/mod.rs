@@ -3,8 +3,15 @@
 //! Parsing is pure: the binary reads the file (and `myid`) and hands the text here. Unknown keys become
 //! warnings; invalid values are errors naming the key and the line.
 
+mod known_keys;
+mod parse;
+mod properties;
+mod server_line;
+
 use std::net::IpAddr;
 use std::path::PathBuf;
+
+pub use properties::{parse_properties, Entry};
 
 /// Which four-letter words may be run (`4lw.commands.whitelist`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,24 +83,116 @@ pub struct ServerConfig {
     pub warnings: Vec<String>,
 }
 
-/// A zoo.cfg value that cannot be used.
+/// A zoo.cfg value that cannot be used. `line` is 1-based; 0 means the problem is a missing key.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("zoo.cfg line {line}: {key}: {message}")]
 pub struct ConfigError {
     pub line: usize,
     pub key: String,
     pub message: String,
 }
 
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.line == 0 {
+            write!(f, "zoo.cfg: {}: {}", self.key, self.message)
+        } else {
+            write!(
+                f,
+                "zoo.cfg line {}: {}: {}",
+                self.line, self.key, self.message
+            )
+        }
+    }
+}
+
 impl ServerConfig {
     /// Parses zoo.cfg text (Java properties syntax as ZooKeeper uses it).
     pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
-        let _ = text;
-        todo!()
+        parse::parse(text)
     }
 
-    /// The embedded default config: standalone, clientPort 2181 on 127.0.0.1, dataDir ./data.
+    /// The embedded default config: standalone, clientPort 2181 on 127.0.0.1, dataDir ./data, and every
+    /// four-letter word enabled (ZooKeeper enables only `srvr` by default). `conf/zoo_sample.cfg` parses to this.
     pub fn default_standalone() -> ServerConfig {
-        todo!()
+        ServerConfig {
+            init_limit: 10,
+            sync_limit: 5,
+            data_dir: PathBuf::from("./data"),
+            data_log_dir: PathBuf::from("./data"),
+            client_port: Some(2181),
+            client_port_address: Some(IpAddr::from([127, 0, 0, 1])),
+            four_letter_whitelist: FourLetterWhitelist::All,
+            ..ServerConfig::zookeeper_defaults(PathBuf::from("./data"))
+        }
+    }
+
+    /// ZooKeeper's defaults for every key, with the given dataDir (which ZooKeeper requires).
+    pub fn zookeeper_defaults(data_dir: PathBuf) -> ServerConfig {
+        let tick_time = 2000;
+        ServerConfig {
+            tick_time,
+            init_limit: 0,
+            sync_limit: 0,
+            data_log_dir: data_dir.clone(),
+            data_dir,
+            client_port: None,
+            client_port_address: None,
+            secure_client_port: None,
+            max_client_cnxns: 60,
+            min_session_timeout: 2 * tick_time,
+            max_session_timeout: 20 * tick_time,
+            snap_count: 100_000,
+            pre_alloc_size_kb: 65_536,
+            autopurge_snap_retain_count: 3,
+            autopurge_purge_interval: 0,
+            four_letter_whitelist: FourLetterWhitelist::Only(vec!["srvr".to_string()]),
+            servers: Vec::new(),
+            peer_type: PeerType::Participant,
+            standalone_enabled: true,
+            reconfig_enabled: false,
+            extended_types_enabled: false,
+            read_only_mode_enabled: false,
+            global_outstanding_limit: 1000,
+            jute_max_buffer: 0xfffff,
+            admin_enable_server: true,
+            admin_server_address: "0.0.0.0".to_string(),
+            admin_server_port: 8080,
+            election_alg: 3,
+            leader_serves: true,
+            cnx_timeout: 5000,
+            quorum_listen_on_all_ips: false,
+            super_digest: None,
+            container_check_interval_ms: 60_000,
+            warnings: Vec::new(),
+        }
+    }
+
+    /// Whether this is an ensemble (ZooKeeper's isDistributed): more than one voting server, or standalone
+    /// mode disabled.
+    pub fn is_distributed(&self) -> bool {
+        !self.standalone_enabled || self.voting_members() > 1
+    }
+
+    /// Number of `server.N` lines that are participants.
+    pub fn voting_members(&self) -> usize {
+        self.servers
+            .iter()
+            .filter(|s| s.peer_type == PeerType::Participant)
+            .count()
+    }
+
+    /// The `server.N` line for `id`, if any.
+    pub fn server(&self, id: u64) -> Option<&ServerSpec> {
+        self.servers.iter().find(|s| s.id == id)
+    }
+
+    /// The client port server `id` listens on: its server line's client port, else `clientPort`.
+    pub fn client_port_for(&self, id: u64) -> Option<u16> {
+        self.server(id)
+            .and_then(|s| s.client_port)
+            .or(self.client_port)
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -3,12 +3,8 @@
 
 use bytes::Bytes;
 
-use super::connection::ConnState;
 use super::{ConnId, Node, Output};
 use crate::four_letter::{self, ConnectionReport, FourLetterWord, ServerReport};
-
-/// The version string rzk reports where ZooKeeper reports its own.
-pub const VERSION: &str = concat!("3.8.0-rzk-", env!("CARGO_PKG_VERSION"));
 
 impl Node {
     pub(super) fn answer_four_letter(
@@ -19,8 +15,23 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let allowed = word.is_allowed(&self.config.server, false);
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.stats.received += 1;
+        }
         if allowed {
             match word {
+                FourLetterWord::Stmk => {
+                    // The new trace mask follows the word as an 8-byte big-endian long.
+                    if let Some(b) = self
+                        .conns
+                        .get(&conn)
+                        .and_then(|c| c.frames.buffered().get(4..12))
+                    {
+                        let mut mask = [0u8; 8];
+                        mask.copy_from_slice(b);
+                        self.trace_mask = i64::from_be_bytes(mask);
+                    }
+                }
                 FourLetterWord::Srst => self.stats = Default::default(),
                 FourLetterWord::Crst => {
                     for c in self.conns.values_mut() {
@@ -30,7 +41,18 @@ impl Node {
                 _ => {}
             }
         }
-        let report = self.report(now);
+        let asking = self
+            .conns
+            .get(&conn)
+            .map(|c| format!("/{}:{}", c.addr.ip(), c.addr.port()));
+        let asking = asking.unwrap_or_default();
+        let mut report = self.report(now);
+        for c in &mut report.connections {
+            if c.remote == asking {
+                // The connection asking is reading its answer, not polling for input.
+                c.interest_ops = 0;
+            }
+        }
         let text = four_letter::render(word, &report, &self.config.server);
         out.push(Output::ToClient {
             conn,
@@ -51,8 +73,12 @@ impl Node {
         let connections = self
             .conns
             .values()
-            .filter(|c| c.state != ConnState::AwaitingConnect)
             .map(|c| ConnectionReport {
+                interest_ops: if c.paused { 0 } else { 1 },
+                expires_at: c
+                    .session_id()
+                    .and_then(|s| self.sessions.expires_at(s))
+                    .unwrap_or(0) as i64,
                 remote: format!("/{}:{}", c.addr.ip(), c.addr.port()),
                 queued: c.queue.len() as u64,
                 received: c.stats.received,
@@ -93,8 +119,22 @@ impl Node {
             .iter()
             .map(|(s, p)| (*s, p.iter().cloned().collect()))
             .collect();
+        let wall = |t: u64| t as i64;
         ServerReport {
-            version: VERSION.to_owned(),
+            version: four_letter::rzk_version(env!("CARGO_PKG_VERSION")),
+            serving: true,
+            uptime_ms: now.saturating_sub(self.started_at),
+            last_client_response_size: self.stats.response_size.last,
+            min_client_response_size: self.stats.response_size.min,
+            max_client_response_size: self.stats.response_size.max,
+            auth_failed_count: self.stats.auth_failed,
+            trace_mask: self.trace_mask,
+            digests: vec![(self.tree.last_zxid(), self.tree.digest())],
+            session_expiry: self
+                .sessions
+                .iter_expiry()
+                .map(|(s, at)| (s, wall(at)))
+                .collect(),
             mode: "standalone".to_owned(),
             zxid: self.tree.last_zxid(),
             node_count: self.tree.node_count() as u64,
@@ -118,6 +158,7 @@ impl Node {
             max_file_descriptors: self.host.1,
             server_id: self.config.server_id,
             read_only: false,
+            ..ServerReport::default()
         }
     }
 }

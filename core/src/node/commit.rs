@@ -266,6 +266,7 @@ impl Node {
     ) {
         let latency = now.saturating_sub(received_at);
         self.stats.sent += 1;
+        self.stats.response_size.record(bytes.len() as i64 - 4);
         self.stats.latency.record(latency);
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.sent += 1;

@@ -91,6 +91,7 @@ impl Node {
     }
 
     /// Queues a reply that needs nothing more than its turn.
+    #[allow(clippy::too_many_arguments)]
     pub(super) fn queue_ready(
         &mut self,
         now: u64,
@@ -192,7 +193,10 @@ impl Node {
                 return self.drain(now, conn, out);
             }
             // deleteContainer is the server's own op; createSession only exists as a handshake.
-            OpCode::DeleteContainer | OpCode::CreateSession | OpCode::Notification | OpCode::Error => {
+            OpCode::DeleteContainer
+            | OpCode::CreateSession
+            | OpCode::Notification
+            | OpCode::Error => {
                 self.queue_ready(
                     now,
                     conn,
@@ -235,7 +239,12 @@ impl Node {
                 if !ok {
                     view.changes.clear();
                 }
-                (txn, ops.iter().map(|o| o.zk_create_op().unwrap_or(o.op_code())).collect())
+                (
+                    txn,
+                    ops.iter()
+                        .map(|o| o.zk_create_op().unwrap_or(o.op_code()))
+                        .collect(),
+                )
             }
             body => match prep_write(&mut view, &ctx, req.op, body) {
                 Ok(txn) => (txn, Vec::new()),
@@ -302,6 +311,7 @@ impl Node {
         };
         if !ok {
             tracing::warn!(conn, scheme = %packet.scheme, "authentication failed");
+            self.stats.auth_failed += 1;
         }
         let header = ReplyHeader {
             xid: xid::AUTH,

@@ -121,6 +121,9 @@ pub struct Node {
     /// Notifications raised while answering a read, sent before its reply.
     pending_events: Vec<(ConnId, crate::proto::records::WatcherEvent)>,
     host: (Option<u64>, Option<u64>),
+    /// When the node started (for `mntr` uptime) and the trace mask `stmk` sets.
+    started_at: u64,
+    trace_mask: i64,
     /// Seeded randomness for every random choice (election jitter, snapshot spacing).
     rng: ChaCha8Rng,
 }
@@ -170,6 +173,8 @@ impl Node {
             pending_events: Vec::new(),
             host: (None, None),
             rng,
+            started_at: now,
+            trace_mask: crate::four_letter::DEFAULT_TRACE_MASK,
             config,
         }
     }
@@ -259,7 +264,10 @@ impl Node {
             self.since_snapshot = 0;
             self.snapshot_at = snapshot_interval(self.config.server.snap_count, &mut self.rng);
             let zxid = self.tree.last_zxid();
-            out.push(Output::Snapshot { zxid, tree: Box::new(self.tree.clone()) });
+            out.push(Output::Snapshot {
+                zxid,
+                tree: Box::new(self.tree.clone()),
+            });
         }
     }
 

@@ -6,6 +6,38 @@ pub struct ServerStats {
     pub received: u64,
     pub sent: u64,
     pub latency: Latency,
+    pub response_size: ResponseSize,
+    pub auth_failed: u64,
+}
+
+/// Sizes of replies in bytes; -1 before the first.
+#[derive(Debug, Clone)]
+pub struct ResponseSize {
+    pub last: i64,
+    pub min: i64,
+    pub max: i64,
+}
+
+impl Default for ResponseSize {
+    fn default() -> Self {
+        ResponseSize {
+            last: -1,
+            min: -1,
+            max: -1,
+        }
+    }
+}
+
+impl ResponseSize {
+    pub fn record(&mut self, size: i64) {
+        self.last = size;
+        self.min = if self.min < 0 {
+            size
+        } else {
+            self.min.min(size)
+        };
+        self.max = self.max.max(size);
+    }
 }
 
 /// min/avg/max latency in ms over answered requests.

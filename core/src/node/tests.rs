@@ -5,7 +5,9 @@ use std::net::SocketAddr;
 use bytes::Bytes;
 
 use super::*;
-use crate::proto::client::{decode_connect_response, decode_notification, decode_reply, frame_connect, frame_request};
+use crate::proto::client::{
+    decode_connect_response, decode_notification, decode_reply, frame_connect, frame_request,
+};
 use crate::proto::records::*;
 use crate::proto::request::{MultiOp, Request, RequestBody};
 use crate::proto::response::{MultiResult, ResponseBody};
@@ -33,7 +35,11 @@ fn config() -> NodeConfig {
     server.extended_types_enabled = true;
     server.container_check_interval_ms = 1000;
     server.super_digest = Some(crate::acl::digest_id("super:test"));
-    NodeConfig { server, server_id: 0, environment: Vec::new() }
+    NodeConfig {
+        server,
+        server_id: 0,
+        environment: Vec::new(),
+    }
 }
 
 impl Harness {
@@ -60,7 +66,11 @@ impl Harness {
         let mut sync_to = None;
         for o in out {
             match o {
-                Output::ToClient { conn, bytes } => self.inbox.entry(conn).or_default().extend_from_slice(&bytes),
+                Output::ToClient { conn, bytes } => self
+                    .inbox
+                    .entry(conn)
+                    .or_default()
+                    .extend_from_slice(&bytes),
                 Output::CloseClient { conn } => self.closed.push(conn),
                 Output::ReadInterest { .. } | Output::Snapshot { .. } => {}
                 Output::AppendLog(txns) => {
@@ -81,6 +91,14 @@ impl Harness {
     fn sync(&mut self) {
         let zxid = self.appended;
         self.step(Input::LogSynced { zxid });
+    }
+
+    /// Lets time pass while `conn` keeps its session alive with pings.
+    fn advance_pinging(&mut self, conn: ConnId, ms: u64) {
+        for _ in 0..ms / 100 {
+            self.advance(100);
+            self.call(conn, OpCode::Ping, RequestBody::Ping);
+        }
     }
 
     fn advance(&mut self, ms: u64) {
@@ -121,7 +139,12 @@ impl Harness {
 
     fn connect_as(&mut self, session_id: i64, passwd: Bytes) -> (ConnId, ConnectResponse) {
         let conn = self.open();
-        let req = ConnectRequest { time_out: 1000, session_id, passwd, ..Default::default() };
+        let req = ConnectRequest {
+            time_out: 1000,
+            session_id,
+            passwd,
+            ..Default::default()
+        };
         self.send(conn, frame_connect(&req));
         let frames = self.frames(conn);
         assert_eq!(frames.len(), 1, "one connect response");
@@ -142,7 +165,13 @@ impl Harness {
         (ErrorCode::from_code(h.err).unwrap(), body)
     }
 
-    fn create(&mut self, conn: ConnId, path: &str, data: &[u8], flags: i32) -> Result<String, ErrorCode> {
+    fn create(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        data: &[u8],
+        flags: i32,
+    ) -> Result<String, ErrorCode> {
         let req = CreateRequest {
             path: path.into(),
             data: Bytes::copy_from_slice(data),
@@ -156,15 +185,28 @@ impl Harness {
     }
 
     fn get(&mut self, conn: ConnId, path: &str, watch: bool) -> Result<(Bytes, Stat), ErrorCode> {
-        let req = GetDataRequest { path: path.into(), watch };
+        let req = GetDataRequest {
+            path: path.into(),
+            watch,
+        };
         match self.call(conn, OpCode::GetData, RequestBody::GetData(req)) {
             (ErrorCode::Ok, ResponseBody::GetData(r)) => Ok((r.data, r.stat)),
             (err, _) => Err(err),
         }
     }
 
-    fn set(&mut self, conn: ConnId, path: &str, data: &[u8], version: i32) -> Result<Stat, ErrorCode> {
-        let req = SetDataRequest { path: path.into(), data: Bytes::copy_from_slice(data), version };
+    fn set(
+        &mut self,
+        conn: ConnId,
+        path: &str,
+        data: &[u8],
+        version: i32,
+    ) -> Result<Stat, ErrorCode> {
+        let req = SetDataRequest {
+            path: path.into(),
+            data: Bytes::copy_from_slice(data),
+            version,
+        };
         match self.call(conn, OpCode::SetData, RequestBody::SetData(req)) {
             (ErrorCode::Ok, ResponseBody::SetData(r)) => Ok(r.stat),
             (err, _) => Err(err),
@@ -179,11 +221,17 @@ fn create_get_set_delete_maintain_stat() {
     assert_eq!(h.create(c, "/a", b"one", 0), Ok("/a".into()));
     let (data, stat) = h.get(c, "/a", false).unwrap();
     assert_eq!(&data[..], b"one");
-    assert_eq!((stat.version, stat.data_length, stat.czxid), (0, 3, stat.mzxid));
+    assert_eq!(
+        (stat.version, stat.data_length, stat.czxid),
+        (0, 3, stat.mzxid)
+    );
     let stat = h.set(c, "/a", b"two!", 0).unwrap();
     assert_eq!((stat.version, stat.data_length), (1, 4));
     assert_eq!(h.set(c, "/a", b"x", 0), Err(ErrorCode::BadVersion));
-    let del = RequestBody::Delete(DeleteRequest { path: "/a".into(), version: -1 });
+    let del = RequestBody::Delete(DeleteRequest {
+        path: "/a".into(),
+        version: -1,
+    });
     assert_eq!(h.call(c, OpCode::Delete, del).0, ErrorCode::Ok);
     assert_eq!(h.get(c, "/a", false), Err(ErrorCode::NoNode));
 }
@@ -192,6 +240,7 @@ fn create_get_set_delete_maintain_stat() {
 fn writes_are_answered_only_after_the_log_is_synced_and_in_request_order() {
     let mut h = Harness::new();
     let (c, _) = h.connect();
+    let (c2, _) = h.connect();
     h.auto_sync = false;
     let create = |xid, path: &str| Request {
         xid,
@@ -204,25 +253,47 @@ fn writes_are_answered_only_after_the_log_is_synced_and_in_request_order() {
         }),
     };
     h.send(c, frame_request(&create(10, "/x")));
-    h.send(c, frame_request(&Request { xid: 11, op: OpCode::Exists, body: RequestBody::Exists(ExistsRequest { path: "/x".into(), watch: false }) }));
+    h.send(
+        c,
+        frame_request(&Request {
+            xid: 11,
+            op: OpCode::Exists,
+            body: RequestBody::Exists(ExistsRequest {
+                path: "/x".into(),
+                watch: false,
+            }),
+        }),
+    );
     h.send(c, frame_request(&create(12, "/y")));
-    assert!(h.frames(c).is_empty(), "nothing is acknowledged before LogSynced");
+    assert!(
+        h.frames(c).is_empty(),
+        "nothing is acknowledged before LogSynced"
+    );
     // Another client does not see the unsynced write.
-    h.auto_sync = true;
-    let (c2, _) = h.connect();
-    h.auto_sync = false;
-    let ex = RequestBody::Exists(ExistsRequest { path: "/x".into(), watch: false });
+    let ex = RequestBody::Exists(ExistsRequest {
+        path: "/x".into(),
+        watch: false,
+    });
     assert_eq!(h.call(c2, OpCode::Exists, ex).0, ErrorCode::NoNode);
     h.sync();
     let xids: Vec<(i32, i32)> = h
         .frames(c)
         .into_iter()
         .map(|f| {
-            let (hdr, _) = decode_reply(f, OpCode::Exists).unwrap();
+            let op = if crate::proto::client::peek_xid(&f) == Some(11) {
+                OpCode::Exists
+            } else {
+                OpCode::Create
+            };
+            let (hdr, _) = decode_reply(f, op).unwrap();
             (hdr.xid, hdr.err)
         })
         .collect();
-    assert_eq!(xids, vec![(10, 0), (11, 0), (12, 0)], "FIFO, and the read sees the earlier write");
+    assert_eq!(
+        xids,
+        vec![(10, 0), (11, 0), (12, 0)],
+        "FIFO, and the read sees the earlier write"
+    );
 }
 
 #[test]
@@ -234,15 +305,31 @@ fn a_read_queued_between_two_writes_does_not_see_the_later_one() {
     let set = |xid, v: &'static [u8]| Request {
         xid,
         op: OpCode::SetData,
-        body: RequestBody::SetData(SetDataRequest { path: "/k".into(), data: Bytes::from_static(v), version: -1 }),
+        body: RequestBody::SetData(SetDataRequest {
+            path: "/k".into(),
+            data: Bytes::from_static(v),
+            version: -1,
+        }),
     };
     h.send(c, frame_request(&set(1, b"1")));
-    h.send(c, frame_request(&Request { xid: 2, op: OpCode::GetData, body: RequestBody::GetData(GetDataRequest { path: "/k".into(), watch: false }) }));
+    h.send(
+        c,
+        frame_request(&Request {
+            xid: 2,
+            op: OpCode::GetData,
+            body: RequestBody::GetData(GetDataRequest {
+                path: "/k".into(),
+                watch: false,
+            }),
+        }),
+    );
     h.send(c, frame_request(&set(3, b"2")));
     h.sync(); // both writes become durable in one sync
     let frames = h.frames(c);
     let (_, body) = decode_reply(frames[1].clone(), OpCode::GetData).unwrap();
-    let ResponseBody::GetData(r) = body else { panic!("getData reply") };
+    let ResponseBody::GetData(r) = body else {
+        panic!("getData reply")
+    };
     assert_eq!(&r.data[..], b"1");
 }
 
@@ -253,7 +340,10 @@ fn sequential_nodes_get_ten_digit_suffixes_from_the_parent_cversion() {
     h.create(c, "/q", b"", 0).unwrap();
     assert_eq!(h.create(c, "/q/n-", b"", 2), Ok("/q/n-0000000000".into()));
     assert_eq!(h.create(c, "/q/n-", b"", 2), Ok("/q/n-0000000001".into()));
-    let del = RequestBody::Delete(DeleteRequest { path: "/q/n-0000000001".into(), version: -1 });
+    let del = RequestBody::Delete(DeleteRequest {
+        path: "/q/n-0000000001".into(),
+        version: -1,
+    });
     h.call(c, OpCode::Delete, del);
     assert_eq!(h.create(c, "/q/n-", b"", 3), Ok("/q/n-0000000002".into()));
 }
@@ -265,10 +355,21 @@ fn failed_multi_applies_nothing_and_reports_each_op() {
     let ops = vec![
         MultiOp::Create(
             OpCode::Create,
-            CreateRequest { path: "/m".into(), data: Bytes::new(), acl: crate::acl::open_acl_unsafe(), flags: 0 },
+            CreateRequest {
+                path: "/m".into(),
+                data: Bytes::new(),
+                acl: crate::acl::open_acl_unsafe(),
+                flags: 0,
+            },
         ),
-        MultiOp::Check(CheckVersionRequest { path: "/m".into(), version: 5 }),
-        MultiOp::Delete(DeleteRequest { path: "/m".into(), version: -1 }),
+        MultiOp::Check(CheckVersionRequest {
+            path: "/m".into(),
+            version: 5,
+        }),
+        MultiOp::Delete(DeleteRequest {
+            path: "/m".into(),
+            version: -1,
+        }),
     ];
     let (err, body) = h.call(c, OpCode::Multi, RequestBody::Multi(ops));
     assert_eq!(err, ErrorCode::Ok);
@@ -293,7 +394,11 @@ fn data_watch_fires_once_before_the_read_that_follows() {
     h.set(writer, "/w", b"b", -1).unwrap();
     h.set(writer, "/w", b"c", -1).unwrap();
     let frames = h.frames(watcher);
-    assert_eq!(frames.len(), 1, "one-shot: a single notification for two changes");
+    assert_eq!(
+        frames.len(),
+        1,
+        "one-shot: a single notification for two changes"
+    );
     let ev = decode_notification(frames[0].clone()).unwrap();
     assert_eq!((ev.event_type, ev.path.as_str()), (3, "/w"));
 }
@@ -304,15 +409,25 @@ fn session_expiry_deletes_ephemerals_and_fires_watches() {
     let (owner, _) = h.connect();
     let (watcher, _) = h.connect();
     h.create(owner, "/e", b"", 1).unwrap();
-    let ex = RequestBody::Exists(ExistsRequest { path: "/e".into(), watch: true });
+    let ex = RequestBody::Exists(ExistsRequest {
+        path: "/e".into(),
+        watch: true,
+    });
     assert_eq!(h.call(watcher, OpCode::Exists, ex).0, ErrorCode::Ok);
     // Only the watcher keeps pinging.
     for _ in 0..30 {
         h.advance(100);
         h.call(watcher, OpCode::Ping, RequestBody::Ping);
     }
-    assert!(h.closed.contains(&owner), "the expired session's connection is closed");
-    let ev: Vec<_> = h.frames(watcher).into_iter().filter_map(|f| decode_notification(f).ok()).collect();
+    assert!(
+        h.closed.contains(&owner),
+        "the expired session's connection is closed"
+    );
+    let ev: Vec<_> = h
+        .frames(watcher)
+        .into_iter()
+        .filter_map(|f| decode_notification(f).ok())
+        .collect();
     assert!(ev.is_empty() || ev.iter().all(|e| e.path == "/e"));
     assert_eq!(h.get(watcher, "/e", false), Err(ErrorCode::NoNode));
 }
@@ -325,7 +440,10 @@ fn reconnect_keeps_the_session_and_a_wrong_password_is_refused() {
     let good = Bytes::copy_from_slice(&crate::session::password_for(sid));
     let (c2, resp) = h.connect_as(sid, good);
     assert_eq!(resp.session_id, sid);
-    assert!(h.closed.contains(&c), "the old connection of the session is closed");
+    assert!(
+        h.closed.contains(&c),
+        "the old connection of the session is closed"
+    );
     assert!(h.get(c2, "/eph", false).is_ok());
     let (c3, resp) = h.connect_as(sid, Bytes::from_static(&[1; 16]));
     assert_eq!((resp.session_id, resp.time_out), (0, 0));
@@ -337,16 +455,37 @@ fn digest_acl_guards_reads_and_super_passes() {
     let mut h = Harness::new();
     let (c, _) = h.connect();
     let auth = |cred: &str| {
-        RequestBody::Auth(AuthPacket { auth_type: 0, scheme: "digest".into(), auth: Bytes::copy_from_slice(cred.as_bytes()) })
+        RequestBody::Auth(AuthPacket {
+            auth_type: 0,
+            scheme: "digest".into(),
+            auth: Bytes::copy_from_slice(cred.as_bytes()),
+        })
     };
     assert_eq!(h.call(c, OpCode::Auth, auth("alice:pw")).0, ErrorCode::Ok);
-    let acl = vec![Acl { perms: crate::acl::perms::ALL, id: Id { scheme: "auth".into(), id: String::new() } }];
-    let req = CreateRequest { path: "/secret".into(), data: Bytes::from_static(b"s"), acl, flags: 0 };
-    assert_eq!(h.call(c, OpCode::Create, RequestBody::Create(req)).0, ErrorCode::Ok);
+    let acl = vec![Acl {
+        perms: crate::acl::perms::ALL,
+        id: Id {
+            scheme: "auth".into(),
+            id: String::new(),
+        },
+    }];
+    let req = CreateRequest {
+        path: "/secret".into(),
+        data: Bytes::from_static(b"s"),
+        acl,
+        flags: 0,
+    };
+    assert_eq!(
+        h.call(c, OpCode::Create, RequestBody::Create(req)).0,
+        ErrorCode::Ok
+    );
     let (other, _) = h.connect();
     assert_eq!(h.get(other, "/secret", false), Err(ErrorCode::NoAuth));
     let (root, _) = h.connect();
-    assert_eq!(h.call(root, OpCode::Auth, auth("super:test")).0, ErrorCode::Ok);
+    assert_eq!(
+        h.call(root, OpCode::Auth, auth("super:test")).0,
+        ErrorCode::Ok
+    );
     assert!(h.get(root, "/secret", false).is_ok());
 }
 
@@ -363,21 +502,44 @@ fn bad_input_gets_an_error_or_a_clean_close() {
     assert!(h.closed.contains(&c));
     // An unknown opcode gets Unimplemented and a close.
     let (c, _) = h.connect();
-    h.send(c, Bytes::from_static(&[0, 0, 0, 8, 0, 0, 0, 5, 0, 0, 0x30, 0x39]));
+    h.send(
+        c,
+        Bytes::from_static(&[0, 0, 0, 8, 0, 0, 0, 5, 0, 0, 0x30, 0x39]),
+    );
     let frames = h.frames(c);
     let (hdr, _) = decode_reply(frames[0].clone(), OpCode::Ping).unwrap();
     assert_eq!((hdr.xid, hdr.err), (5, ErrorCode::Unimplemented.code()));
     assert!(h.closed.contains(&c));
     // A truncated body gets MarshallingError and the connection lives on.
     let (c, _) = h.connect();
-    h.send(c, Bytes::from_static(&[0, 0, 0, 10, 0, 0, 0, 6, 0, 0, 0, 4, 0, 0]));
+    h.send(
+        c,
+        Bytes::from_static(&[0, 0, 0, 10, 0, 0, 0, 6, 0, 0, 0, 4, 0, 0]),
+    );
     let (hdr, _) = decode_reply(h.frames(c)[0].clone(), OpCode::GetData).unwrap();
     assert_eq!(hdr.err, ErrorCode::MarshallingError.code());
     assert!(!h.closed.contains(&c));
-    // Non-canonical paths are refused for writes.
-    for bad in ["/a//b", "/a/", "a", "/a/./b", "/a/../b", "/a\u{0}b", "/a\u{1}"] {
-        assert_eq!(h.create(c, bad, b"", 0), Err(ErrorCode::BadArguments), "{bad:?}");
+    // Non-canonical paths are refused for writes: BadArguments, or NoNode where ZooKeeper looks up the
+    // (non-canonical) parent first.
+    h.create(c, "/a", b"", 0).unwrap();
+    for bad in ["/a/", "a", "/a\u{0}b", "/a\u{1}", "/a/.", "/a/.."] {
+        assert_eq!(
+            h.create(c, bad, b"", 0),
+            Err(ErrorCode::BadArguments),
+            "{bad:?}"
+        );
     }
+    for bad in ["/a//b", "/a/./b", "/a/../b"] {
+        assert_eq!(h.create(c, bad, b"", 0), Err(ErrorCode::NoNode), "{bad:?}");
+    }
+    let kids = RequestBody::GetChildren(GetChildrenRequest {
+        path: "/a".into(),
+        watch: false,
+    });
+    assert_eq!(
+        h.call(c, OpCode::GetChildren, kids).1,
+        ResponseBody::GetChildren(GetChildrenResponse { children: vec![] })
+    );
     assert!(h.get(c, "/", false).is_ok(), "the connection still works");
 }
 
@@ -394,13 +556,25 @@ fn four_letter_words_are_answered_and_the_connection_closed() {
 fn empty_containers_are_reaped_after_they_had_children() {
     let mut h = Harness::new();
     let (c, _) = h.connect();
-    let req = CreateRequest { path: "/box".into(), data: Bytes::new(), acl: crate::acl::open_acl_unsafe(), flags: 4 };
-    assert_eq!(h.call(c, OpCode::CreateContainer, RequestBody::Create(req)).0, ErrorCode::Ok);
-    h.advance(1500);
+    let req = CreateRequest {
+        path: "/box".into(),
+        data: Bytes::new(),
+        acl: crate::acl::open_acl_unsafe(),
+        flags: 4,
+    };
+    assert_eq!(
+        h.call(c, OpCode::CreateContainer, RequestBody::Create(req))
+            .0,
+        ErrorCode::Ok
+    );
+    h.advance_pinging(c, 1500);
     assert!(h.get(c, "/box", false).is_ok(), "never had children: kept");
     h.create(c, "/box/x", b"", 0).unwrap();
-    let del = RequestBody::Delete(DeleteRequest { path: "/box/x".into(), version: -1 });
+    let del = RequestBody::Delete(DeleteRequest {
+        path: "/box/x".into(),
+        version: -1,
+    });
     h.call(c, OpCode::Delete, del);
-    h.advance(1500);
+    h.advance_pinging(c, 1500);
     assert_eq!(h.get(c, "/box", false), Err(ErrorCode::NoNode));
 }

@@ -73,5 +73,7 @@ pub fn decode_notification(frame: Bytes) -> Result<WatcherEvent, DecodeError> {
 
 /// The xid of a reply frame, to tell notifications (-1), pings (-2) and replies apart before decoding.
 pub fn peek_xid(frame: &[u8]) -> Option<i32> {
-    frame.get(..4).map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+    frame
+        .get(..4)
+        .map(|b| i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
 }

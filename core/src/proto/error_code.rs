@@ -2,7 +2,9 @@
 
 /// A ZooKeeper error code as carried in [`super::records::ReplyHeader::err`].
 /// Serialized as its wire value, so stored txns do not depend on the enum's declaration order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 #[serde(into = "i32", try_from = "i32")]
 pub enum ErrorCode {
     Ok,
@@ -130,19 +132,6 @@ impl std::fmt::Display for ErrorCode {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn codes_are_distinct_and_round_trip() {
-        for e in ErrorCode::ALL {
-            assert_eq!(ErrorCode::from_code(e.code()), Some(e));
-        }
-        assert_eq!(ErrorCode::from_code(-9), None);
-    }
-}
-
 impl From<ErrorCode> for i32 {
     fn from(e: ErrorCode) -> i32 {
         e.code()
@@ -154,5 +143,18 @@ impl TryFrom<i32> for ErrorCode {
 
     fn try_from(code: i32) -> Result<ErrorCode, String> {
         ErrorCode::from_code(code).ok_or_else(|| format!("unknown error code {code}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_distinct_and_round_trip() {
+        for e in ErrorCode::ALL {
+            assert_eq!(ErrorCode::from_code(e.code()), Some(e));
+        }
+        assert_eq!(ErrorCode::from_code(-9), None);
     }
 }

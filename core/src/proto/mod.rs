@@ -4,8 +4,8 @@
 //! [`records::ConnectRequest`]; every later frame is a [`records::RequestHeader`] followed by the opcode's
 //! request record. Replies are a [`records::ReplyHeader`] followed by the response record (none on error).
 
-pub mod error_code;
 pub mod client;
+pub mod error_code;
 pub mod frame;
 pub mod jute;
 pub mod opcode;

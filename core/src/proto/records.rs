@@ -77,7 +77,18 @@ pub(crate) mod test_strategies {
 }
 
 /// An identity: `scheme` (world, auth, digest, ip, super, ...) and the scheme's `id`.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Id {
     pub scheme: String,
     pub id: String,
@@ -89,7 +100,18 @@ jute_record!(Id {
 });
 
 /// One ACL entry: a permission bit set granted to an identity.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Default, serde::Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Default,
+    serde::Serialize,
+    serde::Deserialize,
+)]
 pub struct Acl {
     pub perms: i32,
     pub id: Id,

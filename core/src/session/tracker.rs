@@ -145,6 +145,16 @@ impl SessionTracker {
         self.sessions.is_empty()
     }
 
+    /// (id, expiry time) of every tracked session.
+    pub fn iter_expiry(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
+        self.sessions.iter().map(|(id, t)| (*id, t.expires_at))
+    }
+
+    /// When the session expires unless touched.
+    pub fn expires_at(&self, id: i64) -> Option<u64> {
+        self.sessions.get(&id).map(|t| t.expires_at)
+    }
+
     /// (id, timeout ms) of every tracked session.
     pub fn iter(&self) -> impl Iterator<Item = (i64, u64)> + '_ {
         self.sessions.iter().map(|(id, t)| (*id, t.timeout))
