@@ -5,6 +5,7 @@ mod environment;
 mod four_letter_cmd;
 mod myid;
 mod server_cmd;
+mod storage_cmd;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -27,6 +28,10 @@ enum Command {
     /// Send a four-letter word (ruok, stat, srvr, mntr, ...) and print the reply, like `echo stat | nc`.
     #[command(name = "4lw")]
     FourLetterWord(four_letter_cmd::FourLetterArgs),
+    /// Txn log tools: `log dump <file>`, `log verify <dir>`.
+    Log(storage_cmd::LogArgs),
+    /// Snapshot tools: `snapshot dump <file>`.
+    Snapshot(storage_cmd::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -35,6 +40,8 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
+        Command::Log(args) => storage_cmd::run_log(args),
+        Command::Snapshot(args) => storage_cmd::run_snapshot(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
