@@ -72,12 +72,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         server_id,
         environment,
     };
-    let node = Node::new(
-        node_config,
-        recovered,
-        server.clock().now_ms(),
-        seed,
-    );
+    let node = Node::new(node_config, recovered, server.clock().now_ms(), seed);
     let signals = stop_on_signals(server.shutdown_handle())?;
     let result = server.run(node);
     signals.close();

@@ -234,7 +234,10 @@ mod tests {
     #[test]
     fn times_are_utc_dates() {
         assert_eq!(format_time(0), "1970-01-01 00:00:00.000 UTC");
-        assert_eq!(format_time(1_700_000_000_123), "2023-11-14 22:13:20.123 UTC");
+        assert_eq!(
+            format_time(1_700_000_000_123),
+            "2023-11-14 22:13:20.123 UTC"
+        );
         assert_eq!(format_time(-1), "1969-12-31 23:59:59.999 UTC");
     }
 

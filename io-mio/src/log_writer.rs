@@ -234,7 +234,8 @@ impl Writer {
                 Command::Append(txns) => {
                     for t in &txns {
                         if self.file.is_none() {
-                            self.file = Some(LogFile::create(&self.dir, t.header.zxid, self.prealloc)?);
+                            self.file =
+                                Some(LogFile::create(&self.dir, t.header.zxid, self.prealloc)?);
                             bump(&self.counters.log_files, 1);
                         }
                         encode_txns(std::slice::from_ref(t), &mut self.buf)
@@ -319,7 +320,11 @@ mod tests {
         let mut options = StorageOptions::new(dir, dir);
         options.pre_alloc_size_kb = 4;
         options.create_dirs().unwrap();
-        (LogWriter::on_disk(options.clone(), waker).unwrap(), options, poll)
+        (
+            LogWriter::on_disk(options.clone(), waker).unwrap(),
+            options,
+            poll,
+        )
     }
 
     fn wait_synced(log: &mut LogWriter, zxid: Zxid) {

@@ -14,8 +14,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use rzk_core::proto::client::{decode_connect_response, decode_reply, frame_connect, frame_request, peek_xid};
-use rzk_core::proto::records::{Acl, ConnectRequest, CreateRequest, GetDataRequest, Id, SetDataRequest};
+use rzk_core::proto::client::{
+    decode_connect_response, decode_reply, frame_connect, frame_request, peek_xid,
+};
+use rzk_core::proto::records::{
+    Acl, ConnectRequest, CreateRequest, GetDataRequest, Id, SetDataRequest,
+};
 use rzk_core::proto::request::{Request, RequestBody};
 use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::OpCode;
@@ -87,7 +91,8 @@ impl ServerProcess {
     /// Starts the server and waits until it accepts a session.
     fn start(&mut self) {
         self.starts += 1;
-        let log = std::fs::File::create(self.dir.join(format!("server-{}.log", self.starts))).unwrap();
+        let log =
+            std::fs::File::create(self.dir.join(format!("server-{}.log", self.starts))).unwrap();
         let child = Command::new(rzk_binary())
             .arg("server")
             .arg(self.dir.join("zoo.cfg"))
@@ -99,12 +104,20 @@ impl ServerProcess {
         let deadline = Instant::now() + Duration::from_secs(60);
         loop {
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("server exited with {status} at start {}; see {}", self.starts, self.log_path().display());
+                panic!(
+                    "server exited with {status} at start {}; see {}",
+                    self.starts,
+                    self.log_path().display()
+                );
             }
             if Client::connect(self.addr, None).is_ok() {
                 return;
             }
-            assert!(Instant::now() < deadline, "server did not come back; see {}", self.log_path().display());
+            assert!(
+                Instant::now() < deadline,
+                "server did not come back; see {}",
+                self.log_path().display()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -155,7 +168,10 @@ impl Client {
         let resp = decode_connect_response(read_frame(&mut stream)?)
             .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, format!("{e:?}")))?;
         if resp.session_id == 0 {
-            return Err(io::Error::new(io::ErrorKind::ConnectionRefused, "session expired"));
+            return Err(io::Error::new(
+                io::ErrorKind::ConnectionRefused,
+                "session expired",
+            ));
         }
         Ok(Client {
             stream,
@@ -168,7 +184,11 @@ impl Client {
     /// Sends one request and waits for its reply: (zxid, error code, body).
     fn call(&mut self, op: OpCode, body: RequestBody) -> io::Result<(i64, i32, ResponseBody)> {
         self.xid += 1;
-        let req = Request { xid: self.xid, op, body };
+        let req = Request {
+            xid: self.xid,
+            op,
+            body,
+        };
         self.stream.write_all(&frame_request(&req))?;
         loop {
             let frame = read_frame(&mut self.stream)?;
@@ -243,6 +263,9 @@ fn read_frame(stream: &mut TcpStream) -> io::Result<Bytes> {
     Ok(Bytes::from(body))
 }
 
+/// A node's data and version.
+type Versioned = (Vec<u8>, i32);
+
 /// What the writers were told: every acknowledged write, and the one in flight when the server died.
 #[derive(Default)]
 struct Acked {
@@ -252,7 +275,7 @@ struct Acked {
     sequential: Vec<String>,
     /// Per writer: its counter node's last acknowledged (data, version), and a set that was sent but not
     /// answered (it may or may not have been applied).
-    counters: BTreeMap<usize, ((Vec<u8>, i32), Option<Vec<u8>>)>,
+    counters: BTreeMap<usize, (Versioned, Option<Vec<u8>>)>,
     writes: usize,
 }
 
@@ -307,11 +330,18 @@ fn check_acked(addr: SocketAddr, acked: &mut Acked) {
     let mut c = Client::connect(addr, None).expect("connect after restart");
     for (path, (data, version)) in &acked.nodes {
         let got = c.get(path).unwrap();
-        assert_eq!(got, Ok((Bytes::from(data.clone()), *version)), "acknowledged {path}");
+        assert_eq!(
+            got,
+            Ok((Bytes::from(data.clone()), *version)),
+            "acknowledged {path}"
+        );
     }
     let mut seen = BTreeSet::new();
     for name in &acked.sequential {
-        assert!(seen.insert(name.clone()), "sequential name {name} handed out twice");
+        assert!(
+            seen.insert(name.clone()),
+            "sequential name {name} handed out twice"
+        );
         assert!(c.get(name).unwrap().is_ok(), "acknowledged {name} is gone");
     }
     for (id, ((data, version), maybe)) in acked.counters.iter_mut() {
@@ -382,7 +412,10 @@ fn acknowledged_writes_survive_kill_9_at_random_moments() {
     }
     let a = acked.lock().unwrap();
     assert!(a.writes > 0, "no write was ever acknowledged");
-    println!("{ROUNDS} rounds, {} acknowledged writes, all present", a.writes);
+    println!(
+        "{ROUNDS} rounds, {} acknowledged writes, all present",
+        a.writes
+    );
     drop(server);
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -393,13 +426,20 @@ fn a_session_and_its_ephemeral_survive_a_quick_restart() {
     let mut server = ServerProcess::new(&dir);
     server.start();
     let mut c = Client::connect(server.addr, None).unwrap();
-    assert_eq!(c.create("/eph", b"mine", 1).unwrap(), Ok("/eph".to_string()));
+    assert_eq!(
+        c.create("/eph", b"mine", 1).unwrap(),
+        Ok("/eph".to_string())
+    );
     let session = (c.session_id, c.passwd.clone());
     server.kill();
     server.start();
-    let mut again = Client::connect(server.addr, Some(session.clone())).expect("resume the session");
+    let mut again =
+        Client::connect(server.addr, Some(session.clone())).expect("resume the session");
     assert_eq!(again.session_id, session.0);
-    assert_eq!(again.get("/eph").unwrap(), Ok((Bytes::from_static(b"mine"), 0)));
+    assert_eq!(
+        again.get("/eph").unwrap(),
+        Ok((Bytes::from_static(b"mine"), 0))
+    );
     // And it is still the owner: another session sees the node too.
     let mut other = Client::connect(server.addr, None).unwrap();
     assert!(other.get("/eph").unwrap().is_ok());

@@ -16,8 +16,8 @@ mod proptests;
 mod tests;
 
 pub use apply::{ApplyOutcome, WatchTrigger};
-pub use restore::{RestoreError, TreeBuilder};
 pub use node_kind::{NodeKind, CONTAINER_OWNER, MAX_EXTENDED_SERVER_ID, MAX_TTL};
+pub use restore::{RestoreError, TreeBuilder};
 pub use znode::{PersistedStat, ZNode};
 
 use std::collections::{BTreeMap, BTreeSet};

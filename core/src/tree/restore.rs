@@ -317,9 +317,15 @@ mod tests {
     #[test]
     fn restored_nodes_keep_their_data_and_acl() {
         let mut b = TreeBuilder::new();
-        b.node("/", Bytes::new(), &acl(31, "anyone"), stat()).unwrap();
-        b.node(ZOOKEEPER_PATH, Bytes::from_static(b"z"), &acl(1, "x"), stat())
+        b.node("/", Bytes::new(), &acl(31, "anyone"), stat())
             .unwrap();
+        b.node(
+            ZOOKEEPER_PATH,
+            Bytes::from_static(b"z"),
+            &acl(1, "x"),
+            stat(),
+        )
+        .unwrap();
         let tree = b.finish(3).unwrap();
         tree.check_invariants().unwrap();
         let z = tree.get(ZOOKEEPER_PATH).unwrap();

@@ -218,7 +218,11 @@ mod tests {
         let buf = record(&(1, "abc".into()));
         assert_eq!(read_frame(&buf[..0], 0), Frame::End);
         for cut in 1..buf.len() {
-            assert_eq!(read_frame(&buf[..cut], 0), Frame::Bad(BadFrame::Short), "cut {cut}");
+            assert_eq!(
+                read_frame(&buf[..cut], 0),
+                Frame::Bad(BadFrame::Short),
+                "cut {cut}"
+            );
         }
     }
 
@@ -244,7 +248,10 @@ mod tests {
         assert_eq!(read_frame(&[0, 0, 1], 0), Frame::Bad(BadFrame::Short));
         let mut huge = vec![0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0];
         huge.extend([1u8; 16]);
-        assert!(matches!(read_frame(&huge, 0), Frame::Bad(BadFrame::BadLength(_))));
+        assert!(matches!(
+            read_frame(&huge, 0),
+            Frame::Bad(BadFrame::BadLength(_))
+        ));
         assert_eq!(
             read_frame(&[0, 0, 0, 0, 1, 0, 0, 0], 0),
             Frame::Bad(BadFrame::BadLength(0))

@@ -23,14 +23,17 @@ use std::sync::Arc;
 pub use dir::{Dir, FsDir, MemDir};
 pub use format::{FormatError, FORMAT_VERSION, MAX_RECORD_LEN};
 pub use purge::{plan_purge, purge, PurgePlan, MIN_SNAP_RETAIN_COUNT};
-pub use recovery::{recover, verify_dir, FileCheck, FileProblem, Recovery, RecoveryError, RecoveryReport};
+pub use recovery::{
+    recover, verify_dir, FileCheck, FileProblem, Recovery, RecoveryError, RecoveryReport,
+};
 pub use snapshot::{
     encode_snapshot, parse_snapshot_name, read_snapshot, snapshot_name, write_snapshot_file,
     SnapshotError,
 };
 pub(crate) use snapshot_thread::SnapshotThread;
 pub use txn_log::{
-    encode_log_file, encode_txns, log_name, parse_log_name, scan_log, Corruption, LogFile, LogScan, Tail,
+    encode_log_file, encode_txns, log_name, parse_log_name, scan_log, Corruption, LogFile, LogScan,
+    Tail,
 };
 
 /// The subdirectory of dataDir and dataLogDir that holds the files (ZooKeeper's "version-2").
@@ -133,4 +136,3 @@ impl StorageCounters {
 pub(crate) fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
 }
-

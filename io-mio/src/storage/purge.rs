@@ -87,7 +87,13 @@ mod tests {
     #[test]
     fn a_log_starting_exactly_at_the_oldest_snapshot_is_the_first_kept() {
         let plan = plan_purge(&[10, 20, 30], &[1, 10, 21], 3);
-        assert_eq!(plan, PurgePlan { snapshots: vec![], logs: vec![1] });
+        assert_eq!(
+            plan,
+            PurgePlan {
+                snapshots: vec![],
+                logs: vec![1]
+            }
+        );
         // log.11 starts after snapshot 10: log.1 holds txn 11 and must stay.
         let plan = plan_purge(&[10, 20, 30], &[1, 11, 21], 3);
         assert_eq!(plan.logs, Vec::<Zxid>::new());
@@ -103,11 +109,30 @@ mod tests {
     #[test]
     fn purge_deletes_the_planned_files_only() {
         let dir = MemDir::new();
-        for name in ["snapshot.a", "snapshot.14", "snapshot.1e", "snapshot.28", "log.1", "log.b", "log.1f", "myid"] {
+        for name in [
+            "snapshot.a",
+            "snapshot.14",
+            "snapshot.1e",
+            "snapshot.28",
+            "log.1",
+            "log.b",
+            "log.1f",
+            "myid",
+        ] {
             dir.put(name, Vec::new());
         }
         purge(&dir, &dir, 3);
         let left = dir.list().unwrap();
-        assert_eq!(left, ["log.1f", "log.b", "myid", "snapshot.14", "snapshot.1e", "snapshot.28"]);
+        assert_eq!(
+            left,
+            [
+                "log.1f",
+                "log.b",
+                "myid",
+                "snapshot.14",
+                "snapshot.1e",
+                "snapshot.28"
+            ]
+        );
     }
 }

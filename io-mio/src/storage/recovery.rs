@@ -88,7 +88,10 @@ pub fn recover(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<Recovery, Recove
     let mut report = RecoveryReport::default();
     remove_temp_snapshots(snap_dir, &mut report)?;
     let mut base = None;
-    for (zxid, name) in named_files(snap_dir, parse_snapshot_name)?.into_iter().rev() {
+    for (zxid, name) in named_files(snap_dir, parse_snapshot_name)?
+        .into_iter()
+        .rev()
+    {
         let bytes = snap_dir.read(&name).map_err(io_err(snap_dir, &name))?;
         let problem = match read_snapshot(&bytes) {
             Ok((z, tree)) if z == zxid => {
@@ -153,7 +156,10 @@ fn read_logs(
         let scan = scan_log(&bytes).map_err(|c| corrupt(c.offset, c.reason))?;
         report.log_files.push(file.clone());
         // Without records the header may be torn; with them, scan_log tied it to the first record.
-        if let Some(h) = scan.header_zxid.filter(|h| h != name_zxid && !scan.txns.is_empty()) {
+        if let Some(h) = scan
+            .header_zxid
+            .filter(|h| h != name_zxid && !scan.txns.is_empty())
+        {
             return Err(corrupt(0, format!("header says zxid 0x{h:x}")));
         }
         for (t, &offset) in scan.txns.iter().zip(&scan.offsets) {
@@ -476,10 +482,16 @@ mod tests {
         last[end] = 7;
         dir.put("log.15", last);
         let checks = verify_dir(&dir).unwrap();
-        assert!(matches!(checks[1].problem, Some(FileProblem::TornTail { .. })));
+        assert!(matches!(
+            checks[1].problem,
+            Some(FileProblem::TornTail { .. })
+        ));
         dir.put("snapshot.a", b"RZKS".to_vec());
         let checks = verify_dir(&dir).unwrap();
-        assert!(matches!(checks[2].problem, Some(FileProblem::Corrupt { .. })));
+        assert!(matches!(
+            checks[2].problem,
+            Some(FileProblem::Corrupt { .. })
+        ));
     }
 
     proptest! {

@@ -18,8 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use super::dir::sync_dir;
 use super::format::{
-    decode_file_header, decode_payload, encode_file_header, encode_record, read_frame, Frame,
-    FormatError, FILE_HEADER_LEN, SNAPSHOT_MAGIC,
+    decode_file_header, decode_payload, encode_file_header, encode_record, read_frame, FormatError,
+    Frame, FILE_HEADER_LEN, SNAPSHOT_MAGIC,
 };
 use super::txn_log::parse_hex_suffix;
 
@@ -80,7 +80,11 @@ pub enum SnapshotError {
 }
 
 /// Writes `tree` (exact at `zxid`) in snapshot format.
-pub fn write_snapshot<W: Write>(zxid: Zxid, tree: &DataTree, out: &mut W) -> Result<(), SnapshotError> {
+pub fn write_snapshot<W: Write>(
+    zxid: Zxid,
+    tree: &DataTree,
+    out: &mut W,
+) -> Result<(), SnapshotError> {
     out.write_all(&encode_file_header(SNAPSHOT_MAGIC, zxid))?;
     let mut buf = Vec::with_capacity(64 << 10);
     let mut nodes = 0u64;
@@ -121,7 +125,11 @@ pub fn encode_snapshot(zxid: Zxid, tree: &DataTree) -> Result<Vec<u8>, SnapshotE
 }
 
 /// Writes `snapshot.<zxid>` into `dir` durably and atomically: temp file, fsync, rename, fsync dir.
-pub fn write_snapshot_file(dir: &Path, zxid: Zxid, tree: &DataTree) -> Result<PathBuf, SnapshotError> {
+pub fn write_snapshot_file(
+    dir: &Path,
+    zxid: Zxid,
+    tree: &DataTree,
+) -> Result<PathBuf, SnapshotError> {
     let name = snapshot_name(zxid);
     let final_path = dir.join(&name);
     let temp_path = dir.join(format!("{name}{TEMP_SUFFIX}"));
@@ -158,10 +166,11 @@ pub fn read_snapshot(buf: &[u8]) -> Result<(Zxid, DataTree), SnapshotError> {
                 })
             }
         };
-        let record: SnapshotRecord = decode_payload(payload).map_err(|e| SnapshotError::Record {
-            offset: at,
-            reason: e.to_string(),
-        })?;
+        let record: SnapshotRecord =
+            decode_payload(payload).map_err(|e| SnapshotError::Record {
+                offset: at,
+                reason: e.to_string(),
+            })?;
         match record {
             SnapshotRecord::Node {
                 path,

@@ -17,7 +17,7 @@ use rzk_core::Zxid;
 use super::dir::sync_dir;
 use super::format::{
     decode_file_header, decode_payload, encode_file_header, find_valid_record_after, read_frame,
-    Frame, FormatError, FILE_HEADER_LEN, LOG_MAGIC,
+    FormatError, Frame, FILE_HEADER_LEN, LOG_MAGIC,
 };
 
 const LOG_PREFIX: &str = "log.";
@@ -139,7 +139,9 @@ pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
                     };
                     return Err(Corruption {
                         offset: at,
-                        reason: format!("zxid 0x{zxid:x} where {expected} belongs (gap or regression)"),
+                        reason: format!(
+                            "zxid 0x{zxid:x} where {expected} belongs (gap or regression)"
+                        ),
                     });
                 }
                 scan.txns.push(txn);
@@ -151,7 +153,9 @@ pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
                 if let Some(later) = find_valid_record_after::<LoggedTxn>(buf, at) {
                     return Err(Corruption {
                         offset: at,
-                        reason: format!("zeros where a record belongs, yet a valid record follows at {later}"),
+                        reason: format!(
+                            "zeros where a record belongs, yet a valid record follows at {later}"
+                        ),
                     });
                 }
                 return Ok(scan);
@@ -362,13 +366,20 @@ pub(crate) mod tests {
     fn a_foreign_header_is_corruption_but_a_torn_one_is_a_torn_tail() {
         let mut buf = encode_log_file(&txns(1..=2)).unwrap();
         buf[0] = b'X';
-        assert_eq!(scan_log(&buf).unwrap_err().offset, 0, "valid records follow a bad magic");
+        assert_eq!(
+            scan_log(&buf).unwrap_err().offset,
+            0,
+            "valid records follow a bad magic"
+        );
         let mut buf = encode_log_file(&txns(1..=2)).unwrap();
         buf[4] = 9;
         assert!(scan_log(&buf).unwrap_err().reason.contains("version"));
         let mut empty = encode_file_header(LOG_MAGIC, 1).to_vec();
         empty[4] = 9;
-        assert!(scan_log(&empty).is_err(), "another version is never a torn tail");
+        assert!(
+            scan_log(&empty).is_err(),
+            "another version is never a torn tail"
+        );
         let torn = scan_log(&[0u8; 100]).unwrap();
         assert!(matches!(torn.tail, Tail::Torn { offset: 0, .. }));
         assert!(scan_log(b"RZK").unwrap().txns.is_empty());
@@ -398,7 +409,10 @@ pub(crate) mod tests {
         assert_eq!(on_disk.len() % 4096, 0);
         assert!(on_disk.len() >= bytes.len() + FILE_HEADER_LEN);
         assert_eq!(scan_log(&on_disk).unwrap().txns, txns(1..=200));
-        assert!(LogFile::create(dir.path(), 1, 4096).is_err(), "never reuses a name");
+        assert!(
+            LogFile::create(dir.path(), 1, 4096).is_err(),
+            "never reuses a name"
+        );
     }
 
     proptest! {
