@@ -65,6 +65,8 @@ struct ServerProcess {
     addr: SocketAddr,
     dir: PathBuf,
     starts: usize,
+    /// Another build of the binary (default: the debug one).
+    binary: Option<PathBuf>,
 }
 
 impl ServerProcess {
@@ -85,6 +87,7 @@ impl ServerProcess {
             addr: SocketAddr::from(([127, 0, 0, 1], port)),
             dir: dir.to_path_buf(),
             starts: 0,
+            binary: None,
         }
     }
 
@@ -93,7 +96,8 @@ impl ServerProcess {
         self.starts += 1;
         let log =
             std::fs::File::create(self.dir.join(format!("server-{}.log", self.starts))).unwrap();
-        let child = Command::new(rzk_binary())
+        let binary = self.binary.clone().unwrap_or_else(rzk_binary);
+        let child = Command::new(binary)
             .arg("server")
             .arg(self.dir.join("zoo.cfg"))
             .stdout(Stdio::from(log.try_clone().unwrap()))
@@ -456,4 +460,79 @@ fn tempdir(tag: &str) -> PathBuf {
     ));
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A load generator, not a check: `RZK_BIN=target/release/rzk cargo test -p rzk-tests --test durability
+/// -- --ignored --nocapture write_throughput` prints writes/s and fsyncs/s under concurrent synchronous
+/// writers (RZK_BENCH_CLIENTS, default 32; RZK_BENCH_SECS, default 10).
+#[test]
+#[ignore]
+fn write_throughput() {
+    let env_num = |k: &str, d: u64| {
+        std::env::var(k)
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(d)
+    };
+    let clients = env_num("RZK_BENCH_CLIENTS", 32) as usize;
+    let secs = env_num("RZK_BENCH_SECS", 10);
+    let dir = tempdir("bench");
+    let mut server = ServerProcess::new(&dir);
+    if let Ok(bin) = std::env::var("RZK_BIN") {
+        server.binary = Some(PathBuf::from(bin));
+    }
+    server.start();
+    Client::connect(server.addr, None)
+        .unwrap()
+        .create("/b", b"", 0)
+        .unwrap()
+        .unwrap();
+    let stop_at = Instant::now() + Duration::from_secs(secs);
+    let started = Instant::now();
+    let threads: Vec<_> = (0..clients)
+        .map(|i| {
+            let addr = server.addr;
+            std::thread::spawn(move || {
+                let mut c = Client::connect(addr, None).unwrap();
+                let path = format!("/b/c{i}");
+                c.create(&path, b"", 0).unwrap().unwrap();
+                let mut n = 1u64;
+                while Instant::now() < stop_at {
+                    c.set(&path, &[7u8; 100], -1).unwrap().unwrap();
+                    n += 1;
+                }
+                n
+            })
+        })
+        .collect();
+    let writes: u64 = threads.into_iter().map(|t| t.join().unwrap()).sum();
+    let elapsed = started.elapsed().as_secs_f64();
+    let pid = server.child.as_ref().unwrap().id();
+    Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .unwrap();
+    let status = server.child.take().unwrap().wait().unwrap();
+    assert!(status.success(), "server exit {status}");
+    let log = std::fs::read_to_string(server.log_path()).unwrap();
+    let totals = log
+        .lines()
+        .find(|l| l.contains("txn log totals"))
+        .unwrap_or("")
+        .to_string();
+    let field = |name: &str| -> f64 {
+        totals
+            .split_whitespace()
+            .find_map(|w| w.strip_prefix(&format!("{name}=")))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(f64::NAN)
+    };
+    println!(
+        "{clients} clients, {elapsed:.1}s: {:.0} acknowledged writes/s; log: {:.0} txns/s, {:.0} fsyncs/s, {:.1} txns per fsync",
+        writes as f64 / elapsed,
+        field("txns") / elapsed,
+        field("fsyncs") / elapsed,
+        field("txns") / field("fsyncs")
+    );
+    let _ = std::fs::remove_dir_all(&dir);
 }

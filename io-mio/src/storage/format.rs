@@ -176,19 +176,51 @@ pub fn read_frame(buf: &[u8], at: usize) -> Frame<'_> {
 
 /// The first offset after `after` where a whole record with a good CRC whose payload decodes as `T`
 /// starts, if any. Used to tell a torn tail (nothing valid follows) from corruption in the middle.
+///
+/// A record's length is non-zero, so a record can only start at most 3 bytes before a non-zero byte: runs
+/// of zeros (preallocated space, tens of MB) are skipped a word at a time.
 pub fn find_valid_record_after<T: DeserializeOwned>(buf: &[u8], after: usize) -> Option<usize> {
     let last = buf.len().checked_sub(FRAME_HEADER_LEN + 1)?;
-    (after.saturating_add(1)..=last).find(|&at| {
-        // Cheap rejections first: most offsets have a zero or huge length.
-        let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
-        if len == 0 || len > buf.len() - at - FRAME_HEADER_LEN {
-            return false;
+    let mut at = after.checked_add(1)?;
+    while at <= last {
+        let nonzero = next_nonzero(buf, at)?;
+        let first = at.max(nonzero.saturating_sub(3));
+        for candidate in first..=nonzero.min(last) {
+            if is_valid_record::<T>(buf, candidate) {
+                return Some(candidate);
+            }
         }
-        match read_frame(buf, at) {
-            Frame::Record { payload, .. } => decode_payload::<T>(payload).is_ok(),
-            _ => false,
+        at = nonzero + 1;
+    }
+    None
+}
+
+/// The offset of the first non-zero byte at or after `from`.
+fn next_nonzero(buf: &[u8], from: usize) -> Option<usize> {
+    let rest = buf.get(from..)?;
+    let mut offset = 0;
+    for chunk in rest.chunks(8) {
+        if chunk.iter().any(|&b| b != 0) {
+            return chunk
+                .iter()
+                .position(|&b| b != 0)
+                .map(|i| from + offset + i);
         }
-    })
+        offset += chunk.len();
+    }
+    None
+}
+
+fn is_valid_record<T: DeserializeOwned>(buf: &[u8], at: usize) -> bool {
+    // Cheap rejection first: most offsets hold a zero or out-of-range length.
+    let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+    if len == 0 || len > buf.len() - at - FRAME_HEADER_LEN {
+        return false;
+    }
+    match read_frame(buf, at) {
+        Frame::Record { payload, .. } => decode_payload::<T>(payload).is_ok(),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
@@ -301,5 +333,14 @@ mod tests {
         buf.extend([0u8; 32]);
         assert_eq!(find_valid_record_after::<(u64, String)>(&buf, 0), Some(at));
         assert_eq!(find_valid_record_after::<(u64, String)>(&buf, at), None);
+        // After long runs of zeros too, at any alignment.
+        for zeros in [0, 1, 3, 7, 8, 9, 1000] {
+            let mut buf = vec![0u8; zeros];
+            buf.extend(record(&(5, "x".into())));
+            assert_eq!(
+                find_valid_record_after::<(u64, String)>(&buf, 0),
+                if zeros == 0 { None } else { Some(zeros) }
+            );
+        }
     }
 }
