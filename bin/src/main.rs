@@ -6,6 +6,7 @@ mod four_letter_cmd;
 mod myid;
 mod server_cmd;
 mod sim_cmd;
+mod storage_cmd;
 
 use std::io::IsTerminal;
 use std::process::ExitCode;
@@ -30,6 +31,10 @@ enum Command {
     FourLetterWord(four_letter_cmd::FourLetterArgs),
     /// Run the deterministic simulator: one seed (`--seed S [--trace]`) or many (`--seeds N`).
     Sim(sim_cmd::SimArgs),
+    /// Txn log tools: `log dump <file>`, `log verify <dir>`.
+    Log(storage_cmd::LogArgs),
+    /// Snapshot tools: `snapshot dump <file>`.
+    Snapshot(storage_cmd::SnapshotArgs),
 }
 
 fn main() -> ExitCode {
@@ -44,6 +49,8 @@ fn main() -> ExitCode {
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),
+        Command::Log(args) => storage_cmd::run_log(args),
+        Command::Snapshot(args) => storage_cmd::run_snapshot(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

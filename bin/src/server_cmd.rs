@@ -3,6 +3,8 @@
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
@@ -10,6 +12,7 @@ use clap::Args;
 use rzk_core::config::{ServerConfig, ServerSpec};
 use rzk_core::node::NodeConfig;
 use rzk_core::{Node, Recovered};
+use rzk_io_mio::storage::StorageOptions;
 use rzk_io_mio::{Server, ServerOptions, Shutdown};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -49,8 +52,12 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         Ok(limit) => info!(limit, "file descriptor limit"),
         Err(e) => warn!(error = %e, "cannot raise the file descriptor limit"),
     }
+    let storage = storage_options(&config);
+    let recovered = recover(&storage)?;
+    let counters = Arc::clone(&storage.counters);
     let options = ServerOptions {
         max_client_cnxns: config.max_client_cnxns,
+        storage: Some(storage),
         ..ServerOptions::default()
     };
     let server = Server::bind(addr, options)
@@ -65,18 +72,48 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         server_id,
         environment,
     };
-    let node = Node::new(
-        node_config,
-        Recovered::default(),
-        server.clock().now_ms(),
-        seed,
-    );
+    let node = Node::new(node_config, recovered, server.clock().now_ms(), seed);
     let signals = stop_on_signals(server.shutdown_handle())?;
     let result = server.run(node);
     signals.close();
-    result.context("the client event loop failed")?;
+    info!(
+        txns = counters.txns(),
+        fsyncs = counters.fsyncs(),
+        snapshots = counters.snapshots(),
+        "txn log totals"
+    );
+    result.context("the server stopped on an error")?;
     info!("stopped");
     Ok(())
+}
+
+fn storage_options(config: &ServerConfig) -> StorageOptions {
+    let mut storage = StorageOptions::new(&config.data_dir, &config.data_log_dir);
+    storage.pre_alloc_size_kb = config.pre_alloc_size_kb;
+    storage.snap_retain_count = config.autopurge_snap_retain_count;
+    storage.purge_interval_hours = config.autopurge_purge_interval;
+    storage
+}
+
+/// Loads the newest valid snapshot and the durable txns after it (repairing a torn log tail).
+fn recover(storage: &StorageOptions) -> anyhow::Result<Recovered> {
+    storage
+        .create_dirs()
+        .with_context(|| format!("cannot create {}", storage.log_dir().display()))?;
+    let started = Instant::now();
+    let recovery = storage
+        .recover()
+        .context("cannot recover from the data directories")?;
+    let report = &recovery.report;
+    info!(
+        snapshot = report.snapshot.as_ref().map_or("none", |(f, _)| f.as_str()),
+        log_files = report.log_files.len(),
+        txns = report.txns,
+        last_zxid = format_args!("0x{:x}", report.last_zxid),
+        ms = started.elapsed().as_millis() as u64,
+        "recovered"
+    );
+    Ok(recovery.recovered)
 }
 
 fn load_config(path: Option<&Path>) -> anyhow::Result<ServerConfig> {

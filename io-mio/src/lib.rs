@@ -18,6 +18,7 @@ mod log_writer;
 mod machine;
 mod server;
 mod shutdown;
+pub mod storage;
 
 pub use clock::Clock;
 pub use host::{max_fds, open_fds, raise_fd_limit};

@@ -1,52 +1,292 @@
-//! Carries out [`rzk_core::Output::AppendLog`]: for now entirely in memory.
+//! Carries out [`rzk_core::Output::AppendLog`] and [`rzk_core::Output::Snapshot`].
 //!
-//! Durability is a later issue: this writer "completes" every append at once, remembering the highest
-//! zxid handed to it, and the event loop feeds [`rzk_core::Input::LogSynced`] back to the machine right
-//! after the current batch of events. A real writer replaces it later: a thread that appends records to
-//! `version-2/log.<zxid>`, fsyncs once per group of appends, publishes the highest synced zxid and wakes the
-//! event loop through its `mio::Waker`. The loop's side of that contract is already what it is here:
-//! [`LogWriter::append`] never blocks, and [`LogWriter::take_synced`] is polled after every batch of events
-//! (including a wake-up), reporting each synced zxid once.
+//! On disk (production): a dedicated writer thread does group commit. It takes everything queued (up to
+//! [`MAX_BATCH_TXNS`]), writes it to the current `log.<zxid>` file, calls fdatasync once, and reports the
+//! highest synced zxid back through a channel, waking the event loop with its `mio::Waker`; the loop then
+//! feeds [`rzk_core::Input::LogSynced`]. A snapshot rolls the log (the next txn starts a new file) and is
+//! written by the snapshot thread. A write or sync error is final: the thread reports it and stops, so no
+//! later zxid is ever reported synced, and the event loop returns the error.
+//!
+//! In memory (driver tests with fake machines, no dataDir): every append "completes" at once.
+//!
+//! The loop's side is the same either way: [`LogWriter::append`] never blocks, and
+//! [`LogWriter::take_synced`] is polled after every batch of events (including a wake-up), reporting each
+//! synced zxid once.
 
+use std::io;
+use std::path::PathBuf;
+use std::sync::mpsc;
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use mio::Waker;
+use rzk_core::tree::DataTree;
 use rzk_core::txn::LoggedTxn;
 use rzk_core::Zxid;
+use tracing::error;
+
+use crate::storage::{bump, encode_txns, LogFile, SnapshotThread, StorageCounters, StorageOptions};
+
+/// Txns written per group commit at most (the rest waits for the next one), bounding reply latency.
+const MAX_BATCH_TXNS: usize = 4096;
 
 /// Accepts appends and reports how far the log is durable.
-#[derive(Debug, Default)]
 pub(crate) struct LogWriter {
-    /// The highest zxid appended so far.
-    appended: Option<Zxid>,
-    /// The highest zxid already reported through [`LogWriter::take_synced`].
-    reported: Option<Zxid>,
+    inner: Inner,
+}
+
+enum Inner {
+    Memory {
+        /// The highest zxid appended so far, and the highest already reported.
+        appended: Option<Zxid>,
+        reported: Option<Zxid>,
+    },
+    Disk(DiskLog),
+}
+
+/// What the event loop sends the writer thread, in the core's output order.
+enum Command {
+    Append(Vec<LoggedTxn>),
+    /// Close the current file after what came before; the next txn starts a new one.
+    Roll,
+}
+
+struct DiskLog {
+    commands: Option<mpsc::Sender<Command>>,
+    synced: mpsc::Receiver<Result<Zxid, String>>,
+    thread: Option<JoinHandle<()>>,
+    snapshots: SnapshotThread,
+    failed: bool,
 }
 
 impl LogWriter {
-    pub(crate) fn new() -> LogWriter {
-        LogWriter::default()
+    /// A log that keeps nothing: appends are "durable" at once.
+    pub(crate) fn in_memory() -> LogWriter {
+        LogWriter {
+            inner: Inner::Memory {
+                appended: None,
+                reported: None,
+            },
+        }
+    }
+
+    /// Starts the writer and snapshot threads on the directories of `options` (which must exist).
+    pub(crate) fn on_disk(options: StorageOptions, waker: Arc<Waker>) -> io::Result<LogWriter> {
+        let (commands, rx) = mpsc::channel();
+        let (synced_tx, synced) = mpsc::channel();
+        let writer = Writer {
+            dir: options.log_dir(),
+            prealloc: options.pre_alloc_size_kb.saturating_mul(1024),
+            counters: Arc::clone(&options.counters),
+            file: None,
+            buf: Vec::new(),
+        };
+        let thread = std::thread::Builder::new()
+            .name("log-writer".into())
+            .spawn(move || writer.run(rx, synced_tx, waker))?;
+        let snapshots = SnapshotThread::start(options)?;
+        Ok(LogWriter {
+            inner: Inner::Disk(DiskLog {
+                commands: Some(commands),
+                synced,
+                thread: Some(thread),
+                snapshots,
+                failed: false,
+            }),
+        })
     }
 
     /// Queues txns after all earlier ones. Never blocks.
-    pub(crate) fn append(&mut self, txns: &[LoggedTxn]) {
-        if let Some(highest) = txns.iter().map(|t| t.header.zxid).max() {
-            self.appended = Some(self.appended.map_or(highest, |a| a.max(highest)));
+    pub(crate) fn append(&mut self, txns: Vec<LoggedTxn>) {
+        match &mut self.inner {
+            Inner::Memory { appended, .. } => {
+                if let Some(highest) = txns.iter().map(|t| t.header.zxid).max() {
+                    *appended = Some(appended.map_or(highest, |a| a.max(highest)));
+                }
+            }
+            Inner::Disk(disk) => {
+                if !txns.is_empty() {
+                    disk.send(Command::Append(txns));
+                }
+            }
         }
     }
 
-    /// The highest durable zxid, if it moved since the last call.
-    pub(crate) fn take_synced(&mut self) -> Option<Zxid> {
-        if self.appended > self.reported {
-            self.reported = self.appended;
-            self.appended
-        } else {
-            None
+    /// Writes a snapshot of `tree` (exact at `zxid`) in the background and rolls the log.
+    pub(crate) fn snapshot(&mut self, zxid: Zxid, tree: Box<DataTree>) {
+        if let Inner::Disk(disk) = &mut self.inner {
+            disk.send(Command::Roll);
+            disk.snapshots.take(zxid, tree);
         }
     }
+
+    /// The highest durable zxid, if it moved since the last call; an error once the log has failed (then
+    /// nothing more is ever reported synced).
+    pub(crate) fn take_synced(&mut self) -> io::Result<Option<Zxid>> {
+        match &mut self.inner {
+            Inner::Memory { appended, reported } => {
+                if *appended > *reported {
+                    *reported = *appended;
+                    Ok(*appended)
+                } else {
+                    Ok(None)
+                }
+            }
+            Inner::Disk(disk) => disk.take_synced(),
+        }
+    }
+}
+
+impl DiskLog {
+    fn send(&mut self, command: Command) {
+        if let Some(commands) = &self.commands {
+            // A closed channel means the writer stopped on an error, which take_synced reports.
+            let _ = commands.send(command);
+        }
+    }
+
+    fn take_synced(&mut self) -> io::Result<Option<Zxid>> {
+        if self.failed {
+            return Err(io::Error::other("the txn log failed earlier"));
+        }
+        let mut highest = None;
+        loop {
+            match self.synced.try_recv() {
+                Ok(Ok(zxid)) => highest = Some(zxid),
+                Ok(Err(message)) => {
+                    self.failed = true;
+                    return Err(io::Error::other(message));
+                }
+                Err(mpsc::TryRecvError::Empty) => return Ok(highest),
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    self.failed = true;
+                    return Err(io::Error::other("the txn log writer thread is gone"));
+                }
+            }
+        }
+    }
+}
+
+impl Drop for DiskLog {
+    /// Lets the writer finish what is queued, then waits for both threads.
+    fn drop(&mut self) {
+        self.commands.take();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// The writer thread's state.
+struct Writer {
+    dir: PathBuf,
+    prealloc: u64,
+    counters: Arc<StorageCounters>,
+    file: Option<LogFile>,
+    /// Records encoded and not yet written to `file`.
+    buf: Vec<u8>,
+}
+
+impl Writer {
+    fn run(
+        mut self,
+        commands: mpsc::Receiver<Command>,
+        synced: mpsc::Sender<Result<Zxid, String>>,
+        waker: Arc<Waker>,
+    ) {
+        while let Ok(first) = commands.recv() {
+            let mut batch = vec![first];
+            let mut txns = batch_txns(&batch);
+            while txns < MAX_BATCH_TXNS {
+                match commands.try_recv() {
+                    Ok(c) => {
+                        txns += batch_txns(std::slice::from_ref(&c));
+                        batch.push(c);
+                    }
+                    Err(_) => break,
+                }
+            }
+            let result = self.commit(batch);
+            let stop = result.is_err();
+            let report = match result {
+                Ok(None) => continue,
+                Ok(Some(zxid)) => Ok(zxid),
+                Err(e) => {
+                    error!(dir = %self.dir.display(), error = %e, "cannot write the txn log: no more writes will be acknowledged");
+                    Err(format!("txn log in {}: {e}", self.dir.display()))
+                }
+            };
+            // The loop may already be gone (shutting down); nothing to report to then.
+            let _ = synced.send(report);
+            let _ = waker.wake();
+            if stop {
+                return;
+            }
+        }
+    }
+
+    /// Writes a batch and makes it durable; returns the highest zxid it synced.
+    fn commit(&mut self, batch: Vec<Command>) -> io::Result<Option<Zxid>> {
+        let mut highest = None;
+        let mut count = 0u64;
+        for command in batch {
+            match command {
+                Command::Append(txns) => {
+                    for t in &txns {
+                        if self.file.is_none() {
+                            self.file =
+                                Some(LogFile::create(&self.dir, t.header.zxid, self.prealloc)?);
+                            bump(&self.counters.log_files, 1);
+                        }
+                        encode_txns(std::slice::from_ref(t), &mut self.buf)
+                            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                        highest = Some(t.header.zxid);
+                        count += 1;
+                    }
+                }
+                Command::Roll => {
+                    self.flush()?;
+                    self.file = None;
+                }
+            }
+        }
+        self.flush()?;
+        bump(&self.counters.txns, count);
+        Ok(highest)
+    }
+
+    /// Writes the buffered records to the current file and fdatasyncs it.
+    fn flush(&mut self) -> io::Result<()> {
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        let Some(file) = self.file.as_mut() else {
+            return Err(io::Error::other("records buffered without a log file"));
+        };
+        file.append(&self.buf)?;
+        file.sync()?;
+        bump(&self.counters.fsyncs, 1);
+        self.buf.clear();
+        Ok(())
+    }
+}
+
+fn batch_txns(batch: &[Command]) -> usize {
+    batch
+        .iter()
+        .map(|c| match c {
+            Command::Append(t) => t.len(),
+            Command::Roll => 0,
+        })
+        .sum()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::storage::{recover, scan_log, FsDir};
     use rzk_core::txn::{Txn, TxnHeader};
+    use std::time::{Duration, Instant};
 
     fn txn(zxid: Zxid) -> LoggedTxn {
         LoggedTxn {
@@ -61,16 +301,94 @@ mod tests {
     }
 
     #[test]
-    fn reports_the_highest_appended_zxid_once() {
-        let mut log = LogWriter::new();
-        assert_eq!(log.take_synced(), None);
-        log.append(&[txn(3), txn(4)]);
-        log.append(&[txn(5)]);
-        assert_eq!(log.take_synced(), Some(5));
-        assert_eq!(log.take_synced(), None);
-        log.append(&[]);
-        assert_eq!(log.take_synced(), None);
-        log.append(&[txn(6)]);
-        assert_eq!(log.take_synced(), Some(6));
+    fn in_memory_reports_the_highest_appended_zxid_once() {
+        let mut log = LogWriter::in_memory();
+        assert_eq!(log.take_synced().unwrap(), None);
+        log.append(vec![txn(3), txn(4)]);
+        log.append(vec![txn(5)]);
+        assert_eq!(log.take_synced().unwrap(), Some(5));
+        assert_eq!(log.take_synced().unwrap(), None);
+        log.append(vec![]);
+        assert_eq!(log.take_synced().unwrap(), None);
+        log.append(vec![txn(6)]);
+        assert_eq!(log.take_synced().unwrap(), Some(6));
+    }
+
+    fn disk_log(dir: &std::path::Path) -> (LogWriter, StorageOptions, mio::Poll) {
+        let poll = mio::Poll::new().unwrap();
+        let waker = Arc::new(Waker::new(poll.registry(), mio::Token(0)).unwrap());
+        let mut options = StorageOptions::new(dir, dir);
+        options.pre_alloc_size_kb = 4;
+        options.create_dirs().unwrap();
+        (
+            LogWriter::on_disk(options.clone(), waker).unwrap(),
+            options,
+            poll,
+        )
+    }
+
+    fn wait_synced(log: &mut LogWriter, zxid: Zxid) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut seen = None;
+        while seen < Some(zxid) {
+            assert!(Instant::now() < deadline, "never synced {zxid}");
+            if let Some(z) = log.take_synced().unwrap() {
+                assert!(z <= zxid);
+                seen = Some(z);
+            } else {
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        }
+    }
+
+    #[test]
+    fn on_disk_group_commits_rolls_at_snapshots_and_recovers() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, options, _poll) = disk_log(dir.path());
+        for z in 1..=100 {
+            log.append(vec![txn(z)]);
+        }
+        wait_synced(&mut log, 100);
+        let mut tree = DataTree::new();
+        for z in 1..=100 {
+            tree.apply(&txn(z).header, &txn(z).txn);
+        }
+        log.snapshot(100, Box::new(tree));
+        log.append((101..=150).map(txn).collect());
+        wait_synced(&mut log, 150);
+        let counters = Arc::clone(&options.counters);
+        drop(log);
+        assert_eq!(counters.txns(), 150);
+        assert!(counters.fsyncs() >= 2 && counters.fsyncs() <= 150);
+        assert_eq!(counters.snapshots(), 1);
+        let v2 = dir.path().join("version-2");
+        assert!(v2.join("log.1").exists() && v2.join("log.65").exists());
+        assert!(v2.join("snapshot.64").exists());
+        let r = recover(&FsDir::new(&v2), &FsDir::new(&v2)).unwrap();
+        assert_eq!(r.report.snapshot.map(|s| s.1), Some(100));
+        assert_eq!(r.recovered.txns.len(), 50);
+        let on_disk = std::fs::read(v2.join("log.65")).unwrap();
+        assert_eq!(scan_log(&on_disk).unwrap().txns.len(), 50);
+    }
+
+    #[test]
+    fn a_write_error_is_reported_and_nothing_after_it_is_synced() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, options, _poll) = disk_log(dir.path());
+        // The next file cannot be created: its name is taken by a directory.
+        std::fs::create_dir(options.log_dir().join("log.1")).unwrap();
+        log.append(vec![txn(1)]);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let err = loop {
+            match log.take_synced() {
+                Err(e) => break e,
+                Ok(None) => std::thread::sleep(Duration::from_millis(1)),
+                Ok(Some(z)) => panic!("reported {z} synced"),
+            }
+            assert!(Instant::now() < deadline);
+        };
+        assert!(err.to_string().contains("txn log"), "{err}");
+        log.append(vec![txn(2)]);
+        assert!(log.take_synced().is_err());
     }
 }

@@ -27,6 +27,7 @@ use crate::host;
 use crate::log_writer::LogWriter;
 use crate::machine::Machine;
 use crate::shutdown::Shutdown;
+use crate::storage::StorageOptions;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -53,6 +54,9 @@ pub struct ServerOptions {
     /// Pending connections the kernel queues before accept (capped by net.core.somaxconn). mio listens
     /// with 128, too few when a thousand clients reconnect at once after a failover.
     pub listen_backlog: i32,
+    /// Where txns and snapshots go. `None` keeps nothing: appends count as durable at once (for driver tests
+    /// with fake machines; a real server always has a dataDir).
+    pub storage: Option<StorageOptions>,
 }
 
 impl Default for ServerOptions {
@@ -63,6 +67,7 @@ impl Default for ServerOptions {
             host_metrics_interval: Duration::from_secs(5),
             read_buffer_size: 64 * 1024,
             listen_backlog: 1024,
+            storage: None,
         }
     }
 }
@@ -74,6 +79,8 @@ pub struct Server {
     shutdown: Shutdown,
     options: ServerOptions,
     clock: Clock,
+    /// Wakes the loop: shutdown requests and the log writer thread's progress.
+    waker: Arc<Waker>,
 }
 
 impl Server {
@@ -88,9 +95,10 @@ impl Server {
         Ok(Server {
             poll,
             listener,
-            shutdown: Shutdown::new(waker),
+            shutdown: Shutdown::new(Arc::clone(&waker)),
             options,
             clock: Clock::start(),
+            waker,
         })
     }
 
@@ -110,10 +118,15 @@ impl Server {
         self.clock
     }
 
-    /// Drives `machine` until shutdown is requested. Returns an error only if polling itself fails.
+    /// Drives `machine` until shutdown is requested. Returns an error if polling itself fails, or if the txn
+    /// log cannot be written (then no write made after the failure was acknowledged).
     pub fn run<M: Machine>(self, machine: M) -> io::Result<()> {
         let read_buf = vec![0; self.options.read_buffer_size.max(1)];
         let clock = self.clock;
+        let log = match &self.options.storage {
+            Some(storage) => LogWriter::on_disk(storage.clone(), self.waker)?,
+            None => LogWriter::in_memory(),
+        };
         let driver = Driver {
             limit: ClientLimit::new(self.options.max_client_cnxns),
             next_metrics_at: clock.now_ms(),
@@ -125,7 +138,8 @@ impl Server {
             clock,
             conns: HashMap::new(),
             next_conn: 1,
-            log: LogWriter::new(),
+            log,
+            failure: None,
             outputs: Vec::new(),
             read_buf,
             dirty: BTreeSet::new(),
@@ -152,6 +166,8 @@ struct Driver<M> {
     next_conn: ConnId,
     limit: ClientLimit,
     log: LogWriter,
+    /// Set when the txn log failed: the loop stops and `run` returns it.
+    failure: Option<io::Error>,
     /// Reused for every `step` so outputs do not allocate each time.
     outputs: Vec<Output>,
     read_buf: Vec<u8>,
@@ -195,6 +211,10 @@ impl<M: Machine> Driver<M> {
         let mut events = Events::with_capacity(1024);
         loop {
             self.after_events();
+            if let Some(e) = self.failure.take() {
+                self.close_all();
+                return Err(e);
+            }
             if self.shutdown.is_requested() {
                 break;
             }
@@ -207,7 +227,7 @@ impl<M: Machine> Driver<M> {
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
-                    // Shutdown (and, later, log writer progress) is checked after every batch anyway.
+                    // Shutdown and log writer progress are checked after every batch anyway.
                     WAKER => {}
                     token => self.on_client_event(conn_of(token), event),
                 }
@@ -252,9 +272,19 @@ impl<M: Machine> Driver<M> {
         // Settling may tell the machine about dead sockets, whose outputs may dirty other connections or
         // append to the log: go on until both are quiet.
         loop {
-            if let Some(zxid) = self.log.take_synced() {
-                self.step(Input::LogSynced { zxid });
-            } else if let Some(id) = self.dirty.pop_first() {
+            match self.log.take_synced() {
+                Ok(Some(zxid)) => {
+                    self.step(Input::LogSynced { zxid });
+                    continue;
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    tracing::error!(error = %e, "the txn log failed: stopping without acknowledging more writes");
+                    self.failure = Some(e);
+                    return;
+                }
+            }
+            if let Some(id) = self.dirty.pop_first() {
                 self.settle(id);
             } else {
                 break;
@@ -317,9 +347,8 @@ impl<M: Machine> Driver<M> {
                     }
                 }
             }
-            Output::AppendLog(txns) => self.log.append(&txns),
-            // The in-memory log keeps no files, so there is nothing to snapshot yet.
-            Output::Snapshot { .. } => {}
+            Output::AppendLog(txns) => self.log.append(txns),
+            Output::Snapshot { zxid, tree } => self.log.snapshot(zxid, tree),
         }
     }
 

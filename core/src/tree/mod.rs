@@ -7,6 +7,7 @@ mod acl_intern;
 mod apply;
 mod digest;
 mod node_kind;
+mod restore;
 mod znode;
 
 #[cfg(test)]
@@ -16,6 +17,7 @@ mod tests;
 
 pub use apply::{ApplyOutcome, WatchTrigger};
 pub use node_kind::{NodeKind, CONTAINER_OWNER, MAX_EXTENDED_SERVER_ID, MAX_TTL};
+pub use restore::{RestoreError, TreeBuilder};
 pub use znode::{PersistedStat, ZNode};
 
 use std::collections::{BTreeMap, BTreeSet};

@@ -1,0 +1,264 @@
+//! `rzk log dump <file>`, `rzk log verify <dir>` and `rzk snapshot dump <file>`: readable views of the
+//! on-disk files, in the spirit of ZooKeeper's TxnLogToolkit and SnapshotFormatter.
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use rzk_core::proto::records::Acl;
+use rzk_core::txn::{LoggedTxn, Txn};
+use rzk_io_mio::storage::{
+    read_snapshot, scan_log, verify_dir, FileProblem, FsDir, Tail, VERSION_DIR,
+};
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    #[command(subcommand)]
+    pub command: LogCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LogCommand {
+    /// Print every txn of a log file, one per line.
+    Dump { file: PathBuf },
+    /// Check every log and snapshot file in a directory (dataLogDir, dataDir or their version-2); exits
+    /// non-zero on corruption.
+    Verify { dir: PathBuf },
+}
+
+#[derive(Debug, Args)]
+pub struct SnapshotArgs {
+    #[command(subcommand)]
+    pub command: SnapshotCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum SnapshotCommand {
+    /// Print every znode of a snapshot with its stat, then the sessions.
+    Dump { file: PathBuf },
+}
+
+pub fn run_log(args: LogArgs) -> anyhow::Result<()> {
+    match args.command {
+        LogCommand::Dump { file } => dump_log(&file),
+        LogCommand::Verify { dir } => verify(&dir),
+    }
+}
+
+pub fn run_snapshot(args: SnapshotArgs) -> anyhow::Result<()> {
+    match args.command {
+        SnapshotCommand::Dump { file } => dump_snapshot(&file),
+    }
+}
+
+fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
+    std::fs::read(file).with_context(|| format!("cannot read {}", file.display()))
+}
+
+fn dump_log(file: &Path) -> anyhow::Result<()> {
+    let bytes = read(file)?;
+    let scan = scan_log(&bytes).with_context(|| format!("{}", file.display()))?;
+    let mut out = String::new();
+    for t in &scan.txns {
+        out.push_str(&txn_line(t));
+        out.push('\n');
+    }
+    print!("{out}");
+    println!("EOF reached after {} txns.", scan.txns.len());
+    if let Tail::Torn { offset, reason } = scan.tail {
+        println!("Torn tail at offset {offset}: {reason} (recovery truncates it if this is the last log file)");
+    }
+    Ok(())
+}
+
+/// One txn as TxnLogToolkit prints it: time, session, cxid, zxid, type, fields.
+pub fn txn_line(t: &LoggedTxn) -> String {
+    let h = &t.header;
+    format!(
+        "{} session 0x{:x} cxid 0x{:x} zxid 0x{:x} {} {}",
+        format_time(h.time),
+        h.session_id,
+        h.cxid,
+        h.zxid,
+        t.txn.type_name(),
+        txn_fields(&t.txn)
+    )
+    .trim_end()
+    .to_string()
+}
+
+fn txn_fields(txn: &Txn) -> String {
+    match txn {
+        Txn::CreateSession { timeout } => timeout.to_string(),
+        Txn::CloseSession => String::new(),
+        Txn::Create {
+            path,
+            data,
+            acl,
+            ephemeral_owner,
+            parent_cversion,
+        } => format!(
+            "'{path},#{},{},{ephemeral_owner:#x},{parent_cversion}",
+            hex(data),
+            acl_text(acl)
+        ),
+        Txn::Delete { path } | Txn::Check { path } => format!("'{path}"),
+        Txn::SetData {
+            path,
+            data,
+            version,
+        } => format!("'{path},#{},{version}", hex(data)),
+        Txn::SetAcl { path, acl, version } => format!("'{path},{},{version}", acl_text(acl)),
+        Txn::Multi(subs) => subs
+            .iter()
+            .map(|s| format!("{}:{}", s.type_name(), txn_fields(s)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        Txn::Error { err } => format!("{err:?}"),
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
+}
+
+fn acl_text(acl: &[Acl]) -> String {
+    let items: Vec<String> = acl
+        .iter()
+        .map(|a| format!("s{{{},s{{'{},'{}}}}}", a.perms, a.id.scheme, a.id.id))
+        .collect();
+    format!("v{{{}}}", items.join(","))
+}
+
+/// Milliseconds since the epoch as `YYYY-MM-DD HH:MM:SS.mmm UTC`.
+pub fn format_time(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, sod) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil-from-days (Howard Hinnant's algorithm), proleptic Gregorian calendar.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{:03} UTC",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
+    let bytes = read(file)?;
+    let (zxid, tree) = read_snapshot(&bytes).with_context(|| format!("{}", file.display()))?;
+    let mut out = String::new();
+    let _ = writeln!(out, "ZNode Details (count={}):", tree.nodes().count());
+    for (path, node) in tree.nodes() {
+        let s = node.stat();
+        let _ = writeln!(out, "----\n{path}");
+        let _ = writeln!(out, "  cZxid = 0x{:014x}", s.czxid);
+        let _ = writeln!(out, "  ctime = {}", format_time(s.ctime));
+        let _ = writeln!(out, "  mZxid = 0x{:014x}", s.mzxid);
+        let _ = writeln!(out, "  mtime = {}", format_time(s.mtime));
+        let _ = writeln!(out, "  pZxid = 0x{:014x}", s.pzxid);
+        let _ = writeln!(out, "  cversion = {}", s.cversion);
+        let _ = writeln!(out, "  dataVersion = {}", s.version);
+        let _ = writeln!(out, "  aclVersion = {}", s.aversion);
+        let _ = writeln!(
+            out,
+            "  ephemeralOwner = 0x{:014x}",
+            node.persisted_stat().ephemeral_owner
+        );
+        let _ = writeln!(out, "  dataLength = {}", s.data_length);
+    }
+    let _ = writeln!(out, "----\nSession Details (sid, timeout, ephemeralCount):");
+    for (&id, &timeout) in tree.sessions() {
+        let _ = writeln!(
+            out,
+            "0x{id:x}, {timeout}, {}",
+            tree.ephemerals_of(id).count()
+        );
+    }
+    let _ = writeln!(out, "----\nLast zxid: 0x{zxid:x}");
+    print!("{out}");
+    Ok(())
+}
+
+fn verify(dir: &Path) -> anyhow::Result<()> {
+    let v2 = dir.join(VERSION_DIR);
+    let dir = if v2.is_dir() { v2 } else { dir.to_path_buf() };
+    if !dir.is_dir() {
+        bail!("{} is not a directory", dir.display());
+    }
+    let checks = verify_dir(&FsDir::new(&dir))?;
+    let mut corrupt = 0;
+    for c in &checks {
+        let range = c
+            .zxids
+            .map(|(a, b)| format!(", zxids 0x{a:x}..0x{b:x}"))
+            .unwrap_or_default();
+        match &c.problem {
+            None => println!("{}: ok, {} records{range}", c.file, c.records),
+            Some(FileProblem::TornTail { offset, reason }) => println!(
+                "{}: torn tail at offset {offset} ({reason}) after {} records{range}; recovery truncates it",
+                c.file, c.records
+            ),
+            Some(FileProblem::Corrupt { offset, reason }) => {
+                corrupt += 1;
+                println!("{}: CORRUPT at offset {offset}: {reason}", c.file)
+            }
+        }
+    }
+    println!("{} files checked, {corrupt} corrupt", checks.len());
+    if corrupt > 0 {
+        bail!("{corrupt} corrupt file(s) in {}", dir.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bytes::Bytes;
+    use rzk_core::txn::TxnHeader;
+
+    #[test]
+    fn times_are_utc_dates() {
+        assert_eq!(format_time(0), "1970-01-01 00:00:00.000 UTC");
+        assert_eq!(
+            format_time(1_700_000_000_123),
+            "2023-11-14 22:13:20.123 UTC"
+        );
+        assert_eq!(format_time(-1), "1969-12-31 23:59:59.999 UTC");
+    }
+
+    #[test]
+    fn a_txn_line_has_time_session_cxid_zxid_type_and_fields() {
+        let t = LoggedTxn {
+            header: TxnHeader {
+                session_id: 0x1000,
+                cxid: 3,
+                zxid: 0x2a,
+                time: 0,
+            },
+            txn: Txn::SetData {
+                path: "/a".into(),
+                data: Bytes::from_static(b"hi"),
+                version: 2,
+            },
+        };
+        assert_eq!(
+            txn_line(&t),
+            "1970-01-01 00:00:00.000 UTC session 0x1000 cxid 0x3 zxid 0x2a setData '/a,#6869,2"
+        );
+    }
+}

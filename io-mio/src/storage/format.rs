@@ -1,0 +1,346 @@
+//! The byte format shared by log and snapshot files: a 16-byte file header (magic, format version, zxid),
+//! then records, each framed as `length u32 LE | crc32c u32 LE | payload`, the CRC covering the length bytes
+//! and the payload. Payloads are serde values in bincode 2's standard configuration.
+//!
+//! A frame is checked (length bound, whole frame present, CRC) before its payload is decoded, so a torn or
+//! foreign record is rejected without decoding garbage. A zero length with a zero CRC is "end of data": log
+//! files are preallocated with zeros past their last record. docs/file-formats.md has the full picture.
+
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// The version written in every file header; readers refuse other versions.
+pub const FORMAT_VERSION: u32 = 1;
+/// Magic of a transaction log file.
+pub const LOG_MAGIC: [u8; 4] = *b"RZKL";
+/// Magic of a snapshot file.
+pub const SNAPSHOT_MAGIC: [u8; 4] = *b"RZKS";
+/// Bytes in a file header.
+pub const FILE_HEADER_LEN: usize = 16;
+/// Bytes before a record's payload.
+pub const FRAME_HEADER_LEN: usize = 8;
+/// The largest payload accepted. A txn is bounded by the request that made it (jute.maxbuffer, 1 MB by
+/// default); 64 MiB leaves room for raised limits while refusing absurd lengths read from a torn header.
+pub const MAX_RECORD_LEN: usize = 64 << 20;
+
+/// Why bytes are not a valid file or record.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("file is shorter than its {FILE_HEADER_LEN}-byte header")]
+    ShortHeader,
+    #[error("file header is all zeros (torn at creation)")]
+    ZeroHeader,
+    #[error("bad magic {0:02x?} (not an rzk file of this kind)")]
+    BadMagic([u8; 4]),
+    #[error("unsupported format version {0} (this build reads {FORMAT_VERSION})")]
+    BadVersion(u32),
+    #[error("record payload does not decode: {0}")]
+    Decode(String),
+    #[error("record does not encode: {0}")]
+    Encode(String),
+}
+
+/// A file header: which kind of file (magic), format version, and a zxid (a log's first txn, or the zxid a
+/// snapshot is exact at).
+pub fn encode_file_header(magic: [u8; 4], zxid: i64) -> [u8; FILE_HEADER_LEN] {
+    let mut h = [0u8; FILE_HEADER_LEN];
+    h[..4].copy_from_slice(&magic);
+    h[4..8].copy_from_slice(&FORMAT_VERSION.to_le_bytes());
+    h[8..].copy_from_slice(&zxid.to_le_bytes());
+    h
+}
+
+/// The zxid in a file header of the expected kind.
+pub fn decode_file_header(bytes: &[u8], magic: [u8; 4]) -> Result<i64, FormatError> {
+    let Some(h) = bytes.get(..FILE_HEADER_LEN) else {
+        return Err(FormatError::ShortHeader);
+    };
+    if h.iter().all(|&b| b == 0) {
+        return Err(FormatError::ZeroHeader);
+    }
+    let found = [h[0], h[1], h[2], h[3]];
+    if found != magic {
+        return Err(FormatError::BadMagic(found));
+    }
+    let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+    if version != FORMAT_VERSION {
+        return Err(FormatError::BadVersion(version));
+    }
+    let mut z = [0u8; 8];
+    z.copy_from_slice(&h[8..16]);
+    Ok(i64::from_le_bytes(z))
+}
+
+fn bincode_config() -> impl bincode::config::Config {
+    bincode::config::standard().with_limit::<MAX_RECORD_LEN>()
+}
+
+/// Appends `value` to `out` as one framed record.
+pub fn encode_record<T: Serialize>(value: &T, out: &mut Vec<u8>) -> Result<(), FormatError> {
+    let start = out.len();
+    out.extend_from_slice(&[0u8; FRAME_HEADER_LEN]);
+    let encoded = bincode::serde::encode_into_std_write(value, out, bincode_config());
+    let len = match encoded {
+        Ok(len) if len > 0 && len <= MAX_RECORD_LEN => len,
+        Ok(len) => {
+            out.truncate(start);
+            return Err(FormatError::Encode(format!("payload of {len} bytes")));
+        }
+        Err(e) => {
+            out.truncate(start);
+            return Err(FormatError::Encode(e.to_string()));
+        }
+    };
+    let len_bytes = (len as u32).to_le_bytes();
+    let crc = frame_crc(len_bytes, &out[start + FRAME_HEADER_LEN..]);
+    out[start..start + 4].copy_from_slice(&len_bytes);
+    out[start + 4..start + 8].copy_from_slice(&crc.to_le_bytes());
+    Ok(())
+}
+
+fn frame_crc(len_bytes: [u8; 4], payload: &[u8]) -> u32 {
+    crc32c::crc32c_append(crc32c::crc32c(&len_bytes), payload)
+}
+
+/// Decodes a payload that passed its CRC; trailing bytes make it invalid.
+pub fn decode_payload<T: DeserializeOwned>(payload: &[u8]) -> Result<T, FormatError> {
+    match bincode::serde::decode_from_slice::<T, _>(payload, bincode_config()) {
+        Ok((value, used)) if used == payload.len() => Ok(value),
+        Ok((_, used)) => Err(FormatError::Decode(format!(
+            "{} bytes left over after the value",
+            payload.len() - used
+        ))),
+        Err(e) => Err(FormatError::Decode(e.to_string())),
+    }
+}
+
+/// What is found at an offset of a file's record area.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Frame<'a> {
+    /// A whole record whose CRC checks out; the next one starts at `next`.
+    Record { payload: &'a [u8], next: usize },
+    /// The end of the file, or a zero frame header (preallocated space).
+    End,
+    /// Not a valid frame.
+    Bad(BadFrame),
+}
+
+/// Why a frame is not valid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum BadFrame {
+    #[error("record is cut short by the end of the file")]
+    Short,
+    #[error("record length {0} is out of bounds")]
+    BadLength(u32),
+    #[error("record checksum does not match")]
+    Crc,
+}
+
+/// Reads the frame starting at `at`.
+pub fn read_frame(buf: &[u8], at: usize) -> Frame<'_> {
+    let rest = buf.get(at..).unwrap_or(&[]);
+    if rest.is_empty() {
+        return Frame::End;
+    }
+    if rest.len() < FRAME_HEADER_LEN {
+        return if rest.iter().all(|&b| b == 0) {
+            Frame::End
+        } else {
+            Frame::Bad(BadFrame::Short)
+        };
+    }
+    let len_bytes = [rest[0], rest[1], rest[2], rest[3]];
+    let len = u32::from_le_bytes(len_bytes);
+    let crc = u32::from_le_bytes([rest[4], rest[5], rest[6], rest[7]]);
+    if len == 0 {
+        return if crc == 0 {
+            Frame::End
+        } else {
+            Frame::Bad(BadFrame::BadLength(0))
+        };
+    }
+    if len as usize > MAX_RECORD_LEN {
+        return Frame::Bad(BadFrame::BadLength(len));
+    }
+    let Some(payload) = rest.get(FRAME_HEADER_LEN..FRAME_HEADER_LEN + len as usize) else {
+        return Frame::Bad(BadFrame::Short);
+    };
+    if frame_crc(len_bytes, payload) != crc {
+        return Frame::Bad(BadFrame::Crc);
+    }
+    Frame::Record {
+        payload,
+        next: at + FRAME_HEADER_LEN + len as usize,
+    }
+}
+
+/// The first offset after `after` where a whole record with a good CRC whose payload decodes as `T`
+/// starts, if any. Used to tell a torn tail (nothing valid follows) from corruption in the middle.
+///
+/// A record's length is non-zero, so a record can only start at most 3 bytes before a non-zero byte: runs
+/// of zeros (preallocated space, tens of MB) are skipped a word at a time.
+pub fn find_valid_record_after<T: DeserializeOwned>(buf: &[u8], after: usize) -> Option<usize> {
+    let last = buf.len().checked_sub(FRAME_HEADER_LEN + 1)?;
+    let mut at = after.checked_add(1)?;
+    while at <= last {
+        let nonzero = next_nonzero(buf, at)?;
+        let first = at.max(nonzero.saturating_sub(3));
+        for candidate in first..=nonzero.min(last) {
+            if is_valid_record::<T>(buf, candidate) {
+                return Some(candidate);
+            }
+        }
+        at = nonzero + 1;
+    }
+    None
+}
+
+/// The offset of the first non-zero byte at or after `from`.
+fn next_nonzero(buf: &[u8], from: usize) -> Option<usize> {
+    let rest = buf.get(from..)?;
+    let mut offset = 0;
+    for chunk in rest.chunks(8) {
+        if chunk.iter().any(|&b| b != 0) {
+            return chunk
+                .iter()
+                .position(|&b| b != 0)
+                .map(|i| from + offset + i);
+        }
+        offset += chunk.len();
+    }
+    None
+}
+
+fn is_valid_record<T: DeserializeOwned>(buf: &[u8], at: usize) -> bool {
+    // Cheap rejection first: most offsets hold a zero or out-of-range length.
+    let len = u32::from_le_bytes([buf[at], buf[at + 1], buf[at + 2], buf[at + 3]]) as usize;
+    if len == 0 || len > buf.len() - at - FRAME_HEADER_LEN {
+        return false;
+    }
+    match read_frame(buf, at) {
+        Frame::Record { payload, .. } => decode_payload::<T>(payload).is_ok(),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(v: &(u64, String)) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_record(v, &mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn a_record_round_trips() {
+        let v = (7u64, "seven".to_string());
+        let buf = record(&v);
+        let Frame::Record { payload, next } = read_frame(&buf, 0) else {
+            panic!("not a record");
+        };
+        assert_eq!(next, buf.len());
+        assert_eq!(decode_payload::<(u64, String)>(payload).unwrap(), v);
+        assert_eq!(read_frame(&buf, next), Frame::End);
+    }
+
+    #[test]
+    fn every_truncation_of_a_record_is_short_or_end() {
+        let buf = record(&(1, "abc".into()));
+        assert_eq!(read_frame(&buf[..0], 0), Frame::End);
+        for cut in 1..buf.len() {
+            assert_eq!(
+                read_frame(&buf[..cut], 0),
+                Frame::Bad(BadFrame::Short),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_single_bit_flip_is_caught() {
+        let buf = record(&(1, "abcdef".into()));
+        for i in 0..buf.len() {
+            for bit in 0..8 {
+                let mut b = buf.clone();
+                b[i] ^= 1 << bit;
+                assert!(
+                    matches!(read_frame(&b, 0), Frame::Bad(_)),
+                    "flip byte {i} bit {bit}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn zeros_are_the_end_and_huge_lengths_are_refused() {
+        assert_eq!(read_frame(&[0u8; 64], 0), Frame::End);
+        assert_eq!(read_frame(&[0u8; 5], 0), Frame::End);
+        assert_eq!(read_frame(&[0, 0, 1], 0), Frame::Bad(BadFrame::Short));
+        let mut huge = vec![0xff, 0xff, 0xff, 0x7f, 0, 0, 0, 0];
+        huge.extend([1u8; 16]);
+        assert!(matches!(
+            read_frame(&huge, 0),
+            Frame::Bad(BadFrame::BadLength(_))
+        ));
+        assert_eq!(
+            read_frame(&[0, 0, 0, 0, 1, 0, 0, 0], 0),
+            Frame::Bad(BadFrame::BadLength(0))
+        );
+    }
+
+    #[test]
+    fn a_payload_of_another_type_or_with_trailing_bytes_is_refused() {
+        let mut out = Vec::new();
+        encode_record(&(1u8, 2u8, 3u8), &mut out).unwrap();
+        let Frame::Record { payload, .. } = read_frame(&out, 0) else {
+            panic!()
+        };
+        assert!(decode_payload::<u8>(payload).is_err());
+        assert!(decode_payload::<(u64, String)>(b"\xff\xff\xff\xff\xff").is_err());
+    }
+
+    #[test]
+    fn headers_check_magic_version_and_zeros() {
+        let h = encode_file_header(LOG_MAGIC, 0x1_0000_0005);
+        assert_eq!(decode_file_header(&h, LOG_MAGIC), Ok(0x1_0000_0005));
+        assert_eq!(
+            decode_file_header(&h, SNAPSHOT_MAGIC),
+            Err(FormatError::BadMagic(LOG_MAGIC))
+        );
+        assert_eq!(
+            decode_file_header(&h[..10], LOG_MAGIC),
+            Err(FormatError::ShortHeader)
+        );
+        assert_eq!(
+            decode_file_header(&[0; 16], LOG_MAGIC),
+            Err(FormatError::ZeroHeader)
+        );
+        let mut v2 = h;
+        v2[4] = 2;
+        assert_eq!(
+            decode_file_header(&v2, LOG_MAGIC),
+            Err(FormatError::BadVersion(2))
+        );
+    }
+
+    #[test]
+    fn a_valid_record_after_garbage_is_found() {
+        let mut buf = vec![9u8; 13];
+        let at = buf.len();
+        buf.extend(record(&(5, "x".into())));
+        buf.extend([0u8; 32]);
+        assert_eq!(find_valid_record_after::<(u64, String)>(&buf, 0), Some(at));
+        assert_eq!(find_valid_record_after::<(u64, String)>(&buf, at), None);
+        // After long runs of zeros too, at any alignment.
+        for zeros in [0, 1, 3, 7, 8, 9, 1000] {
+            let mut buf = vec![0u8; zeros];
+            buf.extend(record(&(5, "x".into())));
+            assert_eq!(
+                find_valid_record_after::<(u64, String)>(&buf, 0),
+                if zeros == 0 { None } else { Some(zeros) }
+            );
+        }
+    }
+}
