@@ -20,20 +20,23 @@ import servers  # noqa: E402
 from kazoo.client import KazooClient  # noqa: E402
 
 _running = {}
+_start_failures = {}
 _counter = itertools.count()
 
 
-def pytest_configure(config):
-    config.addinivalue_line("markers", "rzk_only: behaviour only rzk has; skipped against ZooKeeper")
-    config.addinivalue_line("markers", "zk_only: documented ZooKeeper-only behaviour; skipped against rzk")
-
-
 def _get_server(kind):
+    if kind in _start_failures:
+        # Do not pay the startup timeout again for every test once a target failed to start.
+        pytest.fail(f"{kind} failed to start earlier in this session:\n{_start_failures[kind]}")
     s = _running.get(kind)
     if s is None or not s.alive():
         if s is not None:
             s.stop()
-        s = servers.start(kind)
+        try:
+            s = servers.start(kind)
+        except Exception as e:
+            _start_failures[kind] = str(e)
+            raise
         _running[kind] = s
     return s
 
@@ -64,7 +67,7 @@ def server(request):
 
 def new_client(server, timeout=10.0, **kwargs):
     c = KazooClient(hosts=server.hosts, timeout=timeout, **kwargs)
-    c.start(timeout=15)
+    c.start(timeout=10)
     return c
 
 

@@ -354,7 +354,7 @@ def read_multi_op(op, r):
 class RawClient:
     def __init__(self, address, timeout_ms=10_000, session_id=0, passwd=b"\x00" * 16, connect=True, read_only=False):
         self.address = address
-        self.sock = socket.create_connection(address, timeout=10)
+        self.sock = socket.create_connection(address, timeout=5)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self.buf = b""
         self.events = deque()
@@ -386,7 +386,7 @@ class RawClient:
             raise ConnectionClosed("server closed the connection")
         self.buf += chunk
 
-    def recv_frame(self, timeout=10.0):
+    def recv_frame(self, timeout=5.0):
         deadline = time.monotonic() + timeout
         while len(self.buf) < 4:
             self._fill(deadline)
@@ -423,14 +423,14 @@ class RawClient:
         self.read_only = r.bool() if r.remaining() else False
         return proto
 
-    def request(self, op, body=b"", xid=None, timeout=10.0):
+    def request(self, op, body=b"", xid=None, timeout=5.0):
         if xid is None:
             xid = self.next_xid
             self.next_xid += 1
         self.send_raw(frame(enc_int(xid) + enc_int(op) + body))
         return self.read_reply(xid, timeout)
 
-    def read_reply(self, xid, timeout=10.0):
+    def read_reply(self, xid, timeout=5.0):
         deadline = time.monotonic() + timeout
         while True:
             payload = self.recv_frame(max(0.0, deadline - time.monotonic()))
@@ -450,7 +450,7 @@ class RawClient:
     def ping(self):
         return self.request(OP_PING, b"", xid=XID_PING)
 
-    def wait_event(self, timeout=10.0):
+    def wait_event(self, timeout=5.0):
         """Returns the next watch notification, reading the socket (and pinging) until one arrives."""
         deadline = time.monotonic() + timeout
         while not self.events:

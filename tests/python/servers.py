@@ -38,7 +38,7 @@ def digest_id(user, password):
 SUPER_DIGEST = digest_id(SUPER_USER, SUPER_PASSWORD)
 
 ALL_TARGETS = ("zk", "rzk")
-STARTUP_TIMEOUT_S = 60
+STARTUP_TIMEOUT_S = 30
 
 
 def selected_targets():

@@ -38,7 +38,7 @@ def test_silent_session_expires_ephemerals_go_and_watches_fire(server, raw, root
     assert silent.create(p, flags=EPHEMERAL).err == 0
     assert watcher.exists(p, watch=True).err == 0
     # `silent` sends nothing more: no pings, so the server expires it
-    ev = watcher.wait_event(timeout=30)
+    ev = watcher.wait_event(timeout=15)
     assert (ev.type, ev.path) == (rawzk.EV_NODE_DELETED, p)
     assert watcher.exists(p).err == rawzk.NONODE
     # the server closes the expired session's connection
@@ -63,7 +63,7 @@ def test_reconnect_to_expired_session_gets_zero_timeout_and_close(server, raw, r
     watcher = raw()
     silent.create(f"{root}/e", flags=EPHEMERAL)
     watcher.exists(f"{root}/e", watch=True)
-    watcher.wait_event(timeout=30)
+    watcher.wait_event(timeout=15)
     again = raw(connect=False)
     again.send_raw(connect_request(5000, silent.session_id, silent.passwd))
     r = Reader(again.recv_frame())
