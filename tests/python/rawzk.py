@@ -369,7 +369,11 @@ class RawClient:
     # -- framing
 
     def send_raw(self, data):
-        self.sock.sendall(data)
+        try:
+            self.sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError) as e:
+            # The server may close as soon as it has read a bad length prefix, before we finish sending.
+            raise ConnectionClosed(str(e)) from e
 
     def _fill(self, deadline):
         remaining = deadline - time.monotonic()

@@ -148,6 +148,18 @@ class Server:
             shutil.rmtree(self.workdir, ignore_errors=True)
 
 
+def _accepts_sessions(server):
+    """ZooKeeper answers ruok before it serves sessions; a real handshake is the proof."""
+    import rawzk  # here to keep servers.py importable on its own
+
+    try:
+        c = rawzk.RawClient(server.address, timeout_ms=MIN_SESSION_TIMEOUT_MS * 10)
+        c.close()
+        return True
+    except (OSError, rawzk.ConnectionClosed, TimeoutError):
+        return False
+
+
 def _wait_until_serving(server):
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -155,7 +167,7 @@ def _wait_until_serving(server):
             raise RuntimeError(
                 f"{server.kind} exited with {server.proc.returncode} during startup:\n{server.log_tail()}"
             )
-        if server.alive():
+        if server.alive() and _accepts_sessions(server):
             return
         time.sleep(0.1)
     server.stop()

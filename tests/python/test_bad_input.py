@@ -29,8 +29,8 @@ def assert_server_serves(server):
 
 def outcome(client, data, timeout=5.0):
     """Sends raw bytes; returns ("closed",) or ("reply", xid, err) followed by whether it then closed."""
-    client.send_raw(data)
     try:
+        client.send_raw(data)
         payload = client.recv_frame(timeout)
     except rawzk.ConnectionClosed:
         return (CLOSED,)

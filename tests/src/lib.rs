@@ -123,7 +123,10 @@ fn wait_until_serving(addr: &str, mut child: Option<&mut Child>) -> Result<()> {
                 bail!("server exited during startup with {status}");
             }
         }
-        if matches!(four_letter(addr, "ruok").as_deref(), Ok("imok")) {
+        // ZooKeeper answers ruok before it serves sessions; srvr tells the difference.
+        if matches!(four_letter(addr, "ruok").as_deref(), Ok("imok"))
+            && four_letter(addr, "srvr").is_ok_and(|s| !s.contains("not currently serving"))
+        {
             return Ok(());
         }
         if Instant::now() > deadline {
