@@ -164,14 +164,15 @@ def _wait_until_serving(server):
     deadline = time.monotonic() + STARTUP_TIMEOUT_S
     while time.monotonic() < deadline:
         if server.proc.poll() is not None:
-            raise RuntimeError(
-                f"{server.kind} exited with {server.proc.returncode} during startup:\n{server.log_tail()}"
-            )
+            message = f"{server.kind} exited with {server.proc.returncode} during startup:\n{server.log_tail()}"
+            server.stop()
+            raise RuntimeError(message)
         if server.alive() and _accepts_sessions(server):
             return
         time.sleep(0.1)
+    message = f"{server.kind} did not start serving within {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}"
     server.stop()
-    raise RuntimeError(f"{server.kind} did not answer ruok within {STARTUP_TIMEOUT_S}s:\n{server.log_tail()}")
+    raise RuntimeError(message)
 
 
 def start_zk():
