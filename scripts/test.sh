@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# The project's test command: installs what the tests need (only when missing), builds the workspace,
+# runs `cargo test --workspace`, then the Python tests (kazoo + raw jute) in tests/python against rzk and
+# Apache ZooKeeper 3.8. Every stage runs even if an earlier test stage failed; the exit status is
+# non-zero if any stage failed, and the last line is a one-line summary.
+#
+# Environment (all optional):
+#   RZK_TEST_TARGETS   servers the Python tests run against: "zk,rzk" (default), "zk" or "rzk"
+#   RZK_TEST_MAXFAIL   stop pytest after this many failures (default 50; 0 = never stop)
+#   RZK_TEST_SKIP_INSTALL=1  never install anything (fail instead if something is missing)
+#   PYTEST_ARGS        extra arguments for pytest (e.g. "-k watches -x")
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+TARGETS="${RZK_TEST_TARGETS:-zk,rzk}"
+export RZK_TEST_TARGETS="$TARGETS"
+MAXFAIL="${RZK_TEST_MAXFAIL:-50}"
+START=$(date +%s)
+declare -a SUMMARY=()
+FAILED=0
+
+log() { printf '\n=== %s\n' "$*"; }
+record() { # stage status
+    SUMMARY+=("$1=$2")
+    if [ "$2" != ok ] && [ "$2" != skipped ]; then FAILED=1; fi
+}
+as_root() {
+    if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else "$@"; fi
+}
+
+install_system_packages() {
+    local pkgs=(netcat-openbsd)
+    case ",$TARGETS," in *,zk,*) pkgs+=(zookeeper zookeeper-bin) ;; esac
+    local missing=()
+    for p in "${pkgs[@]}"; do
+        dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+    done
+    [ ${#missing[@]} -eq 0 ] && return 0
+    if [ "${RZK_TEST_SKIP_INSTALL:-0}" = 1 ]; then
+        echo "missing packages: ${missing[*]} (RZK_TEST_SKIP_INSTALL=1)" >&2
+        return 1
+    fi
+    log "installing ${missing[*]}"
+    as_root apt-get update -qq &&
+        DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "${missing[@]}"
+}
+
+install_python_packages() {
+    python3 -c 'import kazoo, pytest' 2>/dev/null && return 0
+    if [ "${RZK_TEST_SKIP_INSTALL:-0}" = 1 ]; then
+        echo "python packages kazoo/pytest missing (RZK_TEST_SKIP_INSTALL=1)" >&2
+        return 1
+    fi
+    log "installing kazoo and pytest"
+    # kazoo 2.11.0 is the version the tests were validated with.
+    python3 -m pip install -q 'kazoo==2.11.0' pytest ||
+        python3 -m pip install -q --break-system-packages 'kazoo==2.11.0' pytest
+}
+
+log "dependencies"
+if install_system_packages && install_python_packages; then record deps ok; else record deps FAIL; fi
+
+log "cargo build --workspace"
+if cargo build --workspace --all-targets; then
+    record build ok
+    BUILT=1
+else
+    record build FAIL
+    BUILT=0
+fi
+
+if [ "$BUILT" = 1 ]; then
+    log "cargo test --workspace"
+    if cargo test --workspace --no-fail-fast; then record cargo-test ok; else record cargo-test FAIL; fi
+
+    log "pytest tests/python (targets: $TARGETS)"
+    export RZK_BIN="${RZK_BIN:-$PWD/target/debug/rzk}"
+    # shellcheck disable=SC2086
+    if python3 -m pytest tests/python -q -rfE --maxfail="$MAXFAIL" ${PYTEST_ARGS:-}; then
+        record pytest ok
+    else
+        record pytest FAIL
+    fi
+else
+    record cargo-test skipped
+    record pytest skipped
+fi
+
+ELAPSED=$(( $(date +%s) - START ))
+if [ "$FAILED" = 0 ]; then VERDICT=PASS; else VERDICT=FAIL; fi
+echo
+echo "test.sh: $VERDICT (${SUMMARY[*]}) in ${ELAPSED}s"
+exit "$FAILED"
