@@ -65,9 +65,7 @@ pub fn fixup(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, InvalidAcl> {
         }
     };
     for a in acl {
-        if a.perms & !perms::ALL != 0 {
-            return Err(InvalidAcl(format!("bad permissions {}", a.perms)));
-        }
+        // Permission bits outside ALL are stored as given, as ZooKeeper does.
         match a.id.scheme.as_str() {
             "world" if a.id.id == "anyone" => push(a.clone()),
             "world" => {

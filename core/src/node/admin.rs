@@ -98,7 +98,8 @@ impl Node {
             .collect();
         let mut by_session: std::collections::BTreeMap<i64, Vec<String>> = Default::default();
         let mut by_path: std::collections::BTreeMap<String, Vec<i64>> = Default::default();
-        for table in [&self.watches.data, &self.watches.child] {
+        // As ZooKeeper's wchs/wchc/wchp: the data table (data, exist and persistent watches) only.
+        for table in [&self.watches.data] {
             for (path, conns) in table.by_path() {
                 for conn in conns {
                     let s = session_of(conn);

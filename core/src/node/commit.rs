@@ -8,7 +8,8 @@ use super::connection::{ConnState, SlotState};
 use super::{ConnId, InFlight, Node, Output};
 use crate::proto::records::*;
 use crate::proto::response::{
-    encode_connect_response, encode_notification, encode_reply, MultiResult, ResponseBody,
+    encode_connect_response, encode_connect_response_without_read_only, encode_notification,
+    encode_reply, MultiResult, ResponseBody,
 };
 use crate::proto::{ErrorCode, OpCode};
 use crate::tree::{ApplyOutcome, WatchTrigger};
@@ -116,7 +117,12 @@ impl Node {
                     passwd: crate::session::password_for(session_id).to_vec().into(),
                     read_only: false,
                 };
-                (encode_connect_response(&resp), 0, false)
+                let bytes = if c.legacy_handshake {
+                    encode_connect_response_without_read_only(&resp)
+                } else {
+                    encode_connect_response(&resp)
+                };
+                (bytes, 0, false)
             }
             _ => {
                 let (err, body) = write_reply(op, &ops, txn, outcome);
@@ -212,10 +218,8 @@ impl Node {
                         passwd: vec![0u8; 16].into(),
                         ..ConnectResponse::default()
                     };
-                    out.push(Output::ToClient {
-                        conn,
-                        bytes: encode_connect_response(&resp),
-                    });
+                    let bytes = self.encode_handshake(conn, &resp);
+                    out.push(Output::ToClient { conn, bytes });
                     return self.close_conn(conn, out);
                 }
                 SlotState::Sync { path, .. } => {

@@ -77,6 +77,8 @@ pub struct Connection {
     pub stats: ConnStats,
     /// Reading is paused because too many requests are pending.
     pub paused: bool,
+    /// The ConnectRequest had no readOnly byte (an old client): the reply leaves it out too.
+    pub legacy_handshake: bool,
 }
 
 impl Connection {
@@ -92,6 +94,7 @@ impl Connection {
             }],
             stats: ConnStats::new(now),
             paused: false,
+            legacy_handshake: false,
         }
     }
 

@@ -6,7 +6,7 @@ use super::{ConnId, Node, Output};
 use crate::four_letter::FourLetterWord;
 use crate::proto::records::ConnectResponse;
 use crate::proto::request::decode_connect;
-use crate::proto::response::encode_connect_response;
+use crate::proto::response::{encode_connect_response, encode_connect_response_without_read_only};
 use crate::proto::OpCode;
 use crate::session::{negotiate_timeout, password_for};
 use crate::txn::Txn;
@@ -42,6 +42,8 @@ impl Node {
         frame: bytes::Bytes,
         out: &mut Vec<Output>,
     ) {
+        // protocolVersion, lastZxidSeen, timeOut, sessionId, passwd length: 28 bytes before the password.
+        let frame_len = frame.len();
         let req = match decode_connect(frame) {
             Ok(r) => r,
             Err(e) => {
@@ -49,6 +51,9 @@ impl Node {
                 return self.close_conn(conn, out);
             }
         };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.legacy_handshake = frame_len <= 28 + req.passwd.len();
+        }
         let last = self.tree.last_zxid();
         if req.last_zxid_seen > last {
             // The client has seen a newer state than ours: it must find a server that is caught up.
@@ -96,6 +101,13 @@ impl Node {
             return;
         }
         let session_id = req.session_id;
+        // As ZooKeeper: whoever holds the session now is disconnected first, even if this attempt then
+        // fails (the session itself lives on, and its client reconnects).
+        if let Some(old) = self.session_conns.remove(&session_id) {
+            if old != conn {
+                self.close_conn(old, out);
+            }
+        }
         let valid =
             self.sessions.is_live(session_id) && req.passwd.as_ref() == password_for(session_id);
         if !valid {
@@ -131,10 +143,17 @@ impl Node {
         }
         let resp = self.connect_response(session_id, timeout);
         self.stats.sent += 1;
-        out.push(Output::ToClient {
-            conn,
-            bytes: encode_connect_response(&resp),
-        });
+        let bytes = self.encode_handshake(conn, &resp);
+        out.push(Output::ToClient { conn, bytes });
+    }
+
+    /// The handshake reply, shaped for the client's protocol version.
+    pub(super) fn encode_handshake(&self, conn: ConnId, resp: &ConnectResponse) -> bytes::Bytes {
+        if self.conns.get(&conn).is_some_and(|c| c.legacy_handshake) {
+            encode_connect_response_without_read_only(resp)
+        } else {
+            encode_connect_response(resp)
+        }
     }
 
     pub(super) fn connect_response(&self, session_id: i64, timeout: i32) -> ConnectResponse {

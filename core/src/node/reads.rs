@@ -34,6 +34,21 @@ impl Node {
 
     /// Answers a read-only request against the applied tree.
     pub(super) fn answer_read(&mut self, conn: ConnId, req: &Request) -> ReadResult {
+        // ZooKeeper's tree also holds the root under "", so reads of "" see "/".
+        let mut req = req.clone();
+        match &mut req.body {
+            RequestBody::Exists(ExistsRequest { path, .. })
+            | RequestBody::GetData(GetDataRequest { path, .. })
+            | RequestBody::GetChildren(GetChildrenRequest { path, .. })
+            | RequestBody::GetAcl(GetAclRequest { path })
+            | RequestBody::GetAllChildrenNumber(GetAllChildrenNumberRequest { path })
+                if path.is_empty() =>
+            {
+                *path = "/".to_owned();
+            }
+            _ => {}
+        }
+        let req = &req;
         match &req.body {
             RequestBody::Exists(r) => {
                 if r.path.contains('\0') {

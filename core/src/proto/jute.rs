@@ -117,12 +117,10 @@ impl Reader {
 
     /// A jute `ustring`; null reads as empty.
     pub fn read_string(&mut self) -> Result<String, DecodeError> {
-        let offset = self.pos;
+        // Java decodes invalid UTF-8 leniently (replacement characters); so do we, so a bad path gets
+        // ZooKeeper's answer (NoNode, BadArguments) rather than a decoding error.
         let bytes = self.read_buffer()?;
-        match std::str::from_utf8(&bytes) {
-            Ok(s) => Ok(s.to_owned()),
-            Err(_) => Err(DecodeError::BadUtf8 { offset }),
-        }
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// A jute `vector<T>`; null reads as empty.
@@ -327,10 +325,10 @@ mod tests {
     }
 
     #[test]
-    fn strings_must_be_utf8() {
+    fn invalid_utf8_decodes_leniently_like_java() {
         assert_eq!(
             reader(b"\x00\x00\x00\x02\xc3\x28").read_string(),
-            Err(DecodeError::BadUtf8 { offset: 0 })
+            Ok("\u{fffd}(".to_string())
         );
         assert_eq!(
             reader(b"\x00\x00\x00\x02\xc3\xa9").read_string(),

@@ -207,6 +207,16 @@ pub fn encode_connect_response(resp: &ConnectResponse) -> Bytes {
     encode_frame(|w| resp.write(w))
 }
 
+/// The handshake reply for clients that sent no readOnly byte: ZooKeeper leaves it out for them too.
+pub fn encode_connect_response_without_read_only(resp: &ConnectResponse) -> Bytes {
+    encode_frame(|w| {
+        w.write_int(resp.protocol_version);
+        w.write_int(resp.time_out);
+        w.write_long(resp.session_id);
+        w.write_buffer(&resp.passwd);
+    })
+}
+
 /// A watch notification frame: reply header (xid -1, zxid -1, err 0) and the event.
 pub fn encode_notification(event: &WatcherEvent) -> Bytes {
     let header = ReplyHeader {

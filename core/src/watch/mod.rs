@@ -91,8 +91,9 @@ impl WatchManager {
     pub fn remove(&mut self, path: &str, kind: WatcherType, conn: ConnId) -> bool {
         use WatchMode::*;
         match kind {
-            WatcherType::Children => self.child.remove(path, conn, Some(Standard)),
-            WatcherType::Data => self.data.remove(path, conn, Some(Standard)),
+            // As ZooKeeper 3.8: Children/Data address a table, whatever the watch's mode.
+            WatcherType::Children => self.child.remove(path, conn, None),
+            WatcherType::Data => self.data.remove(path, conn, None),
             WatcherType::Any => {
                 let c = self.child.remove(path, conn, None);
                 let d = self.data.remove(path, conn, None);
@@ -113,8 +114,12 @@ impl WatchManager {
     pub fn contains(&self, path: &str, kind: WatcherType, conn: ConnId) -> bool {
         use WatchMode::*;
         match kind {
-            WatcherType::Children => self.child.contains(path, conn, Some(Standard)),
-            WatcherType::Data => self.data.contains(path, conn, Some(Standard)),
+            // ZooKeeper 3.8 also answers a children check with a recursive watch on the path.
+            WatcherType::Children => {
+                self.child.contains(path, conn, None)
+                    || self.data.contains(path, conn, Some(PersistentRecursive))
+            }
+            WatcherType::Data => self.data.contains(path, conn, None),
             WatcherType::Any => {
                 self.child.contains(path, conn, None) || self.data.contains(path, conn, None)
             }
@@ -215,6 +220,17 @@ mod tests {
         assert!(!w.remove("/a", WatcherType::Children, 1));
         assert!(w.remove("/a", WatcherType::Any, 1));
         assert!(!w.contains("/a", WatcherType::Any, 1));
+    }
+
+    #[test]
+    fn a_persistent_watch_counts_as_data_and_child_watch() {
+        let mut w = WatchManager::default();
+        w.add_persistent("/p", 1, false);
+        assert!(w.contains("/p", WatcherType::Data, 1));
+        assert!(w.remove("/p", WatcherType::Data, 1));
+        assert!(w.contains("/p", WatcherType::Children, 1));
+        assert!(w.remove("/p", WatcherType::Children, 1));
+        assert!(!w.contains("/p", WatcherType::Any, 1));
     }
 
     #[test]
