@@ -114,7 +114,7 @@ mod tests {
 
     #[test]
     fn unknown_subcommands_are_rejected() {
-        assert!(Cli::try_parse_from(["rzk", "sim"]).is_err());
+        assert!(Cli::try_parse_from(["rzk", "bench"]).is_err());
         assert!(Cli::try_parse_from(["rzk"]).is_err());
     }
 }

@@ -86,7 +86,7 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
                 if std::io::stderr().is_terminal() {
                     eprint!("\r  {done}/{count} seeds, {failed} failed");
                     let _ = std::io::stderr().flush();
-                } else if done % (count / 10).max(1) == 0 {
+                } else if done.is_multiple_of((count / 10).max(1)) {
                     eprintln!("  {done}/{count} seeds, {failed} failed");
                 }
             })

@@ -421,8 +421,7 @@ impl SimClient {
         c.frames.push(bytes);
         c.last_heard = now;
         let mut actions = Vec::new();
-        loop {
-            let Some(c) = &mut self.conn else { break };
+        while let Some(c) = &mut self.conn {
             let frame = match c.frames.next_frame() {
                 Ok(Some(f)) => f,
                 Ok(None) => break,

@@ -171,7 +171,8 @@ impl World {
             w.queue.push(at, Event::ClientWake { client: c });
         }
         let plan = w.params.plan.clone();
-        let first: [(Option<u64>, fn() -> Event); 4] = [
+        type FirstFault = (Option<u64>, fn() -> Event);
+        let first: [FirstFault; 4] = [
             (plan.crash_every, || Event::Crash),
             (plan.pause_every, || Event::Pause),
             (plan.reset_every, || Event::Reset),

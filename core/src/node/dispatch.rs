@@ -11,7 +11,7 @@ use crate::acl::digest_id;
 use crate::proto::records::{Id, ReplyHeader};
 use crate::proto::request::{decode_request, Request, RequestBody};
 use crate::proto::response::{encode_reply, ResponseBody};
-use crate::proto::{xid, DecodeError, ErrorCode, OpCode};
+use crate::proto::{DecodeError, ErrorCode, OpCode};
 use crate::txn::Txn;
 
 impl Node {
@@ -123,6 +123,7 @@ impl Node {
     }
 
     fn on_request(&mut self, now: u64, conn: ConnId, req: Request, out: &mut Vec<Output>) {
+        tracing::trace!(conn, xid = req.xid, op = ?req.op, "request");
         let Some(c) = self.conns.get(&conn) else {
             return;
         };
@@ -297,7 +298,7 @@ impl Node {
             self.stats.auth_failed += 1;
         }
         let header = ReplyHeader {
-            xid: xid::AUTH,
+            xid: req.xid,
             zxid: 0,
             err: err.code(),
         };

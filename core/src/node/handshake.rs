@@ -54,6 +54,13 @@ impl Node {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.legacy_handshake = frame_len <= 28 + req.passwd.len();
         }
+        tracing::debug!(
+            conn,
+            session = format_args!("0x{:x}", req.session_id),
+            timeout = req.time_out,
+            last_zxid_seen = format_args!("0x{:x}", req.last_zxid_seen),
+            "connect request"
+        );
         let last = self.tree.last_zxid();
         if req.last_zxid_seen > last {
             // The client has seen a newer state than ours: it must find a server that is caught up.

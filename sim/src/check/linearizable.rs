@@ -127,7 +127,7 @@ pub fn check_register(ops: &[RegOp], budget: u64) -> Option<bool> {
             let mut left = total - first;
             let mut i = first;
             while left > 0 {
-                if (i - first) % 64 == 0 {
+                if (i - first).is_multiple_of(64) {
                     bits.push(0u64);
                 }
                 if done[i] {

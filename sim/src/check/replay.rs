@@ -29,14 +29,12 @@ impl Replay {
             child_changes: BTreeMap::new(),
             tree: DataTree::new(),
         };
-        let mut expect = 1;
-        for (z, t) in durable {
+        for (expect, (z, t)) in (1i64..).zip(durable) {
             if *z != expect {
                 return Err(format!(
                     "committed history has a gap: expected zxid 0x{expect:x}, found 0x{z:x}"
                 ));
             }
-            expect += 1;
             let outcome = r.tree.apply(&t.header, &t.txn);
             for trig in &outcome.triggers {
                 let (path, data, child) = match trig {
@@ -65,9 +63,7 @@ impl Replay {
 
     /// The state of `path` right after txn `zxid` applied.
     pub fn state_at(&self, path: &str, zxid: Zxid) -> NodeState {
-        let Some(hist) = self.states.get(path) else {
-            return None;
-        };
+        let hist = self.states.get(path)?;
         let i = hist.partition_point(|(z, _)| *z <= zxid);
         if i == 0 {
             None

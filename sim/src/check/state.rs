@@ -58,13 +58,11 @@ pub fn check(world: &World, replay: &Replay) -> Vec<String> {
                     ..
                 },
                 Outcome::Ok(_),
-            ) => {
-                if replay.state_at(path, z) != Some((value.clone(), 0)) {
-                    v.push(bad(format!(
-                        "created, but the tree held {:?}",
-                        replay.state_at(path, z)
-                    )));
-                }
+            ) if replay.state_at(path, z) != Some((value.clone(), 0)) => {
+                v.push(bad(format!(
+                    "created, but the tree held {:?}",
+                    replay.state_at(path, z)
+                )));
             }
             _ => {}
         }

@@ -8,10 +8,13 @@ use super::Replay;
 use crate::history::Received;
 use crate::world::World;
 
+/// A watch set by a read: the read's reply zxid, the path, and whether it watches children.
+type Registration = (i64, String, bool);
+
 pub fn check(world: &World, replay: &Replay) -> Vec<String> {
     let mut v = Vec::new();
     // Registrations per connection, keyed by the op that set them.
-    let mut regs: BTreeMap<u64, BTreeMap<usize, Vec<(i64, String, bool)>>> = BTreeMap::new();
+    let mut regs: BTreeMap<u64, BTreeMap<usize, Vec<Registration>>> = BTreeMap::new();
     for w in &world.history.watches {
         regs.entry(w.conn)
             .or_default()
