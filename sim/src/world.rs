@@ -236,7 +236,8 @@ impl World {
     fn latency(&mut self) -> u64 {
         let (lo, hi) = self.params.plan.latency_ms;
         let mut l = self.rng.range(lo, hi);
-        if self.params.plan.slow_chance > 0.0 && self.rng.chance(self.params.plan.slow_chance) {
+        // Slow packets are a fault: once healed, the network is merely as fast as its base latency.
+        if self.fault_phase && self.params.plan.slow_chance > 0.0 && self.rng.chance(self.params.plan.slow_chance) {
             l += self.rng.range(0, self.params.plan.slow_ms);
         }
         l
@@ -330,7 +331,7 @@ impl World {
         let (lo, hi) = plan.fsync_ms;
         let slow = plan.slow_fsync_chance;
         let mut ms = self.rng.range(lo, hi);
-        if slow > 0.0 && self.rng.chance(slow) {
+        if self.fault_phase && slow > 0.0 && self.rng.chance(slow) {
             ms += self.rng.range(100, 1_000);
         }
         let incarnation = self.servers[n].incarnation;
