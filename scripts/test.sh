@@ -9,6 +9,8 @@
 #   RZK_TEST_MAXFAIL   stop pytest after this many failures (default 50; 0 = never stop)
 #   RZK_TEST_SKIP_INSTALL=1  never install anything (fail instead if something is missing)
 #   PYTEST_ARGS        extra arguments for pytest (e.g. "-k watches -x")
+#   RZK_SIM_SEEDS      fixed simulator seeds to run (default 2000, seeds 0..N) plus
+#   RZK_SIM_RANDOM     fresh random seeds (default 500); a failure prints its replay command
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -81,9 +83,21 @@ if [ "$BUILT" = 1 ]; then
     else
         record pytest FAIL
     fi
+
+    log "simulator: fixed and fresh seeds (release build)"
+    # The simulator is the main safety net: a fixed seed set (same every run) and a batch of fresh seeds
+    # (new coverage every run). Any violation fails and prints the one command that replays it.
+    if cargo build --release -p rzk &&
+        ./target/release/rzk sim --seeds "${RZK_SIM_SEEDS:-2000}" --start 0 --jobs 2 &&
+        ./target/release/rzk sim --seeds "${RZK_SIM_RANDOM:-500}" --jobs 2; then
+        record sim ok
+    else
+        record sim FAIL
+    fi
 else
     record cargo-test skipped
     record pytest skipped
+    record sim skipped
 fi
 
 ELAPSED=$(( $(date +%s) - START ))
