@@ -6,13 +6,16 @@
 
 pub mod acl;
 pub mod config;
+pub mod election;
 pub mod four_letter;
 pub mod node;
+pub mod peer;
 pub mod proto;
 pub mod session;
 pub mod tree;
 pub mod txn;
 pub mod watch;
+pub mod zab;
 pub mod zxid;
 
 pub use node::{ClientAddr, ConnId, Input, Node, NodeConfig, Output, Recovered};

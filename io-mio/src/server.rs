@@ -335,6 +335,14 @@ impl<M: Machine> Driver<M> {
                 ),
             },
             Output::CloseClient { conn } => self.begin_close(conn, now),
+            // Peer links and the ensemble's persistence actions are wired with the ensemble (issue 5); a
+            // standalone node never emits them.
+            Output::ToPeer { .. }
+            | Output::SaveEpochs { .. }
+            | Output::TruncateLog { .. }
+            | Output::InstallSnapshot { .. } => {
+                warn!("ensemble output ignored: this driver runs standalone servers only")
+            }
             Output::ReadInterest { conn, enabled } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
                     if c.read_enabled != enabled {

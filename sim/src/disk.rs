@@ -16,6 +16,9 @@ pub struct SimDisk {
     /// A sync in flight covers up to this zxid.
     pub syncing: Option<Zxid>,
     pub syncs: u64,
+    /// The epoch files (durable as soon as written).
+    pub accepted_epoch: u32,
+    pub current_epoch: u32,
 }
 
 impl SimDisk {
@@ -51,6 +54,21 @@ impl SimDisk {
     pub fn store_snapshot(&mut self, tree: DataTree) {
         let z = tree.last_zxid();
         self.durable.retain(|t| t.header.zxid > z);
+        self.snapshot = Some(tree);
+    }
+
+    /// Drops every txn after `zxid`, synced or not.
+    pub fn truncate_after(&mut self, zxid: Zxid) {
+        self.durable.retain(|t| t.header.zxid <= zxid);
+        self.unsynced.retain(|t| t.header.zxid <= zxid);
+        self.syncing = None;
+    }
+
+    /// Replaces the whole state with a snapshot (a SNAP sync).
+    pub fn install(&mut self, tree: DataTree) {
+        self.durable.clear();
+        self.unsynced.clear();
+        self.syncing = None;
         self.snapshot = Some(tree);
     }
 

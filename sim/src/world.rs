@@ -219,6 +219,8 @@ impl World {
         let recovered = Recovered {
             tree: s.disk.snapshot.clone(),
             txns: s.disk.durable.clone(),
+            accepted_epoch: s.disk.accepted_epoch,
+            current_epoch: s.disk.current_epoch,
         };
         let local = s.clock.local(self.now);
         let seed = self.node_seed ^ (n as u64) << 32 ^ s.incarnation;
@@ -237,7 +239,10 @@ impl World {
         let (lo, hi) = self.params.plan.latency_ms;
         let mut l = self.rng.range(lo, hi);
         // Slow packets are a fault: once healed, the network is merely as fast as its base latency.
-        if self.fault_phase && self.params.plan.slow_chance > 0.0 && self.rng.chance(self.params.plan.slow_chance) {
+        if self.fault_phase
+            && self.params.plan.slow_chance > 0.0
+            && self.rng.chance(self.params.plan.slow_chance)
+        {
             l += self.rng.range(0, self.params.plan.slow_ms);
         }
         l
@@ -279,6 +284,20 @@ impl World {
 
     fn apply_output(&mut self, n: usize, o: Output) {
         match o {
+            // Durable before the next input, as the contract says: applied at once.
+            Output::SaveEpochs { accepted, current } => {
+                let d = &mut self.servers[n].disk;
+                d.accepted_epoch = accepted;
+                d.current_epoch = current;
+            }
+            Output::TruncateLog { zxid } => self.servers[n].disk.truncate_after(zxid),
+            Output::InstallSnapshot { tree, .. } => self.servers[n].disk.install(*tree),
+            Output::ToPeer { .. } => {
+                // Single-server worlds until the ensemble lands (issue 5): there is no peer to reach.
+                self.violations.push(format!(
+                    "node {n} sent a peer message in a standalone world"
+                ));
+            }
             Output::ToClient { conn, bytes } => {
                 let lat = self.latency();
                 let Some(c) = self.conns.get_mut(&conn) else {

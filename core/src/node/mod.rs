@@ -20,6 +20,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 use crate::config::ServerConfig;
+use crate::peer::{PeerMsg, ServerId};
 use crate::session::SessionTracker;
 use crate::tree::DataTree;
 use crate::txn::{LoggedTxn, Txn, TxnHeader};
@@ -50,6 +51,13 @@ pub enum Input {
     LogSynced { zxid: Zxid },
     /// Host figures the node cannot know by itself, for `mntr` (sent by the driver now and then).
     HostMetrics { open_fds: u64, max_fds: u64 },
+    /// A message from another server of the ensemble. Messages from one peer arrive in the order sent,
+    /// until the link drops.
+    PeerMessage { from: ServerId, msg: PeerMsg },
+    /// A link to a peer came up (either side may have dialed).
+    PeerConnected { peer: ServerId },
+    /// The link to a peer dropped; messages in flight on it may be lost.
+    PeerDisconnected { peer: ServerId },
 }
 
 /// Something the driver must do, produced by [`Node::step`].
@@ -62,6 +70,17 @@ pub enum Output {
     Snapshot { zxid: Zxid, tree: Box<DataTree> },
     /// Send what is queued for the client, then close the connection. The node has already forgotten it.
     CloseClient { conn: ConnId },
+    /// Send a message to a peer, after everything sent to it before (dropped if there is no link).
+    ToPeer { to: ServerId, msg: PeerMsg },
+    /// Make the epochs durable (ZooKeeper's acceptedEpoch and currentEpoch files) before feeding the next
+    /// input: the node acts on them right after emitting this.
+    SaveEpochs { accepted: u32, current: u32 },
+    /// Remove every logged txn after `zxid`, durably, before feeding the next input (a learner's history
+    /// beyond what the leader committed).
+    TruncateLog { zxid: Zxid },
+    /// Replace the whole persisted state with this tree (a SNAP sync): write it as a snapshot and discard
+    /// every logged txn, durably, before feeding the next input.
+    InstallSnapshot { zxid: Zxid, tree: Box<DataTree> },
     /// Stop (false) or resume (true) reading from a client: backpressure when too many requests are pending.
     ReadInterest { conn: ConnId, enabled: bool },
     /// Persist these txns after all earlier ones, make them durable (fsync), then report
@@ -86,6 +105,10 @@ pub struct Recovered {
     pub tree: Option<DataTree>,
     /// Durable txns with zxids above the snapshot's, in order.
     pub txns: Vec<LoggedTxn>,
+    /// The newest epoch this server accepted from a prospective leader, and the epoch of the leader it last
+    /// synced with (ZooKeeper's acceptedEpoch / currentEpoch files; 0 when absent).
+    pub accepted_epoch: u32,
+    pub current_epoch: u32,
 }
 
 /// One rzk server.
@@ -194,6 +217,10 @@ impl Node {
             Input::ClientClosed { conn } => self.forget_conn(conn),
             Input::LogSynced { zxid } => self.on_log_synced(now, zxid, out),
             Input::HostMetrics { open_fds, max_fds } => self.host = (Some(open_fds), Some(max_fds)),
+            // The ensemble roles are being built (issue 5); a standalone node has no peers.
+            Input::PeerMessage { .. }
+            | Input::PeerConnected { .. }
+            | Input::PeerDisconnected { .. } => {}
         }
         self.flush_log(out);
     }

@@ -73,6 +73,7 @@ impl Harness {
                     .extend_from_slice(&bytes),
                 Output::CloseClient { conn } => self.closed.push(conn),
                 Output::ReadInterest { .. } | Output::Snapshot { .. } => {}
+                other => panic!("a standalone node emitted {other:?}"),
                 Output::AppendLog(txns) => {
                     for t in txns {
                         assert!(t.header.zxid > self.appended, "appends come in zxid order");

@@ -117,7 +117,13 @@ pub fn recover(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<Recovery, Recove
         tree
     });
     Ok(Recovery {
-        recovered: Recovered { tree, txns },
+        // The epoch files are read by the ensemble wiring (issue 5); a standalone server has none.
+        recovered: Recovered {
+            tree,
+            txns,
+            accepted_epoch: 0,
+            current_epoch: 0,
+        },
         report,
     })
 }

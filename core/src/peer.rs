@@ -1,0 +1,25 @@
+//! Messages between the servers of an ensemble: fast leader election notifications (election port) and Zab
+//! (quorum port). Our own framing and encoding (serde + bincode inside length + CRC frames, in the driver);
+//! mixing with Java servers is not a goal.
+
+use serde::{Deserialize, Serialize};
+
+use crate::election::Notification;
+use crate::zab::ZabMsg;
+
+/// A server's `myid`.
+pub type ServerId = u64;
+
+/// One message from one server to another.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum PeerMsg {
+    Election(Notification),
+    Zab(ZabMsg),
+}
+
+impl PeerMsg {
+    /// Election traffic travels on the election port, the rest on the quorum port.
+    pub fn is_election(&self) -> bool {
+        matches!(self, PeerMsg::Election(_))
+    }
+}
