@@ -73,7 +73,6 @@ impl Harness {
                     .extend_from_slice(&bytes),
                 Output::CloseClient { conn } => self.closed.push(conn),
                 Output::ReadInterest { .. } | Output::Snapshot { .. } => {}
-                other => panic!("a standalone node emitted {other:?}"),
                 Output::AppendLog(txns) => {
                     for t in txns {
                         assert!(t.header.zxid > self.appended, "appends come in zxid order");
@@ -82,6 +81,7 @@ impl Harness {
                     }
                     sync_to = Some(self.appended);
                 }
+                other => panic!("a standalone node emitted {other:?}"),
             }
         }
         if let (true, Some(zxid)) = (self.auto_sync, sync_to) {

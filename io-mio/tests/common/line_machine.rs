@@ -118,6 +118,11 @@ impl Machine for LineMachine {
         }
         self.last_now = now;
         match input {
+            Input::PeerMessage { .. }
+            | Input::PeerConnected { .. }
+            | Input::PeerDisconnected { .. } => {
+                self.violation("peer input to a client-port test machine".to_string())
+            }
             Input::Tick => {
                 if self.deadline.is_some_and(|d| d > now) {
                     return;
