@@ -62,6 +62,13 @@ install_python_packages() {
 log "dependencies"
 if install_system_packages && install_python_packages; then record deps ok; else record deps FAIL; fi
 
+log "lint: cargo fmt --check, cargo clippy -D warnings (core/clippy.toml bans clocks, threads, I/O and HashMap in the core)"
+if cargo fmt --all -- --check && cargo clippy --workspace --all-targets -- -D warnings; then
+    record lint ok
+else
+    record lint FAIL
+fi
+
 log "cargo build --workspace"
 if cargo build --workspace --all-targets; then
     record build ok
