@@ -96,7 +96,8 @@ if [ "$BUILT" = 1 ]; then
     # (new coverage every run). Any violation fails and prints the one command that replays it.
     if cargo build --release -p rzk &&
         ./target/release/rzk sim --seeds "${RZK_SIM_SEEDS:-2000}" --start 0 --jobs 2 &&
-        ./target/release/rzk sim --seeds "${RZK_SIM_RANDOM:-500}" --jobs 2; then
+        ./target/release/rzk sim --seeds "${RZK_SIM_RANDOM:-500}" --jobs 2 &&
+        cargo test --release -p rzk-sim --features planted-bugs --test planted -- --nocapture; then
         record sim ok
     else
         record sim FAIL

@@ -37,14 +37,30 @@ pub struct SimArgs {
     /// Print every event of a `--seed` run.
     #[arg(long)]
     pub trace: bool,
+    /// Switch on a planted bug by name (builds with the `planted-bugs` feature only): ack-before-fsync,
+    /// seq-counter-not-restored.
+    #[arg(long)]
+    pub plant: Vec<String>,
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<()> {
+    let mut plant = Vec::new();
+    for name in &args.plant {
+        match rzk_core::planted::PlantedBug::from_name(name) {
+            Some(b) => plant.push(b),
+            None => bail!("unknown planted bug '{name}'"),
+        }
+    }
+    if !plant.is_empty() {
+        rzk_core::planted::Planted::new(&plant)
+            .map_err(|e| anyhow::anyhow!("{e}; build rzk with --features planted-bugs"))?;
+    }
     let opts = SimOptions {
         nodes: args.nodes,
         faults: args.faults,
         fault_ms: args.fault_ms,
         trace: args.trace,
+        plant,
     };
     if let Some(seed) = args.seed {
         let started = Instant::now();

@@ -10,6 +10,7 @@ pub mod election;
 pub mod four_letter;
 pub mod node;
 pub mod peer;
+pub mod planted;
 pub mod proto;
 pub mod session;
 pub mod tree;

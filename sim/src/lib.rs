@@ -33,6 +33,8 @@ pub struct SimOptions {
     /// Length of the fault phase in simulated ms; the heal phase follows.
     pub fault_ms: u64,
     pub trace: bool,
+    /// Planted bugs to switch on in every node (needs the `planted-bugs` feature).
+    pub plant: Vec<rzk_core::planted::PlantedBug>,
 }
 
 impl Default for SimOptions {
@@ -42,6 +44,7 @@ impl Default for SimOptions {
             faults: FaultFilter::All,
             fault_ms: 60_000,
             trace: false,
+            plant: Vec::new(),
         }
     }
 }
@@ -75,6 +78,9 @@ impl RunReport {
         }
         if opts.fault_ms != SimOptions::default().fault_ms {
             cmd.push_str(&format!(" --fault-ms {}", opts.fault_ms));
+        }
+        for bug in &opts.plant {
+            cmd.push_str(&format!(" --plant {}", bug.name()));
         }
         cmd.push_str(" --trace");
         cmd
@@ -119,6 +125,7 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
         plan,
         workload,
         config,
+        plant: opts.plant.clone(),
     };
     let faults = params.plan.describe();
     let world_seed = rng.next_u64();

@@ -99,6 +99,7 @@ pub struct WorldParams {
     pub plan: FaultPlan,
     pub workload: Workload,
     pub config: ServerConfig,
+    pub plant: Vec<rzk_core::planted::PlantedBug>,
 }
 
 pub struct World {
@@ -224,7 +225,15 @@ impl World {
         };
         let local = s.clock.local(self.now);
         let seed = self.node_seed ^ (n as u64) << 32 ^ s.incarnation;
-        s.node = Some(Node::new(config, recovered, local, seed));
+        let mut node = Node::new(config, recovered, local, seed);
+        if !self.params.plant.is_empty() {
+            match rzk_core::planted::Planted::new(&self.params.plant) {
+                Ok(p) => node.plant(p),
+                Err(e) => self.violations.push(e.to_owned()),
+            }
+        }
+        let s = &mut self.servers[n];
+        s.node = Some(node);
         s.tick_at = None;
         self.trace.line(self.now, || {
             format!(

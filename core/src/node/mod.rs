@@ -21,6 +21,7 @@ use rand_core::SeedableRng;
 
 use crate::config::ServerConfig;
 use crate::peer::{PeerMsg, ServerId};
+use crate::planted::{Planted, PlantedBug};
 use crate::session::SessionTracker;
 use crate::tree::DataTree;
 use crate::txn::{LoggedTxn, Txn, TxnHeader};
@@ -149,6 +150,8 @@ pub struct Node {
     /// When the node started (for `mntr` uptime) and the trace mask `stmk` sets.
     started_at: u64,
     trace_mask: i64,
+    /// Classic mistakes switched on for simulator tests (never without the `planted-bugs` feature).
+    planted: Planted,
     /// Seeded randomness for every random choice (election jitter, snapshot spacing).
     rng: ChaCha8Rng,
 }
@@ -200,6 +203,7 @@ impl Node {
             host: (None, None),
             rng,
             started_at: now,
+            planted: Planted::default(),
             trace_mask: crate::four_letter::DEFAULT_TRACE_MASK,
             config,
         }
@@ -223,6 +227,26 @@ impl Node {
             | Input::PeerDisconnected { .. } => {}
         }
         self.flush_log(out);
+        if self.planted.has(PlantedBug::AckBeforeFsync) && self.synced < self.last_proposed {
+            // Planted: treat what was just handed to the log as durable.
+            let zxid = self.last_proposed;
+            self.on_log_synced(now, zxid, out);
+        }
+    }
+
+    /// Switches planted bugs on, right after construction (recovery-time bugs act now).
+    pub fn plant(&mut self, planted: Planted) {
+        if planted.has(PlantedBug::SeqCounterNotRestored) {
+            // Rebuild the recovered tree with every stored child-version counter at zero.
+            let mut snap = crate::zab::SnapshotData::of(&self.tree);
+            for node in &mut snap.nodes {
+                node.3.cversion = 0;
+            }
+            if let Ok(tree) = snap.restore() {
+                self.tree = tree;
+            }
+        }
+        self.planted = planted;
     }
 
     /// When the node next needs an [`Input::Tick`], if ever.

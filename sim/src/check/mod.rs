@@ -25,6 +25,7 @@ pub fn check_all(world: &World) -> Vec<String> {
             return v;
         }
     };
+    v.extend(replay.errors.iter().cloned());
     v.extend(durability::check(world, &replay));
     v.extend(state::check(world, &replay));
     v.extend(sessions::check(world));

@@ -18,6 +18,8 @@ pub struct Replay {
     /// path -> zxids of changes that fire child watches (children changed, deleted).
     pub child_changes: BTreeMap<String, Vec<Zxid>>,
     pub tree: DataTree,
+    /// Committed txns that did not apply cleanly (they were prepared against a different state).
+    pub errors: Vec<String>,
 }
 
 impl Replay {
@@ -28,6 +30,7 @@ impl Replay {
             data_changes: BTreeMap::new(),
             child_changes: BTreeMap::new(),
             tree: DataTree::new(),
+            errors: Vec::new(),
         };
         for (expect, (z, t)) in (1i64..).zip(durable) {
             if *z != expect {
@@ -36,6 +39,22 @@ impl Replay {
                 ));
             }
             let outcome = r.tree.apply(&t.header, &t.txn);
+            let meant_to_fail = match &t.txn {
+                rzk_core::txn::Txn::Error { .. } => true,
+                rzk_core::txn::Txn::Multi(subs) => subs
+                    .iter()
+                    .any(|s| matches!(s, rzk_core::txn::Txn::Error { .. })),
+                _ => false,
+            };
+            if let Some(e) = outcome
+                .err
+                .filter(|e| *e != rzk_core::proto::ErrorCode::Ok && !meant_to_fail)
+            {
+                r.errors.push(format!(
+                    "committed txn 0x{z:x} ({}) does not apply: {e}",
+                    t.txn.type_name()
+                ));
+            }
             for trig in &outcome.triggers {
                 let (path, data, child) = match trig {
                     WatchTrigger::Created(p) | WatchTrigger::DataChanged(p) => (p, true, false),

@@ -9,6 +9,37 @@ use crate::world::World;
 
 pub fn check(world: &World, replay: &Replay) -> Vec<String> {
     let mut v = Vec::new();
+    // Sequential names come from a counter that never goes back: no two creates get the same name (the
+    // workload never deletes sequential nodes), and a sequential create never collides.
+    let mut seq_names = std::collections::BTreeMap::new();
+    for (i, r) in world.history.ops.iter().enumerate() {
+        if let OpKind::Create {
+            sequential: true, ..
+        } = r.op
+        {
+            match &r.outcome {
+                Outcome::Ok(ok) => {
+                    if let Some(prev) = ok
+                        .path
+                        .as_ref()
+                        .and_then(|p| seq_names.insert(p.clone(), i))
+                    {
+                        v.push(format!(
+                            "sequential: ops #{prev} and #{i} both created {:?}",
+                            ok.path
+                        ));
+                    }
+                }
+                Outcome::Err(ErrorCode::NodeExists) => {
+                    v.push(format!(
+                        "sequential: op #{i} {:?} failed with NodeExists",
+                        r.op
+                    ));
+                }
+                _ => {}
+            }
+        }
+    }
     for (i, r) in world.history.ops.iter().enumerate() {
         let Some(z) = r.zxid else { continue };
         let bad = |what: String| {
