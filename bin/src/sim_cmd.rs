@@ -41,6 +41,13 @@ pub struct SimArgs {
     /// seq-counter-not-restored.
     #[arg(long)]
     pub plant: Vec<String>,
+    /// At most this many clients.
+    #[arg(long)]
+    pub clients: Option<usize>,
+    /// With `--seed`: if the run fails, search for a smaller failing run (fewer fault families, shorter
+    /// fault phase, fewer clients) and print its replay command.
+    #[arg(long)]
+    pub shrink: bool,
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<()> {
@@ -61,11 +68,24 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
         fault_ms: args.fault_ms,
         trace: args.trace,
         plant,
+        max_clients: args.clients,
     };
     if let Some(seed) = args.seed {
         let started = Instant::now();
         let r = run(seed, &opts);
         print_report(&r, started.elapsed().as_secs_f64());
+        if !r.violations.is_empty() && args.shrink {
+            if let Some((small, report)) = rzk_sim::shrink(seed, &opts) {
+                println!(
+                    "\nshrunk to: {} node(s), {} clients, faults: {}, fault phase {} ms, {} ops",
+                    report.nodes, report.clients, report.faults, small.fault_ms, report.ops
+                );
+                for v in report.violations.iter().take(5) {
+                    println!("  {v}");
+                }
+                println!("  replay: {}", report.replay_command(&small));
+            }
+        }
         if !r.violations.is_empty() {
             bail!("seed {seed} failed {} check(s)", r.violations.len());
         }

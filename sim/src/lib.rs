@@ -35,6 +35,8 @@ pub struct SimOptions {
     pub trace: bool,
     /// Planted bugs to switch on in every node (needs the `planted-bugs` feature).
     pub plant: Vec<rzk_core::planted::PlantedBug>,
+    /// At most this many clients (default: drawn from the seed, 2 to 6).
+    pub max_clients: Option<usize>,
 }
 
 impl Default for SimOptions {
@@ -45,6 +47,7 @@ impl Default for SimOptions {
             fault_ms: 60_000,
             trace: false,
             plant: Vec::new(),
+            max_clients: None,
         }
     }
 }
@@ -79,6 +82,9 @@ impl RunReport {
         if opts.fault_ms != SimOptions::default().fault_ms {
             cmd.push_str(&format!(" --fault-ms {}", opts.fault_ms));
         }
+        if let Some(c) = opts.max_clients {
+            cmd.push_str(&format!(" --clients {c}"));
+        }
         for bug in &opts.plant {
             cmd.push_str(&format!(" --plant {}", bug.name()));
         }
@@ -95,7 +101,10 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
     let mut rng = SimRng::new(seed);
     // Until the ensemble exists every node is its own standalone server; one node is the meaningful shape.
     let nodes = opts.nodes.unwrap_or(1);
-    let clients = rng.range(2, 6) as usize;
+    let drawn_clients = rng.range(2, 6) as usize;
+    let clients = opts
+        .max_clients
+        .map_or(drawn_clients, |m| drawn_clients.min(m.max(1)));
     let plan = if opts.faults == FaultFilter::None {
         FaultPlan::none()
     } else {
@@ -153,5 +162,64 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
         fsyncs: world.fsyncs(),
         trace_hash: world.trace.hash(),
         violations,
+    }
+}
+
+/// Looks for a smaller run that still fails: fewer fault families, a shorter fault phase, fewer clients.
+/// Every candidate is a plain `SimOptions`, so the result replays with one command. Returns the smallest
+/// failing options found and their report, or `None` if the seed passes as given.
+pub fn shrink(seed: u64, opts: &SimOptions) -> Option<(SimOptions, RunReport)> {
+    let quiet = SimOptions {
+        trace: false,
+        ..opts.clone()
+    };
+    let first = run(seed, &quiet);
+    if first.violations.is_empty() {
+        return None;
+    }
+    let mut best = (quiet, first);
+    loop {
+        let cur = best.0.clone();
+        let mut candidates = Vec::new();
+        if cur.faults == FaultFilter::All {
+            for f in [
+                FaultFilter::None,
+                FaultFilter::Crash,
+                FaultFilter::Net,
+                FaultFilter::Clock,
+                FaultFilter::Disk,
+            ] {
+                candidates.push(SimOptions {
+                    faults: f,
+                    ..cur.clone()
+                });
+            }
+        } else if cur.faults != FaultFilter::None {
+            candidates.push(SimOptions {
+                faults: FaultFilter::None,
+                ..cur.clone()
+            });
+        }
+        if cur.fault_ms > 2_000 {
+            candidates.push(SimOptions {
+                fault_ms: cur.fault_ms / 2,
+                ..cur.clone()
+            });
+        }
+        let clients = cur.max_clients.unwrap_or(6);
+        if clients > 1 {
+            candidates.push(SimOptions {
+                max_clients: Some(clients - 1),
+                ..cur.clone()
+            });
+        }
+        let smaller = candidates.into_iter().find_map(|c| {
+            let r = run(seed, &c);
+            (!r.violations.is_empty()).then_some((c, r))
+        });
+        match smaller {
+            Some(s) => best = s,
+            None => return Some(best),
+        }
     }
 }
