@@ -37,7 +37,7 @@ pub use snapshot::{
     encode_snapshot, parse_snapshot_name, read_snapshot, snapshot_name, write_snapshot_file,
     SnapshotError,
 };
-pub(crate) use snapshot_thread::SnapshotThread;
+pub(crate) use snapshot_thread::{Paused, SnapshotThread};
 pub use txn_log::{
     encode_log_file, encode_txns, log_name, parse_log_name, scan_log, Corruption, LogFile, LogScan,
     Tail,
