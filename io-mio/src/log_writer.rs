@@ -150,7 +150,10 @@ impl LogWriter {
             }
             Inner::Disk(disk) => {
                 let _paused = disk.pause()?;
-                let dirs = (FsDir::new(disk.options.snap_dir()), FsDir::new(disk.options.log_dir()));
+                let dirs = (
+                    FsDir::new(disk.options.snap_dir()),
+                    FsDir::new(disk.options.log_dir()),
+                );
                 truncate_log(&dirs.0, &dirs.1, zxid)?;
                 disk.carried = disk.carried.map(|c| c.min(zxid));
             }

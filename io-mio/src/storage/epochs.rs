@@ -176,7 +176,15 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error_naming_the_file() {
-        for bad in [&b""[..], b"x", b"-1", b"+3", b"1 2", b"99999999999", b"\xff\xfe"] {
+        for bad in [
+            &b""[..],
+            b"x",
+            b"-1",
+            b"+3",
+            b"1 2",
+            b"99999999999",
+            b"\xff\xfe",
+        ] {
             let dir = MemDir::new();
             dir.put(ACCEPTED_EPOCH_FILE, bad.to_vec());
             let err = read_epochs(&dir, 0).unwrap_err();

@@ -27,12 +27,12 @@ pub use epochs::{
     read_epochs, save_epochs, write_epoch_file, EpochError, Epochs, ACCEPTED_EPOCH_FILE,
     CURRENT_EPOCH_FILE,
 };
-pub use rewrite::{install_snapshot, truncate_log, RewriteReport};
 pub use format::{FormatError, FORMAT_VERSION, MAX_RECORD_LEN};
 pub use purge::{plan_purge, purge, PurgePlan, MIN_SNAP_RETAIN_COUNT};
 pub use recovery::{
     recover, verify_dir, FileCheck, FileProblem, Recovery, RecoveryError, RecoveryReport,
 };
+pub use rewrite::{install_snapshot, truncate_log, RewriteReport};
 pub use snapshot::{
     encode_snapshot, parse_snapshot_name, read_snapshot, snapshot_name, write_snapshot_file,
     SnapshotError,

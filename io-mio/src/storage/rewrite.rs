@@ -51,7 +51,11 @@ fn invalid(file: String, reason: impl std::fmt::Display) -> io::Error {
 }
 
 /// Removes every logged txn with a zxid above `zxid`, durably, and every snapshot above it.
-pub fn truncate_log(snap_dir: &dyn Dir, log_dir: &dyn Dir, zxid: Zxid) -> io::Result<RewriteReport> {
+pub fn truncate_log(
+    snap_dir: &dyn Dir,
+    log_dir: &dyn Dir,
+    zxid: Zxid,
+) -> io::Result<RewriteReport> {
     let mut report = RewriteReport::default();
     let logs = sorted(log_dir, parse_log_name)?;
     // Files are named by their first zxid: only the newest one starting at or below `zxid` can hold both
@@ -86,7 +90,11 @@ pub fn truncate_log(snap_dir: &dyn Dir, log_dir: &dyn Dir, zxid: Zxid) -> io::Re
             report.removed.push(snap_dir.display(&name));
         }
     }
-    info!(zxid = format_args!("0x{zxid:x}"), ?report, "txn log truncated");
+    info!(
+        zxid = format_args!("0x{zxid:x}"),
+        ?report,
+        "txn log truncated"
+    );
     Ok(report)
 }
 
@@ -107,7 +115,11 @@ pub fn install_snapshot(
         logs.remove(&name)?;
         report.removed.push(logs.display(&name));
     }
-    info!(zxid = format_args!("0x{zxid:x}"), nodes = tree.nodes().count(), "snapshot installed; the txn log starts over");
+    info!(
+        zxid = format_args!("0x{zxid:x}"),
+        nodes = tree.nodes().count(),
+        "snapshot installed; the txn log starts over"
+    );
     Ok(report)
 }
 
@@ -126,14 +138,18 @@ mod tests {
         let (_, log) = tree_after(n);
         for (i, &start) in starts.iter().enumerate() {
             let end = starts.get(i + 1).copied().unwrap_or(n + 1);
-            let mut bytes = encode_log_file(&log[(start - 1) as usize..(end - 1) as usize]).unwrap();
+            let mut bytes =
+                encode_log_file(&log[(start - 1) as usize..(end - 1) as usize]).unwrap();
             if i + 1 == starts.len() {
                 bytes.resize(bytes.len() + 512, 0);
             }
             dir.put(&log_name(start), bytes);
         }
         for &s in snaps {
-            dir.put(&snapshot_name(s), encode_snapshot(s, &tree_after(s).0).unwrap());
+            dir.put(
+                &snapshot_name(s),
+                encode_snapshot(s, &tree_after(s).0).unwrap(),
+            );
         }
         dir
     }
