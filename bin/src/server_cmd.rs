@@ -13,7 +13,7 @@ use rzk_core::config::{ServerConfig, ServerSpec};
 use rzk_core::node::NodeConfig;
 use rzk_core::{Node, Recovered};
 use rzk_io_mio::storage::StorageOptions;
-use rzk_io_mio::{Server, ServerOptions, Shutdown};
+use rzk_io_mio::{EnsembleOptions, Server, ServerOptions, Shutdown};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::{info, warn};
@@ -52,12 +52,29 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         Ok(limit) => info!(limit, "file descriptor limit"),
         Err(e) => warn!(error = %e, "cannot raise the file descriptor limit"),
     }
+    // server.N lines make an ensemble: listen on this server's quorum and election ports, dial the others.
+    let ensemble = if config.servers.is_empty() {
+        None
+    } else {
+        let e = EnsembleOptions::from_config(&config, server_id)
+            .map_err(anyhow::Error::msg)
+            .context("cannot set up the ensemble from the server.N lines")?;
+        info!(
+            server_id,
+            quorum = %e.quorum_listen,
+            election = %e.election_listen,
+            peers = e.peers.len(),
+            "ensemble member"
+        );
+        Some(e)
+    };
     let storage = storage_options(&config);
     let recovered = recover(&storage)?;
     let counters = Arc::clone(&storage.counters);
     let options = ServerOptions {
         max_client_cnxns: config.max_client_cnxns,
         storage: Some(storage),
+        ensemble,
         ..ServerOptions::default()
     };
     let server = Server::bind(addr, options)

@@ -12,6 +12,14 @@
 //! The loop's side is the same either way: [`LogWriter::append`] never blocks, and
 //! [`LogWriter::take_synced`] is polled after every batch of events (including a wake-up), reporting each
 //! synced zxid once.
+//!
+//! The ensemble's rewrites ([`LogWriter::truncate`], [`LogWriter::install_snapshot`]) block the loop until
+//! they are durable, as the core's contract asks ("before the next input"). They first pause both threads:
+//! the writer writes and syncs everything queued before (its report comes first), closes its file and
+//! answers; the snapshot thread finishes queued snapshots and then idles. The loop thread then rewrites the
+//! files alone; the next append starts a new log file. A synced report still pending for txns the rewrite
+//! removed is cut down to what is left (a truncate) or dropped (an installed snapshot).
+//! [`LogWriter::save_epochs`] also writes synchronously on the loop thread (it is rare and small).
 
 use std::io;
 use std::path::PathBuf;
@@ -25,7 +33,10 @@ use rzk_core::txn::LoggedTxn;
 use rzk_core::Zxid;
 use tracing::error;
 
-use crate::storage::{bump, encode_txns, LogFile, SnapshotThread, StorageCounters, StorageOptions};
+use crate::storage::{
+    bump, encode_txns, install_snapshot, save_epochs, truncate_log, Epochs, FsDir, LogFile,
+    SnapshotThread, StorageCounters, StorageOptions,
+};
 
 /// Txns written per group commit at most (the rest waits for the next one), bounding reply latency.
 const MAX_BATCH_TXNS: usize = 4096;
@@ -49,6 +60,8 @@ enum Command {
     Append(Vec<LoggedTxn>),
     /// Close the current file after what came before; the next txn starts a new one.
     Roll,
+    /// Like `Roll`, and answer once everything before is durable and reported.
+    Barrier(mpsc::Sender<()>),
 }
 
 struct DiskLog {
@@ -57,6 +70,11 @@ struct DiskLog {
     thread: Option<JoinHandle<()>>,
     snapshots: SnapshotThread,
     failed: bool,
+    options: StorageOptions,
+    /// A synced zxid taken from the channel while pausing, not yet reported.
+    carried: Option<Zxid>,
+    /// The epochs last written (their files are not rewritten while unchanged).
+    epochs: Option<Epochs>,
 }
 
 impl LogWriter {
@@ -84,7 +102,7 @@ impl LogWriter {
         let thread = std::thread::Builder::new()
             .name("log-writer".into())
             .spawn(move || writer.run(rx, synced_tx, waker))?;
-        let snapshots = SnapshotThread::start(options)?;
+        let snapshots = SnapshotThread::start(options.clone())?;
         Ok(LogWriter {
             inner: Inner::Disk(DiskLog {
                 commands: Some(commands),
@@ -92,6 +110,9 @@ impl LogWriter {
                 thread: Some(thread),
                 snapshots,
                 failed: false,
+                options,
+                carried: None,
+                epochs: None,
             }),
         })
     }
@@ -120,6 +141,61 @@ impl LogWriter {
         }
     }
 
+    /// Removes every logged txn after `zxid`; durable when this returns.
+    pub(crate) fn truncate(&mut self, zxid: Zxid) -> io::Result<()> {
+        match &mut self.inner {
+            Inner::Memory { appended, reported } => {
+                *appended = appended.map(|a| a.min(zxid));
+                *reported = reported.map(|r| r.min(zxid));
+            }
+            Inner::Disk(disk) => {
+                let _paused = disk.pause()?;
+                let dirs = (
+                    FsDir::new(disk.options.snap_dir()),
+                    FsDir::new(disk.options.log_dir()),
+                );
+                truncate_log(&dirs.0, &dirs.1, zxid)?;
+                disk.carried = disk.carried.map(|c| c.min(zxid));
+            }
+        }
+        Ok(())
+    }
+
+    /// Makes `tree` (exact at `zxid`) the whole persisted state, discarding every log file; durable when
+    /// this returns.
+    pub(crate) fn install_snapshot(&mut self, zxid: Zxid, tree: &DataTree) -> io::Result<()> {
+        match &mut self.inner {
+            Inner::Memory { appended, reported } => {
+                *appended = None;
+                *reported = None;
+            }
+            Inner::Disk(disk) => {
+                let _paused = disk.pause()?;
+                install_snapshot(
+                    &disk.options.snap_dir(),
+                    &disk.options.log_dir(),
+                    zxid,
+                    tree,
+                )?;
+                bump(&disk.options.counters.snapshots, 1);
+                disk.carried = None;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the epoch files; durable when this returns. Nothing to do without a data dir.
+    pub(crate) fn save_epochs(&mut self, epochs: Epochs) -> io::Result<()> {
+        if let Inner::Disk(disk) = &mut self.inner {
+            if disk.failed {
+                return Err(io::Error::other("the txn log failed earlier"));
+            }
+            save_epochs(&disk.options.snap_dir(), epochs, disk.epochs)?;
+            disk.epochs = Some(epochs);
+        }
+        Ok(())
+    }
+
     /// The highest durable zxid, if it moved since the last call; an error once the log has failed (then
     /// nothing more is ever reported synced).
     pub(crate) fn take_synced(&mut self) -> io::Result<Option<Zxid>> {
@@ -145,11 +221,26 @@ impl DiskLog {
         }
     }
 
+    /// Waits until the writer has written, synced and reported everything queued (taking the report into
+    /// `carried`) and closed its file, and pauses the snapshot thread while the guard lives.
+    fn pause(&mut self) -> io::Result<crate::storage::Paused> {
+        let (done, answer) = mpsc::channel();
+        self.send(Command::Barrier(done));
+        let answered = answer.recv().is_ok();
+        // Reports made before the answer are in the channel now (or the failure that stopped the writer).
+        let synced = self.take_synced()?;
+        if !answered {
+            return Err(io::Error::other("the txn log writer thread is gone"));
+        }
+        self.carried = synced;
+        self.snapshots.pause()
+    }
+
     fn take_synced(&mut self) -> io::Result<Option<Zxid>> {
         if self.failed {
             return Err(io::Error::other("the txn log failed earlier"));
         }
-        let mut highest = None;
+        let mut highest = self.carried.take();
         loop {
             match self.synced.try_recv() {
                 Ok(Ok(zxid)) => highest = Some(zxid),
@@ -197,7 +288,8 @@ impl Writer {
         while let Ok(first) = commands.recv() {
             let mut batch = vec![first];
             let mut txns = batch_txns(&batch);
-            while txns < MAX_BATCH_TXNS {
+            // A barrier ends the batch: it is answered right after this batch's report.
+            while txns < MAX_BATCH_TXNS && !matches!(batch.last(), Some(Command::Barrier(_))) {
                 match commands.try_recv() {
                     Ok(c) => {
                         txns += batch_txns(std::slice::from_ref(&c));
@@ -206,10 +298,25 @@ impl Writer {
                     Err(_) => break,
                 }
             }
+            let barrier = match batch.last() {
+                Some(Command::Barrier(_)) => match batch.pop() {
+                    Some(Command::Barrier(done)) => Some(done),
+                    _ => None,
+                },
+                _ => None,
+            };
             let result = self.commit(batch);
+            if barrier.is_some() {
+                self.file = None;
+            }
             let stop = result.is_err();
             let report = match result {
-                Ok(None) => continue,
+                Ok(None) => {
+                    if let Some(done) = barrier {
+                        let _ = done.send(());
+                    }
+                    continue;
+                }
                 Ok(Some(zxid)) => Ok(zxid),
                 Err(e) => {
                     error!(dir = %self.dir.display(), error = %e, "cannot write the txn log: no more writes will be acknowledged");
@@ -220,7 +327,11 @@ impl Writer {
             let _ = synced.send(report);
             let _ = waker.wake();
             if stop {
+                // A barrier dropped unanswered tells the loop the writer stopped.
                 return;
+            }
+            if let Some(done) = barrier {
+                let _ = done.send(());
             }
         }
     }
@@ -248,6 +359,8 @@ impl Writer {
                     self.flush()?;
                     self.file = None;
                 }
+                // Split off by `run` before committing.
+                Command::Barrier(_) => {}
             }
         }
         self.flush()?;
@@ -276,7 +389,7 @@ fn batch_txns(batch: &[Command]) -> usize {
         .iter()
         .map(|c| match c {
             Command::Append(t) => t.len(),
-            Command::Roll => 0,
+            Command::Roll | Command::Barrier(_) => 0,
         })
         .sum()
 }
@@ -369,6 +482,74 @@ mod tests {
         assert_eq!(r.recovered.txns.len(), 50);
         let on_disk = std::fs::read(v2.join("log.65")).unwrap();
         assert_eq!(scan_log(&on_disk).unwrap().txns.len(), 50);
+    }
+
+    #[test]
+    fn truncate_writes_what_was_queued_then_cuts_and_the_next_append_starts_a_new_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, options, _poll) = disk_log(dir.path());
+        log.append((1..=20).map(txn).collect());
+        // Nothing was taken yet: the pending report is cut down to what is left.
+        log.truncate(12).unwrap();
+        assert_eq!(log.take_synced().unwrap(), Some(12));
+        log.append((13..=15).map(txn).collect());
+        wait_synced(&mut log, 15);
+        drop(log);
+        let v2 = options.log_dir();
+        assert!(v2.join("log.1").exists() && v2.join("log.d").exists());
+        let r = recover(&FsDir::new(&v2), &FsDir::new(&v2)).unwrap();
+        let zxids: Vec<_> = r.recovered.txns.iter().map(|t| t.header.zxid).collect();
+        assert_eq!(zxids, (1..=15).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn install_snapshot_discards_the_log_and_later_appends_follow_the_snapshot() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, options, _poll) = disk_log(dir.path());
+        log.append((1..=30).map(txn).collect());
+        let mut tree = DataTree::new();
+        for z in 1..=40 {
+            tree.apply(&txn(z).header, &txn(z).txn);
+        }
+        log.install_snapshot(40, &tree).unwrap();
+        assert_eq!(log.take_synced().unwrap(), None);
+        log.append((41..=42).map(txn).collect());
+        wait_synced(&mut log, 42);
+        drop(log);
+        let v2 = options.log_dir();
+        assert!(!v2.join("log.1").exists() && v2.join("log.29").exists());
+        let r = recover(&FsDir::new(&v2), &FsDir::new(&v2)).unwrap();
+        assert_eq!(r.report.snapshot.map(|s| s.1), Some(40));
+        assert_eq!(r.recovered.txns.len(), 2);
+    }
+
+    #[test]
+    fn epochs_are_on_disk_when_save_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let (mut log, options, _poll) = disk_log(dir.path());
+        log.save_epochs(Epochs {
+            accepted: 4,
+            current: 3,
+        })
+        .unwrap();
+        let r = options.recover().unwrap();
+        assert_eq!(
+            (r.recovered.accepted_epoch, r.recovered.current_epoch),
+            (4, 3)
+        );
+    }
+
+    #[test]
+    fn in_memory_truncate_and_install_adjust_what_is_reported() {
+        let mut log = LogWriter::in_memory();
+        log.append((1..=10).map(txn).collect());
+        log.truncate(6).unwrap();
+        assert_eq!(log.take_synced().unwrap(), Some(6));
+        log.append(vec![txn(7)]);
+        log.install_snapshot(9, &DataTree::new()).unwrap();
+        assert_eq!(log.take_synced().unwrap(), None);
+        log.append(vec![txn(10)]);
+        assert_eq!(log.take_synced().unwrap(), Some(10));
     }
 
     #[test]

@@ -5,6 +5,12 @@
 //! then, after the batch, feed `LogSynced` for appends completed meanwhile, `Tick` if a deadline is due and
 //! `HostMetrics` now and then, and flush every connection whose output or interest changed, so many
 //! small replies leave in one vectored write.
+//!
+//! In an ensemble ([`ServerOptions::ensemble`]) the same poll also carries the quorum and election
+//! listeners and connections ([`crate::peer`]); their events become the core's peer inputs, fed in order
+//! through the same `step`. The ensemble's persistence outputs (`SaveEpochs`, `TruncateLog`,
+//! `InstallSnapshot`) are carried out synchronously, so they are durable before the next input; if one
+//! fails, no further input is fed and `run` returns the error.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read};
@@ -26,8 +32,9 @@ use crate::connection::{Connection, Flushed};
 use crate::host;
 use crate::log_writer::LogWriter;
 use crate::machine::Machine;
+use crate::peer::{EnsembleOptions, Peers};
 use crate::shutdown::Shutdown;
-use crate::storage::StorageOptions;
+use crate::storage::{Epochs, StorageOptions};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -57,6 +64,9 @@ pub struct ServerOptions {
     /// Where txns and snapshots go. `None` keeps nothing: appends count as durable at once (for driver tests
     /// with fake machines; a real server always has a dataDir).
     pub storage: Option<StorageOptions>,
+    /// This server's part in an ensemble (its id, its quorum and election ports, the other servers);
+    /// `None` runs standalone.
+    pub ensemble: Option<EnsembleOptions>,
 }
 
 impl Default for ServerOptions {
@@ -68,6 +78,7 @@ impl Default for ServerOptions {
             read_buffer_size: 64 * 1024,
             listen_backlog: 1024,
             storage: None,
+            ensemble: None,
         }
     }
 }
@@ -81,10 +92,12 @@ pub struct Server {
     clock: Clock,
     /// Wakes the loop: shutdown requests and the log writer thread's progress.
     waker: Arc<Waker>,
+    peers: Option<Peers>,
 }
 
 impl Server {
-    /// Binds the client port (non-blocking, SO_REUSEADDR) and prepares the poll.
+    /// Binds the client port (non-blocking, SO_REUSEADDR), and the quorum and election ports in an
+    /// ensemble, and prepares the poll.
     pub fn bind(addr: SocketAddr, options: ServerOptions) -> io::Result<Server> {
         let poll = Poll::new()?;
         let mut listener = TcpListener::bind(addr)?;
@@ -92,7 +105,12 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let peers = match &options.ensemble {
+            Some(ensemble) => Some(Peers::bind(ensemble.clone(), poll.registry())?),
+            None => None,
+        };
         Ok(Server {
+            peers,
             poll,
             listener,
             shutdown: Shutdown::new(Arc::clone(&waker)),
@@ -105,6 +123,11 @@ impl Server {
     /// The address actually bound (useful after binding port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The quorum and election addresses actually bound, in an ensemble.
+    pub fn peer_addrs(&self) -> Option<io::Result<(SocketAddr, SocketAddr)>> {
+        self.peers.as_ref().map(Peers::local_addrs)
     }
 
     /// A handle that makes [`Server::run`] return, usable from any thread.
@@ -146,6 +169,7 @@ impl Server {
             read_queue: VecDeque::new(),
             closing: BTreeSet::new(),
             accept_retry_at: None,
+            peers: self.peers,
         };
         if let Ok(addr) = driver.listener.local_addr() {
             info!(%addr, "serving clients");
@@ -180,6 +204,7 @@ struct Driver<M> {
     closing: BTreeSet<(u64, ConnId)>,
     accept_retry_at: Option<u64>,
     next_metrics_at: u64,
+    peers: Option<Peers>,
 }
 
 /// Calling listen(2) again on a listening socket only changes its backlog (Linux and the BSDs).
@@ -229,6 +254,13 @@ impl<M: Machine> Driver<M> {
                     LISTENER => self.accept(),
                     // Shutdown and log writer progress are checked after every batch anyway.
                     WAKER => {}
+                    token if Peers::owns(token) => {
+                        let now = self.clock.now_ms();
+                        if let Some(peers) = &mut self.peers {
+                            peers.on_event(token, event, now);
+                        }
+                        self.feed_peer_inputs();
+                    }
                     token => self.on_client_event(conn_of(token), event),
                 }
             }
@@ -253,6 +285,10 @@ impl<M: Machine> Driver<M> {
                 self.read_from(id);
             }
         }
+        if let Some(peers) = &mut self.peers {
+            peers.turn(now);
+        }
+        self.feed_peer_inputs();
         if self.machine.next_deadline().is_some_and(|d| d <= now) {
             self.step(Input::Tick);
         }
@@ -286,6 +322,12 @@ impl<M: Machine> Driver<M> {
             }
             if let Some(id) = self.dirty.pop_first() {
                 self.settle(id);
+            } else if self.peers.as_ref().is_some_and(Peers::has_output) {
+                let now = self.clock.now_ms();
+                if let Some(peers) = &mut self.peers {
+                    peers.flush(now);
+                }
+                self.feed_peer_inputs();
             } else {
                 break;
             }
@@ -295,7 +337,10 @@ impl<M: Machine> Driver<M> {
     /// Until the earliest of: the machine's deadline, host metrics, a closing connection's deadline, an
     /// accept retry; zero while connections wait to be read.
     fn poll_timeout(&self) -> Duration {
-        if !self.read_queue.is_empty() || !self.dirty.is_empty() {
+        if !self.read_queue.is_empty()
+            || !self.dirty.is_empty()
+            || self.peers.as_ref().is_some_and(Peers::busy)
+        {
             return Duration::ZERO;
         }
         let now = self.clock.now_ms();
@@ -304,6 +349,7 @@ impl<M: Machine> Driver<M> {
             Some(self.next_metrics_at),
             self.closing.first().map(|(deadline, _)| *deadline),
             self.accept_retry_at,
+            self.peers.as_ref().and_then(Peers::next_deadline),
         ]
         .into_iter()
         .flatten()
@@ -312,7 +358,24 @@ impl<M: Machine> Driver<M> {
         Duration::from_millis(wake_at.saturating_sub(now))
     }
 
+    /// Feeds one input, then whatever the peer transport reported meanwhile (a link dropped by a send).
     fn step(&mut self, input: Input) {
+        self.step_one(input);
+        self.feed_peer_inputs();
+    }
+
+    /// Feeds the peer transport's inputs, in the order they happened.
+    fn feed_peer_inputs(&mut self) {
+        while let Some(input) = self.peers.as_mut().and_then(Peers::pop_input) {
+            self.step_one(input);
+        }
+    }
+
+    fn step_one(&mut self, input: Input) {
+        if self.failure.is_some() {
+            // A persistence output failed: the machine must not act on anything more.
+            return;
+        }
         let now = self.clock.now_ms();
         let mut outputs = std::mem::take(&mut self.outputs);
         self.machine.step(now, input, &mut outputs);
@@ -323,6 +386,9 @@ impl<M: Machine> Driver<M> {
     }
 
     fn apply(&mut self, output: Output, now: u64) {
+        if self.failure.is_some() {
+            return;
+        }
         match output {
             Output::ToClient { conn, bytes } => match self.conns.get_mut(&conn) {
                 Some(c) if !c.is_closing() => {
@@ -335,13 +401,21 @@ impl<M: Machine> Driver<M> {
                 ),
             },
             Output::CloseClient { conn } => self.begin_close(conn, now),
-            // Peer links and the ensemble's persistence actions are wired with the ensemble (issue 5); a
-            // standalone node never emits them.
-            Output::ToPeer { .. }
-            | Output::SaveEpochs { .. }
-            | Output::TruncateLog { .. }
-            | Output::InstallSnapshot { .. } => {
-                warn!("ensemble output ignored: this driver runs standalone servers only")
+            Output::ToPeer { to, msg } => match &mut self.peers {
+                Some(peers) => peers.send(to, &msg, now),
+                None => warn!(to, "peer message dropped: this server runs standalone"),
+            },
+            Output::SaveEpochs { accepted, current } => {
+                let result = self.log.save_epochs(Epochs { accepted, current });
+                self.persist_or_stop(result, "cannot save the epoch files");
+            }
+            Output::TruncateLog { zxid } => {
+                let result = self.log.truncate(zxid);
+                self.persist_or_stop(result, "cannot truncate the txn log");
+            }
+            Output::InstallSnapshot { zxid, tree } => {
+                let result = self.log.install_snapshot(zxid, &tree);
+                self.persist_or_stop(result, "cannot install the leader's snapshot");
             }
             Output::ReadInterest { conn, enabled } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
@@ -357,6 +431,14 @@ impl<M: Machine> Driver<M> {
             }
             Output::AppendLog(txns) => self.log.append(txns),
             Output::Snapshot { zxid, tree } => self.log.snapshot(zxid, tree),
+        }
+    }
+
+    /// A persistence output the core relies on at once failed: stop before feeding anything more.
+    fn persist_or_stop(&mut self, result: io::Result<()>, what: &str) {
+        if let Err(e) = result {
+            tracing::error!(error = %e, "{what}: stopping");
+            self.failure = Some(io::Error::new(e.kind(), format!("{what}: {e}")));
         }
     }
 
@@ -534,6 +616,9 @@ impl<M: Machine> Driver<M> {
                 let _ = conn.flush();
             }
             self.close_now(id);
+        }
+        if let Some(peers) = &mut self.peers {
+            peers.close_all();
         }
         info!("stopped serving clients");
     }

@@ -9,9 +9,11 @@
 //! memory; the encoders ([`encode_log_file`], [`encode_snapshot`]) produce the exact bytes the threads write.
 
 mod dir;
+mod epochs;
 mod format;
 mod purge;
 mod recovery;
+mod rewrite;
 mod snapshot;
 mod snapshot_thread;
 mod txn_log;
@@ -21,16 +23,21 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 pub use dir::{Dir, FsDir, MemDir};
+pub use epochs::{
+    read_epochs, save_epochs, write_epoch_file, EpochError, Epochs, ACCEPTED_EPOCH_FILE,
+    CURRENT_EPOCH_FILE,
+};
 pub use format::{FormatError, FORMAT_VERSION, MAX_RECORD_LEN};
 pub use purge::{plan_purge, purge, PurgePlan, MIN_SNAP_RETAIN_COUNT};
 pub use recovery::{
     recover, verify_dir, FileCheck, FileProblem, Recovery, RecoveryError, RecoveryReport,
 };
+pub use rewrite::{install_snapshot, truncate_log, RewriteReport};
 pub use snapshot::{
     encode_snapshot, parse_snapshot_name, read_snapshot, snapshot_name, write_snapshot_file,
     SnapshotError,
 };
-pub(crate) use snapshot_thread::SnapshotThread;
+pub(crate) use snapshot_thread::{Paused, SnapshotThread};
 pub use txn_log::{
     encode_log_file, encode_txns, log_name, parse_log_name, scan_log, Corruption, LogFile, LogScan,
     Tail,

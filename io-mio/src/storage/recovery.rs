@@ -17,6 +17,7 @@ use rzk_core::{Recovered, Zxid};
 use tracing::{info, warn};
 
 use super::dir::Dir;
+use super::epochs::{read_epochs, EpochError};
 use super::snapshot::{parse_snapshot_name, read_snapshot, TEMP_SUFFIX};
 use super::txn_log::{follows, parse_log_name, scan_log, Tail};
 
@@ -35,6 +36,8 @@ pub enum RecoveryError {
         offset: usize,
         reason: String,
     },
+    #[error(transparent)]
+    Epoch(#[from] EpochError),
 }
 
 /// What recovery found and did, for the startup log.
@@ -83,7 +86,7 @@ fn named_files(
 }
 
 /// Recovers from the snapshot directory and the log directory (each a `version-2` directory; they may be the
-/// same). Repairs a torn log tail in place.
+/// same), with the epoch files from the snapshot directory. Repairs a torn log tail in place.
 pub fn recover(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<Recovery, RecoveryError> {
     let mut report = RecoveryReport::default();
     remove_temp_snapshots(snap_dir, &mut report)?;
@@ -116,13 +119,14 @@ pub fn recover(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<Recovery, Recove
         report.snapshot = Some((snap_dir.display(&name), zxid));
         tree
     });
+    // The epoch files live next to the snapshots (ZooKeeper's snapDir); a standalone server has none.
+    let epochs = read_epochs(snap_dir, report.last_zxid)?;
     Ok(Recovery {
-        // The epoch files are read by the ensemble wiring (issue 5); a standalone server has none.
         recovered: Recovered {
             tree,
             txns,
-            accepted_epoch: 0,
-            current_epoch: 0,
+            accepted_epoch: epochs.accepted,
+            current_epoch: epochs.current,
         },
         report,
     })
@@ -470,6 +474,26 @@ mod tests {
         let err = recover(&dir, &dir).unwrap_err();
         assert!(err.to_string().contains("log.1 "), "{err}");
         assert!(err.to_string().contains("not the last"), "{err}");
+    }
+
+    #[test]
+    fn epochs_come_from_the_files_or_the_last_zxid() {
+        let dir = dir_with(5, &[], &[1]);
+        let r = recover(&dir, &dir).unwrap();
+        assert_eq!(
+            (r.recovered.accepted_epoch, r.recovered.current_epoch),
+            (0, 0)
+        );
+        dir.put("acceptedEpoch", b"9".to_vec());
+        dir.put("currentEpoch", b"8".to_vec());
+        let r = recover(&dir, &dir).unwrap();
+        assert_eq!(
+            (r.recovered.accepted_epoch, r.recovered.current_epoch),
+            (9, 8)
+        );
+        dir.put("currentEpoch", b"eight".to_vec());
+        let err = recover(&dir, &dir).unwrap_err();
+        assert!(err.to_string().contains("currentEpoch"), "{err}");
     }
 
     #[test]

@@ -14,10 +14,26 @@ use tracing::{error, info};
 
 use super::{bump, write_snapshot_file, StorageOptions};
 
+/// What the thread is asked to do, in order.
+enum Job {
+    Snapshot(Zxid, Box<DataTree>),
+    /// Finish what came before, say so on `paused`, then do nothing (no purge either) until `resume` is
+    /// dropped.
+    Pause {
+        paused: mpsc::Sender<()>,
+        resume: mpsc::Receiver<()>,
+    },
+}
+
 /// Handle to the snapshot thread; dropping it lets the thread finish the snapshot at hand and stop.
 pub(crate) struct SnapshotThread {
-    jobs: Option<mpsc::Sender<(Zxid, Box<DataTree>)>>,
+    jobs: Option<mpsc::Sender<Job>>,
     thread: Option<JoinHandle<()>>,
+}
+
+/// The snapshot thread is idle until this is dropped.
+pub(crate) struct Paused {
+    _resume: mpsc::Sender<()>,
 }
 
 impl SnapshotThread {
@@ -36,8 +52,26 @@ impl SnapshotThread {
     pub(crate) fn take(&self, zxid: Zxid, tree: Box<DataTree>) {
         if let Some(jobs) = &self.jobs {
             // The thread only stops when this handle drops, so sending cannot fail while it is alive.
-            let _ = jobs.send((zxid, tree));
+            let _ = jobs.send(Job::Snapshot(zxid, tree));
         }
+    }
+
+    /// Waits until every snapshot queued before is written, and keeps the thread idle (no snapshot, no
+    /// purge) while the returned guard lives: the caller may then rewrite the directories alone.
+    pub(crate) fn pause(&self) -> std::io::Result<Paused> {
+        let (paused_tx, paused) = mpsc::channel();
+        let (resume, resume_rx) = mpsc::channel();
+        let sent = self.jobs.as_ref().is_some_and(|jobs| {
+            jobs.send(Job::Pause {
+                paused: paused_tx,
+                resume: resume_rx,
+            })
+            .is_ok()
+        });
+        if !sent || paused.recv().is_err() {
+            return Err(std::io::Error::other("the snapshot thread is gone"));
+        }
+        Ok(Paused { _resume: resume })
     }
 }
 
@@ -50,7 +84,7 @@ impl Drop for SnapshotThread {
     }
 }
 
-fn run(options: StorageOptions, jobs: mpsc::Receiver<(Zxid, Box<DataTree>)>) {
+fn run(options: StorageOptions, jobs: mpsc::Receiver<Job>) {
     let interval = (options.purge_interval_hours > 0)
         .then(|| Duration::from_secs(u64::from(options.purge_interval_hours) * 3600));
     options.purge_if_enabled();
@@ -61,7 +95,12 @@ fn run(options: StorageOptions, jobs: mpsc::Receiver<(Zxid, Box<DataTree>)>) {
             None => jobs.recv().map_err(|_| RecvTimeoutError::Disconnected),
         };
         match job {
-            Ok((zxid, tree)) => {
+            Ok(Job::Pause { paused, resume }) => {
+                let _ = paused.send(());
+                // Returns once the guard is dropped.
+                let _ = resume.recv();
+            }
+            Ok(Job::Snapshot(zxid, tree)) => {
                 let started = Instant::now();
                 match write_snapshot_file(&options.snap_dir(), zxid, &tree) {
                     Ok(path) => {

@@ -119,3 +119,4 @@ pub fn shared() -> Shared {
 }
 
 pub mod line_machine;
+pub mod peer_machine;

@@ -1,0 +1,172 @@
+//! One peer socket: a non-blocking stream, what has been received and not yet parsed, and a bounded queue
+//! of frames waiting to be written.
+
+use std::collections::VecDeque;
+use std::io::{self, IoSlice, Read, Write};
+use std::net::SocketAddr;
+
+use bytes::{Buf, Bytes};
+use mio::net::TcpStream;
+use mio::{Interest, Registry, Token};
+
+use super::wire::PortKind;
+use rzk_core::peer::ServerId;
+
+const MAX_IOVECS: usize = 64;
+
+/// Where a connection is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Stage {
+    /// Dialed; the TCP connect has not completed.
+    Connecting,
+    /// Waiting for the other side's hello.
+    Handshake,
+    /// Hellos exchanged: this is the channel's connection.
+    Established,
+}
+
+pub(crate) struct PeerConn {
+    stream: TcpStream,
+    token: Token,
+    pub(crate) addr: SocketAddr,
+    pub(crate) port: PortKind,
+    /// We dialed it (else we accepted it).
+    pub(crate) dialed: bool,
+    /// The server at the other end: the dial target, or who the hello named.
+    pub(crate) peer: Option<ServerId>,
+    pub(crate) stage: Stage,
+    /// Close if still not established by then (ms).
+    pub(crate) deadline: Option<u64>,
+    /// Received bytes not yet parsed.
+    pub(crate) inbuf: Vec<u8>,
+    /// Messages received before the peer's link was whole, and their frame bytes.
+    pub(crate) held: VecDeque<rzk_core::peer::PeerMsg>,
+    pub(crate) held_bytes: usize,
+    out: VecDeque<Bytes>,
+    pub(crate) queued: usize,
+    /// The socket may hold unread bytes (edge-triggered readiness is not repeated).
+    pub(crate) read_pending: bool,
+    registered: Option<Interest>,
+}
+
+impl PeerConn {
+    pub(crate) fn new(
+        stream: TcpStream,
+        token: Token,
+        addr: SocketAddr,
+        port: PortKind,
+        dialed: bool,
+    ) -> PeerConn {
+        PeerConn {
+            stream,
+            token,
+            addr,
+            port,
+            dialed,
+            peer: None,
+            stage: if dialed {
+                Stage::Connecting
+            } else {
+                Stage::Handshake
+            },
+            deadline: None,
+            inbuf: Vec::new(),
+            held: VecDeque::new(),
+            held_bytes: 0,
+            out: VecDeque::new(),
+            queued: 0,
+            read_pending: false,
+            registered: None,
+        }
+    }
+
+    /// The poll token (set once the connection has its key).
+    pub(crate) fn set_token(&mut self, token: Token) {
+        self.token = token;
+    }
+
+    pub(crate) fn queue(&mut self, frame: Bytes) {
+        self.queued += frame.len();
+        self.out.push_back(frame);
+    }
+
+    /// For a dialed socket: whether the connect completed (`Ok(false)`: not yet).
+    pub(crate) fn check_connected(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.stream.take_error()? {
+            return Err(e);
+        }
+        match self.stream.peer_addr() {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotConnected => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Writes queued frames until done or the kernel pushes back. An error means the connection is dead.
+    pub(crate) fn flush(&mut self) -> io::Result<()> {
+        if self.stage == Stage::Connecting {
+            return Ok(());
+        }
+        while !self.out.is_empty() {
+            let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+            let mut count = 0;
+            for (slot, chunk) in slices.iter_mut().zip(self.out.iter()) {
+                *slot = IoSlice::new(chunk);
+                count += 1;
+            }
+            match self.stream.write_vectored(&slices[..count]) {
+                Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                Ok(n) => self.consume(n),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    fn consume(&mut self, mut written: usize) {
+        self.queued -= written.min(self.queued);
+        while written > 0 {
+            let Some(front) = self.out.front_mut() else {
+                return;
+            };
+            if written >= front.len() {
+                written -= front.len();
+                self.out.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+
+    /// One read into `buf`, appended to `inbuf`: `Ok(0)` is end of stream.
+    pub(crate) fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.stream.read(buf)?;
+        self.inbuf.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    /// Always readable; writable while connecting (to learn the outcome) or while output is queued.
+    pub(crate) fn sync_interest(&mut self, registry: &Registry) -> io::Result<()> {
+        let desired = if self.stage == Stage::Connecting || !self.out.is_empty() {
+            Interest::READABLE | Interest::WRITABLE
+        } else {
+            Interest::READABLE
+        };
+        match self.registered {
+            Some(i) if i == desired => {}
+            Some(_) => registry.reregister(&mut self.stream, self.token, desired)?,
+            None => registry.register(&mut self.stream, self.token, desired)?,
+        }
+        self.registered = Some(desired);
+        Ok(())
+    }
+
+    pub(crate) fn deregister(&mut self, registry: &Registry) {
+        if self.registered.take().is_some() {
+            let _ = registry.deregister(&mut self.stream);
+        }
+    }
+}
