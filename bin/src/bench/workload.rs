@@ -153,13 +153,11 @@ impl RequestGen {
                     watch: false,
                 }),
             ),
-            Workload::Mixed => {
-                if self.rng.next_u32() % 10 == 0 {
-                    set_data(self.random_key(), self.layout.value.clone())
-                } else {
-                    get_data(self.random_key(), false)
-                }
-            }
+            // One write in ten.
+            Workload::Mixed => match self.rng.next_u32() % 10 {
+                0 => set_data(self.random_key(), self.layout.value.clone()),
+                _ => get_data(self.random_key(), false),
+            },
             Workload::Watch | Workload::Churn | Workload::Ready => {
                 unreachable!("not a pipelined workload")
             }
