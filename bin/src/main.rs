@@ -1,6 +1,7 @@
 //! `rzk`: the command-line entry point. Subcommands live in their own modules; this file only parses
 //! arguments, sets up logging and turns errors into a message and a non-zero exit.
 
+mod bench;
 mod environment;
 mod four_letter_cmd;
 mod myid;
@@ -35,22 +36,28 @@ enum Command {
     Log(storage_cmd::LogArgs),
     /// Snapshot tools: `snapshot dump <file>`.
     Snapshot(storage_cmd::SnapshotArgs),
+    /// Load generator: `bench <create|set|get|children|mixed|watch|churn> --server host:port`, or
+    /// `bench ready` to time a server's start until `ruok` answers `imok`.
+    Bench(bench::BenchArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The simulator runs thousands of servers: only warnings and errors unless RUST_LOG asks for more.
-    init_logging(if matches!(cli.command, Command::Sim(_)) {
-        "warn"
-    } else {
-        "info"
-    });
+    init_logging(
+        if matches!(cli.command, Command::Sim(_) | Command::Bench(_)) {
+            "warn"
+        } else {
+            "info"
+        },
+    );
     let result = match cli.command {
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),
         Command::Log(args) => storage_cmd::run_log(args),
         Command::Snapshot(args) => storage_cmd::run_snapshot(args),
+        Command::Bench(args) => bench::run(args),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -113,8 +120,36 @@ mod tests {
     }
 
     #[test]
+    fn bench_takes_a_workload_and_load_shape() {
+        let cli = Cli::try_parse_from([
+            "rzk",
+            "bench",
+            "mixed",
+            "--server",
+            "127.0.0.1:2",
+            "--sessions",
+            "4",
+            "--depth",
+            "8",
+        ])
+        .unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!("not bench");
+        };
+        assert_eq!(args.workload, bench::Workload::Mixed);
+        assert_eq!((args.sessions, args.depth, args.seed), (4, 8, 1));
+        assert!(Cli::try_parse_from(["rzk", "bench", "nosuch"]).is_err());
+        let cli =
+            Cli::try_parse_from(["rzk", "bench", "ready", "--", "rzk", "server", "x.cfg"]).unwrap();
+        let Command::Bench(args) = cli.command else {
+            panic!("not bench");
+        };
+        assert_eq!(args.launch, ["rzk", "server", "x.cfg"]);
+    }
+
+    #[test]
     fn unknown_subcommands_are_rejected() {
-        assert!(Cli::try_parse_from(["rzk", "bench"]).is_err());
+        assert!(Cli::try_parse_from(["rzk", "bnech"]).is_err());
         assert!(Cli::try_parse_from(["rzk"]).is_err());
     }
 }

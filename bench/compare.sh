@@ -1,0 +1,152 @@
+#!/usr/bin/env bash
+# Side-by-side benchmark: Apache ZooKeeper 3.8 (Debian package) and rzk, standalone, on loopback, with the same
+# settings (same disk, forceSync=yes, tickTime 2000, no connection limit, 4lw whitelist *). Each workload runs
+# against each server in alternation, --rounds times; the table shows medians and rzk/ZooKeeper ratios.
+# The 3-node ensemble comparison is not here yet (rzk's ensemble is being built).
+#
+# usage: bench/compare.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N] [--depth N]
+#                         [--workloads "create set ..."] [--znodes N] [--dir DIR] [--keep]
+set -euo pipefail
+
+ROUNDS=3 DURATION=5 WARMUP=1 SESSIONS=16 DEPTH=32 ZNODES=100000 KEEP=0
+WORKLOADS="create set get children mixed watch churn get1 set1"
+BASE_DIR="${TMPDIR:-/var/tmp}"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --quick) ROUNDS=1 DURATION=2 WARMUP=0.5 ;;
+    --rounds) ROUNDS="$2"; shift ;;
+    --duration) DURATION="$2"; shift ;;
+    --warmup) WARMUP="$2"; shift ;;
+    --sessions) SESSIONS="$2"; shift ;;
+    --depth) DEPTH="$2"; shift ;;
+    --workloads) WORKLOADS="$2"; shift ;;
+    --znodes) ZNODES="$2"; shift ;;
+    --dir) BASE_DIR="$2"; shift ;;
+    --keep) KEEP=1 ;;
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+if ! [ -f /usr/share/java/zookeeper.jar ]; then
+  echo "installing ZooKeeper 3.8 (apt-get install zookeeper zookeeper-bin)..." >&2
+  apt-get update -qq && apt-get install -y -qq zookeeper zookeeper-bin >/dev/null
+fi
+echo "building rzk (release)..." >&2
+(cd "$ROOT" && CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" cargo build --release -q -p rzk)
+RZK="${CARGO_TARGET_DIR:-$ROOT/target}/release/rzk"
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+WORK="$(mktemp -d "$BASE_DIR/rzk-compare.XXXXXX")"
+ZK_PORT="$(free_port)"; RZK_PORT="$(free_port)"
+ZK_PID="" RZK_PID=""
+cleanup() {
+  for pid in $ZK_PID $RZK_PID; do kill "$pid" 2>/dev/null || true; done
+  for pid in $ZK_PID $RZK_PID; do wait "$pid" 2>/dev/null || true; done
+  if [ "$KEEP" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+# Both servers read the same settings; ZooKeeper ignores nothing here, rzk understands all of it.
+common_cfg() { # $1 data dir, $2 port
+  cat <<CFG
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=$1
+clientPort=$2
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+forceSync=yes
+4lw.commands.whitelist=*
+admin.enableServer=false
+CFG
+}
+mkdir -p "$WORK/zk/data" "$WORK/zk/conf" "$WORK/rzk/data"
+common_cfg "$WORK/zk/data" "$ZK_PORT" > "$WORK/zk/zoo.cfg"
+common_cfg "$WORK/rzk/data" "$RZK_PORT" > "$WORK/rzk/zoo.cfg"
+# ZooKeeper logs at WARN to its console (a file here), so logging costs it no more than rzk's.
+cp /etc/zookeeper/conf/log4j.properties "$WORK/zk/conf/"
+
+json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
+
+echo "starting ZooKeeper on 127.0.0.1:$ZK_PORT and rzk on 127.0.0.1:$RZK_PORT in $WORK" >&2
+ZK_READY_JSON="$("$RZK" bench ready --server "127.0.0.1:$ZK_PORT" --log "$WORK/zk/server.log" -- \
+  java -Dzookeeper.log.dir="$WORK/zk" -Dzookeeper.root.logger=WARN,CONSOLE -cp "$WORK/zk/conf:/usr/share/java/*" \
+  org.apache.zookeeper.server.quorum.QuorumPeerMain "$WORK/zk/zoo.cfg" | tail -1)"
+ZK_PID="$(echo "$ZK_READY_JSON" | json_field pid)"
+RZK_READY_JSON="$(RUST_LOG=warn "$RZK" bench ready --server "127.0.0.1:$RZK_PORT" --log "$WORK/rzk/server.log" -- \
+  "$RZK" server "$WORK/rzk/zoo.cfg" | tail -1)"
+RZK_PID="$(echo "$RZK_READY_JSON" | json_field pid)"
+
+RESULTS="$WORK/results.jsonl"
+: > "$RESULTS"
+record() { # server workload round json
+  printf '{"server":"%s","workload":"%s","round":%s,"r":%s}\n' "$1" "$2" "$3" "$4" >> "$RESULTS"
+}
+record zookeeper ready 0 "$ZK_READY_JSON"
+record rzk ready 0 "$RZK_READY_JSON"
+
+# RSS with $ZNODES znodes of 100 bytes, loaded right after start.
+for s in zookeeper rzk; do
+  if [ $s = zookeeper ]; then port=$ZK_PORT pid=$ZK_PID; else port=$RZK_PORT pid=$RZK_PID; fi
+  out="$("$RZK" bench create --server "127.0.0.1:$port" --count "$ZNODES" --sessions "$SESSIONS" --depth "$DEPTH" | tail -1)"
+  sleep 2
+  rss="$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")"
+  record "$s" rss 0 "{\"rss_kb\":$rss,\"load\":$out}"
+  echo "$s: RSS ${rss} kB after $ZNODES znodes" >&2
+done
+
+run_one() { # server port workload round
+  local args=(--server "127.0.0.1:$2" --duration "$DURATION" --warmup "$WARMUP" --seed "$4")
+  case "$3" in
+    get1) args+=(get --sessions 1 --depth 1) ;;
+    set1) args+=(set --sessions 1 --depth 1) ;;
+    *) args+=("$3" --sessions "$SESSIONS" --depth "$DEPTH") ;;
+  esac
+  local out
+  out="$("$RZK" bench "${args[@]}" | tail -1)"
+  record "$1" "$3" "$4" "$out"
+  echo "round $4 $3 $1: $(echo "$out" | json_field ops_per_sec) ops/s, p99 $(echo "$out" | json_field p99_ms) ms, errors $(echo "$out" | json_field errors)" >&2
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  for w in $WORKLOADS; do
+    # Alternate who goes first, so neither always runs on a machine warmed (or dirtied) by the other.
+    if [ $((round % 2)) = 1 ]; then order="zookeeper rzk"; else order="rzk zookeeper"; fi
+    for s in $order; do
+      if [ $s = zookeeper ]; then run_one zookeeper "$ZK_PORT" "$w" "$round"; else run_one rzk "$RZK_PORT" "$w" "$round"; fi
+    done
+  done
+done
+
+python3 - "$RESULTS" "$ROUNDS" "$SESSIONS" "$DEPTH" "$ZNODES" <<'PY'
+import json, statistics, sys
+path, rounds, sessions, depth, znodes = sys.argv[1:]
+rows = [json.loads(l) for l in open(path)]
+def med(server, workload, key):
+    xs = [r["r"][key] for r in rows if r["server"] == server and r["workload"] == workload]
+    return statistics.median(xs) if xs else None
+def errs(server, workload):
+    return sum(r["r"].get("errors", 0) for r in rows if r["server"] == server and r["workload"] == workload)
+print(f"\nmedians of {rounds} round(s); {sessions} sessions x {depth} in flight unless noted; ratio = rzk / ZooKeeper")
+print(f"| workload | ZK ops/s | rzk ops/s | ratio | ZK p99 ms | rzk p99 ms | ratio | ZK p50 ms | rzk p50 ms | errors ZK/rzk |")
+print(f"|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+names = {"get1": "get (1 in flight)", "set1": "set (1 in flight)",
+         "watch": "watch (notifications/s)", "churn": "churn (cycles/s)"}
+order = [w for w in ["create", "set", "get", "children", "mixed", "watch", "churn", "get1", "set1"]
+         if any(r["workload"] == w for r in rows)]
+for w in order:
+    zt, rt = med("zookeeper", w, "ops_per_sec"), med("rzk", w, "ops_per_sec")
+    z99, r99 = med("zookeeper", w, "p99_ms"), med("rzk", w, "p99_ms")
+    z50, r50 = med("zookeeper", w, "p50_ms"), med("rzk", w, "p50_ms")
+    ratio = lambda a, b: f"{a / b:.2f}" if a and b else "-"
+    print(f"| {names.get(w, w)} | {zt:,.0f} | {rt:,.0f} | {ratio(rt, zt)} | {z99:.2f} | {r99:.2f} | {ratio(r99, z99)} "
+          f"| {z50:.3f} | {r50:.3f} | {errs('zookeeper', w)}/{errs('rzk', w)} |")
+zr, rr = med("zookeeper", "rss", "rss_kb"), med("rzk", "rss", "rss_kb")
+print(f"| RSS with {int(znodes):,} znodes (MB) | {zr/1024:.0f} | {rr/1024:.0f} | {rr/zr:.2f} | | | | | | |")
+zs, rs = med("zookeeper", "ready", "ready_ms"), med("rzk", "ready", "ready_ms")
+print(f"| start to imok (ms) | {zs:.0f} | {rs:.1f} | {rs/zs:.3f} | | | | | | |")
+PY

@@ -1,0 +1,143 @@
+//! Creating the nodes a workload reads and writes, with a plain blocking connection (pipelined in chunks).
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use bytes::{Bytes, BytesMut};
+use rzk_core::proto::client::{decode_connect_response, frame_connect, frame_request};
+use rzk_core::proto::records::ConnectRequest;
+use rzk_core::proto::request::{Request, RequestBody};
+use rzk_core::proto::{ErrorCode, OpCode};
+
+use super::conn::SESSION_TIMEOUT_MS;
+use super::workload::{create, Layout, Workload, CHILDREN_PER_PARENT};
+
+const CHUNK: usize = 256;
+
+/// Creates `/rzkbench`, the run's directory, and what `workload` needs under it.
+pub fn prepare(
+    addr: SocketAddr,
+    workload: Workload,
+    layout: &Layout,
+    sessions: usize,
+) -> Result<()> {
+    let mut client = BlockingClient::connect(addr)?;
+    let empty = Bytes::new();
+    client.create_all(vec!["/rzkbench".to_string()], &empty, true)?;
+    client.create_all(vec![layout.dir.clone()], &empty, false)?;
+    match workload {
+        Workload::Create => {
+            let dirs = (0..sessions).map(|s| layout.session_dir(s)).collect();
+            client.create_all(dirs, &empty, false)?;
+        }
+        Workload::Set | Workload::Get | Workload::Mixed => {
+            let keys = (0..layout.keys).map(|i| layout.key(i)).collect();
+            client.create_all(keys, &layout.value, false)?;
+        }
+        Workload::Children => {
+            let keys: Vec<String> = (0..layout.keys).map(|i| layout.key(i)).collect();
+            let children = keys
+                .iter()
+                .flat_map(|k| (0..CHILDREN_PER_PARENT).map(move |c| format!("{k}/c{c}")))
+                .collect();
+            client.create_all(keys, &empty, false)?;
+            client.create_all(children, &layout.value, false)?;
+        }
+        Workload::Watch => client.create_all(vec![layout.watched()], &layout.value, false)?,
+        Workload::Churn | Workload::Ready => {}
+    }
+    client.close()
+}
+
+struct BlockingClient {
+    stream: TcpStream,
+    xid: i32,
+    buf: BytesMut,
+}
+
+impl BlockingClient {
+    fn connect(addr: SocketAddr) -> Result<BlockingClient> {
+        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+            .with_context(|| format!("connecting to {addr}"))?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        stream.set_nodelay(true)?;
+        let mut client = BlockingClient {
+            stream,
+            xid: 0,
+            buf: BytesMut::new(),
+        };
+        client.stream.write_all(&frame_connect(&ConnectRequest {
+            protocol_version: 0,
+            last_zxid_seen: 0,
+            time_out: SESSION_TIMEOUT_MS,
+            session_id: 0,
+            passwd: Bytes::from_static(&[0; 16]),
+            read_only: false,
+        }))?;
+        let reply = decode_connect_response(client.read_frame()?)?;
+        if reply.session_id == 0 {
+            bail!("{addr} refused the session");
+        }
+        Ok(client)
+    }
+
+    fn read_frame(&mut self) -> Result<Bytes> {
+        loop {
+            if self.buf.len() >= 4 {
+                let n = u32::from_be_bytes([self.buf[0], self.buf[1], self.buf[2], self.buf[3]])
+                    as usize;
+                if self.buf.len() >= 4 + n {
+                    let mut frame = self.buf.split_to(4 + n);
+                    return Ok(frame.split_off(4).freeze());
+                }
+            }
+            let mut chunk = [0u8; 16 * 1024];
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                bail!("server closed the connection during setup");
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+        }
+    }
+
+    fn request(&mut self, op: OpCode, body: RequestBody) -> Result<()> {
+        self.xid += 1;
+        let frame = frame_request(&Request {
+            xid: self.xid,
+            op,
+            body,
+        });
+        self.stream.write_all(&frame)?;
+        Ok(())
+    }
+
+    /// Creates `paths` in order, `CHUNK` in flight at a time; NodeExists is an error unless `may_exist`.
+    fn create_all(&mut self, paths: Vec<String>, data: &Bytes, may_exist: bool) -> Result<()> {
+        for chunk in paths.chunks(CHUNK) {
+            for path in chunk {
+                let (op, body) = create(path.clone(), data.clone(), false);
+                self.request(op, body)?;
+            }
+            for path in chunk {
+                let frame = self.read_frame()?;
+                let Some(&[a, b, c, d]) = frame.get(12..16) else {
+                    bail!("setup: short reply to create {path}");
+                };
+                let err = i32::from_be_bytes([a, b, c, d]);
+                let exists = err == ErrorCode::NodeExists.code();
+                if err != 0 && !(exists && may_exist) {
+                    bail!("setup: create {path} failed with error {err}");
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn close(mut self) -> Result<()> {
+        self.request(OpCode::CloseSession, RequestBody::CloseSession)?;
+        let _ = self.read_frame();
+        Ok(())
+    }
+}
