@@ -123,7 +123,7 @@ impl Node {
         let wall = |t: u64| t as i64;
         ServerReport {
             version: four_letter::rzk_version(env!("CARGO_PKG_VERSION")),
-            serving: true,
+            serving: self.serving(),
             uptime_ms: now.saturating_sub(self.started_at),
             last_client_response_size: self.stats.response_size.last,
             min_client_response_size: self.stats.response_size.min,
@@ -136,7 +136,7 @@ impl Node {
                 .iter_expiry()
                 .map(|(s, at)| (s, wall(at)))
                 .collect(),
-            mode: "standalone".to_owned(),
+            mode: self.mode_name().to_owned(),
             zxid: self.tree.last_zxid(),
             node_count: self.tree.node_count() as u64,
             approximate_data_size: self.tree.approximate_data_size(),

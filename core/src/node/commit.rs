@@ -19,12 +19,30 @@ use crate::Zxid;
 impl Node {
     pub(super) fn on_log_synced(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
         self.synced = self.synced.max(zxid);
+        if self.is_leader() {
+            // Our own ACK: the txn commits once a quorum (counting us) has it.
+            return self.leader_own_ack(now, zxid, out);
+        }
+        if self.is_follower() {
+            // The leader decides commits; we acknowledge what is durable here.
+            return self.follower_synced(zxid, out);
+        }
+        let synced = self.synced;
+        self.commit_up_to(now, synced, out);
+    }
+
+    /// Applies every in-flight txn up to `zxid`, in order.
+    pub(super) fn commit_up_to(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
         while self
             .in_flight
             .front()
-            .is_some_and(|f| f.txn.header.zxid <= self.synced)
+            .is_some_and(|f| f.txn.header.zxid <= zxid)
         {
             if let Some(f) = self.in_flight.pop_front() {
+                if f.txn.header.zxid <= self.tree.last_zxid() {
+                    continue;
+                }
+                self.committed_log.push(f.txn.clone());
                 self.apply_committed(now, f, out);
                 self.since_snapshot += 1;
             }
@@ -55,6 +73,12 @@ impl Node {
             }
         }
 
+        if let Txn::CreateSession { timeout } = logged.txn {
+            if !self.sessions.contains(header.session_id) {
+                self.sessions.add(header.session_id, timeout, now);
+            }
+        }
+        let origin = origin.or_else(|| self.forwarded_origin(header.session_id, header.cxid));
         let mut close_session_conn = None;
         if let Txn::CloseSession = logged.txn {
             self.sessions.remove(header.session_id);
@@ -63,13 +87,23 @@ impl Node {
         }
 
         if let Some(conn) = origin {
-            self.complete_write(now, conn, &logged.txn, header.zxid, &outcome);
+            self.complete_write(now, conn, &logged.txn, header.zxid, header.cxid, &outcome);
             self.drain(now, conn, out);
         }
         if let Some(conn) = close_session_conn {
             // An expired session's connection closes now; a client's own close was answered first.
             self.close_conn(conn, out);
         }
+    }
+
+    /// The connection waiting for a txn a learner forwarded for it (matched by session and xid).
+    fn forwarded_origin(&self, session_id: i64, cxid: i32) -> Option<ConnId> {
+        let conn = *self.session_conns.get(&session_id)?;
+        let c = self.conns.get(&conn)?;
+        c.queue
+            .iter()
+            .any(|s| matches!(s.state, SlotState::Forwarded { cxid: x, .. } if x == cxid))
+            .then_some(conn)
     }
 
     /// Turns the connection's waiting slot for `zxid` into a ready reply.
@@ -79,22 +113,23 @@ impl Node {
         conn: ConnId,
         txn: &Txn,
         zxid: Zxid,
+        cxid: i32,
         outcome: &ApplyOutcome,
     ) {
         let Some(c) = self.conns.get_mut(&conn) else {
             return;
         };
-        let Some(idx) = c
-            .queue
-            .iter()
-            .position(|s| matches!(s.state, SlotState::Txn { zxid: z, .. } if z == zxid))
-        else {
+        let Some(idx) = c.queue.iter().position(|s| match &s.state {
+            SlotState::Txn { zxid: z, .. } => *z == zxid,
+            SlotState::Forwarded { cxid: x, .. } => *x == cxid,
+            _ => false,
+        }) else {
             return;
         };
         let slot = &c.queue[idx];
         let (xid, op) = (slot.xid, slot.op);
         let ops = match &slot.state {
-            SlotState::Txn { ops, .. } => ops.clone(),
+            SlotState::Txn { ops, .. } | SlotState::Forwarded { ops, .. } => ops.clone(),
             _ => Vec::new(),
         };
         let (bytes, err, close) = match op {
@@ -156,7 +191,10 @@ impl Node {
             };
             let Some(front) = c.queue.front() else { break };
             match &front.state {
-                SlotState::Txn { .. } => break,
+                SlotState::Txn { .. }
+                | SlotState::Forwarded { .. }
+                | SlotState::ForwardedSync { .. }
+                | SlotState::Revalidating { .. } => break,
                 SlotState::Sync { after, .. } | SlotState::Refuse { after }
                     if self.tree.last_zxid() < *after =>
                 {
@@ -255,7 +293,10 @@ impl Node {
                         out,
                     );
                 }
-                SlotState::Txn { .. } => unreachable!("checked above"),
+                SlotState::Txn { .. }
+                | SlotState::Forwarded { .. }
+                | SlotState::ForwardedSync { .. }
+                | SlotState::Revalidating { .. } => unreachable!("checked above"),
             }
         }
         // Backpressure: resume reading once the queue has drained well below the limit.

@@ -44,6 +44,13 @@ pub struct Slot {
 pub enum SlotState {
     /// A read (or ping, setWatches...) answered from the tree when it reaches the head of the queue.
     Deferred(Request),
+    /// A write (or session change) a learner forwarded to the leader: answered when the committed txn with
+    /// this session's `cxid` is applied here.
+    Forwarded { cxid: i32, ops: Vec<OpCode> },
+    /// A sync forwarded to the leader: becomes `Sync` once the leader answers.
+    ForwardedSync { id: u64, path: String },
+    /// A reconnect on a learner, waiting for the leader to say whether the session lives.
+    Revalidating { session_id: i64, timeout: i32 },
     /// A reconnect to a session that is being closed: refused (expired) once its close txn is applied, so a
     /// client is never told of an expiry that a crash could still undo.
     Refuse { after: Zxid },

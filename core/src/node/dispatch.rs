@@ -29,6 +29,10 @@ impl Node {
         if self.try_four_letter(now, conn, out) {
             return;
         }
+        if !self.serving() {
+            // Electing or syncing: ZooKeeper does not accept clients then; they try another server.
+            return self.close_conn(conn, out);
+        }
         self.process_frames(now, conn, out);
     }
 
@@ -131,6 +135,8 @@ impl Node {
             return;
         };
         self.sessions.touch(session_id, now);
+        let timeout = c.timeout();
+        self.follower_touch(session_id, timeout);
         if req.op == OpCode::Auth {
             self.on_auth(now, conn, &req);
             return self.drain(now, conn, out);
@@ -158,6 +164,29 @@ impl Node {
             | OpCode::SetAcl
             | OpCode::Check
             | OpCode::Multi => self.on_write(now, conn, session_id, &req),
+            OpCode::CloseSession if self.is_follower() => {
+                let auth = Vec::new();
+                self.forward(session_id, &req, auth);
+                SlotState::Forwarded {
+                    cxid: req.xid,
+                    ops: Vec::new(),
+                }
+            }
+            OpCode::Sync if self.is_follower() => match &req.body {
+                RequestBody::Sync(s) => {
+                    let id = self.next_follower_sync_id();
+                    let leader = self.leader_id();
+                    self.peer_out.push((
+                        leader,
+                        crate::peer::PeerMsg::Zab(crate::zab::ZabMsg::Sync { id }),
+                    ));
+                    SlotState::ForwardedSync {
+                        id,
+                        path: s.path.clone(),
+                    }
+                }
+                _ => return,
+            },
             OpCode::CloseSession => {
                 self.sessions.set_closing(session_id);
                 let zxid = self.propose(now, session_id, req.xid, Txn::CloseSession, Some(conn));
@@ -207,13 +236,34 @@ impl Node {
 
     /// Prepares a write and hands its txn to the log.
     fn on_write(&mut self, now: u64, conn: ConnId, session_id: i64, req: &Request) -> SlotState {
+        let auth = self
+            .conns
+            .get(&conn)
+            .map(|c| c.auth.clone())
+            .unwrap_or_default();
+        let ops = multi_ops(req);
+        if self.is_follower() {
+            // The leader prepares every write; we answer when its txn commits here.
+            self.forward(session_id, req, auth);
+            return SlotState::Forwarded { cxid: req.xid, ops };
+        }
+        let zxid = self.prep_and_propose(now, session_id, &auth, req, Some(conn));
+        SlotState::Txn { zxid, ops }
+    }
+
+    /// Prepares a write (from a local client or forwarded by a learner) and proposes its txn.
+    pub(super) fn prep_and_propose(
+        &mut self,
+        now: u64,
+        session_id: i64,
+        auth: &[crate::proto::records::Id],
+        req: &Request,
+        origin: Option<ConnId>,
+    ) -> crate::Zxid {
         let zxid = self.last_proposed + 1;
-        let Some(c) = self.conns.get(&conn) else {
-            return SlotState::Deferred(req.clone());
-        };
         let ctx = PrepCtx {
             session_id,
-            auth: &c.auth,
+            auth,
             extended_types: self.config.server.extended_types_enabled,
         };
         let mut view = View::new(&self.tree, &self.overlay);
@@ -238,11 +288,12 @@ impl Node {
                 }
             },
         };
+        let _ = ops;
         let changes = std::mem::take(&mut view.changes);
         self.overlay.record(zxid, changes);
-        let proposed = self.propose(now, session_id, req.xid, txn, Some(conn));
+        let proposed = self.propose(now, session_id, req.xid, txn, origin);
         debug_assert_eq!(proposed, zxid);
-        SlotState::Txn { zxid, ops }
+        zxid
     }
 
     /// addAuth: digest credentials become a digest id (and super, if they match superDigest); the ip scheme
@@ -320,5 +371,16 @@ impl Node {
 fn push_unique(ids: &mut Vec<Id>, id: Id) {
     if !ids.contains(&id) {
         ids.push(id);
+    }
+}
+
+/// A multi's op codes as ZooKeeper reports them in its reply (empty for other requests).
+fn multi_ops(req: &Request) -> Vec<OpCode> {
+    match &req.body {
+        RequestBody::Multi(ops) => ops
+            .iter()
+            .map(|o| o.zk_create_op().unwrap_or(o.op_code()))
+            .collect(),
+        _ => Vec::new(),
     }
 }

@@ -83,13 +83,26 @@ impl Node {
             self.next_session_id += 1;
             self.sessions.add(session_id, timeout, now);
             self.session_conns.insert(session_id, conn);
-            let zxid = self.propose(
-                now,
-                session_id,
-                0,
-                Txn::CreateSession { timeout },
-                Some(conn),
-            );
+            let state = if self.is_follower() {
+                // The leader logs the new session; we answer when that txn commits here.
+                let leader = self.leader_id();
+                let msg = crate::zab::ZabMsg::NewSession {
+                    session_id,
+                    timeout,
+                };
+                self.peer_out.push((leader, crate::peer::PeerMsg::Zab(msg)));
+                SlotState::Forwarded {
+                    cxid: 0,
+                    ops: Vec::new(),
+                }
+            } else {
+                let txn = Txn::CreateSession { timeout };
+                let zxid = self.propose(now, session_id, 0, txn, Some(conn));
+                SlotState::Txn {
+                    zxid,
+                    ops: Vec::new(),
+                }
+            };
             if let Some(c) = self.conns.get_mut(&conn) {
                 c.state = ConnState::Creating {
                     session_id,
@@ -99,10 +112,7 @@ impl Node {
                     xid: 0,
                     op: OpCode::CreateSession,
                     received_at: now,
-                    state: SlotState::Txn {
-                        zxid,
-                        ops: Vec::new(),
-                    },
+                    state,
                 });
             }
             return;
@@ -114,6 +124,36 @@ impl Node {
             if old != conn {
                 self.close_conn(old, out);
             }
+        }
+        if self.is_follower() && req.passwd.as_ref() == password_for(session_id) {
+            // Only the leader knows whether the session still lives: ask it, and hold the handshake.
+            self.session_conns.insert(session_id, conn);
+            if !self.sessions.contains(session_id) {
+                self.sessions.add(session_id, timeout, now);
+            }
+            let leader = self.leader_id();
+            let msg = crate::zab::ZabMsg::Revalidate {
+                session_id,
+                timeout,
+            };
+            self.peer_out.push((leader, crate::peer::PeerMsg::Zab(msg)));
+            if let Some(c) = self.conns.get_mut(&conn) {
+                c.state = ConnState::Creating {
+                    session_id,
+                    timeout,
+                };
+                let state = SlotState::Revalidating {
+                    session_id,
+                    timeout,
+                };
+                c.queue.push_back(Slot {
+                    xid: 0,
+                    op: OpCode::CreateSession,
+                    received_at: now,
+                    state,
+                });
+            }
+            return;
         }
         let valid =
             self.sessions.is_live(session_id) && req.passwd.as_ref() == password_for(session_id);

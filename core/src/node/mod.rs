@@ -5,7 +5,9 @@ mod admin;
 mod commit;
 mod connection;
 mod dispatch;
+mod ensemble;
 mod handshake;
+mod learner;
 mod overlay;
 mod prep;
 mod reads;
@@ -154,6 +156,22 @@ pub struct Node {
     planted: Planted,
     /// Seeded randomness for every random choice (election jitter, snapshot spacing).
     rng: ChaCha8Rng,
+    /// The ensemble role (standalone without `server.N` lines).
+    role: ensemble::Role,
+    /// Logged txns not applied yet: recovered ones whose fate the next leader decides.
+    pending_log: Vec<LoggedTxn>,
+    /// Recent committed txns, for syncing learners with a DIFF.
+    committed_log: crate::zab::CommittedLog,
+    accepted_epoch: u32,
+    current_epoch: u32,
+    /// The last election round this server took part in.
+    logical_clock: u64,
+    /// Peer messages produced during this step.
+    peer_out: Vec<(ServerId, PeerMsg)>,
+    next_ping: u64,
+    last_tick: u64,
+    /// An election must start at the next tick (set at startup in an ensemble).
+    election_due: bool,
 }
 
 /// A txn waiting for durability, and who to answer when it applies.
@@ -169,8 +187,16 @@ impl Node {
         let tick = config.server.tick_time as u64;
         let check_interval = config.server.container_check_interval_ms.max(1) as u64;
         let mut tree = recovered.tree.unwrap_or_default();
-        for t in &recovered.txns {
-            if t.header.zxid > tree.last_zxid() {
+        let ensemble = !config.server.servers.is_empty();
+        let mut pending_log = Vec::new();
+        for t in recovered.txns {
+            if t.header.zxid <= tree.last_zxid() {
+                continue;
+            }
+            if ensemble {
+                // In an ensemble the next leader decides which logged txns are committed.
+                pending_log.push(t);
+            } else {
                 tree.apply(&t.header, &t.txn);
             }
         }
@@ -205,6 +231,16 @@ impl Node {
             started_at: now,
             planted: Planted::default(),
             trace_mask: crate::four_letter::DEFAULT_TRACE_MASK,
+            role: ensemble::Role::Standalone,
+            committed_log: crate::zab::CommittedLog::new(last, 10_000),
+            pending_log,
+            accepted_epoch: recovered.accepted_epoch,
+            current_epoch: recovered.current_epoch,
+            logical_clock: 0,
+            peer_out: Vec::new(),
+            next_ping: now,
+            last_tick: now,
+            election_due: ensemble,
             config,
         }
     }
@@ -221,12 +257,20 @@ impl Node {
             Input::ClientClosed { conn } => self.forget_conn(conn),
             Input::LogSynced { zxid } => self.on_log_synced(now, zxid, out),
             Input::HostMetrics { open_fds, max_fds } => self.host = (Some(open_fds), Some(max_fds)),
-            // The ensemble roles are being built (issue 5); a standalone node has no peers.
-            Input::PeerMessage { .. }
-            | Input::PeerConnected { .. }
-            | Input::PeerDisconnected { .. } => {}
+            Input::PeerMessage { from, msg } => self.on_peer_message(now, from, msg, out),
+            Input::PeerConnected { peer } => {
+                if let ensemble::Role::Looking(e) = &self.role {
+                    // Tell a peer that just came up where we stand, rather than wait for a re-send.
+                    let n = e.notification();
+                    self.peer_out.push((peer, PeerMsg::Election(n)));
+                }
+            }
+            Input::PeerDisconnected { peer } => self.on_peer_down(now, peer, out),
         }
         self.flush_log(out);
+        for (to, msg) in self.peer_out.drain(..) {
+            out.push(Output::ToPeer { to, msg });
+        }
         if self.planted.has(PlantedBug::AckBeforeFsync) && self.synced < self.last_proposed {
             // Planted: treat what was just handed to the log as durable.
             let zxid = self.last_proposed;
@@ -252,10 +296,16 @@ impl Node {
     /// When the node next needs an [`Input::Tick`], if ever.
     pub fn next_deadline(&self) -> Option<u64> {
         let reap = Some(self.next_reap);
-        [self.sessions.next_expiry(), reap]
-            .into_iter()
-            .flatten()
-            .min()
+        let election = self.election_due.then_some(0);
+        [
+            self.sessions.next_expiry(),
+            reap,
+            self.ensemble_deadline(),
+            election,
+        ]
+        .into_iter()
+        .flatten()
+        .min()
     }
 
     /// The replicated tree (for tests, the simulator's checkers and tools).
@@ -269,12 +319,26 @@ impl Node {
     }
 
     fn on_tick(&mut self, now: u64, out: &mut Vec<Output>) {
+        self.last_tick = now;
+        if self.election_due {
+            self.election_due = false;
+            self.start_election(now, out);
+        }
+        self.ensemble_tick(now, out);
+        if !matches!(
+            self.role,
+            ensemble::Role::Standalone | ensemble::Role::Leading(_)
+        ) || !self.serving()
+        {
+            // Only a serving leader (or a standalone server) decides that sessions expired.
+            return;
+        }
         for session in self.sessions.take_expired(now) {
             tracing::info!(session = format_args!("0x{session:x}"), "session expired");
             let zxid = self.propose(now, session, 0, Txn::CloseSession, None);
             self.closing.insert(session, zxid);
         }
-        if now >= self.next_reap {
+        if now >= self.next_reap && self.serving() {
             self.reap_containers(now);
             self.next_reap = now + self.config.server.container_check_interval_ms.max(1) as u64;
         }
@@ -299,6 +363,18 @@ impl Node {
             time: now as i64,
         };
         let logged = LoggedTxn { header, txn };
+        if let ensemble::Role::Leading(l) = &mut self.role {
+            l.acks.propose(zxid);
+            let learners: Vec<ServerId> = l.synced_sent_ids();
+            for p in learners {
+                self.peer_out.push((
+                    p,
+                    PeerMsg::Zab(crate::zab::ZabMsg::Proposal {
+                        txn: logged.clone(),
+                    }),
+                ));
+            }
+        }
         self.to_log.push(logged.clone());
         self.in_flight.push_back(InFlight {
             txn: logged,

@@ -79,6 +79,11 @@ pub enum ZabMsg {
     },
     // Learner requests.
     Request(Forwarded),
+    /// Learner -> leader: a client opened a new session here (the learner chose its id).
+    NewSession {
+        session_id: i64,
+        timeout: i32,
+    },
     /// Learner -> leader: a client reconnected here with this session; is it still alive?
     Revalidate {
         session_id: i64,

@@ -1,0 +1,866 @@
+//! The node's role in an ensemble (Zab): LOOKING (electing), LEADING or FOLLOWING. A standalone node is
+//! none of these: it commits its own txns as a one-server quorum.
+//!
+//! Leader: discovery (a new epoch from a quorum's accepted epochs), synchronization of each learner
+//! (DIFF / TRUNC / SNAP, then NEWLEADER), then broadcast (PROPOSAL, ACK at a quorum, COMMIT in zxid order).
+//! Follower: the other half of each step; it logs proposals, ACKs them once durable and applies them when
+//! the leader commits. Writes, session changes and syncs are forwarded to the leader; reads are local.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{ConnId, InFlight, Node, Output};
+use crate::election::{Decision, Election, Notification, PeerState, Quorum, Vote};
+use crate::peer::{PeerMsg, ServerId};
+use crate::txn::LoggedTxn;
+use crate::zab::{plan_sync, AckTracker, CommittedLog, SnapshotData, SyncPlan, ZabMsg};
+use crate::{zxid, Zxid};
+
+/// Who this server is in the ensemble.
+#[derive(Debug, Clone)]
+pub struct Membership {
+    pub me: ServerId,
+    pub quorum: Quorum,
+    pub observers: BTreeSet<ServerId>,
+}
+
+impl Membership {
+    pub fn peers(&self) -> impl Iterator<Item = ServerId> + '_ {
+        self.quorum
+            .voters()
+            .iter()
+            .chain(self.observers.iter())
+            .copied()
+            .filter(move |id| *id != self.me)
+    }
+
+    pub fn is_observer(&self) -> bool {
+        self.observers.contains(&self.me)
+    }
+}
+
+/// The node's current role.
+#[derive(Debug)]
+pub enum Role {
+    Standalone,
+    Looking(Election),
+    Leading(Leader),
+    Following(Follower),
+}
+
+/// A leader through its phases.
+#[derive(Debug)]
+pub struct Leader {
+    pub decision: Decision,
+    /// Learners that sent FOLLOWERINFO: (accepted epoch, last zxid, observer).
+    infos: BTreeMap<ServerId, (u32, Zxid, bool)>,
+    /// The new epoch, once a quorum of infos arrived.
+    pub epoch: Option<u32>,
+    /// Learners that acknowledged the epoch (and were sent their sync).
+    synced_sent: BTreeSet<ServerId>,
+    /// Learners that acknowledged NEWLEADER.
+    newleader_acks: BTreeSet<ServerId>,
+    /// Learners serving (sent UPTODATE).
+    pub up_to_date: BTreeSet<ServerId>,
+    pub acks: AckTracker,
+    /// When each learner was last heard from.
+    last_heard: BTreeMap<ServerId, u64>,
+    started: u64,
+    /// Sync requests from learners: (learner, id, answer once committed >= zxid).
+    syncs: Vec<(ServerId, u64, Zxid)>,
+}
+
+impl Leader {
+    /// Learners that get proposals and commits (their sync has been sent).
+    pub fn synced_sent_ids(&self) -> Vec<ServerId> {
+        self.synced_sent.iter().copied().collect()
+    }
+}
+
+/// A follower (or observer) through its phases.
+#[derive(Debug)]
+pub struct Follower {
+    pub decision: Decision,
+    pub leader: ServerId,
+    /// The epoch the leader announced, once known.
+    epoch: Option<u32>,
+    /// NEWLEADER received: acknowledge once everything logged so far is durable.
+    newleader: Option<Zxid>,
+    pub serving: bool,
+    last_heard: u64,
+    /// Sessions this server's clients kept alive since the last ping.
+    pub touched: BTreeMap<i64, i32>,
+    /// Proposals logged, waiting for COMMIT.
+    next_sync_id: u64,
+}
+
+impl Node {
+    /// The ensemble membership, if zoo.cfg lists servers.
+    pub(super) fn membership(&self) -> Option<Membership> {
+        let servers = &self.config.server.servers;
+        if servers.is_empty() {
+            return None;
+        }
+        let voters = servers
+            .iter()
+            .filter(|s| s.peer_type == crate::config::PeerType::Participant)
+            .map(|s| s.id);
+        let observers = servers
+            .iter()
+            .filter(|s| s.peer_type == crate::config::PeerType::Observer)
+            .map(|s| s.id);
+        Some(Membership {
+            me: self.config.server_id,
+            quorum: Quorum::new(voters),
+            observers: observers.collect(),
+        })
+    }
+
+    /// Whether clients may be served now.
+    pub(super) fn serving(&self) -> bool {
+        match &self.role {
+            Role::Standalone => true,
+            Role::Looking(_) => false,
+            Role::Leading(l) => {
+                l.epoch.is_some() && !l.up_to_date.is_empty() || self.leader_alone_serving(l)
+            }
+            Role::Following(f) => f.serving,
+        }
+    }
+
+    fn leader_alone_serving(&self, l: &Leader) -> bool {
+        // A quorum acknowledged NEWLEADER (the leader counts itself).
+        self.membership().is_some_and(|m| {
+            m.quorum
+                .is_quorum(l.newleader_acks.iter().copied().chain([m.me]))
+        })
+    }
+
+    /// The mode `srvr`/`stat` print.
+    pub(super) fn mode_name(&self) -> &'static str {
+        match &self.role {
+            Role::Standalone => "standalone",
+            Role::Looking(_) => "looking",
+            Role::Leading(_) => "leader",
+            Role::Following(_) if self.membership().is_some_and(|m| m.is_observer()) => "observer",
+            Role::Following(_) => "follower",
+        }
+    }
+
+    /// The newest zxid in this server's log (what it votes with).
+    pub(super) fn last_logged(&self) -> Zxid {
+        let pending = self.pending_log.last().map(|t| t.header.zxid);
+        let flight = self.in_flight.back().map(|f| f.txn.header.zxid);
+        [Some(self.tree.last_zxid()), pending, flight]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(0)
+    }
+
+    fn send(&mut self, to: ServerId, msg: ZabMsg) {
+        self.peer_out.push((to, PeerMsg::Zab(msg)));
+    }
+
+    /// Starts (or restarts) an election: logged-but-uncommitted proposals go back to the pending log, the
+    /// clients are told we are not serving.
+    pub(super) fn start_election(&mut self, now: u64, out: &mut Vec<Output>) {
+        let Some(m) = self.membership() else { return };
+        for f in std::mem::take(&mut self.in_flight) {
+            self.pending_log.push(f.txn);
+        }
+        self.pending_log.sort_by_key(|t| t.header.zxid);
+        self.pending_log.dedup_by_key(|t| t.header.zxid);
+        self.overlay = Default::default();
+        self.drop_all_clients(out);
+        let mut sends = Vec::new();
+        let e = Election::start(
+            m.me,
+            m.quorum.clone(),
+            m.is_observer(),
+            self.logical_clock,
+            self.last_logged(),
+            self.current_epoch,
+            now,
+            &mut sends,
+        );
+        self.logical_clock = e.logical_clock();
+        tracing::info!(
+            me = m.me,
+            round = self.logical_clock,
+            last_zxid = format_args!("0x{:x}", self.last_logged()),
+            "looking for a leader"
+        );
+        self.role = Role::Looking(e);
+        self.send_election(&m, sends);
+    }
+
+    fn send_election(&mut self, m: &Membership, sends: Vec<(Option<ServerId>, Notification)>) {
+        for (to, n) in sends {
+            match to {
+                Some(t) => self.peer_out.push((t, PeerMsg::Election(n))),
+                None => {
+                    for p in m.peers() {
+                        self.peer_out.push((p, PeerMsg::Election(n)));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Closes every client connection (the server stops serving while it elects or syncs).
+    fn drop_all_clients(&mut self, out: &mut Vec<Output>) {
+        let conns: Vec<ConnId> = self.conns.keys().copied().collect();
+        for c in conns {
+            self.close_conn(c, out);
+        }
+    }
+
+    pub(super) fn on_peer_message(
+        &mut self,
+        now: u64,
+        from: ServerId,
+        msg: PeerMsg,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(m) = self.membership() else { return };
+        match msg {
+            PeerMsg::Election(n) => self.on_notification(now, &m, from, n, out),
+            PeerMsg::Zab(z) => match &self.role {
+                Role::Leading(_) => self.leader_on(now, &m, from, z, out),
+                Role::Following(f) if f.leader == from => self.follower_on(now, &m, z, out),
+                _ => {}
+            },
+        }
+    }
+
+    fn on_notification(
+        &mut self,
+        now: u64,
+        m: &Membership,
+        from: ServerId,
+        n: Notification,
+        out: &mut Vec<Output>,
+    ) {
+        let mut sends = Vec::new();
+        let decision = match &mut self.role {
+            Role::Looking(e) => e.on_notification(now, from, n, &mut sends),
+            Role::Leading(l) => {
+                if n.state == PeerState::Looking {
+                    let d = l.decision;
+                    sends.push((
+                        Some(from),
+                        Notification {
+                            vote: d.vote,
+                            election_epoch: d.election_epoch,
+                            state: PeerState::Leading,
+                        },
+                    ));
+                }
+                None
+            }
+            Role::Following(f) => {
+                if n.state == PeerState::Looking {
+                    let d = f.decision;
+                    let state = if m.is_observer() {
+                        PeerState::Observing
+                    } else {
+                        PeerState::Following
+                    };
+                    sends.push((
+                        Some(from),
+                        Notification {
+                            vote: d.vote,
+                            election_epoch: d.election_epoch,
+                            state,
+                        },
+                    ));
+                }
+                None
+            }
+            Role::Standalone => None,
+        };
+        self.send_election(m, sends);
+        if let Some(d) = decision {
+            self.decided(now, m, d, out);
+        }
+    }
+
+    pub(super) fn ensemble_tick(&mut self, now: u64, out: &mut Vec<Output>) {
+        let Some(m) = self.membership() else { return };
+        let tick = self.config.server.tick_time as u64;
+        let sync_limit = tick * self.config.server.sync_limit.max(1) as u64;
+        let init_limit = tick * self.config.server.init_limit.max(1) as u64;
+        match &mut self.role {
+            Role::Standalone => {}
+            Role::Looking(e) => {
+                let mut sends = Vec::new();
+                let d = if now >= e.next_deadline() {
+                    e.on_tick(now, &mut sends)
+                } else {
+                    None
+                };
+                self.send_election(&m, sends);
+                if let Some(d) = d {
+                    self.decided(now, &m, d, out);
+                }
+            }
+            Role::Leading(l) => {
+                // A leader that cannot hear from a quorum steps down.
+                let limit = if l.up_to_date.is_empty() {
+                    init_limit
+                } else {
+                    sync_limit
+                };
+                let heard = l
+                    .last_heard
+                    .iter()
+                    .filter(|(_, t)| now.saturating_sub(**t) <= limit)
+                    .map(|(id, _)| *id);
+                let alive = m.quorum.is_quorum(heard.chain([m.me]));
+                if !alive && now.saturating_sub(l.started) > limit {
+                    tracing::warn!("leader lost its quorum; looking again");
+                    return self.start_election(now, out);
+                }
+                if now >= self.next_ping {
+                    let learners: Vec<ServerId> = l.last_heard.keys().copied().collect();
+                    for p in learners {
+                        self.send(
+                            p,
+                            ZabMsg::Ping {
+                                sessions: Vec::new(),
+                            },
+                        );
+                    }
+                    self.next_ping = now + (tick / 2).max(1);
+                }
+            }
+            Role::Following(f) => {
+                let limit = if f.serving { sync_limit } else { init_limit };
+                if now.saturating_sub(f.last_heard) > limit {
+                    tracing::warn!(leader = f.leader, "leader silent; looking again");
+                    return self.start_election(now, out);
+                }
+            }
+        }
+    }
+
+    pub(super) fn ensemble_deadline(&self) -> Option<u64> {
+        match &self.role {
+            Role::Standalone => None,
+            Role::Looking(e) => Some(e.next_deadline()),
+            _ => Some(
+                self.next_ping
+                    .min(self.last_tick + (self.config.server.tick_time as u64 / 2).max(1)),
+            ),
+        }
+    }
+
+    /// The election settled.
+    fn decided(&mut self, now: u64, m: &Membership, d: Decision, out: &mut Vec<Output>) {
+        self.logical_clock = d.election_epoch;
+        if d.leader == m.me {
+            tracing::info!(me = m.me, "elected leader");
+            // Our whole log is the new history: everything we logged commits in the new epoch.
+            for t in std::mem::take(&mut self.pending_log) {
+                if t.header.zxid > self.tree.last_zxid() {
+                    self.tree.apply(&t.header, &t.txn);
+                    self.committed_log.push(t);
+                }
+            }
+            let mut infos = BTreeMap::new();
+            infos.insert(m.me, (self.accepted_epoch, self.last_logged(), false));
+            self.role = Role::Leading(Leader {
+                decision: d,
+                infos,
+                epoch: None,
+                synced_sent: BTreeSet::new(),
+                newleader_acks: BTreeSet::new(),
+                up_to_date: BTreeSet::new(),
+                acks: AckTracker::new(m.quorum.clone(), self.tree.last_zxid()),
+                last_heard: BTreeMap::new(),
+                started: now,
+                syncs: Vec::new(),
+            });
+            self.leader_try_epoch(now, m, out);
+        } else {
+            tracing::info!(me = m.me, leader = d.leader, "following");
+            self.role = Role::Following(Follower {
+                decision: d,
+                leader: d.leader,
+                epoch: None,
+                newleader: None,
+                serving: false,
+                last_heard: now,
+                touched: BTreeMap::new(),
+                next_sync_id: 1,
+            });
+            let info = ZabMsg::FollowerInfo {
+                accepted_epoch: self.accepted_epoch,
+                last_zxid: self.last_logged(),
+                observer: m.is_observer(),
+            };
+            self.send(d.leader, info);
+        }
+    }
+
+    /// Once a quorum reported its accepted epoch, pick the new one and announce it.
+    fn leader_try_epoch(&mut self, _now: u64, m: &Membership, out: &mut Vec<Output>) {
+        let Role::Leading(l) = &mut self.role else {
+            return;
+        };
+        if l.epoch.is_some() {
+            return;
+        }
+        let voters = l
+            .infos
+            .iter()
+            .filter(|(_, (_, _, obs))| !obs)
+            .map(|(id, _)| *id);
+        if !m.quorum.is_quorum(voters) {
+            return;
+        }
+        let epoch = l
+            .infos
+            .values()
+            .map(|(e, _, _)| *e)
+            .max()
+            .unwrap_or(0)
+            .max(self.current_epoch)
+            + 1;
+        l.epoch = Some(epoch);
+        // The epoch's zxids start above everything of earlier epochs.
+        self.last_proposed = zxid::make(epoch, 0);
+        self.accepted_epoch = epoch;
+        out.push(Output::SaveEpochs {
+            accepted: epoch,
+            current: self.current_epoch,
+        });
+        tracing::info!(epoch, "new epoch");
+        let learners: Vec<ServerId> = l.infos.keys().copied().filter(|id| *id != m.me).collect();
+        for p in learners {
+            self.send(p, ZabMsg::LeaderInfo { epoch });
+        }
+    }
+
+    fn leader_on(
+        &mut self,
+        now: u64,
+        m: &Membership,
+        from: ServerId,
+        msg: ZabMsg,
+        out: &mut Vec<Output>,
+    ) {
+        if let Role::Leading(l) = &mut self.role {
+            l.last_heard.insert(from, now);
+        }
+        match msg {
+            ZabMsg::FollowerInfo {
+                accepted_epoch,
+                last_zxid,
+                observer,
+            } => {
+                let epoch = match &mut self.role {
+                    Role::Leading(l) => {
+                        l.infos.insert(from, (accepted_epoch, last_zxid, observer));
+                        l.epoch
+                    }
+                    _ => None,
+                };
+                match epoch {
+                    Some(e) => self.send(from, ZabMsg::LeaderInfo { epoch: e }),
+                    None => self.leader_try_epoch(now, m, out),
+                }
+            }
+            ZabMsg::AckEpoch {
+                current_epoch,
+                last_zxid,
+            } => {
+                let Role::Leading(l) = &mut self.role else {
+                    return;
+                };
+                let Some(epoch) = l.epoch else { return };
+                if current_epoch > self.current_epoch
+                    || (current_epoch == self.current_epoch && last_zxid > self.tree.last_zxid())
+                {
+                    // A learner knows a newer history than ours: we must not lead.
+                    tracing::warn!(from, "a learner is ahead of the leader; looking again");
+                    return self.start_election(now, out);
+                }
+                l.synced_sent.insert(from);
+                self.leader_sync_learner(from, last_zxid, epoch);
+            }
+            ZabMsg::AckNewLeader { .. } => {
+                let Role::Leading(l) = &mut self.role else {
+                    return;
+                };
+                l.newleader_acks.insert(from);
+                let was_serving =
+                    !l.up_to_date.is_empty() || self.current_epoch == l.epoch.unwrap_or(0);
+                let Role::Leading(l) = &mut self.role else {
+                    return;
+                };
+                let Some(epoch) = l.epoch else { return };
+                let quorum = m
+                    .quorum
+                    .is_quorum(l.newleader_acks.iter().copied().chain([m.me]));
+                if quorum {
+                    if !was_serving {
+                        self.current_epoch = epoch;
+                        out.push(Output::SaveEpochs {
+                            accepted: self.accepted_epoch,
+                            current: epoch,
+                        });
+                        tracing::info!(epoch, "a quorum is synced: serving");
+                    }
+                    let Role::Leading(l) = &mut self.role else {
+                        return;
+                    };
+                    let ready: Vec<ServerId> = l
+                        .newleader_acks
+                        .difference(&l.up_to_date)
+                        .copied()
+                        .collect();
+                    for p in ready {
+                        if let Role::Leading(l) = &mut self.role {
+                            l.up_to_date.insert(p);
+                        }
+                        let zxid = self.tree.last_zxid();
+                        self.send(p, ZabMsg::UpToDate { zxid });
+                    }
+                }
+            }
+            ZabMsg::Ack { zxid } => {
+                let committed = match &mut self.role {
+                    Role::Leading(l) if !m.observers.contains(&from) => l.acks.ack(from, zxid),
+                    _ => Vec::new(),
+                };
+                self.leader_commit(now, committed, out);
+            }
+            ZabMsg::Request(fwd) => self.on_forwarded(now, fwd, out),
+            ZabMsg::NewSession {
+                session_id,
+                timeout,
+            } => {
+                self.sessions.add(session_id, timeout, now);
+                self.propose(
+                    now,
+                    session_id,
+                    0,
+                    crate::txn::Txn::CreateSession { timeout },
+                    None,
+                );
+            }
+            ZabMsg::Revalidate {
+                session_id,
+                timeout,
+            } => {
+                let valid = self.sessions.is_live(session_id);
+                if valid {
+                    self.sessions.set_timeout(session_id, timeout, now);
+                }
+                self.send(from, ZabMsg::Revalidated { session_id, valid });
+            }
+            ZabMsg::Sync { id } => {
+                let target = self.last_proposed;
+                if let Role::Leading(l) = &mut self.role {
+                    l.syncs.push((from, id, target));
+                }
+                self.leader_answer_syncs();
+            }
+            ZabMsg::Ping { sessions } => {
+                for (s, t) in sessions {
+                    if !self.sessions.touch(s, now) && self.tree.sessions().contains_key(&s) {
+                        self.sessions.add(s, t, now);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Sends a learner its sync: DIFF, TRUNC then DIFF, or SNAP; the in-flight proposals; NEWLEADER.
+    fn leader_sync_learner(&mut self, to: ServerId, peer_last: Zxid, epoch: u32) {
+        match plan_sync(&self.committed_log, peer_last) {
+            SyncPlan::Diff(txns) => self.send(to, ZabMsg::Diff { txns }),
+            SyncPlan::TruncThenDiff { to: z, txns } => {
+                self.send(to, ZabMsg::Trunc { zxid: z });
+                self.send(to, ZabMsg::Diff { txns });
+            }
+            SyncPlan::Snap => {
+                let snapshot = Box::new(SnapshotData::of(&self.tree));
+                self.send(to, ZabMsg::Snap { snapshot });
+            }
+        }
+        let proposals: Vec<LoggedTxn> = self.in_flight.iter().map(|f| f.txn.clone()).collect();
+        for txn in proposals {
+            self.send(to, ZabMsg::Proposal { txn });
+        }
+        self.send(
+            to,
+            ZabMsg::NewLeader {
+                epoch,
+                zxid: zxid::make(epoch, 0),
+            },
+        );
+    }
+
+    /// Proposals a quorum acknowledged: tell the learners, apply them here.
+    pub(super) fn leader_commit(&mut self, now: u64, committed: Vec<Zxid>, out: &mut Vec<Output>) {
+        let Some(last) = committed.last().copied() else {
+            return;
+        };
+        let learners: Vec<ServerId> = match &self.role {
+            Role::Leading(l) => l.synced_sent.iter().copied().collect(),
+            _ => Vec::new(),
+        };
+        for z in &committed {
+            for p in &learners {
+                self.send(*p, ZabMsg::Commit { zxid: *z });
+            }
+        }
+        self.commit_up_to(now, last, out);
+        self.leader_answer_syncs();
+    }
+
+    fn leader_answer_syncs(&mut self) {
+        let committed = self.tree.last_zxid();
+        let Role::Leading(l) = &mut self.role else {
+            return;
+        };
+        let (ready, wait): (Vec<_>, Vec<_>) =
+            l.syncs.drain(..).partition(|(_, _, z)| *z <= committed);
+        l.syncs = wait;
+        for (to, id, _) in ready {
+            self.send(
+                to,
+                ZabMsg::SyncDone {
+                    id,
+                    zxid: committed,
+                },
+            );
+        }
+    }
+
+    /// A proposal of ours is durable here: count our own ACK.
+    pub(super) fn leader_own_ack(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
+        let me = self.config.server_id;
+        let committed = match &mut self.role {
+            Role::Leading(l) => l.acks.ack(me, zxid),
+            _ => Vec::new(),
+        };
+        self.leader_commit(now, committed, out);
+    }
+
+    fn follower_on(&mut self, now: u64, m: &Membership, msg: ZabMsg, out: &mut Vec<Output>) {
+        if let Role::Following(f) = &mut self.role {
+            f.last_heard = now;
+        }
+        match msg {
+            ZabMsg::LeaderInfo { epoch } => {
+                if epoch < self.accepted_epoch {
+                    tracing::warn!(
+                        epoch,
+                        accepted = self.accepted_epoch,
+                        "leader's epoch is stale; looking again"
+                    );
+                    return self.start_election(now, out);
+                }
+                if let Role::Following(f) = &mut self.role {
+                    f.epoch = Some(epoch);
+                }
+                if epoch > self.accepted_epoch {
+                    self.accepted_epoch = epoch;
+                    out.push(Output::SaveEpochs {
+                        accepted: epoch,
+                        current: self.current_epoch,
+                    });
+                }
+                let ack = ZabMsg::AckEpoch {
+                    current_epoch: self.current_epoch,
+                    last_zxid: self.last_logged(),
+                };
+                let leader = self.leader_id();
+                self.send(leader, ack);
+            }
+            ZabMsg::Trunc { zxid } => {
+                self.pending_log.retain(|t| t.header.zxid <= zxid);
+                out.push(Output::TruncateLog { zxid });
+            }
+            ZabMsg::Diff { txns } => {
+                // Our pending history is a prefix of the leader's: it is committed, and so is the diff.
+                for t in std::mem::take(&mut self.pending_log) {
+                    if t.header.zxid > self.tree.last_zxid() {
+                        self.tree.apply(&t.header, &t.txn);
+                    }
+                }
+                let new: Vec<LoggedTxn> = txns
+                    .into_iter()
+                    .filter(|t| t.header.zxid > self.last_logged())
+                    .collect();
+                for t in &new {
+                    self.tree.apply(&t.header, &t.txn);
+                }
+                self.to_log.extend(new);
+            }
+            ZabMsg::Snap { snapshot } => match snapshot.restore() {
+                Ok(tree) => {
+                    self.pending_log.clear();
+                    let zxid = tree.last_zxid();
+                    out.push(Output::InstallSnapshot {
+                        zxid,
+                        tree: Box::new(tree.clone()),
+                    });
+                    self.tree = tree;
+                    self.synced = zxid;
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "bad snapshot from the leader; looking again");
+                    return self.start_election(now, out);
+                }
+            },
+            ZabMsg::Proposal { txn } => {
+                if txn.header.zxid <= self.last_logged() {
+                    return;
+                }
+                self.to_log.push(txn.clone());
+                self.in_flight.push_back(InFlight { txn, origin: None });
+            }
+            ZabMsg::NewLeader { epoch, .. } => {
+                if let Role::Following(f) = &mut self.role {
+                    f.newleader = Some(epoch as Zxid);
+                }
+                self.follower_try_ack_newleader(out);
+            }
+            ZabMsg::UpToDate { .. } => {
+                if let Role::Following(f) = &mut self.role {
+                    f.serving = true;
+                }
+                tracing::info!("synced with the leader: serving");
+            }
+            ZabMsg::Commit { zxid } => self.commit_up_to(now, zxid, out),
+            ZabMsg::Revalidated { session_id, valid } => {
+                self.on_revalidated(now, session_id, valid, out)
+            }
+            ZabMsg::SyncDone { id, zxid } => self.on_sync_done(now, id, zxid, out),
+            ZabMsg::Ping { .. } => {
+                let sessions = match &mut self.role {
+                    Role::Following(f) => std::mem::take(&mut f.touched).into_iter().collect(),
+                    _ => Vec::new(),
+                };
+                let leader = self.leader_id();
+                self.send(leader, ZabMsg::Ping { sessions });
+            }
+            _ => {}
+        }
+        let _ = m;
+    }
+
+    /// NEWLEADER is acknowledged once everything the sync gave us is durable and the new epoch is saved.
+    pub(super) fn follower_try_ack_newleader(&mut self, out: &mut Vec<Output>) {
+        let Role::Following(f) = &mut self.role else {
+            return;
+        };
+        let Some(epoch) = f.newleader else { return };
+        let logged = self
+            .to_log
+            .last()
+            .map(|t| t.header.zxid)
+            .into_iter()
+            .chain(self.in_flight.back().map(|f| f.txn.header.zxid));
+        let need = logged.max().unwrap_or(0).max(self.tree.last_zxid());
+        if !self.to_log.is_empty() || self.synced < need && self.synced < self.tree.last_zxid() {
+            return;
+        }
+        f.newleader = None;
+        let epoch = epoch as u32;
+        self.current_epoch = epoch;
+        out.push(Output::SaveEpochs {
+            accepted: self.accepted_epoch.max(epoch),
+            current: epoch,
+        });
+        let zxid = self.tree.last_zxid();
+        let leader = self.leader_id();
+        self.send(leader, ZabMsg::AckNewLeader { zxid });
+    }
+
+    pub(super) fn leader_id(&self) -> ServerId {
+        match &self.role {
+            Role::Following(f) => f.leader,
+            Role::Leading(_) => self.config.server_id,
+            _ => 0,
+        }
+    }
+
+    pub(super) fn is_follower(&self) -> bool {
+        matches!(self.role, Role::Following(_))
+    }
+
+    pub(super) fn is_leader(&self) -> bool {
+        matches!(self.role, Role::Leading(_))
+    }
+
+    /// A peer link dropped: a follower that lost its leader, or a leader that lost a learner.
+    pub(super) fn on_peer_down(&mut self, now: u64, peer: ServerId, out: &mut Vec<Output>) {
+        match &mut self.role {
+            Role::Following(f) if f.leader == peer => {
+                tracing::warn!(leader = peer, "lost the leader; looking again");
+                self.start_election(now, out);
+            }
+            Role::Leading(l) => {
+                l.last_heard.remove(&peer);
+                l.synced_sent.remove(&peer);
+                l.up_to_date.remove(&peer);
+                l.newleader_acks.remove(&peer);
+                l.infos.remove(&peer);
+            }
+            _ => {}
+        }
+    }
+
+    /// Our follower logged proposals durably: acknowledge them to the leader.
+    pub(super) fn follower_synced(&mut self, zxid: Zxid, out: &mut Vec<Output>) {
+        if let Role::Following(_) = self.role {
+            let leader = self.leader_id();
+            let observer = self.membership().is_some_and(|m| m.is_observer());
+            if !observer {
+                self.send(leader, ZabMsg::Ack { zxid });
+            }
+            self.follower_try_ack_newleader(out);
+        }
+    }
+
+    pub(super) fn next_follower_sync_id(&mut self) -> u64 {
+        match &mut self.role {
+            Role::Following(f) => {
+                f.next_sync_id += 1;
+                f.next_sync_id
+            }
+            _ => 0,
+        }
+    }
+
+    /// A learner's client session was touched.
+    pub(super) fn follower_touch(&mut self, session: i64, timeout: i32) {
+        if let Role::Following(f) = &mut self.role {
+            f.touched.insert(session, timeout);
+        }
+    }
+
+    /// For the committed-log view of tests and the simulator.
+    pub fn role_name(&self) -> &'static str {
+        self.mode_name()
+    }
+
+    pub fn committed_log(&self) -> &CommittedLog {
+        &self.committed_log
+    }
+
+    /// The vote we would hand an asking peer.
+    pub fn vote(&self) -> Option<Vote> {
+        match &self.role {
+            Role::Leading(l) => Some(l.decision.vote),
+            Role::Following(f) => Some(f.decision.vote),
+            _ => None,
+        }
+    }
+}
