@@ -46,6 +46,9 @@ pub struct FaultPlan {
     pub pause_ms: (u64, u64),
     /// Mean ms between connection resets.
     pub reset_every: Option<u64>,
+    /// Mean ms between partitions of the servers, and how long each lasts.
+    pub partition_every: Option<u64>,
+    pub partition_ms: (u64, u64),
     /// Network one-way latency range (ms) and the chance of a slow packet (up to `slow_ms`).
     pub latency_ms: (u64, u64),
     pub slow_chance: f64,
@@ -70,6 +73,8 @@ impl FaultPlan {
             pause_every: None,
             pause_ms: (0, 0),
             reset_every: None,
+            partition_every: None,
+            partition_ms: (0, 0),
             latency_ms: (1, 2),
             slow_chance: 0.0,
             slow_ms: 0,
@@ -100,6 +105,8 @@ impl FaultPlan {
         }
         if on(rng, FaultFilter::Net) {
             p.reset_every = Some(rng.range(500, 10_000));
+            p.partition_every = rng.chance(0.6).then(|| rng.range(3_000, 20_000));
+            p.partition_ms = (rng.range(100, 1_000), rng.range(1_000, 10_000));
             p.latency_ms = (rng.range(0, 2), rng.range(2, 30));
             p.slow_chance = rng.range(0, 20) as f64 / 100.0;
             p.slow_ms = rng.range(50, 2_000);
@@ -133,6 +140,9 @@ impl FaultPlan {
         }
         if let Some(e) = self.reset_every {
             parts.push(format!("reset/{e}ms"));
+        }
+        if let Some(e) = self.partition_every {
+            parts.push(format!("partition/{e}ms"));
         }
         if self.slow_chance > 0.0 {
             parts.push(format!("slownet{:.0}%", self.slow_chance * 100.0));

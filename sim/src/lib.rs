@@ -117,6 +117,21 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
     config.snap_count = rng.range(50, 2_000);
     config.container_check_interval_ms = 1_000;
     config.global_outstanding_limit = rng.range(2, 1000) as u32;
+    if nodes > 1 {
+        config.init_limit = 10;
+        config.sync_limit = 5;
+        config.servers = (1..=nodes as u64)
+            .map(|id| rzk_core::config::ServerSpec {
+                id,
+                host: format!("10.0.0.{id}"),
+                quorum_port: 2888,
+                election_port: 3888,
+                peer_type: rzk_core::config::PeerType::Participant,
+                client_address: None,
+                client_port: None,
+            })
+            .collect();
+    }
     let workload = Workload {
         keys: rng.range(1, 6) as usize,
         depth: rng.range(1, 4) as usize,

@@ -64,6 +64,15 @@ enum Event {
     Reset,
     Heal,
     StopClients,
+    /// A peer message arrives, if the link it was sent on (generation `gen`) is still up.
+    PeerDeliver {
+        from: usize,
+        to: usize,
+        gen: u64,
+        msg: rzk_core::peer::PeerMsg,
+    },
+    Partition,
+    Unpartition,
 }
 
 /// A connection between a client and a server (TCP: in order, until reset).
@@ -120,6 +129,15 @@ pub struct World {
     pub events: u64,
     fault_phase: bool,
     node_seed: u64,
+    /// Peer links (smaller index first) that are up, with their generation.
+    links: BTreeMap<(usize, usize), u64>,
+    link_gen: u64,
+    /// Last delivery time per directed link, for FIFO.
+    peer_fifo: BTreeMap<(usize, usize), u64>,
+    /// Node pairs cut by a partition.
+    cut: std::collections::BTreeSet<(usize, usize)>,
+    /// Per node: the newest committed zxid already recorded from its committed log.
+    seen_committed: Vec<i64>,
 }
 
 impl World {
@@ -163,7 +181,19 @@ impl World {
             events: 0,
             fault_phase: true,
             node_seed,
+            links: BTreeMap::new(),
+            link_gen: 0,
+            peer_fifo: BTreeMap::new(),
+            cut: Default::default(),
+            seen_committed: vec![0; 0],
         };
+        w.seen_committed = vec![0; w.servers.len()];
+        if w.servers.len() > 1 {
+            if let Some(every) = w.params.plan.partition_every {
+                let at = w.rng.range(every / 2, every * 3 / 2);
+                w.queue.push(at, Event::Partition);
+            }
+        }
         for n in 0..w.servers.len() {
             w.start_node(n);
         }
@@ -208,7 +238,11 @@ impl World {
     fn node_config(&self, n: usize) -> NodeConfig {
         NodeConfig {
             server: self.params.config.clone(),
-            server_id: n as u64,
+            server_id: if self.servers.len() > 1 {
+                n as u64 + 1
+            } else {
+                0
+            },
             environment: Vec::new(),
         }
     }
@@ -242,6 +276,59 @@ impl World {
             )
         });
         self.schedule_tick(n);
+        for m in 0..self.servers.len() {
+            self.link_up(n, m);
+        }
+    }
+
+    fn key(a: usize, b: usize) -> (usize, usize) {
+        (a.min(b), a.max(b))
+    }
+
+    /// Brings the link between two running, unpartitioned nodes up; both hear of it.
+    fn link_up(&mut self, a: usize, b: usize) {
+        let k = Self::key(a, b);
+        if a == b || self.links.contains_key(&k) || self.cut.contains(&k) {
+            return;
+        }
+        if self.servers[a].node.is_none() || self.servers[b].node.is_none() {
+            return;
+        }
+        self.link_gen += 1;
+        self.links.insert(k, self.link_gen);
+        self.trace.line(self.now, || format!("link {a}-{b} up"));
+        self.step_node(a, Input::PeerConnected { peer: b as u64 + 1 });
+        self.step_node(b, Input::PeerConnected { peer: a as u64 + 1 });
+    }
+
+    /// Takes a link down; the running ends hear of it, and messages in flight on it are lost.
+    fn link_down(&mut self, a: usize, b: usize) {
+        if self.links.remove(&Self::key(a, b)).is_none() {
+            return;
+        }
+        self.trace.line(self.now, || format!("link {a}-{b} down"));
+        self.step_node(a, Input::PeerDisconnected { peer: b as u64 + 1 });
+        self.step_node(b, Input::PeerDisconnected { peer: a as u64 + 1 });
+    }
+
+    /// Records what a node committed since last time; two nodes never commit different txns at one zxid.
+    fn pull_committed(&mut self, n: usize) {
+        if self.servers.len() < 2 {
+            return;
+        }
+        let Some(node) = self.servers[n].node.as_ref() else {
+            return;
+        };
+        let log = node.committed_log();
+        let seen = self.seen_committed[n];
+        let fresh: Vec<LoggedTxn> = match log.after(log.base().max(seen).min(log.last())) {
+            Some(t) => t.into_iter().filter(|t| t.header.zxid > seen).collect(),
+            None => Vec::new(),
+        };
+        if let Some(last) = fresh.last() {
+            self.seen_committed[n] = last.header.zxid;
+        }
+        self.record_durable(fresh);
     }
 
     fn latency(&mut self) -> u64 {
@@ -267,6 +354,7 @@ impl World {
         for o in out {
             self.apply_output(n, o);
         }
+        self.pull_committed(n);
         self.schedule_tick(n);
     }
 
@@ -301,11 +389,27 @@ impl World {
             }
             Output::TruncateLog { zxid } => self.servers[n].disk.truncate_after(zxid),
             Output::InstallSnapshot { tree, .. } => self.servers[n].disk.install(*tree),
-            Output::ToPeer { .. } => {
-                // Single-server worlds until the ensemble lands (issue 5): there is no peer to reach.
-                self.violations.push(format!(
-                    "node {n} sent a peer message in a standalone world"
-                ));
+            Output::ToPeer { to, msg } => {
+                let m = (to as usize).wrapping_sub(1);
+                if m >= self.servers.len() {
+                    return;
+                }
+                let Some(&gen) = self.links.get(&Self::key(n, m)) else {
+                    return;
+                };
+                let lat = self.latency();
+                let last = self.peer_fifo.get(&(n, m)).copied().unwrap_or(0);
+                let at = (self.now + lat).max(last);
+                self.peer_fifo.insert((n, m), at);
+                self.queue.push(
+                    at,
+                    Event::PeerDeliver {
+                        from: n,
+                        to: m,
+                        gen,
+                        msg,
+                    },
+                );
             }
             Output::ToClient { conn, bytes } => {
                 let lat = self.latency();
@@ -620,11 +724,70 @@ impl World {
                         self.start_node(n);
                     }
                 }
+                self.heal_partition();
             }
+            Event::PeerDeliver { from, to, gen, msg } => {
+                if self.links.get(&Self::key(from, to)) != Some(&gen) {
+                    return;
+                }
+                if self.defer_if_paused(
+                    to,
+                    Event::PeerDeliver {
+                        from,
+                        to,
+                        gen,
+                        msg: msg.clone(),
+                    },
+                ) {
+                    return;
+                }
+                self.trace.line(self.now, || {
+                    format!("node {from} -> node {to}: {}", describe(&msg))
+                });
+                self.step_node(
+                    to,
+                    Input::PeerMessage {
+                        from: from as u64 + 1,
+                        msg,
+                    },
+                );
+            }
+            Event::Partition => {
+                if !self.fault_phase {
+                    return;
+                }
+                // Split the servers in two random groups (a leader may land on either side).
+                let n = self.servers.len();
+                let side: Vec<bool> = (0..n).map(|_| self.rng.chance(0.5)).collect();
+                self.trace.line(self.now, || format!("partition {side:?}"));
+                for a in 0..n {
+                    for b in a + 1..n {
+                        if side[a] != side[b] {
+                            self.cut.insert((a, b));
+                            self.link_down(a, b);
+                        }
+                    }
+                }
+                let (lo, hi) = self.params.plan.partition_ms;
+                let at = self.now + self.rng.range(lo, hi);
+                self.queue.push(at, Event::Unpartition);
+                self.reschedule(self.params.plan.partition_every, Event::Partition);
+            }
+            Event::Unpartition => self.heal_partition(),
             Event::StopClients => {
                 for c in &mut self.clients {
                     c.active = false;
                 }
+            }
+        }
+    }
+
+    fn heal_partition(&mut self) {
+        self.cut.clear();
+        let n = self.servers.len();
+        for a in 0..n {
+            for b in a + 1..n {
+                self.link_up(a, b);
             }
         }
     }
@@ -661,7 +824,12 @@ impl World {
         self.trace.line(self.now, || {
             format!("node {n} crashes ({keep} of {unsynced} unsynced txns survive)")
         });
-        self.record_durable(survivors);
+        if self.servers.len() < 2 {
+            self.record_durable(survivors);
+        }
+        for m in 0..self.servers.len() {
+            self.link_down(n, m);
+        }
         let dead: Vec<u64> = self
             .conns
             .iter()
@@ -745,5 +913,24 @@ impl World {
 
     pub fn fsyncs(&self) -> u64 {
         self.servers.iter().map(|s| s.disk.syncs).sum()
+    }
+}
+
+/// A short description of a peer message for traces.
+fn describe(msg: &rzk_core::peer::PeerMsg) -> String {
+    use rzk_core::peer::PeerMsg;
+    use rzk_core::zab::ZabMsg;
+    match msg {
+        PeerMsg::Election(n) => format!(
+            "vote {} (0x{:x}, epoch {}) round {} {:?}",
+            n.vote.leader, n.vote.zxid, n.vote.peer_epoch, n.election_epoch, n.state
+        ),
+        PeerMsg::Zab(ZabMsg::Proposal { txn }) => format!("PROPOSAL 0x{:x}", txn.header.zxid),
+        PeerMsg::Zab(ZabMsg::Diff { txns }) => format!("DIFF {} txns", txns.len()),
+        PeerMsg::Zab(ZabMsg::Snap { snapshot }) => format!("SNAP at 0x{:x}", snapshot.last_zxid),
+        PeerMsg::Zab(z) => {
+            let s = format!("{z:?}");
+            s.chars().take(80).collect()
+        }
     }
 }

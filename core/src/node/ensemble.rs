@@ -345,13 +345,12 @@ impl Node {
     }
 
     pub(super) fn ensemble_deadline(&self) -> Option<u64> {
+        let half_tick = (self.config.server.tick_time as u64 / 2).max(1);
         match &self.role {
             Role::Standalone => None,
             Role::Looking(e) => Some(e.next_deadline()),
-            _ => Some(
-                self.next_ping
-                    .min(self.last_tick + (self.config.server.tick_time as u64 / 2).max(1)),
-            ),
+            Role::Leading(_) => Some(self.next_ping.min(self.last_tick + half_tick)),
+            Role::Following(_) => Some(self.last_tick + half_tick),
         }
     }
 
@@ -691,6 +690,7 @@ impl Node {
                 for t in std::mem::take(&mut self.pending_log) {
                     if t.header.zxid > self.tree.last_zxid() {
                         self.tree.apply(&t.header, &t.txn);
+                        self.committed_log.push(t);
                     }
                 }
                 let new: Vec<LoggedTxn> = txns
@@ -699,6 +699,7 @@ impl Node {
                     .collect();
                 for t in &new {
                     self.tree.apply(&t.header, &t.txn);
+                    self.committed_log.push(t.clone());
                 }
                 self.to_log.extend(new);
             }
@@ -712,6 +713,7 @@ impl Node {
                     });
                     self.tree = tree;
                     self.synced = zxid;
+                    self.committed_log = CommittedLog::new(zxid, 10_000);
                 }
                 Err(e) => {
                     tracing::error!(error = %e, "bad snapshot from the leader; looking again");
