@@ -1,11 +1,13 @@
 //! `rzk`: the command-line entry point. Subcommands live in their own modules; this file only parses
 //! arguments, sets up logging and turns errors into a message and a non-zero exit.
 
+mod cli;
 mod environment;
 mod four_letter_cmd;
 mod myid;
 mod server_cmd;
 mod sim_cmd;
+mod status_cmd;
 mod storage_cmd;
 
 use std::io::IsTerminal;
@@ -35,17 +37,28 @@ enum Command {
     Log(storage_cmd::LogArgs),
     /// Snapshot tools: `snapshot dump <file>`.
     Snapshot(storage_cmd::SnapshotArgs),
+    /// An interactive shell like zkCli.sh: `cli -server host:port[,...] [cmd args]`.
+    Cli(cli::CliArgs),
+    /// The mode of each local server of a zoo.cfg, like `zkServer.sh status`.
+    Status(status_cmd::StatusArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The simulator runs thousands of servers: only warnings and errors unless RUST_LOG asks for more.
-    init_logging(if matches!(cli.command, Command::Sim(_)) {
-        "warn"
-    } else {
-        "info"
-    });
+    init_logging(
+        if matches!(
+            cli.command,
+            Command::Sim(_) | Command::Cli(_) | Command::Status(_)
+        ) {
+            "warn"
+        } else {
+            "info"
+        },
+    );
     let result = match cli.command {
+        Command::Cli(args) => return exit_on_error(cli::run(args)),
+        Command::Status(args) => return exit_on_error(status_cmd::run(args)),
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),
@@ -59,6 +72,14 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// Commands that choose their own exit code (scripts test it) still report errors the same way.
+fn exit_on_error(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("rzk: {e:#}");
+        ExitCode::FAILURE
+    })
 }
 
 /// Logs to stdout (where service managers collect it), filtered by RUST_LOG, `info` by default; colours
