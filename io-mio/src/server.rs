@@ -20,6 +20,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use rzk_core::{ConnId, Input, Output};
 use tracing::{debug, info, trace, warn};
 
+use crate::admin::{AdminRequest, AdminServer};
 use crate::client_limit::ClientLimit;
 use crate::clock::Clock;
 use crate::connection::{Connection, Flushed};
@@ -57,6 +58,8 @@ pub struct ServerOptions {
     /// Where txns and snapshots go. `None` keeps nothing: appends count as durable at once (for driver tests
     /// with fake machines; a real server always has a dataDir).
     pub storage: Option<StorageOptions>,
+    /// Where the HTTP admin server listens (admin.serverAddress:admin.serverPort); `None` runs none.
+    pub admin: Option<SocketAddr>,
 }
 
 impl Default for ServerOptions {
@@ -68,6 +71,7 @@ impl Default for ServerOptions {
             read_buffer_size: 64 * 1024,
             listen_backlog: 1024,
             storage: None,
+            admin: None,
         }
     }
 }
@@ -79,8 +83,9 @@ pub struct Server {
     shutdown: Shutdown,
     options: ServerOptions,
     clock: Clock,
-    /// Wakes the loop: shutdown requests and the log writer thread's progress.
+    /// Wakes the loop: shutdown requests, the log writer thread's progress and admin requests.
     waker: Arc<Waker>,
+    admin: Option<AdminServer>,
 }
 
 impl Server {
@@ -92,7 +97,10 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        // Bound now so a taken port fails startup, as ZooKeeper's AdminServer does.
+        let admin = options.admin.map(AdminServer::bind).transpose()?;
         Ok(Server {
+            admin,
             poll,
             listener,
             shutdown: Shutdown::new(Arc::clone(&waker)),
@@ -105,6 +113,11 @@ impl Server {
     /// The address actually bound (useful after binding port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The admin server's address, if it runs.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|a| a.local_addr().ok())
     }
 
     /// A handle that makes [`Server::run`] return, usable from any thread.
@@ -123,6 +136,10 @@ impl Server {
     pub fn run<M: Machine>(self, machine: M) -> io::Result<()> {
         let read_buf = vec![0; self.options.read_buffer_size.max(1)];
         let clock = self.clock;
+        let admin = match self.admin {
+            Some(a) => Some(a.start(Arc::clone(&self.waker))?),
+            None => None,
+        };
         let log = match &self.options.storage {
             Some(storage) => LogWriter::on_disk(storage.clone(), self.waker)?,
             None => LogWriter::in_memory(),
@@ -146,6 +163,9 @@ impl Server {
             read_queue: VecDeque::new(),
             closing: BTreeSet::new(),
             accept_retry_at: None,
+            admin,
+            admin_pending: HashMap::new(),
+            next_admin_id: 1,
         };
         if let Ok(addr) = driver.listener.local_addr() {
             info!(%addr, "serving clients");
@@ -180,6 +200,10 @@ struct Driver<M> {
     closing: BTreeSet<(u64, ConnId)>,
     accept_retry_at: Option<u64>,
     next_metrics_at: u64,
+    /// Admin requests from the admin thread, and those waiting for the machine's answer.
+    admin: Option<std::sync::mpsc::Receiver<AdminRequest>>,
+    admin_pending: HashMap<u64, std::sync::mpsc::Sender<rzk_core::admin::AdminResponse>>,
+    next_admin_id: u64,
 }
 
 /// Calling listen(2) again on a listening socket only changes its backlog (Linux and the BSDs).
@@ -253,6 +277,7 @@ impl<M: Machine> Driver<M> {
                 self.read_from(id);
             }
         }
+        self.take_admin_requests();
         if self.machine.next_deadline().is_some_and(|d| d <= now) {
             self.step(Input::Tick);
         }
@@ -349,6 +374,28 @@ impl<M: Machine> Driver<M> {
             }
             Output::AppendLog(txns) => self.log.append(txns),
             Output::Snapshot { zxid, tree } => self.log.snapshot(zxid, tree),
+            Output::AdminReply { id, response } => {
+                if let Some(reply) = self.admin_pending.remove(&id) {
+                    let _ = reply.send(response);
+                }
+            }
+        }
+    }
+
+    /// Feeds the machine the admin requests that arrived since the last turn.
+    fn take_admin_requests(&mut self) {
+        let Some(rx) = &self.admin else { return };
+        let requests: Vec<AdminRequest> = rx.try_iter().collect();
+        for request in requests {
+            let id = self.next_admin_id;
+            self.next_admin_id += 1;
+            self.admin_pending.insert(id, request.reply);
+            self.step(Input::AdminCommand {
+                id,
+                target: request.target,
+            });
+            // A machine that does not answer admin requests (test fakes) must not leak them.
+            self.admin_pending.remove(&id);
         }
     }
 

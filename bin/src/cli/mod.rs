@@ -84,7 +84,8 @@ fn parse_options(args: &[String]) -> anyhow::Result<Options> {
 pub fn run(args: CliArgs) -> anyhow::Result<std::process::ExitCode> {
     let options = parse_options(&args.args)?;
     let interactive = options.command.is_empty() && std::io::stdin().is_terminal();
-    let print_watches = Arc::new(AtomicBool::new(true));
+    // A one-shot command prints only its result: scripts parse it.
+    let print_watches = Arc::new(AtomicBool::new(options.command.is_empty()));
     // Events go through rustyline's printer in the interactive shell, so they do not garble the prompt.
     let printer: Arc<Mutex<Option<Box<dyn ExternalPrinter + Send>>>> = Arc::new(Mutex::new(None));
     let events: EventSink = {

@@ -50,6 +50,9 @@ pub enum Input {
     LogSynced { zxid: Zxid },
     /// Host figures the node cannot know by itself, for `mntr` (sent by the driver now and then).
     HostMetrics { open_fds: u64, max_fds: u64 },
+    /// An HTTP admin server GET of `target` (e.g. "/commands/mntr", "/metrics"); answered by
+    /// [`Output::AdminReply`] with the same `id`.
+    AdminCommand { id: u64, target: String },
 }
 
 /// Something the driver must do, produced by [`Node::step`].
@@ -67,6 +70,11 @@ pub enum Output {
     /// Persist these txns after all earlier ones, make them durable (fsync), then report
     /// [`Input::LogSynced`] with the highest durable zxid. The driver may batch many appends into one sync.
     AppendLog(Vec<LoggedTxn>),
+    /// The answer to [`Input::AdminCommand`] `id`.
+    AdminReply {
+        id: u64,
+        response: crate::admin::AdminResponse,
+    },
 }
 
 /// What the node needs to know about where it runs, beyond zoo.cfg.
@@ -194,6 +202,7 @@ impl Node {
             Input::ClientClosed { conn } => self.forget_conn(conn),
             Input::LogSynced { zxid } => self.on_log_synced(now, zxid, out),
             Input::HostMetrics { open_fds, max_fds } => self.host = (Some(open_fds), Some(max_fds)),
+            Input::AdminCommand { id, target } => self.answer_admin(now, id, &target, out),
         }
         self.flush_log(out);
     }
