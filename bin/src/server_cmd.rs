@@ -68,12 +68,11 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         admin,
         ..ServerOptions::default()
     };
-    let server = Server::bind(addr, options).with_context(|| match admin {
-        Some(admin) => {
-            format!("cannot listen for clients on {addr} or for admin requests on {admin}")
-        }
-        None => format!("cannot listen for clients on {addr}"),
-    })?;
+    let server = Server::bind(addr, options)
+        .with_context(|| format!("cannot listen for clients on {addr}"))?;
+    if let Some(admin) = server.admin_addr() {
+        info!(%admin, "admin server enabled");
+    }
     let _pid_file = args.pid_file.as_deref().map(PidFile::write).transpose()?;
     let seed = args.seed.unwrap_or_else(seed_from_clock);
     info!(

@@ -97,8 +97,17 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
-        // Bound now so a taken port fails startup, as ZooKeeper's AdminServer does.
-        let admin = options.admin.map(AdminServer::bind).transpose()?;
+        // As ZooKeeper: an admin port that cannot be bound is logged and the server runs without it (three
+        // servers of a test ensemble on one host would otherwise fight over the default 8080).
+        let admin = options
+            .admin
+            .and_then(|addr| match AdminServer::bind(addr) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    warn!(%addr, error = %e, "cannot start the admin server; running without it");
+                    None
+                }
+            });
         Ok(Server {
             admin,
             poll,
