@@ -94,6 +94,11 @@ pub struct Client {
     next_xid: i32,
 }
 
+/// What zkCli prints when the shell closes its session (`close`, `quit`).
+pub fn closed_event() -> String {
+    event_text("Closed", "None", None)
+}
+
 fn event_text(state: &str, kind: &str, path: Option<&str>) -> String {
     format!(
         "WATCHER::\n\nWatchedEvent state:{state} type:{kind} path:{}",

@@ -174,6 +174,14 @@ impl Shell {
         }
     }
 
+    /// Closes the session, saying so as zkCli does.
+    pub fn close(&mut self) {
+        if let Some(c) = lock(&self.client).as_mut().filter(|c| !c.is_closed()) {
+            c.close();
+            (self.events)(super::client::closed_event());
+        }
+    }
+
     /// `[zk: host:port(CONNECTED) N] `
     pub fn prompt(&self) -> String {
         let state = match lock(&self.client).as_ref() {
@@ -258,9 +266,7 @@ impl Shell {
                 };
             }
             "close" => {
-                if let Some(c) = lock(&self.client).as_mut() {
-                    c.close();
-                }
+                self.close();
                 return Outcome::Ok;
             }
             _ => {}

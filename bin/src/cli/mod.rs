@@ -20,7 +20,7 @@ use rustyline::error::ReadlineError;
 use rustyline::highlight::Highlighter;
 use rustyline::hint::Hinter;
 use rustyline::validate::Validator;
-use rustyline::{Context, Editor, ExternalPrinter, Helper};
+use rustyline::{Context, Editor, Helper};
 use rzk_core::proto::records::GetChildrenRequest;
 use rzk_core::proto::request::RequestBody;
 use rzk_core::proto::response::ResponseBody;
@@ -86,21 +86,13 @@ pub fn run(args: CliArgs) -> anyhow::Result<std::process::ExitCode> {
     let interactive = options.command.is_empty() && std::io::stdin().is_terminal();
     // A one-shot command prints only its result: scripts parse it.
     let print_watches = Arc::new(AtomicBool::new(options.command.is_empty()));
-    // Events go through rustyline's printer in the interactive shell, so they do not garble the prompt.
-    let printer: Arc<Mutex<Option<Box<dyn ExternalPrinter + Send>>>> = Arc::new(Mutex::new(None));
+    // Events are printed as they arrive, as zkCli does (over the prompt, which is redrawn on the next key).
+    // Not through rustyline's ExternalPrinter: with it, rustyline 14 stopped reading typed-ahead input.
     let events: EventSink = {
         let on = Arc::clone(&print_watches);
-        let printer = Arc::clone(&printer);
         Arc::new(move |text: String| {
-            if !on.load(Ordering::SeqCst) {
-                return;
-            }
-            let mut p = printer.lock().unwrap_or_else(|e| e.into_inner());
-            match p.as_mut() {
-                Some(p) => {
-                    let _ = p.print(format!("{text}\n"));
-                }
-                None => println!("{text}"),
+            if on.load(Ordering::SeqCst) {
+                println!("{text}");
             }
         })
     };
@@ -138,12 +130,15 @@ pub fn run(args: CliArgs) -> anyhow::Result<std::process::ExitCode> {
         return Ok(std::process::ExitCode::FAILURE);
     }
     let ok = if interactive {
-        interactive_loop(&mut shell, &printer)?
+        interactive_loop(&mut shell)?
     } else {
         let mut ok = true;
         for line in std::io::stdin().lock().lines() {
             match shell.run_line(&line?) {
-                Outcome::Quit => break,
+                Outcome::Quit => {
+                    shell.close();
+                    break;
+                }
                 Outcome::Failed => ok = false,
                 Outcome::Ok => {}
             }
@@ -173,16 +168,11 @@ fn exit_code(ok: bool) -> std::process::ExitCode {
     }
 }
 
-type Printer = Arc<Mutex<Option<Box<dyn ExternalPrinter + Send>>>>;
-
-fn interactive_loop(shell: &mut Shell, printer: &Printer) -> anyhow::Result<bool> {
+fn interactive_loop(shell: &mut Shell) -> anyhow::Result<bool> {
     let mut editor: Editor<PathCompleter, rustyline::history::DefaultHistory> = Editor::new()?;
     editor.set_helper(Some(PathCompleter {
         client: Arc::clone(&shell.client),
     }));
-    if let Ok(p) = editor.create_external_printer() {
-        *printer.lock().unwrap_or_else(|e| e.into_inner()) = Some(Box::new(p));
-    }
     let mut ok = true;
     loop {
         match editor.readline(&shell.prompt()) {
@@ -191,7 +181,10 @@ fn interactive_loop(shell: &mut Shell, printer: &Printer) -> anyhow::Result<bool
                     let _ = editor.add_history_entry(line.as_str());
                 }
                 match shell.run_line(&line) {
-                    Outcome::Quit => break,
+                    Outcome::Quit => {
+                        shell.close();
+                        break;
+                    }
                     Outcome::Failed => ok = false,
                     Outcome::Ok => {}
                 }
@@ -201,7 +194,6 @@ fn interactive_loop(shell: &mut Shell, printer: &Printer) -> anyhow::Result<bool
             Err(e) => return Err(e.into()),
         }
     }
-    *printer.lock().unwrap_or_else(|e| e.into_inner()) = None;
     Ok(ok)
 }
 
