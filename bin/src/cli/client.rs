@@ -564,11 +564,8 @@ fn read_frames(
                     }
                 }
                 Some(xid::PING) | Some(xid::SET_WATCHES) => {}
-                Some(_) => {
-                    if replies.send(Reply::Frame(frame)).is_err() {
-                        return Ok(());
-                    }
-                }
+                Some(_) if replies.send(Reply::Frame(frame)).is_err() => return Ok(()),
+                Some(_) => {}
                 None => {}
             }
         }

@@ -352,9 +352,7 @@ type CmdResult = Result<(), Failure>;
 fn path_arg(args: &Args, i: usize) -> Result<String, Failure> {
     let p = args.positional.get(i).ok_or(Failure::Usage)?;
     if !p.starts_with('/') {
-        return Err(Failure::Message(format!(
-            "Path must start with / character"
-        )));
+        return Err(Failure::Message("Path must start with / character".into()));
     }
     Ok(p.clone())
 }
