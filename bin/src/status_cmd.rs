@@ -151,7 +151,7 @@ mod tests {
     #[test]
     fn ensemble_asks_every_local_server_line() {
         let c = ServerConfig::parse(
-            "dataDir=/tmp/x\nserver.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\n\
+            "dataDir=/tmp/x\ninitLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\n\
              server.3=192.0.2.77:2890:3890;2183\n",
         )
         .unwrap();
