@@ -2,11 +2,14 @@
 //! arguments, sets up logging and turns errors into a message and a non-zero exit.
 
 mod bench;
+mod cli;
 mod environment;
 mod four_letter_cmd;
 mod myid;
+mod sd_notify;
 mod server_cmd;
 mod sim_cmd;
+mod status_cmd;
 mod storage_cmd;
 
 use std::io::IsTerminal;
@@ -39,19 +42,30 @@ enum Command {
     /// Load generator: `bench <create|set|get|children|mixed|watch|churn> --server host:port`, or
     /// `bench ready` to time a server's start until `ruok` answers `imok`.
     Bench(bench::BenchArgs),
+    /// An interactive shell like zkCli.sh: `cli -server host:port[,...] [cmd args]`.
+    Cli(cli::CliArgs),
+    /// The mode of each local server of a zoo.cfg, like `zkServer.sh status`.
+    Status(status_cmd::StatusArgs),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // The simulator runs thousands of servers: only warnings and errors unless RUST_LOG asks for more.
-    init_logging(
-        if matches!(cli.command, Command::Sim(_) | Command::Bench(_)) {
-            "warn"
-        } else {
-            "info"
-        },
+    let quiet = matches!(
+        cli.command,
+        Command::Sim(_) | Command::Bench(_) | Command::Cli(_) | Command::Status(_)
     );
+    let log_dir = match &cli.command {
+        Command::Server(args) => args.log_dir.clone(),
+        _ => None,
+    };
+    if let Err(e) = init_logging(if quiet { "warn" } else { "info" }, log_dir.as_deref()) {
+        eprintln!("rzk: {e:#}");
+        return ExitCode::FAILURE;
+    }
     let result = match cli.command {
+        Command::Cli(args) => return exit_on_error(cli::run(args)),
+        Command::Status(args) => return exit_on_error(status_cmd::run(args)),
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),
@@ -68,15 +82,41 @@ fn main() -> ExitCode {
     }
 }
 
-/// Logs to stdout (where service managers collect it), filtered by RUST_LOG, `info` by default; colours
-/// only on a terminal.
-fn init_logging(default: &str) {
+/// Commands that choose their own exit code (scripts test it) still report errors the same way.
+fn exit_on_error(result: anyhow::Result<ExitCode>) -> ExitCode {
+    result.unwrap_or_else(|e| {
+        eprintln!("rzk: {e:#}");
+        ExitCode::FAILURE
+    })
+}
+
+/// Logs to stdout (where service managers collect it), or appends to `<log_dir>/rzk-server.log`; filtered
+/// by RUST_LOG, `default` otherwise; colours only on a terminal.
+fn init_logging(default: &str, log_dir: Option<&std::path::Path>) -> anyhow::Result<()> {
+    use anyhow::Context;
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stdout)
-        .with_ansi(std::io::stdout().is_terminal())
-        .init();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    match log_dir {
+        Some(dir) => {
+            std::fs::create_dir_all(dir)
+                .with_context(|| format!("cannot create the log dir {}", dir.display()))?;
+            let path = dir.join("rzk-server.log");
+            let file = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(&path)
+                .with_context(|| format!("cannot open the log file {}", path.display()))?;
+            builder
+                .with_writer(std::sync::Mutex::new(file))
+                .with_ansi(false)
+                .init();
+        }
+        None => builder
+            .with_writer(std::io::stdout)
+            .with_ansi(std::io::stdout().is_terminal())
+            .init(),
+    }
+    Ok(())
 }
 
 #[cfg(test)]

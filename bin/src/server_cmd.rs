@@ -28,6 +28,12 @@ pub struct ServerArgs {
     /// startup and logged, so a run's choices can be repeated.
     #[arg(long)]
     pub seed: Option<u64>,
+    /// Write the server's process id to this file once it listens (removed on a clean stop).
+    #[arg(long)]
+    pub pid_file: Option<PathBuf>,
+    /// Log to `<DIR>/rzk-server.log` instead of stdout (default: $ZOO_LOG_DIR when set).
+    #[arg(long, env = "ZOO_LOG_DIR")]
+    pub log_dir: Option<PathBuf>,
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
@@ -71,14 +77,20 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     let storage = storage_options(&config);
     let recovered = recover(&storage)?;
     let counters = Arc::clone(&storage.counters);
+    let admin = admin_addr(&config)?;
     let options = ServerOptions {
         max_client_cnxns: config.max_client_cnxns,
         storage: Some(storage),
         ensemble,
+        admin,
         ..ServerOptions::default()
     };
     let server = Server::bind(addr, options)
         .with_context(|| format!("cannot listen for clients on {addr}"))?;
+    if let Some(admin) = server.admin_addr() {
+        info!(%admin, "admin server enabled");
+    }
+    let _pid_file = args.pid_file.as_deref().map(PidFile::write).transpose()?;
     let seed = args.seed.unwrap_or_else(seed_from_clock);
     info!(
         seed,
@@ -91,7 +103,10 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     };
     let node = Node::new(node_config, recovered, server.clock().now_ms(), seed);
     let signals = stop_on_signals(server.shutdown_handle())?;
+    // Listening and recovered: connections are queued by the kernel until the loop picks them up.
+    crate::sd_notify::notify("READY=1");
     let result = server.run(node);
+    crate::sd_notify::notify("STOPPING=1");
     signals.close();
     info!(
         txns = counters.txns(),
@@ -102,6 +117,37 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     result.context("the server stopped on an error")?;
     info!("stopped");
     Ok(())
+}
+
+/// admin.serverAddress:admin.serverPort when admin.enableServer is true.
+fn admin_addr(config: &ServerConfig) -> anyhow::Result<Option<SocketAddr>> {
+    if !config.admin_enable_server {
+        return Ok(None);
+    }
+    let ip: IpAddr = config.admin_server_address.parse().with_context(|| {
+        format!(
+            "admin.serverAddress {} is not an IP address",
+            config.admin_server_address
+        )
+    })?;
+    Ok(Some(SocketAddr::new(ip, config.admin_server_port)))
+}
+
+/// The pid file; removed when dropped (a clean stop).
+struct PidFile(PathBuf);
+
+impl PidFile {
+    fn write(path: &Path) -> anyhow::Result<PidFile> {
+        std::fs::write(path, format!("{}\n", std::process::id()))
+            .with_context(|| format!("cannot write the pid file {}", path.display()))?;
+        Ok(PidFile(path.to_path_buf()))
+    }
+}
+
+impl Drop for PidFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }
 
 fn storage_options(config: &ServerConfig) -> StorageOptions {
@@ -257,6 +303,35 @@ mod tests {
         let err = client_bind_addr(None, None, Some(&spec(None, None))).unwrap_err();
         assert!(err.to_string().contains("clientPort"), "{err}");
         assert!(client_bind_addr(None, None, None).is_err());
+    }
+
+    #[test]
+    fn admin_server_follows_the_admin_keys() {
+        let mut c = ServerConfig::default_standalone();
+        assert_eq!(
+            admin_addr(&c).unwrap(),
+            Some("0.0.0.0:8080".parse().unwrap())
+        );
+        c.admin_server_address = "127.0.0.1".into();
+        c.admin_server_port = 9090;
+        assert_eq!(
+            admin_addr(&c).unwrap(),
+            Some("127.0.0.1:9090".parse().unwrap())
+        );
+        c.admin_enable_server = false;
+        assert_eq!(admin_addr(&c).unwrap(), None);
+    }
+
+    #[test]
+    fn pid_file_holds_our_pid_and_goes_away_on_drop() {
+        let path = std::env::temp_dir().join(format!("rzk-pid-test-{}", std::process::id()));
+        let pid = PidFile::write(&path).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&path).unwrap().trim(),
+            std::process::id().to_string()
+        );
+        drop(pid);
+        assert!(!path.exists());
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! (the mio server in `rzk-io-mio`, or the simulator in `rzk-sim`) to carry out.
 
 pub mod acl;
+pub mod admin;
 pub mod config;
 pub mod election;
 pub mod four_letter;

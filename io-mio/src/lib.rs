@@ -10,6 +10,7 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod admin;
 mod client_limit;
 mod clock;
 mod connection;

@@ -26,6 +26,7 @@ use mio::{Events, Interest, Poll, Token, Waker};
 use rzk_core::{ConnId, Input, Output};
 use tracing::{debug, info, trace, warn};
 
+use crate::admin::{AdminRequest, AdminServer};
 use crate::client_limit::ClientLimit;
 use crate::clock::Clock;
 use crate::connection::{Connection, Flushed};
@@ -67,6 +68,8 @@ pub struct ServerOptions {
     /// This server's part in an ensemble (its id, its quorum and election ports, the other servers);
     /// `None` runs standalone.
     pub ensemble: Option<EnsembleOptions>,
+    /// Where the HTTP admin server listens (admin.serverAddress:admin.serverPort); `None` runs none.
+    pub admin: Option<SocketAddr>,
 }
 
 impl Default for ServerOptions {
@@ -79,6 +82,7 @@ impl Default for ServerOptions {
             listen_backlog: 1024,
             storage: None,
             ensemble: None,
+            admin: None,
         }
     }
 }
@@ -90,9 +94,10 @@ pub struct Server {
     shutdown: Shutdown,
     options: ServerOptions,
     clock: Clock,
-    /// Wakes the loop: shutdown requests and the log writer thread's progress.
+    /// Wakes the loop: shutdown requests, the log writer thread's progress and admin requests.
     waker: Arc<Waker>,
     peers: Option<Peers>,
+    admin: Option<AdminServer>,
 }
 
 impl Server {
@@ -109,8 +114,20 @@ impl Server {
             Some(ensemble) => Some(Peers::bind(ensemble.clone(), poll.registry())?),
             None => None,
         };
+        // As ZooKeeper: an admin port that cannot be bound is logged and the server runs without it (three
+        // servers of a test ensemble on one host would otherwise fight over the default 8080).
+        let admin = options
+            .admin
+            .and_then(|addr| match AdminServer::bind(addr) {
+                Ok(a) => Some(a),
+                Err(e) => {
+                    warn!(%addr, error = %e, "cannot start the admin server; running without it");
+                    None
+                }
+            });
         Ok(Server {
             peers,
+            admin,
             poll,
             listener,
             shutdown: Shutdown::new(Arc::clone(&waker)),
@@ -130,6 +147,11 @@ impl Server {
         self.peers.as_ref().map(Peers::local_addrs)
     }
 
+    /// The admin server's address, if it runs.
+    pub fn admin_addr(&self) -> Option<SocketAddr> {
+        self.admin.as_ref().and_then(|a| a.local_addr().ok())
+    }
+
     /// A handle that makes [`Server::run`] return, usable from any thread.
     pub fn shutdown_handle(&self) -> Shutdown {
         self.shutdown.clone()
@@ -146,6 +168,10 @@ impl Server {
     pub fn run<M: Machine>(self, machine: M) -> io::Result<()> {
         let read_buf = vec![0; self.options.read_buffer_size.max(1)];
         let clock = self.clock;
+        let admin = match self.admin {
+            Some(a) => Some(a.start(Arc::clone(&self.waker))?),
+            None => None,
+        };
         let log = match &self.options.storage {
             Some(storage) => LogWriter::on_disk(storage.clone(), self.waker)?,
             None => LogWriter::in_memory(),
@@ -170,6 +196,9 @@ impl Server {
             closing: BTreeSet::new(),
             accept_retry_at: None,
             peers: self.peers,
+            admin,
+            admin_pending: HashMap::new(),
+            next_admin_id: 1,
         };
         if let Ok(addr) = driver.listener.local_addr() {
             info!(%addr, "serving clients");
@@ -205,6 +234,10 @@ struct Driver<M> {
     accept_retry_at: Option<u64>,
     next_metrics_at: u64,
     peers: Option<Peers>,
+    /// Admin requests from the admin thread, and those waiting for the machine's answer.
+    admin: Option<std::sync::mpsc::Receiver<AdminRequest>>,
+    admin_pending: HashMap<u64, std::sync::mpsc::Sender<rzk_core::admin::AdminResponse>>,
+    next_admin_id: u64,
 }
 
 /// Calling listen(2) again on a listening socket only changes its backlog (Linux and the BSDs).
@@ -289,6 +322,7 @@ impl<M: Machine> Driver<M> {
             peers.turn(now);
         }
         self.feed_peer_inputs();
+        self.take_admin_requests();
         if self.machine.next_deadline().is_some_and(|d| d <= now) {
             self.step(Input::Tick);
         }
@@ -431,6 +465,28 @@ impl<M: Machine> Driver<M> {
             }
             Output::AppendLog(txns) => self.log.append(txns),
             Output::Snapshot { zxid, tree } => self.log.snapshot(zxid, tree),
+            Output::AdminReply { id, response } => {
+                if let Some(reply) = self.admin_pending.remove(&id) {
+                    let _ = reply.send(response);
+                }
+            }
+        }
+    }
+
+    /// Feeds the machine the admin requests that arrived since the last turn.
+    fn take_admin_requests(&mut self) {
+        let Some(rx) = &self.admin else { return };
+        let requests: Vec<AdminRequest> = rx.try_iter().collect();
+        for request in requests {
+            let id = self.next_admin_id;
+            self.next_admin_id += 1;
+            self.admin_pending.insert(id, request.reply);
+            self.step(Input::AdminCommand {
+                id,
+                target: request.target,
+            });
+            // A machine that does not answer admin requests (test fakes) must not leak them.
+            self.admin_pending.remove(&id);
         }
     }
 

@@ -434,7 +434,7 @@ impl World {
                     self.queue.push(at, Event::ClientSeesClose { conn });
                 }
             }
-            Output::ReadInterest { .. } => {}
+            Output::ReadInterest { .. } | Output::AdminReply { .. } => {}
             Output::AppendLog(txns) => {
                 let s = &mut self.servers[n];
                 s.disk.append(txns);

@@ -217,17 +217,10 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
                 c.global_outstanding_limit = number(&e, 1, i32::MAX as u32)?
             }
             "jute.maxbuffer" => c.jute_max_buffer = number(&e, 1, i32::MAX as usize)?,
-            "admin.enableServer" => {
-                c.admin_enable_server = boolean(&e)?;
-                warnings.push(no_admin_server_warning(&e));
-            }
-            "admin.serverAddress" => {
-                c.admin_server_address = ip_address(&e)?.to_string();
-                warnings.push(no_admin_server_warning(&e));
-            }
+            "admin.enableServer" => c.admin_enable_server = boolean(&e)?,
+            "admin.serverAddress" => c.admin_server_address = ip_address(&e)?.to_string(),
             "admin.serverPort" => {
-                c.admin_server_port = parse_port(&e.value).map_err(|m| err(&e, m))?;
-                warnings.push(no_admin_server_warning(&e));
+                c.admin_server_port = parse_port(&e.value).map_err(|m| err(&e, m))?
             }
             "electionAlg" => {
                 c.election_alg = number(&e, 0, u32::MAX)?;
@@ -387,8 +380,4 @@ fn ignored_warning(e: &Entry, reason: &str) -> String {
         "zoo.cfg line {}: {} is accepted for ZooKeeper compatibility but ignored: {reason}",
         e.line, e.key
     )
-}
-
-fn no_admin_server_warning(e: &Entry) -> String {
-    ignored_warning(e, "rzk has no HTTP AdminServer (use the four-letter words)")
 }

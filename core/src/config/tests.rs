@@ -406,10 +406,14 @@ fn zookeeper_keys_rzk_ignores_are_warnings_saying_ignored() {
 }
 
 #[test]
-fn admin_server_keys_are_read_but_reported_as_ignored() {
-    let c = parse(&format!("{MINIMAL}admin.serverPort=9999\n"));
+fn admin_server_keys_are_read_without_warnings() {
+    let c = parse(&format!(
+        "{MINIMAL}admin.serverPort=9999\nadmin.serverAddress=127.0.0.1\nadmin.enableServer=false\n"
+    ));
     assert_eq!(c.admin_server_port, 9999);
-    assert!(c.warnings[0].contains("AdminServer"), "{:?}", c.warnings);
+    assert_eq!(c.admin_server_address, "127.0.0.1");
+    assert!(!c.admin_enable_server);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
 #[test]

@@ -61,6 +61,28 @@ impl Node {
         self.close_conn(conn, out);
     }
 
+    /// An admin server request: the same report as the four-letter words, rendered by `crate::admin`.
+    pub(super) fn answer_admin(&mut self, now: u64, id: u64, target: &str, out: &mut Vec<Output>) {
+        use crate::admin::{self, AdminEffect};
+        match admin::effect_of(target) {
+            AdminEffect::ResetServerStats => self.stats = Default::default(),
+            AdminEffect::ResetConnectionStats => {
+                for c in self.conns.values_mut() {
+                    c.stats.reset();
+                }
+            }
+            AdminEffect::None => {}
+        }
+        let report = self.report(now);
+        let response = admin::answer(
+            target,
+            &report,
+            &self.config.server,
+            &self.stats.latency.histogram,
+        );
+        out.push(Output::AdminReply { id, response });
+    }
+
     /// A snapshot of everything the four-letter words print.
     pub fn report(&self, now: u64) -> ServerReport {
         let _ = now;

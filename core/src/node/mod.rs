@@ -61,6 +61,9 @@ pub enum Input {
     PeerConnected { peer: ServerId },
     /// The link to a peer dropped; messages in flight on it may be lost.
     PeerDisconnected { peer: ServerId },
+    /// An HTTP admin server GET of `target` (e.g. "/commands/mntr", "/metrics"); answered by
+    /// [`Output::AdminReply`] with the same `id`.
+    AdminCommand { id: u64, target: String },
 }
 
 /// Something the driver must do, produced by [`Node::step`].
@@ -89,6 +92,11 @@ pub enum Output {
     /// Persist these txns after all earlier ones, make them durable (fsync), then report
     /// [`Input::LogSynced`] with the highest durable zxid. The driver may batch many appends into one sync.
     AppendLog(Vec<LoggedTxn>),
+    /// The answer to [`Input::AdminCommand`] `id`.
+    AdminReply {
+        id: u64,
+        response: crate::admin::AdminResponse,
+    },
 }
 
 /// What the node needs to know about where it runs, beyond zoo.cfg.
@@ -266,6 +274,7 @@ impl Node {
                 }
             }
             Input::PeerDisconnected { peer } => self.on_peer_down(now, peer, out),
+            Input::AdminCommand { id, target } => self.answer_admin(now, id, &target, out),
         }
         self.flush_log(out);
         for (to, msg) in self.peer_out.drain(..) {

@@ -48,10 +48,13 @@ pub struct Latency {
     pub min: u64,
     pub max: u64,
     pub last: u64,
+    /// Counts per latency bucket, for the admin server's `/metrics` histogram.
+    pub histogram: crate::admin::LatencyHistogram,
 }
 
 impl Latency {
     pub fn record(&mut self, ms: u64) {
+        self.histogram.record(ms);
         if self.count == 0 || ms < self.min {
             self.min = ms;
         }

@@ -72,7 +72,9 @@ impl Harness {
                     .or_default()
                     .extend_from_slice(&bytes),
                 Output::CloseClient { conn } => self.closed.push(conn),
-                Output::ReadInterest { .. } | Output::Snapshot { .. } => {}
+                Output::ReadInterest { .. }
+                | Output::Snapshot { .. }
+                | Output::AdminReply { .. } => {}
                 Output::AppendLog(txns) => {
                     for t in txns {
                         assert!(t.header.zxid > self.appended, "appends come in zxid order");

@@ -189,6 +189,8 @@ impl Machine for LineMachine {
             Input::HostMetrics { open_fds, max_fds } => {
                 self.seen.lock().unwrap().host_metrics = Some((open_fds, max_fds));
             }
+            // The line machine runs no admin commands (the driver then answers 503).
+            Input::AdminCommand { .. } => {}
         }
     }
 

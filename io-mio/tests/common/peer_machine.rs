@@ -190,6 +190,7 @@ impl Machine for PeerMachine {
     fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
         self.run_check();
         match input {
+            Input::AdminCommand { .. } => {}
             Input::PeerConnected { peer } => {
                 self.log
                     .lock()

@@ -1,0 +1,161 @@
+//! `rzk status <zoo.cfg>`: what `zkServer.sh status` prints. Asks `srvr` of every server of the config that
+//! runs on this host (standalone: the clientPort; ensemble: the client port of each server.N line whose host
+//! is local) and prints its mode. Exits non-zero when none answers.
+
+use std::io::{Read, Write};
+use std::net::{IpAddr, SocketAddr, TcpStream, ToSocketAddrs};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::Args;
+use rzk_core::config::ServerConfig;
+
+#[derive(Debug, Args)]
+pub struct StatusArgs {
+    /// The zoo.cfg the servers were started with.
+    pub config: PathBuf,
+}
+
+/// One server to ask: where its client port listens.
+#[derive(Debug, PartialEq, Eq)]
+struct Target {
+    port: u16,
+    /// The address to connect to (the configured client address, else loopback).
+    address: String,
+}
+
+pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.config)
+        .with_context(|| format!("cannot read {}", args.config.display()))?;
+    let config = ServerConfig::parse(&text)
+        .with_context(|| format!("invalid config {}", args.config.display()))?;
+    let targets = local_targets(&config);
+    if targets.is_empty() {
+        println!("Client port not found in the config, nor on any local server.N line.");
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut answered = 0;
+    for t in &targets {
+        println!(
+            "Client port found: {}. Client address: {}.",
+            t.port, t.address
+        );
+        match ask_srvr(&t.address, t.port) {
+            Some(reply) => match mode_of(&reply) {
+                Some(mode) => {
+                    println!("Mode: {mode}");
+                    answered += 1;
+                }
+                None => println!("Error contacting service. It is probably not running."),
+            },
+            None => println!("Error contacting service. It is probably not running."),
+        }
+    }
+    Ok(if answered > 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
+}
+
+fn local_targets(config: &ServerConfig) -> Vec<Target> {
+    let address_of = |a: Option<String>| {
+        a.filter(|a| a != "0.0.0.0" && a != "::")
+            .unwrap_or_else(|| "localhost".to_string())
+    };
+    if config.servers.is_empty() {
+        return config
+            .client_port
+            .map(|port| Target {
+                port,
+                address: address_of(config.client_port_address.map(|a| a.to_string())),
+            })
+            .into_iter()
+            .collect();
+    }
+    config
+        .servers
+        .iter()
+        .filter(|s| is_local(&s.host))
+        .filter_map(|s| {
+            let port = s.client_port.or(config.client_port)?;
+            let address = s
+                .client_address
+                .clone()
+                .or_else(|| config.client_port_address.map(|a| a.to_string()));
+            Some(Target {
+                port,
+                address: address_of(address),
+            })
+        })
+        .collect()
+}
+
+/// Loopback, or an address of one of this host's interfaces (found by binding to it).
+fn is_local(host: &str) -> bool {
+    let Ok(addrs) = (host, 0).to_socket_addrs() else {
+        return false;
+    };
+    addrs.into_iter().any(|a: SocketAddr| {
+        a.ip().is_loopback() || std::net::TcpListener::bind(SocketAddr::new(a.ip(), 0)).is_ok()
+    })
+}
+
+fn ask_srvr(address: &str, port: u16) -> Option<String> {
+    let timeout = Duration::from_secs(5);
+    let addr = (address, port).to_socket_addrs().ok()?.find(|a| {
+        !matches!(a.ip(), IpAddr::V6(_)) || address.contains(':') || address == "localhost"
+    })?;
+    let mut s = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    s.set_read_timeout(Some(timeout)).ok()?;
+    s.write_all(b"srvr").ok()?;
+    let mut reply = String::new();
+    s.read_to_string(&mut reply).ok()?;
+    Some(reply)
+}
+
+fn mode_of(srvr: &str) -> Option<&str> {
+    srvr.lines()
+        .find_map(|l| l.strip_prefix("Mode: "))
+        .map(str::trim)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mode_is_read_from_the_srvr_reply() {
+        let reply = "Zookeeper version: 3.8.0\nLatency min/avg/max: 0/0.0/0\nMode: follower\nNode count: 5\n";
+        assert_eq!(mode_of(reply), Some("follower"));
+        assert_eq!(
+            mode_of("This ZooKeeper instance is not currently serving requests\n"),
+            None
+        );
+    }
+
+    #[test]
+    fn standalone_asks_the_client_port() {
+        let c = ServerConfig::parse("dataDir=/tmp/x\nclientPort=2191\n").unwrap();
+        assert_eq!(
+            local_targets(&c),
+            vec![Target {
+                port: 2191,
+                address: "localhost".into()
+            }]
+        );
+    }
+
+    #[test]
+    fn ensemble_asks_every_local_server_line() {
+        let c = ServerConfig::parse(
+            "dataDir=/tmp/x\ninitLimit=5\nsyncLimit=2\nserver.1=127.0.0.1:2888:3888;2181\nserver.2=127.0.0.1:2889:3889;2182\n\
+             server.3=192.0.2.77:2890:3890;2183\n",
+        )
+        .unwrap();
+        let ports: Vec<u16> = local_targets(&c).iter().map(|t| t.port).collect();
+        assert_eq!(ports, vec![2181, 2182]);
+    }
+}
