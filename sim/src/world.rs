@@ -321,10 +321,7 @@ impl World {
         };
         let log = node.committed_log();
         let seen = self.seen_committed[n];
-        let fresh: Vec<LoggedTxn> = match log.after(log.base().max(seen).min(log.last())) {
-            Some(t) => t.into_iter().filter(|t| t.header.zxid > seen).collect(),
-            None => Vec::new(),
-        };
+        let fresh: Vec<LoggedTxn> = log.iter_after(seen).cloned().collect();
         if let Some(last) = fresh.last() {
             self.seen_committed[n] = last.header.zxid;
         }

@@ -304,10 +304,11 @@ impl Node {
 
     /// When the node next needs an [`Input::Tick`], if ever.
     pub fn next_deadline(&self) -> Option<u64> {
-        let reap = Some(self.next_reap);
+        let decides = self.decides_expiry();
+        let reap = decides.then_some(self.next_reap);
         let election = self.election_due.then_some(0);
         [
-            self.sessions.next_expiry(),
+            self.sessions.next_expiry().filter(|_| decides),
             reap,
             self.ensemble_deadline(),
             election,
@@ -334,12 +335,7 @@ impl Node {
             self.start_election(now, out);
         }
         self.ensemble_tick(now, out);
-        if !matches!(
-            self.role,
-            ensemble::Role::Standalone | ensemble::Role::Leading(_)
-        ) || !self.serving()
-        {
-            // Only a serving leader (or a standalone server) decides that sessions expired.
+        if !self.decides_expiry() {
             return;
         }
         for session in self.sessions.take_expired(now) {
@@ -347,11 +343,19 @@ impl Node {
             let zxid = self.propose(now, session, 0, Txn::CloseSession, None);
             self.closing.insert(session, zxid);
         }
-        if now >= self.next_reap && self.serving() {
+        if now >= self.next_reap {
             self.reap_containers(now);
             self.next_reap = now + self.config.server.container_check_interval_ms.max(1) as u64;
         }
         let _ = out;
+    }
+
+    /// Only a serving leader (or a standalone server) expires sessions and reaps containers.
+    fn decides_expiry(&self) -> bool {
+        matches!(
+            self.role,
+            ensemble::Role::Standalone | ensemble::Role::Leading(_)
+        ) && self.serving()
     }
 
     /// Hands a txn to the log. Returns its zxid.

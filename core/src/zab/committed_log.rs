@@ -77,6 +77,12 @@ impl CommittedLog {
         })
     }
 
+    /// The kept txns with zxids above `zxid`, oldest first (whatever `zxid` is).
+    pub fn iter_after(&self, zxid: Zxid) -> impl Iterator<Item = &LoggedTxn> {
+        let i = self.txns.partition_point(|t| t.header.zxid <= zxid);
+        self.txns.range(i..)
+    }
+
     pub fn len(&self) -> usize {
         self.txns.len()
     }
