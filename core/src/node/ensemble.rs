@@ -338,7 +338,7 @@ impl Node {
                 let limit = if f.serving { sync_limit } else { init_limit };
                 if now.saturating_sub(f.last_heard) > limit {
                     tracing::warn!(leader = f.leader, "leader silent; looking again");
-                    return self.start_election(now, out);
+                    self.start_election(now, out);
                 }
             }
         }
