@@ -564,7 +564,11 @@ impl Node {
                 if let Role::Leading(l) = &mut self.role {
                     l.syncs.push((from, id, target));
                 }
-                self.leader_answer_syncs();
+                let committed = match &self.role {
+                    Role::Leading(l) => l.acks.committed(),
+                    _ => 0,
+                };
+                self.leader_answer_syncs(committed);
             }
             ZabMsg::Ping { sessions } => {
                 for (s, t) in sessions {
@@ -616,27 +620,23 @@ impl Node {
             for p in &learners {
                 self.send(*p, ZabMsg::Commit { zxid: *z });
             }
+            // A sync is answered right after the COMMIT of the last proposal before it, so the read behind
+            // it sees exactly what preceded the sync, not the session's own later writes.
+            self.leader_answer_syncs(*z);
         }
         self.commit_up_to(now, last, out);
-        self.leader_answer_syncs();
     }
 
-    fn leader_answer_syncs(&mut self) {
-        let committed = self.tree.last_zxid();
+    /// Answers the learners' syncs whose target is committed by `committed`, with their target.
+    fn leader_answer_syncs(&mut self, committed: Zxid) {
         let Role::Leading(l) = &mut self.role else {
             return;
         };
         let (ready, wait): (Vec<_>, Vec<_>) =
             l.syncs.drain(..).partition(|(_, _, z)| *z <= committed);
         l.syncs = wait;
-        for (to, id, _) in ready {
-            self.send(
-                to,
-                ZabMsg::SyncDone {
-                    id,
-                    zxid: committed,
-                },
-            );
+        for (to, id, target) in ready {
+            self.send(to, ZabMsg::SyncDone { id, zxid: target });
         }
     }
 

@@ -19,9 +19,10 @@ pub fn check(world: &World) -> Vec<String> {
         seen.sort();
         for w in seen.windows(2) {
             if w[1].2 < w[0].2 {
+                let (a, b) = (&world.history.ops[w[0].1], &world.history.ops[w[1].1]);
                 v.push(format!(
-                    "session order: session 0x{session:x} saw zxid 0x{:x} (op #{}) after 0x{:x} (op #{})",
-                    w[1].2, w[1].1, w[0].2, w[0].1
+                    "session order: session 0x{session:x} saw zxid 0x{:x} (op #{} {:?} on conn {}) after 0x{:x} (op #{} {:?} on conn {})",
+                    w[1].2, w[1].1, b.op, b.conn, w[0].2, w[0].1, a.op, a.conn
                 ));
                 break;
             }
