@@ -67,6 +67,9 @@ pub struct Leader {
     started: u64,
     /// Sync requests from learners: (learner, id, answer once committed >= zxid).
     syncs: Vec<(ServerId, u64, Zxid)>,
+    /// "Expired" answers to revalidations, held until the session's close txn commits:
+    /// (learner, session, close zxid).
+    refusals: Vec<(ServerId, i64, Zxid)>,
 }
 
 impl Leader {
@@ -359,13 +362,8 @@ impl Node {
         self.logical_clock = d.election_epoch;
         if d.leader == m.me {
             tracing::info!(me = m.me, "elected leader");
-            // Our whole log is the new history: everything we logged commits in the new epoch.
-            for t in std::mem::take(&mut self.pending_log) {
-                if t.header.zxid > self.tree.last_zxid() {
-                    self.tree.apply(&t.header, &t.txn);
-                    self.committed_log.push(t);
-                }
-            }
+            // Our whole log becomes the new history, but only once a quorum acknowledged NEWLEADER:
+            // until then it stays pending (a leader that fails to establish itself must not have applied it).
             let mut infos = BTreeMap::new();
             infos.insert(m.me, (self.accepted_epoch, self.last_logged(), false));
             self.role = Role::Leading(Leader {
@@ -379,6 +377,7 @@ impl Node {
                 last_heard: BTreeMap::new(),
                 started: now,
                 syncs: Vec::new(),
+                refusals: Vec::new(),
             });
             self.leader_try_epoch(now, m, out);
         } else {
@@ -474,12 +473,13 @@ impl Node {
                 current_epoch,
                 last_zxid,
             } => {
+                let ours = self.last_logged();
                 let Role::Leading(l) = &mut self.role else {
                     return;
                 };
                 let Some(epoch) = l.epoch else { return };
                 if current_epoch > self.current_epoch
-                    || (current_epoch == self.current_epoch && last_zxid > self.tree.last_zxid())
+                    || (current_epoch == self.current_epoch && last_zxid > ours)
                 {
                     // A learner knows a newer history than ours: we must not lead.
                     tracing::warn!(from, "a learner is ahead of the leader; looking again");
@@ -504,6 +504,8 @@ impl Node {
                     .is_quorum(l.newleader_acks.iter().copied().chain([m.me]));
                 if quorum {
                     if !was_serving {
+                        // Established: our logged history is committed now.
+                        self.apply_pending();
                         self.current_epoch = epoch;
                         out.push(Output::SaveEpochs {
                             accepted: self.accepted_epoch,
@@ -556,8 +558,19 @@ impl Node {
                 let valid = self.sessions.is_live(session_id);
                 if valid {
                     self.sessions.set_timeout(session_id, timeout, now);
+                    return self.send(from, ZabMsg::Revalidated { session_id, valid });
                 }
-                self.send(from, ZabMsg::Revalidated { session_id, valid });
+                // Never tell a client its session expired before the close is committed: a crash could
+                // still undo an uncommitted close.
+                let close = self.closing.get(&session_id).copied().unwrap_or(0);
+                let committed = match &mut self.role {
+                    Role::Leading(l) => {
+                        l.refusals.push((from, session_id, close));
+                        l.acks.committed()
+                    }
+                    _ => 0,
+                };
+                self.leader_answer_syncs(committed);
             }
             ZabMsg::Sync { id } => {
                 let target = self.last_proposed;
@@ -583,7 +596,14 @@ impl Node {
 
     /// Sends a learner its sync: DIFF, TRUNC then DIFF, or SNAP; the in-flight proposals; NEWLEADER.
     fn leader_sync_learner(&mut self, to: ServerId, peer_last: Zxid, epoch: u32) {
-        match plan_sync(&self.committed_log, peer_last) {
+        // Our history: what we applied, then what we logged and will commit once established.
+        let mut history = self.committed_log.clone();
+        for t in &self.pending_log {
+            if t.header.zxid > history.last() {
+                history.push(t.clone());
+            }
+        }
+        match plan_sync(&history, peer_last) {
             SyncPlan::Diff(txns) => self.send(to, ZabMsg::Diff { txns }),
             SyncPlan::TruncThenDiff { to: z, txns } => {
                 self.send(to, ZabMsg::Trunc { zxid: z });
@@ -592,6 +612,8 @@ impl Node {
             SyncPlan::Snap => {
                 let snapshot = Box::new(SnapshotData::of(&self.tree));
                 self.send(to, ZabMsg::Snap { snapshot });
+                let txns = self.pending_log.clone();
+                self.send(to, ZabMsg::Diff { txns });
             }
         }
         let proposals: Vec<LoggedTxn> = self.in_flight.iter().map(|f| f.txn.clone()).collect();
@@ -635,8 +657,20 @@ impl Node {
         let (ready, wait): (Vec<_>, Vec<_>) =
             l.syncs.drain(..).partition(|(_, _, z)| *z <= committed);
         l.syncs = wait;
+        let (refused, hold): (Vec<_>, Vec<_>) =
+            l.refusals.drain(..).partition(|(_, _, z)| *z <= committed);
+        l.refusals = hold;
         for (to, id, target) in ready {
             self.send(to, ZabMsg::SyncDone { id, zxid: target });
+        }
+        for (to, session_id, _) in refused {
+            self.send(
+                to,
+                ZabMsg::Revalidated {
+                    session_id,
+                    valid: false,
+                },
+            );
         }
     }
 
@@ -686,21 +720,12 @@ impl Node {
                 out.push(Output::TruncateLog { zxid });
             }
             ZabMsg::Diff { txns } => {
-                // Our pending history is a prefix of the leader's: it is committed, and so is the diff.
-                for t in std::mem::take(&mut self.pending_log) {
-                    if t.header.zxid > self.tree.last_zxid() {
-                        self.tree.apply(&t.header, &t.txn);
-                        self.committed_log.push(t);
-                    }
-                }
+                // Logged now, applied once the leader is established (UPTODATE or a COMMIT).
                 let new: Vec<LoggedTxn> = txns
                     .into_iter()
                     .filter(|t| t.header.zxid > self.last_logged())
                     .collect();
-                for t in &new {
-                    self.tree.apply(&t.header, &t.txn);
-                    self.committed_log.push(t.clone());
-                }
+                self.pending_log.extend(new.iter().cloned());
                 self.to_log.extend(new);
             }
             ZabMsg::Snap { snapshot } => match snapshot.restore() {
@@ -734,12 +759,17 @@ impl Node {
                 self.follower_try_ack_newleader(out);
             }
             ZabMsg::UpToDate { .. } => {
+                self.apply_pending();
                 if let Role::Following(f) = &mut self.role {
                     f.serving = true;
                 }
                 tracing::info!("synced with the leader: serving");
             }
-            ZabMsg::Commit { zxid } => self.commit_up_to(now, zxid, out),
+            ZabMsg::Commit { zxid } => {
+                // A commit means the leader is established: the synced history is committed first.
+                self.apply_pending();
+                self.commit_up_to(now, zxid, out);
+            }
             ZabMsg::Revalidated { session_id, valid } => {
                 self.on_revalidated(now, session_id, valid, out)
             }
@@ -755,6 +785,22 @@ impl Node {
             _ => {}
         }
         let _ = m;
+    }
+
+    /// Applies the logged history that is now known committed (after a sync, or on being established).
+    fn apply_pending(&mut self) {
+        for t in std::mem::take(&mut self.pending_log) {
+            if t.header.zxid > self.tree.last_zxid() {
+                if let crate::txn::Txn::CreateSession { timeout } = t.txn {
+                    if !self.sessions.contains(t.header.session_id) {
+                        self.sessions
+                            .add(t.header.session_id, timeout, self.last_tick);
+                    }
+                }
+                self.tree.apply(&t.header, &t.txn);
+                self.committed_log.push(t);
+            }
+        }
     }
 
     /// NEWLEADER is acknowledged once everything the sync gave us is durable and the new epoch is saved.

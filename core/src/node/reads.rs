@@ -257,6 +257,13 @@ impl Node {
 
     /// Whether the connection's session may still make requests.
     pub(super) fn session_ok(&self, conn: ConnId) -> bool {
+        if self.is_follower() {
+            // Only the leader knows whether a session lives; it answers for the requests we forward.
+            return self
+                .conns
+                .get(&conn)
+                .is_some_and(|c| c.session_id().is_some());
+        }
         match self.conns.get(&conn).map(|c| c.state) {
             Some(ConnState::Connected { session_id, .. })
             | Some(ConnState::Creating { session_id, .. }) => self.sessions.is_live(session_id),
