@@ -459,6 +459,11 @@ impl Node {
             } => {
                 let epoch = match &mut self.role {
                     Role::Leading(l) => {
+                        // A learner starting over (it went looking and came back): forget its old stream; the old
+                        // proposals and commits stop until it is synced again.
+                        l.synced_sent.remove(&from);
+                        l.up_to_date.remove(&from);
+                        l.newleader_acks.remove(&from);
                         l.infos.insert(from, (accepted_epoch, last_zxid, observer));
                         l.epoch
                     }
@@ -687,6 +692,10 @@ impl Node {
     fn follower_on(&mut self, now: u64, m: &Membership, msg: ZabMsg, out: &mut Vec<Output>) {
         if let Role::Following(f) = &mut self.role {
             f.last_heard = now;
+            // Until the leader answers our FOLLOWERINFO, anything else is from an earlier session with it.
+            if f.epoch.is_none() && !matches!(msg, ZabMsg::LeaderInfo { .. }) {
+                return;
+            }
         }
         match msg {
             ZabMsg::LeaderInfo { epoch } => {
