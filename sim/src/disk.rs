@@ -16,6 +16,8 @@ pub struct SimDisk {
     /// A sync in flight covers up to this zxid.
     pub syncing: Option<Zxid>,
     pub syncs: u64,
+    /// Bumped when the log is rewritten (truncate, install): a sync started before covers nothing now.
+    pub generation: u64,
     /// The epoch files (durable as soon as written).
     pub accepted_epoch: u32,
     pub current_epoch: u32,
@@ -62,6 +64,7 @@ impl SimDisk {
         self.durable.retain(|t| t.header.zxid <= zxid);
         self.unsynced.retain(|t| t.header.zxid <= zxid);
         self.syncing = None;
+        self.generation += 1;
     }
 
     /// Replaces the whole state with a snapshot (a SNAP sync).
@@ -69,6 +72,7 @@ impl SimDisk {
         self.durable.clear();
         self.unsynced.clear();
         self.syncing = None;
+        self.generation += 1;
         self.snapshot = Some(tree);
     }
 

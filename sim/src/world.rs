@@ -46,6 +46,8 @@ enum Event {
         node: usize,
         incarnation: u64,
         zxid: Zxid,
+        /// The disk's log generation when the sync started.
+        gen: u64,
     },
     SnapshotDone {
         node: usize,
@@ -470,6 +472,7 @@ impl World {
                 node: n,
                 incarnation,
                 zxid,
+                gen: self.servers[n].disk.generation,
             },
         );
     }
@@ -604,9 +607,14 @@ impl World {
                 node,
                 incarnation,
                 zxid,
+                gen,
             } => {
                 if self.servers[node].incarnation != incarnation {
                     return;
+                }
+                if self.servers[node].disk.generation != gen {
+                    // The log was rewritten since this sync began: it covers nothing; sync what is there.
+                    return self.start_sync(node);
                 }
                 if self.params.plan.fsync_fail_chance > 0.0
                     && self.fault_phase

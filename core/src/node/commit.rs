@@ -18,6 +18,8 @@ use crate::Zxid;
 
 impl Node {
     pub(super) fn on_log_synced(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
+        // Never acknowledge beyond what this log holds (a truncation may have overtaken the sync).
+        let zxid = zxid.min(self.last_logged());
         self.synced = self.synced.max(zxid);
         if self.is_leader() {
             // Our own ACK: the txn commits once a quorum (counting us) has it.

@@ -88,6 +88,8 @@ pub struct Follower {
     epoch: Option<u32>,
     /// NEWLEADER received: acknowledge once everything logged so far is durable.
     newleader: Option<Zxid>,
+    /// What must be durable before acknowledging NEWLEADER.
+    newleader_need: Zxid,
     pub serving: bool,
     last_heard: u64,
     /// Sessions this server's clients kept alive since the last ping.
@@ -387,6 +389,7 @@ impl Node {
                 leader: d.leader,
                 epoch: None,
                 newleader: None,
+                newleader_need: 0,
                 serving: false,
                 last_heard: now,
                 touched: BTreeMap::new(),
@@ -726,6 +729,7 @@ impl Node {
             }
             ZabMsg::Trunc { zxid } => {
                 self.pending_log.retain(|t| t.header.zxid <= zxid);
+                self.synced = self.synced.min(zxid);
                 out.push(Output::TruncateLog { zxid });
             }
             ZabMsg::Diff { txns } => {
@@ -762,8 +766,10 @@ impl Node {
                 self.in_flight.push_back(InFlight { txn, origin: None });
             }
             ZabMsg::NewLeader { epoch, .. } => {
+                let need = self.last_logged();
                 if let Role::Following(f) = &mut self.role {
                     f.newleader = Some(epoch as Zxid);
+                    f.newleader_need = need;
                 }
                 self.follower_try_ack_newleader(out);
             }
@@ -818,14 +824,9 @@ impl Node {
             return;
         };
         let Some(epoch) = f.newleader else { return };
-        let logged = self
-            .to_log
-            .last()
-            .map(|t| t.header.zxid)
-            .into_iter()
-            .chain(self.in_flight.back().map(|f| f.txn.header.zxid));
-        let need = logged.max().unwrap_or(0).max(self.tree.last_zxid());
-        if !self.to_log.is_empty() || self.synced < need && self.synced < self.tree.last_zxid() {
+        // Everything logged before NEWLEADER (the synced history) must be durable first
+        // (ZOOKEEPER-2678/3911: acking early lets a whole-quorum crash lose committed txns).
+        if self.synced < f.newleader_need {
             return;
         }
         f.newleader = None;

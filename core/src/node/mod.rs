@@ -214,6 +214,10 @@ impl Node {
             sessions.add(id, timeout, now);
         }
         let last = tree.last_zxid();
+        // What was recovered from the log is durable.
+        let durable = pending_log
+            .last()
+            .map_or(last, |t: &LoggedTxn| t.header.zxid);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let snapshot_at = snapshot_interval(config.server.snap_count, &mut rng);
         Node {
@@ -226,7 +230,7 @@ impl Node {
             in_flight: VecDeque::new(),
             to_log: Vec::new(),
             last_proposed: last,
-            synced: last,
+            synced: durable,
             next_session_id: crate::session::initial_session_id(config.server_id, now),
             closing: BTreeMap::new(),
             next_reap: now + check_interval,
