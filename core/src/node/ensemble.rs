@@ -364,6 +364,16 @@ impl Node {
         self.logical_clock = d.election_epoch;
         if d.leader == m.me {
             tracing::info!(me = m.me, "elected leader");
+            // The leader owns session expiry: start from the committed sessions, each with a full timeout
+            // (pending creates and closes adjust this when the history is established).
+            self.sessions =
+                crate::session::SessionTracker::new(self.config.server.tick_time as u64);
+            self.closing.clear();
+            let committed: Vec<(i64, i32)> =
+                self.tree.sessions().iter().map(|(s, t)| (*s, *t)).collect();
+            for (s, t) in committed {
+                self.sessions.add(s, t, now);
+            }
             // Our whole log becomes the new history, but only once a quorum acknowledged NEWLEADER:
             // until then it stays pending (a leader that fails to establish itself must not have applied it).
             let mut infos = BTreeMap::new();
@@ -806,11 +816,18 @@ impl Node {
     fn apply_pending(&mut self) {
         for t in std::mem::take(&mut self.pending_log) {
             if t.header.zxid > self.tree.last_zxid() {
-                if let crate::txn::Txn::CreateSession { timeout } = t.txn {
-                    if !self.sessions.contains(t.header.session_id) {
+                match t.txn {
+                    crate::txn::Txn::CreateSession { timeout }
+                        if !self.sessions.contains(t.header.session_id) =>
+                    {
                         self.sessions
                             .add(t.header.session_id, timeout, self.last_tick);
                     }
+                    crate::txn::Txn::CloseSession => {
+                        self.sessions.remove(t.header.session_id);
+                        self.closing.remove(&t.header.session_id);
+                    }
+                    _ => {}
                 }
                 self.tree.apply(&t.header, &t.txn);
                 self.committed_log.push(t);

@@ -38,6 +38,12 @@ impl Node {
                 let zxid = self.propose(now, fwd.session_id, req.xid, Txn::CloseSession, None);
                 self.closing.insert(fwd.session_id, zxid);
             }
+            op if op.is_write() && !self.sessions.is_live(fwd.session_id) => {
+                // The session expired or is closing (PrepRequestProcessor.checkSession): the learner's client
+                // gets SessionExpired, in order, when this error txn commits.
+                let err = crate::proto::ErrorCode::SessionExpired;
+                self.propose(now, fwd.session_id, req.xid, Txn::Error { err }, None);
+            }
             op if op.is_write() => {
                 self.prep_and_propose(now, fwd.session_id, &fwd.auth, &req, None);
             }
