@@ -56,8 +56,9 @@ impl Replay {
                 .err
                 .filter(|e| *e != rzk_core::proto::ErrorCode::Ok && !meant_to_fail)
             {
+                let what: String = format!("{:?}", t.txn).chars().take(60).collect();
                 r.errors.push(format!(
-                    "committed txn 0x{z:x} ({}) does not apply: {e}",
+                    "committed txn 0x{z:x} ({}) does not apply: {e}: {what}",
                     t.txn.type_name()
                 ));
             }
