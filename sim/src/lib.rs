@@ -96,8 +96,8 @@ impl RunReport {
 /// Heal phase length: long enough for the liveness bound plus writes after it.
 const HEAL_MS: u64 = 30_000;
 
-/// Simulates one seed and checks its history.
-pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
+/// Simulates one seed and returns the finished world (history, committed txns, servers) unchecked.
+pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     let mut rng = SimRng::new(seed);
     // Until the ensemble exists every node is its own standalone server; one node is the meaningful shape.
     let nodes = opts.nodes.unwrap_or(1);
@@ -151,11 +151,20 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
         config,
         plant: opts.plant.clone(),
     };
-    let faults = params.plan.describe();
     let world_seed = rng.next_u64();
     let mut world = World::new(world_seed, params, Trace::new(opts.trace));
     let end = opts.fault_ms + HEAL_MS + 5_000;
     world.run_until(end);
+    world
+}
+
+/// Simulates one seed and checks its history.
+pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
+    let world = run_world(seed, opts);
+    let end = world.now;
+    let nodes = world.node_count();
+    let clients = world.clients.len();
+    let faults = world.params.plan.describe();
     let violations = check::check_all(&world);
     let ops = world.history.ops.len();
     let ops_ok = world

@@ -66,6 +66,10 @@ enum Event {
     Reset,
     Heal,
     StopClients,
+    /// A paused node resumes: its deferred events are handled in order.
+    Resume {
+        node: usize,
+    },
     /// A peer message arrives, if the link it was sent on (generation `gen`) is still up.
     PeerDeliver {
         from: usize,
@@ -97,6 +101,9 @@ struct Server {
     clock: NodeClock,
     incarnation: u64,
     paused_until: u64,
+    /// Events that reached the node while it was paused, in arrival order (delivered in that order when it
+    /// resumes, before anything newer: TCP order must survive a pause).
+    deferred: std::collections::VecDeque<Event>,
     /// The global time of the scheduled tick, to ignore stale ones.
     tick_at: Option<u64>,
 }
@@ -159,6 +166,7 @@ impl World {
                 clock,
                 incarnation: 0,
                 paused_until: 0,
+                deferred: Default::default(),
                 tick_at: None,
             });
         }
@@ -728,6 +736,9 @@ impl World {
                 });
                 for n in 0..self.servers.len() {
                     self.servers[n].paused_until = 0;
+                    if !self.servers[n].deferred.is_empty() {
+                        self.queue.push(self.now, Event::Resume { node: n });
+                    }
                     if self.servers[n].node.is_none() {
                         self.start_node(n);
                     }
@@ -782,6 +793,19 @@ impl World {
                 self.reschedule(self.params.plan.partition_every, Event::Partition);
             }
             Event::Unpartition => self.heal_partition(),
+            Event::Resume { node } => {
+                let until = self.servers[node].paused_until;
+                if until > self.now {
+                    self.queue.push(until, Event::Resume { node });
+                    return;
+                }
+                let deferred = std::mem::take(&mut self.servers[node].deferred);
+                for ev in deferred {
+                    self.handle(ev);
+                }
+                self.servers[node].tick_at = None;
+                self.schedule_tick(node);
+            }
             Event::StopClients => {
                 for c in &mut self.clients {
                     c.active = false;
@@ -810,15 +834,20 @@ impl World {
     /// A paused node handles nothing until its pause ends; events wait, in order.
     fn defer_if_paused(&mut self, n: usize, ev: Event) -> bool {
         let until = self.servers[n].paused_until;
-        if until > self.now {
-            if let Event::Tick { .. } = ev {
-                self.servers[n].tick_at = Some(until);
-            }
-            self.queue.push(until, ev);
-            true
-        } else {
-            false
+        if until <= self.now && self.servers[n].deferred.is_empty() {
+            return false;
         }
+        if let Event::Tick { .. } = ev {
+            // Timers are re-armed when the node resumes.
+            self.servers[n].tick_at = None;
+            return true;
+        }
+        if self.servers[n].deferred.is_empty() {
+            self.queue
+                .push(until.max(self.now), Event::Resume { node: n });
+        }
+        self.servers[n].deferred.push_back(ev);
+        true
     }
 
     fn crash(&mut self, n: usize) {
@@ -826,6 +855,7 @@ impl World {
         s.node = None;
         s.tick_at = None;
         s.paused_until = 0;
+        s.deferred.clear();
         let unsynced = s.disk.unsynced.len() as u64;
         let keep = self.rng.range(0, unsynced) as usize;
         let survivors = self.servers[n].disk.crash(keep);

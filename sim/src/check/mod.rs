@@ -3,7 +3,7 @@
 
 mod durability;
 mod ephemerals;
-mod linearizable;
+pub mod linearizable;
 mod liveness;
 mod replay;
 mod sessions;
