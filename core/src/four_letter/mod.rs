@@ -5,6 +5,8 @@
 //! server; its raw replies are kept in `fixtures/` and the tests compare our output with them line by line.
 
 mod java_fmt;
+
+pub use java_fmt::civil_from_days;
 mod render;
 
 use crate::config::{FourLetterWhitelist, ServerConfig};

@@ -7,10 +7,7 @@
 use super::connection::{ConnState, SlotState};
 use super::{ConnId, InFlight, Node, Output};
 use crate::proto::records::*;
-use crate::proto::response::{
-    encode_connect_response, encode_connect_response_without_read_only, encode_notification,
-    encode_reply, MultiResult, ResponseBody,
-};
+use crate::proto::response::{encode_notification, encode_reply, MultiResult, ResponseBody};
 use crate::proto::{ErrorCode, OpCode};
 use crate::tree::{ApplyOutcome, WatchTrigger};
 use crate::txn::Txn;
@@ -89,7 +86,7 @@ impl Node {
         }
 
         if let Some(conn) = origin {
-            self.complete_write(now, conn, &logged.txn, header.zxid, header.cxid, &outcome);
+            self.complete_write(conn, &logged.txn, header.zxid, header.cxid, &outcome);
             self.drain(now, conn, out);
         }
         if let Some(conn) = close_session_conn {
@@ -111,7 +108,6 @@ impl Node {
     /// Turns the connection's waiting slot for `zxid` into a ready reply.
     fn complete_write(
         &mut self,
-        now: u64,
         conn: ConnId,
         txn: &Txn,
         zxid: Zxid,
@@ -134,54 +130,33 @@ impl Node {
             SlotState::Txn { ops, .. } | SlotState::Forwarded { ops, .. } => ops.clone(),
             _ => Vec::new(),
         };
-        let (bytes, err, close) = match op {
-            OpCode::CreateSession => {
-                let ConnState::Creating {
-                    session_id,
-                    timeout,
-                } = c.state
-                else {
-                    return;
-                };
-                c.state = ConnState::Connected {
-                    session_id,
-                    timeout,
-                };
-                let resp = ConnectResponse {
-                    protocol_version: 0,
-                    time_out: timeout,
-                    session_id,
-                    passwd: crate::session::password_for(session_id).to_vec().into(),
-                    read_only: false,
-                };
-                let bytes = if c.legacy_handshake {
-                    encode_connect_response_without_read_only(&resp)
-                } else {
-                    encode_connect_response(&resp)
-                };
-                (bytes, 0, false)
-            }
-            _ => {
-                let (err, body) = write_reply(op, &ops, txn, outcome);
-                let header = ReplyHeader {
-                    xid,
-                    zxid,
-                    err: err.code(),
-                };
-                (
-                    encode_reply(&header, &body),
-                    err.code(),
-                    op == OpCode::CloseSession,
-                )
-            }
+        let (bytes, close) = if op == OpCode::CreateSession {
+            // The handshake of a new session completes when its createSession txn applies.
+            let ConnState::Creating {
+                session_id,
+                timeout,
+            } = c.state
+            else {
+                return;
+            };
+            c.state = ConnState::Connected {
+                session_id,
+                timeout,
+            };
+            let resp = self.connect_response(session_id, timeout);
+            (self.encode_handshake(conn, &resp), false)
+        } else {
+            let (err, body) = write_reply(op, &ops, txn, outcome);
+            let header = ReplyHeader {
+                xid,
+                zxid,
+                err: err.code(),
+            };
+            (encode_reply(&header, &body), op == OpCode::CloseSession)
         };
-        let _ = now;
-        c.queue[idx].state = SlotState::Ready {
-            bytes,
-            zxid,
-            err,
-            close,
-        };
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.queue[idx].state = SlotState::Ready { bytes, zxid, close };
+        }
     }
 
     /// Sends whatever replies are ready at the head of the connection's queue, answering deferred reads
@@ -208,37 +183,21 @@ impl Node {
                 break;
             };
             match slot.state {
-                SlotState::Ready {
-                    bytes,
-                    zxid,
-                    err,
-                    close,
-                } => {
-                    self.sent(
-                        now,
-                        conn,
-                        slot.op,
-                        slot.xid,
-                        zxid,
-                        slot.received_at,
-                        bytes,
-                        out,
-                    );
-                    let _ = err;
-                    if close {
-                        return self.close_conn(conn, out);
-                    }
-                }
-                SlotState::Answer { err, zxid, close } => {
-                    let zxid = zxid.unwrap_or_else(|| self.tree.last_zxid());
-                    let bytes = encode_reply(
-                        &ReplyHeader {
-                            xid: slot.xid,
-                            zxid,
-                            err: err.code(),
-                        },
-                        &ResponseBody::Empty,
-                    );
+                SlotState::Ready { .. } | SlotState::Answer { .. } => {
+                    let (bytes, zxid, close) = match slot.state {
+                        SlotState::Ready { bytes, zxid, close } => (bytes, zxid, close),
+                        SlotState::Answer { err, zxid, close } => {
+                            // Encoded now, so the zxid is the one applied when the answer leaves.
+                            let zxid = zxid.unwrap_or_else(|| self.tree.last_zxid());
+                            let header = ReplyHeader {
+                                xid: slot.xid,
+                                zxid,
+                                err: err.code(),
+                            };
+                            (encode_reply(&header, &ResponseBody::Empty), zxid, close)
+                        }
+                        _ => unreachable!("matched above"),
+                    };
                     self.sent(
                         now,
                         conn,

@@ -62,7 +62,6 @@ pub enum SlotState {
     Ready {
         bytes: Bytes,
         zxid: Zxid,
-        err: i32,
         close: bool,
     },
     /// An answer that needs no txn (an error, an auth reply): encoded when sent, with the zxid the node has

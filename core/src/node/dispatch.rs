@@ -8,9 +8,8 @@ use super::overlay::View;
 use super::prep::{prep_multi, prep_write, PrepCtx};
 use super::{ConnId, Node, Output};
 use crate::acl::digest_id;
-use crate::proto::records::{Id, ReplyHeader};
+use crate::proto::records::Id;
 use crate::proto::request::{decode_request, Request, RequestBody};
-use crate::proto::response::{encode_reply, ResponseBody};
 use crate::proto::{DecodeError, ErrorCode, OpCode};
 use crate::txn::Txn;
 
@@ -175,11 +174,7 @@ impl Node {
             OpCode::Sync if self.is_follower() => match &req.body {
                 RequestBody::Sync(s) => {
                     let id = self.next_follower_sync_id();
-                    let leader = self.leader_id();
-                    self.peer_out.push((
-                        leader,
-                        crate::peer::PeerMsg::Zab(crate::zab::ZabMsg::Sync { id }),
-                    ));
+                    self.send_to_leader(crate::zab::ZabMsg::Sync { id });
                     SlotState::ForwardedSync {
                         id,
                         path: s.path.clone(),
@@ -267,28 +262,19 @@ impl Node {
             extended_types: self.config.server.extended_types_enabled,
         };
         let mut view = View::new(&self.tree, &self.overlay);
-        let (txn, ops) = match &req.body {
+        let txn = match &req.body {
             RequestBody::Multi(ops) => {
                 let (txn, ok) = prep_multi(&mut view, &ctx, ops);
                 if !ok {
                     view.changes.clear();
                 }
-                (
-                    txn,
-                    ops.iter()
-                        .map(|o| o.zk_create_op().unwrap_or(o.op_code()))
-                        .collect(),
-                )
+                txn
             }
-            body => match prep_write(&mut view, &ctx, req.op, body) {
-                Ok(txn) => (txn, Vec::new()),
-                Err(err) => {
-                    view.changes.clear();
-                    (Txn::Error { err }, Vec::new())
-                }
-            },
+            body => prep_write(&mut view, &ctx, req.op, body).unwrap_or_else(|err| {
+                view.changes.clear();
+                Txn::Error { err }
+            }),
         };
-        let _ = ops;
         let changes = std::mem::take(&mut view.changes);
         self.overlay.record(zxid, changes);
         let proposed = self.propose(now, session_id, req.xid, txn, origin);
@@ -348,23 +334,8 @@ impl Node {
             tracing::warn!(conn, scheme = %packet.scheme, "authentication failed");
             self.stats.auth_failed += 1;
         }
-        let header = ReplyHeader {
-            xid: req.xid,
-            zxid: 0,
-            err: err.code(),
-        };
-        let bytes = encode_reply(&header, &ResponseBody::Empty);
-        c.queue.push_back(Slot {
-            xid: req.xid,
-            op: OpCode::Auth,
-            received_at: now,
-            state: SlotState::Ready {
-                bytes,
-                zxid: 0,
-                err: err.code(),
-                close: !ok,
-            },
-        });
+        // ZooKeeper answers auth with zxid 0 and the request's own xid.
+        self.queue_answer(now, conn, req.xid, OpCode::Auth, err, Some(0), !ok);
     }
 }
 

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{ConnId, InFlight, Node, Output};
-use crate::election::{Decision, Election, Notification, PeerState, Quorum, Vote};
+use crate::election::{Decision, Election, Notification, PeerState, Quorum};
 use crate::peer::{PeerMsg, ServerId};
 use crate::txn::LoggedTxn;
 use crate::zab::{plan_sync, AckTracker, CommittedLog, SnapshotData, SyncPlan, ZabMsg};
@@ -164,6 +164,12 @@ impl Node {
 
     fn send(&mut self, to: ServerId, msg: ZabMsg) {
         self.peer_out.push((to, PeerMsg::Zab(msg)));
+    }
+
+    /// Learner: a message for the leader.
+    pub(super) fn send_to_leader(&mut self, msg: ZabMsg) {
+        let leader = self.leader_id();
+        self.send(leader, msg);
     }
 
     /// Starts (or restarts) an election: logged-but-uncommitted proposals go back to the pending log, the
@@ -921,21 +927,8 @@ impl Node {
         }
     }
 
-    /// For the committed-log view of tests and the simulator.
-    pub fn role_name(&self) -> &'static str {
-        self.mode_name()
-    }
-
+    /// Recent committed txns (the simulator reads the committed history from here).
     pub fn committed_log(&self) -> &CommittedLog {
         &self.committed_log
-    }
-
-    /// The vote we would hand an asking peer.
-    pub fn vote(&self) -> Option<Vote> {
-        match &self.role {
-            Role::Leading(l) => Some(l.decision.vote),
-            Role::Following(f) => Some(f.decision.vote),
-            _ => None,
-        }
     }
 }

@@ -85,12 +85,10 @@ impl Node {
             self.session_conns.insert(session_id, conn);
             let state = if self.is_follower() {
                 // The leader logs the new session; we answer when that txn commits here.
-                let leader = self.leader_id();
-                let msg = crate::zab::ZabMsg::NewSession {
+                self.send_to_leader(crate::zab::ZabMsg::NewSession {
                     session_id,
                     timeout,
-                };
-                self.peer_out.push((leader, crate::peer::PeerMsg::Zab(msg)));
+                });
                 SlotState::Forwarded {
                     cxid: 0,
                     ops: Vec::new(),
@@ -103,18 +101,7 @@ impl Node {
                     ops: Vec::new(),
                 }
             };
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.state = ConnState::Creating {
-                    session_id,
-                    timeout,
-                };
-                c.queue.push_back(Slot {
-                    xid: 0,
-                    op: OpCode::CreateSession,
-                    received_at: now,
-                    state,
-                });
-            }
+            self.hold_handshake(now, conn, session_id, timeout, state);
             return;
         }
         let session_id = req.session_id;
@@ -131,28 +118,15 @@ impl Node {
             if !self.sessions.contains(session_id) {
                 self.sessions.add(session_id, timeout, now);
             }
-            let leader = self.leader_id();
-            let msg = crate::zab::ZabMsg::Revalidate {
+            self.send_to_leader(crate::zab::ZabMsg::Revalidate {
+                session_id,
+                timeout,
+            });
+            let state = SlotState::Revalidating {
                 session_id,
                 timeout,
             };
-            self.peer_out.push((leader, crate::peer::PeerMsg::Zab(msg)));
-            if let Some(c) = self.conns.get_mut(&conn) {
-                c.state = ConnState::Creating {
-                    session_id,
-                    timeout,
-                };
-                let state = SlotState::Revalidating {
-                    session_id,
-                    timeout,
-                };
-                c.queue.push_back(Slot {
-                    xid: 0,
-                    op: OpCode::CreateSession,
-                    received_at: now,
-                    state,
-                });
-            }
+            self.hold_handshake(now, conn, session_id, timeout, state);
             return;
         }
         let valid =
@@ -192,6 +166,30 @@ impl Node {
         self.stats.sent += 1;
         let bytes = self.encode_handshake(conn, &resp);
         out.push(Output::ToClient { conn, bytes });
+    }
+
+    /// Parks a handshake until its session is settled (created, or confirmed by the leader); requests the
+    /// client pipelines meanwhile queue behind it.
+    fn hold_handshake(
+        &mut self,
+        now: u64,
+        conn: ConnId,
+        session_id: i64,
+        timeout: i32,
+        state: SlotState,
+    ) {
+        if let Some(c) = self.conns.get_mut(&conn) {
+            c.state = ConnState::Creating {
+                session_id,
+                timeout,
+            };
+            c.queue.push_back(Slot {
+                xid: 0,
+                op: OpCode::CreateSession,
+                received_at: now,
+                state,
+            });
+        }
     }
 
     /// The handshake reply, shaped for the client's protocol version.

@@ -14,15 +14,11 @@ impl Node {
     /// Learner: hands a client's request to the leader.
     pub(super) fn forward(&mut self, session_id: i64, req: &Request, auth: Vec<Id>) {
         let frame = encode_request(req);
-        let leader = self.leader_id();
-        self.peer_out.push((
-            leader,
-            crate::peer::PeerMsg::Zab(ZabMsg::Request(Forwarded {
-                session_id,
-                frame,
-                auth,
-            })),
-        ));
+        self.send_to_leader(ZabMsg::Request(Forwarded {
+            session_id,
+            frame,
+            auth,
+        }));
     }
 
     /// Leader: a request a learner forwarded for one of its clients.
@@ -95,7 +91,6 @@ impl Node {
                 c.queue[idx].state = SlotState::Ready {
                     bytes,
                     zxid: 0,
-                    err: 0,
                     close: false,
                 };
             }
