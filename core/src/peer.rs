@@ -14,7 +14,13 @@ pub type ServerId = u64;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum PeerMsg {
     Election(Notification),
-    Zab(ZabMsg),
+    /// A Zab message within one leader-learner session: the number the learner drew when it started
+    /// following. Either side drops messages of any other session (what closing the learner's TCP connection
+    /// does in ZooKeeper), so a learner of a leader's earlier term cannot act in its later one.
+    Zab {
+        session: u64,
+        msg: ZabMsg,
+    },
 }
 
 impl PeerMsg {

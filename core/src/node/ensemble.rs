@@ -64,6 +64,8 @@ pub struct Leader {
     pub acks: AckTracker,
     /// When each learner was last heard from.
     last_heard: BTreeMap<ServerId, u64>,
+    /// Each learner's session number (from its FOLLOWERINFO).
+    sessions: BTreeMap<ServerId, u64>,
     started: u64,
     /// Sync requests from learners: (learner, id, answer once committed >= zxid).
     syncs: Vec<(ServerId, u64, Zxid)>,
@@ -84,6 +86,8 @@ impl Leader {
 pub struct Follower {
     pub decision: Decision,
     pub leader: ServerId,
+    /// This term's session number (see [`PeerMsg::Zab`]).
+    session: u64,
     /// The epoch the leader announced, once known.
     epoch: Option<u32>,
     /// NEWLEADER received: acknowledge once everything logged so far is durable.
@@ -162,8 +166,14 @@ impl Node {
             .unwrap_or(0)
     }
 
-    fn send(&mut self, to: ServerId, msg: ZabMsg) {
-        self.peer_out.push((to, PeerMsg::Zab(msg)));
+    /// Sends a Zab message within the current session with `to` (a leader's learner, or a learner's leader).
+    pub(super) fn send(&mut self, to: ServerId, msg: ZabMsg) {
+        let session = match &self.role {
+            Role::Leading(l) => l.sessions.get(&to).copied().unwrap_or(0),
+            Role::Following(f) => f.session,
+            _ => 0,
+        };
+        self.peer_out.push((to, PeerMsg::Zab { session, msg }));
     }
 
     /// Learner: a message for the leader.
@@ -236,9 +246,18 @@ impl Node {
         let Some(m) = self.membership() else { return };
         match msg {
             PeerMsg::Election(n) => self.on_notification(now, &m, from, n, out),
-            PeerMsg::Zab(z) => match &self.role {
-                Role::Leading(_) => self.leader_on(now, &m, from, z, out),
-                Role::Following(f) if f.leader == from => self.follower_on(now, &m, z, out),
+            PeerMsg::Zab { session, msg } => match &mut self.role {
+                Role::Leading(l) => {
+                    if let ZabMsg::FollowerInfo { .. } = msg {
+                        l.sessions.insert(from, session);
+                    } else if l.sessions.get(&from) != Some(&session) {
+                        return;
+                    }
+                    self.leader_on(now, &m, from, msg, out)
+                }
+                Role::Following(f) if f.leader == from && f.session == session => {
+                    self.follower_on(now, &m, msg, out)
+                }
                 _ => {}
             },
         }
@@ -393,6 +412,7 @@ impl Node {
                 up_to_date: BTreeSet::new(),
                 acks: AckTracker::new(m.quorum.clone(), self.tree.last_zxid()),
                 last_heard: BTreeMap::new(),
+                sessions: BTreeMap::new(),
                 started: now,
                 syncs: Vec::new(),
                 refusals: Vec::new(),
@@ -400,9 +420,11 @@ impl Node {
             self.leader_try_epoch(now, m, out);
         } else {
             tracing::info!(me = m.me, leader = d.leader, "following");
+            self.learner_session = self.learner_session.wrapping_add(1);
             self.role = Role::Following(Follower {
                 decision: d,
                 leader: d.leader,
+                session: self.learner_session,
                 epoch: None,
                 newleader: None,
                 newleader_need: 0,
@@ -502,6 +524,10 @@ impl Node {
                     return;
                 };
                 let Some(epoch) = l.epoch else { return };
+                if l.synced_sent.contains(&from) {
+                    // Already synced in this session with the learner.
+                    return;
+                }
                 if current_epoch > self.current_epoch
                     || (current_epoch == self.current_epoch && last_zxid > ours)
                 {
@@ -718,6 +744,11 @@ impl Node {
         }
         match msg {
             ZabMsg::LeaderInfo { epoch } => {
+                // The leader may announce its epoch twice (to everyone once a quorum reported, and in answer
+                // to our FOLLOWERINFO): acknowledge once, or the leader would sync us twice.
+                if matches!(&self.role, Role::Following(f) if f.epoch.is_some()) {
+                    return;
+                }
                 if epoch < self.accepted_epoch {
                     tracing::warn!(
                         epoch,
@@ -744,7 +775,10 @@ impl Node {
                 self.send(leader, ack);
             }
             ZabMsg::Trunc { zxid } => {
+                // Everything logged after `zxid` goes: synced history, proposals and what is still to be written.
                 self.pending_log.retain(|t| t.header.zxid <= zxid);
+                self.in_flight.retain(|f| f.txn.header.zxid <= zxid);
+                self.to_log.retain(|t| t.header.zxid <= zxid);
                 self.synced = self.synced.min(zxid);
                 out.push(Output::TruncateLog { zxid });
             }
@@ -893,6 +927,7 @@ impl Node {
                 l.up_to_date.remove(&peer);
                 l.newleader_acks.remove(&peer);
                 l.infos.remove(&peer);
+                l.sessions.remove(&peer);
             }
             _ => {}
         }

@@ -19,7 +19,7 @@ use std::net::SocketAddr;
 
 use bytes::Bytes;
 use rand_chacha::ChaCha8Rng;
-use rand_core::SeedableRng;
+use rand_core::{RngCore, SeedableRng};
 
 use crate::config::ServerConfig;
 use crate::peer::{PeerMsg, ServerId};
@@ -180,6 +180,9 @@ pub struct Node {
     last_tick: u64,
     /// An election must start at the next tick (set at startup in an ensemble).
     election_due: bool,
+    /// The session number of this server's latest term as a learner (drawn at random at startup, then
+    /// counted up), so messages of earlier terms are told apart.
+    learner_session: u64,
 }
 
 /// A txn waiting for durability, and who to answer when it applies.
@@ -220,6 +223,7 @@ impl Node {
             .map_or(last, |t: &LoggedTxn| t.header.zxid);
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let snapshot_at = snapshot_interval(config.server.snap_count, &mut rng);
+        let learner_session = rng.next_u64();
         Node {
             tree,
             sessions,
@@ -253,6 +257,7 @@ impl Node {
             next_ping: now,
             last_tick: now,
             election_due: ensemble,
+            learner_session,
             config,
         }
     }
@@ -384,12 +389,12 @@ impl Node {
             l.acks.propose(zxid);
             let learners: Vec<ServerId> = l.synced_sent_ids();
             for p in learners {
-                self.peer_out.push((
+                self.send(
                     p,
-                    PeerMsg::Zab(crate::zab::ZabMsg::Proposal {
+                    crate::zab::ZabMsg::Proposal {
                         txn: logged.clone(),
-                    }),
-                ));
+                    },
+                );
             }
         }
         self.to_log.push(logged.clone());

@@ -190,7 +190,13 @@ mod tests {
 
     #[test]
     fn messages_and_hellos_round_trip() {
-        for msg in [notification(), PeerMsg::Zab(ZabMsg::Commit { zxid: 42 })] {
+        for msg in [
+            notification(),
+            PeerMsg::Zab {
+                session: 7,
+                msg: ZabMsg::Commit { zxid: 42 },
+            },
+        ] {
             let frame = encode_frame(&msg, 1 << 16).unwrap();
             let Parsed::Frame { payload, used } = parse_frame(&frame, 1 << 16) else {
                 panic!("not a frame");
@@ -236,9 +242,12 @@ mod tests {
         ));
         header = 0u32.to_le_bytes().to_vec();
         assert!(matches!(parse_frame(&header, 1 << 16), Parsed::Bad(_)));
-        let big = PeerMsg::Zab(ZabMsg::Ping {
-            sessions: vec![(1, 2); 100],
-        });
+        let big = PeerMsg::Zab {
+            session: 1,
+            msg: ZabMsg::Ping {
+                sessions: vec![(1, 2); 100],
+            },
+        };
         assert!(encode_frame(&big, 16).is_err());
     }
 

@@ -48,9 +48,13 @@ impl PeerLog {
         let (mut zab, mut election) = (Vec::new(), Vec::new());
         for e in &self.events {
             match e {
-                PeerEvent::Message(f, PeerMsg::Zab(ZabMsg::Commit { zxid })) if *f == from => {
-                    zab.push(*zxid)
-                }
+                PeerEvent::Message(
+                    f,
+                    PeerMsg::Zab {
+                        msg: ZabMsg::Commit { zxid },
+                        ..
+                    },
+                ) if *f == from => zab.push(*zxid),
                 PeerEvent::Message(f, PeerMsg::Election(n)) if *f == from => {
                     election.push(n.election_epoch)
                 }
@@ -134,7 +138,10 @@ impl PeerMachine {
                 for _ in 0..num(2) {
                     let seq = self.sent.entry(to).or_default();
                     *seq += 1;
-                    let msg = PeerMsg::Zab(ZabMsg::Commit { zxid: *seq as i64 });
+                    let msg = PeerMsg::Zab {
+                        session: 0,
+                        msg: ZabMsg::Commit { zxid: *seq as i64 },
+                    };
                     out.push(Output::ToPeer { to, msg });
                     let vote = Vote {
                         leader: to,
