@@ -582,7 +582,12 @@ impl Node {
             }
             ZabMsg::Ack { zxid } => {
                 let committed = match &mut self.role {
-                    Role::Leading(l) if !m.observers.contains(&from) => l.acks.ack(from, zxid),
+                    // Only a learner that took our epoch (acknowledged NEWLEADER) may count.
+                    Role::Leading(l)
+                        if !m.observers.contains(&from) && l.newleader_acks.contains(&from) =>
+                    {
+                        l.acks.ack(from, zxid)
+                    }
                     _ => Vec::new(),
                 };
                 self.leader_commit(now, committed, out);
@@ -896,6 +901,11 @@ impl Node {
         let zxid = self.tree.last_zxid();
         let leader = self.leader_id();
         self.send(leader, ZabMsg::AckNewLeader { zxid });
+        // Proposals of the new epoch logged so far are acknowledged only now (see `follower_synced`).
+        if !self.membership().is_some_and(|m| m.is_observer()) {
+            let synced = self.synced;
+            self.send(leader, ZabMsg::Ack { zxid: synced });
+        }
     }
 
     pub(super) fn leader_id(&self) -> ServerId {
@@ -935,10 +945,14 @@ impl Node {
 
     /// Our follower logged proposals durably: acknowledge them to the leader.
     pub(super) fn follower_synced(&mut self, zxid: Zxid, out: &mut Vec<Output>) {
-        if let Role::Following(_) = self.role {
+        if let Role::Following(f) = &self.role {
+            // A learner acknowledges proposals only once it has taken the leader's epoch as its current one
+            // (acknowledged NEWLEADER): a txn a quorum acknowledged is then known to a quorum of the new
+            // epoch, so no server of an older epoch can win the next election and truncate it.
+            let established = f.epoch.is_some_and(|e| e == self.current_epoch);
             let leader = self.leader_id();
             let observer = self.membership().is_some_and(|m| m.is_observer());
-            if !observer {
+            if !observer && established {
                 self.send(leader, ZabMsg::Ack { zxid });
             }
             self.follower_try_ack_newleader(out);
