@@ -640,7 +640,12 @@ impl Node {
             }
             ZabMsg::Ping { sessions } => {
                 for (s, t) in sessions {
-                    if !self.sessions.touch(s, now) && self.tree.sessions().contains_key(&s) {
+                    // A closing session stays closing (touch refuses it); one the tracker lost track of but the
+                    // committed state still holds is tracked again.
+                    if self.sessions.contains(s) {
+                        self.sessions.touch(s, now);
+                    } else if self.tree.sessions().contains_key(&s) && !self.closing.contains_key(&s)
+                    {
                         self.sessions.add(s, t, now);
                     }
                 }
