@@ -38,7 +38,8 @@ pub struct SimArgs {
     #[arg(long)]
     pub trace: bool,
     /// Switch on a planted bug by name (builds with the `planted-bugs` feature only): ack-before-fsync,
-    /// seq-counter-not-restored.
+    /// seq-counter-not-restored, commit-before-quorum, follower-keeps-old-epoch-txn, election-by-id,
+    /// serve-before-newleader-quorum, follower-expires-sessions.
     #[arg(long)]
     pub plant: Vec<String>,
     /// At most this many clients.

@@ -11,19 +11,47 @@ pub enum PlantedBug {
     AckBeforeFsync,
     /// Lose the parents' child-version counters on recovery, so sequential names repeat or collide.
     SeqCounterNotRestored,
+    /// A leader commits a proposal as soon as it is durable on the leader, without a quorum of ACKs.
+    CommitBeforeQuorum,
+    /// A follower ignores TRUNC and keeps txns of an old epoch that were never committed.
+    FollowerKeepsOldEpochTxn,
+    /// Elect the server with the highest id, ignoring epochs and zxids.
+    ElectionById,
+    /// A leader serves (and applies its logged history) before a quorum acknowledged NEWLEADER.
+    ServeBeforeNewLeaderQuorum,
+    /// Followers expire sessions by their own clients' activity and ask the leader to close them.
+    FollowerExpiresSessions,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 2] = [
+    pub const ALL: [PlantedBug; 7] = [
         PlantedBug::AckBeforeFsync,
         PlantedBug::SeqCounterNotRestored,
+        PlantedBug::CommitBeforeQuorum,
+        PlantedBug::FollowerKeepsOldEpochTxn,
+        PlantedBug::ElectionById,
+        PlantedBug::ServeBeforeNewLeaderQuorum,
+        PlantedBug::FollowerExpiresSessions,
     ];
 
     pub fn name(self) -> &'static str {
         match self {
             PlantedBug::AckBeforeFsync => "ack-before-fsync",
             PlantedBug::SeqCounterNotRestored => "seq-counter-not-restored",
+            PlantedBug::CommitBeforeQuorum => "commit-before-quorum",
+            PlantedBug::FollowerKeepsOldEpochTxn => "follower-keeps-old-epoch-txn",
+            PlantedBug::ElectionById => "election-by-id",
+            PlantedBug::ServeBeforeNewLeaderQuorum => "serve-before-newleader-quorum",
+            PlantedBug::FollowerExpiresSessions => "follower-expires-sessions",
         }
+    }
+
+    /// Whether the bug lives in the ensemble protocol (a standalone server cannot show it).
+    pub fn needs_ensemble(self) -> bool {
+        !matches!(
+            self,
+            PlantedBug::AckBeforeFsync | PlantedBug::SeqCounterNotRestored
+        )
     }
 
     pub fn from_name(name: &str) -> Option<PlantedBug> {

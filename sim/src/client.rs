@@ -166,21 +166,25 @@ impl SimClient {
         };
         // A ZooKeeper client gives up on a server it has not heard from for 2/3 of the session timeout.
         let read_timeout = (self.timeout as u64 * 2 / 3).max(1);
-        if now.saturating_sub(c.last_heard) > read_timeout {
+        let waiting = !c.handshaken || !c.pending.is_empty();
+        if waiting && now.saturating_sub(c.last_heard) > read_timeout {
             actions.push(ClientAction::Close);
             self.on_disconnected(now, history);
             return (actions, now + think);
         }
+        let ping_every = self.timeout as u64 / 3;
+        // Like a real client, ping on time whatever the application's pace.
+        let next = (now + think).min((c.last_sent + ping_every + 1).max(now + 1));
         if !c.handshaken {
-            return (actions, now + think);
+            return (actions, next);
         }
         if self.active && c.pending.len() < self.workload.depth {
             let op = self.next_op();
             actions.extend(self.issue(now, op, history));
-        } else if now.saturating_sub(c.last_sent) > self.timeout as u64 / 3 {
+        } else if now.saturating_sub(c.last_sent) > ping_every {
             actions.extend(self.issue(now, OpKind::Ping, history));
         }
-        (actions, now + think)
+        (actions, next)
     }
 
     fn value(&mut self) -> Bytes {
@@ -385,6 +389,10 @@ impl SimClient {
             zxid: None,
         });
         let mut actions = Vec::new();
+        if c.pending.is_empty() {
+            // The silence that counts starts when we begin waiting for an answer.
+            c.last_heard = now;
+        }
         for (op, body, sync_half) in parts {
             let xid = if op == OpCode::Ping {
                 -2

@@ -65,6 +65,24 @@ pub struct FaultPlan {
 }
 
 impl FaultPlan {
+    /// Whether nothing can stop a connected client from keeping its session alive: a fast network and disk
+    /// and no faults at all (what `--faults none` draws).
+    pub fn is_calm(&self) -> bool {
+        let calm = FaultPlan::none();
+        self.latency_ms.1 <= calm.latency_ms.1
+            && self.fsync_ms.1 <= calm.fsync_ms.1
+            && self.slow_fsync_chance == 0.0
+            && self.crash_every.is_none()
+            && self.pause_every.is_none()
+            && self.reset_every.is_none()
+            && self.partition_every.is_none()
+            && self.slow_chance == 0.0
+            && self.skew_ms == 0
+            && self.drift_ppm == 0
+            && self.jump_every.is_none()
+            && self.fsync_fail_chance == 0.0
+    }
+
     /// A calm world: fast network and disk, no faults.
     pub fn none() -> FaultPlan {
         FaultPlan {

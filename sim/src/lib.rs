@@ -99,8 +99,9 @@ const HEAL_MS: u64 = 30_000;
 /// Simulates one seed and returns the finished world (history, committed txns, servers) unchecked.
 pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     let mut rng = SimRng::new(seed);
-    // Until the ensemble exists every node is its own standalone server; one node is the meaningful shape.
-    let nodes = opts.nodes.unwrap_or(1);
+    // Drawn even when given, so `--nodes N` replays a seed that drew N exactly.
+    let drawn_nodes = *rng.pick(&[1, 1, 3, 3, 3, 5, 5, 7]);
+    let nodes = opts.nodes.unwrap_or(drawn_nodes);
     let drawn_clients = rng.range(2, 6) as usize;
     let clients = opts
         .max_clients

@@ -132,6 +132,8 @@ pub struct World {
     pub history: History,
     /// Every txn that became durable, by zxid: the committed history.
     pub durable: BTreeMap<Zxid, LoggedTxn>,
+    /// When (simulated ms) each txn of `durable` was first seen committed.
+    pub durable_at: BTreeMap<Zxid, u64>,
     pub violations: Vec<String>,
     pub trace: Trace,
     pub healed_at: u64,
@@ -185,6 +187,7 @@ impl World {
             params,
             history: History::default(),
             durable: BTreeMap::new(),
+            durable_at: BTreeMap::new(),
             violations: Vec::new(),
             trace,
             healed_at: 0,
@@ -357,7 +360,11 @@ impl World {
         let Some(node) = s.node.as_mut() else { return };
         let local = s.clock.local(self.now);
         let mut out = Vec::new();
+        // The node's own log lines (shown with `--trace`) say which server wrote them.
+        let span = tracing::info_span!("node", n);
+        let _entered = span.enter();
         node.step(local, input, &mut out);
+        drop(_entered);
         for o in out {
             self.apply_output(n, o);
         }
@@ -496,6 +503,7 @@ impl World {
                 }
             } else {
                 self.durable.insert(z, t);
+                self.durable_at.insert(z, self.now);
             }
         }
     }

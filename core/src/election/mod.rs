@@ -48,12 +48,27 @@ pub struct Election {
     finalize_at: Option<u64>,
     resend_at: u64,
     resend_gap: u64,
+    /// The planted election-by-id bug: votes compare by server id alone.
+    ids_only: bool,
 }
 
 /// Messages to send: to every other server (`None`) or to one.
 pub type Sends = Vec<(Option<ServerId>, Notification)>;
 
 impl Election {
+    /// Switches on the planted election-by-id bug (see [`crate::planted`]).
+    pub fn compare_ids_only(&mut self) {
+        self.ids_only = true;
+    }
+
+    fn better(&self, a: &Vote, b: &Vote) -> bool {
+        if self.ids_only {
+            a.leader > b.leader
+        } else {
+            a.beats(b)
+        }
+    }
+
     /// Starts a new election round at `now` with this server's last logged zxid and current epoch.
     /// `logical_clock` is the last round this server took part in (elections continue numbering).
     #[allow(clippy::too_many_arguments)]
@@ -84,6 +99,7 @@ impl Election {
             finalize_at: None,
             resend_at: now + RESEND_MIN_MS,
             resend_gap: RESEND_MIN_MS,
+            ids_only: false,
         };
         if !observer && e.quorum.is_voter(me) {
             e.received.insert(me, (own, PeerState::Looking));
@@ -138,7 +154,7 @@ impl Election {
                     self.logical_clock = n.election_epoch;
                     self.received.clear();
                     self.finalize_at = None;
-                    self.proposal = if n.vote.beats(&self.own) {
+                    self.proposal = if self.better(&n.vote, &self.own) {
                         n.vote
                     } else {
                         self.own
@@ -152,7 +168,7 @@ impl Election {
                     // They are behind: tell them where we are.
                     out.push((Some(from), self.notification()));
                     return None;
-                } else if n.vote.beats(&self.proposal) {
+                } else if self.better(&n.vote, &self.proposal) {
                     self.proposal = n.vote;
                     self.finalize_at = None;
                     if !self.observer && self.quorum.is_voter(self.me) {

@@ -11,6 +11,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use super::{ConnId, InFlight, Node, Output};
 use crate::election::{Decision, Election, Notification, PeerState, Quorum};
 use crate::peer::{PeerMsg, ServerId};
+use crate::planted::PlantedBug;
 use crate::txn::LoggedTxn;
 use crate::zab::{plan_sync, AckTracker, CommittedLog, SnapshotData, SyncPlan, ZabMsg};
 use crate::{zxid, Zxid};
@@ -137,6 +138,9 @@ impl Node {
     }
 
     fn leader_alone_serving(&self, l: &Leader) -> bool {
+        if self.planted.has(PlantedBug::ServeBeforeNewLeaderQuorum) && l.epoch.is_some() {
+            return true;
+        }
         // A quorum acknowledged NEWLEADER (the leader counts itself).
         self.membership().is_some_and(|m| {
             m.quorum
@@ -194,7 +198,7 @@ impl Node {
         self.overlay = Default::default();
         self.drop_all_clients(out);
         let mut sends = Vec::new();
-        let e = Election::start(
+        let mut e = Election::start(
             m.me,
             m.quorum.clone(),
             m.is_observer(),
@@ -204,6 +208,9 @@ impl Node {
             now,
             &mut sends,
         );
+        if self.planted.has(PlantedBug::ElectionById) {
+            e.compare_ids_only();
+        }
         self.logical_clock = e.logical_clock();
         tracing::info!(
             me = m.me,
@@ -479,6 +486,15 @@ impl Node {
         for p in learners {
             self.send(p, ZabMsg::LeaderInfo { epoch });
         }
+        if self.planted.has(PlantedBug::ServeBeforeNewLeaderQuorum) {
+            // Planted: established at once, our logged history taken as committed.
+            self.apply_pending();
+            self.current_epoch = epoch;
+            out.push(Output::SaveEpochs {
+                accepted: epoch,
+                current: epoch,
+            });
+        }
     }
 
     fn leader_on(
@@ -737,7 +753,9 @@ impl Node {
     /// A proposal of ours is durable here: count our own ACK.
     pub(super) fn leader_own_ack(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
         let me = self.config.server_id;
+        let hasty = self.planted.has(PlantedBug::CommitBeforeQuorum);
         let committed = match &mut self.role {
+            Role::Leading(l) if hasty => l.acks.force_commit(zxid),
             Role::Leading(l) => l.acks.ack(me, zxid),
             _ => Vec::new(),
         };
@@ -784,6 +802,7 @@ impl Node {
                 let leader = self.leader_id();
                 self.send(leader, ack);
             }
+            ZabMsg::Trunc { .. } if self.planted.has(PlantedBug::FollowerKeepsOldEpochTxn) => {}
             ZabMsg::Trunc { zxid } => {
                 // Everything logged after `zxid` goes: synced history, proposals and what is still to be written.
                 self.pending_log.retain(|t| t.header.zxid <= zxid);

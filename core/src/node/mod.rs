@@ -349,6 +349,16 @@ impl Node {
         }
         for session in self.sessions.take_expired(now) {
             tracing::info!(session = format_args!("0x{session:x}"), "session expired");
+            if self.is_follower() {
+                // Planted follower-expires-sessions: ask the leader to close it, as its client would.
+                let close = crate::proto::request::Request {
+                    xid: 0,
+                    op: crate::proto::OpCode::CloseSession,
+                    body: crate::proto::request::RequestBody::CloseSession,
+                };
+                self.forward(session, &close, Vec::new());
+                continue;
+            }
             let zxid = self.propose(now, session, 0, Txn::CloseSession, None);
             self.closing.insert(session, zxid);
         }
@@ -361,10 +371,13 @@ impl Node {
 
     /// Only a serving leader (or a standalone server) expires sessions and reaps containers.
     fn decides_expiry(&self) -> bool {
-        matches!(
-            self.role,
-            ensemble::Role::Standalone | ensemble::Role::Leading(_)
-        ) && self.serving()
+        let follower_decides = self.planted.has(PlantedBug::FollowerExpiresSessions);
+        let role = match self.role {
+            ensemble::Role::Standalone | ensemble::Role::Leading(_) => true,
+            ensemble::Role::Following(_) => follower_decides,
+            ensemble::Role::Looking(_) => false,
+        };
+        role && self.serving()
     }
 
     /// Hands a txn to the log. Returns its zxid.

@@ -3,6 +3,7 @@
 
 mod durability;
 mod ephemerals;
+mod expiry;
 pub mod linearizable;
 mod liveness;
 mod replay;
@@ -32,6 +33,7 @@ pub fn check_all(world: &World) -> Vec<String> {
     v.extend(linearizable::check(world));
     v.extend(watches::check(world, &replay));
     v.extend(ephemerals::check(world));
+    v.extend(expiry::check(world));
     v.extend(liveness::check(world));
     v
 }
