@@ -527,6 +527,17 @@ impl Node {
                     _ => None,
                 };
                 match epoch {
+                    Some(e) if accepted_epoch > e => {
+                        // The learner promised a newer epoch (to a leader that never established itself) and
+                        // cannot follow ours: elect again, so the next epoch is above every promise.
+                        tracing::warn!(
+                            from,
+                            accepted_epoch,
+                            epoch = e,
+                            "a learner accepted a newer epoch; looking again"
+                        );
+                        self.start_election(now, out);
+                    }
                     Some(e) => self.send(from, ZabMsg::LeaderInfo { epoch: e }),
                     None => self.leader_try_epoch(now, m, out),
                 }
