@@ -845,14 +845,15 @@ impl World {
         if until <= self.now && self.servers[n].deferred.is_empty() {
             return false;
         }
-        if let Event::Tick { .. } = ev {
-            // Timers are re-armed when the node resumes.
-            self.servers[n].tick_at = None;
-            return true;
-        }
         if self.servers[n].deferred.is_empty() {
             self.queue
                 .push(until.max(self.now), Event::Resume { node: n });
+        }
+        if let Event::Tick { .. } = ev {
+            // Timers are re-armed when the node resumes (which must then be scheduled even if nothing else
+            // arrives during the pause: a node started while paused had stopped ticking for good).
+            self.servers[n].tick_at = None;
+            return true;
         }
         self.servers[n].deferred.push_back(ev);
         true

@@ -101,6 +101,8 @@ pub struct Follower {
     pub touched: BTreeMap<i64, i32>,
     /// Proposals logged, waiting for COMMIT.
     next_sync_id: u64,
+    /// When FOLLOWERINFO was last sent (it is repeated until LEADERINFO arrives).
+    info_sent_at: u64,
 }
 
 impl Node {
@@ -255,10 +257,21 @@ impl Node {
             PeerMsg::Election(n) => self.on_notification(now, &m, from, n, out),
             PeerMsg::Zab { session, msg } => match &mut self.role {
                 Role::Leading(l) => {
-                    if let ZabMsg::FollowerInfo { .. } = msg {
-                        l.sessions.insert(from, session);
-                    } else if l.sessions.get(&from) != Some(&session) {
-                        return;
+                    let known = l.sessions.get(&from) == Some(&session);
+                    match msg {
+                        // A repeated FOLLOWERINFO of a session under way: answer it, change nothing.
+                        ZabMsg::FollowerInfo { .. } if known => {
+                            l.last_heard.insert(from, now);
+                            if let Some(epoch) = l.epoch {
+                                self.send(from, ZabMsg::LeaderInfo { epoch });
+                            }
+                            return;
+                        }
+                        ZabMsg::FollowerInfo { .. } => {
+                            l.sessions.insert(from, session);
+                        }
+                        _ if !known => return,
+                        _ => {}
                     }
                     self.leader_on(now, &m, from, msg, out)
                 }
@@ -375,7 +388,19 @@ impl Node {
                 let limit = if f.serving { sync_limit } else { init_limit };
                 if now.saturating_sub(f.last_heard) > limit {
                     tracing::warn!(leader = f.leader, "leader silent; looking again");
-                    self.start_election(now, out);
+                    return self.start_election(now, out);
+                }
+                // Until the leader answers, say who we are again each tick: the first FOLLOWERINFO may have
+                // reached it while it was still electing (and so was dropped).
+                if f.epoch.is_none() && now >= f.info_sent_at + tick {
+                    f.info_sent_at = now;
+                    let leader = f.leader;
+                    let info = ZabMsg::FollowerInfo {
+                        accepted_epoch: self.accepted_epoch,
+                        last_zxid: self.last_logged(),
+                        observer: m.is_observer(),
+                    };
+                    self.send(leader, info);
                 }
             }
         }
@@ -439,6 +464,7 @@ impl Node {
                 last_heard: now,
                 touched: BTreeMap::new(),
                 next_sync_id: 1,
+                info_sent_at: now,
             });
             let info = ZabMsg::FollowerInfo {
                 accepted_epoch: self.accepted_epoch,
