@@ -149,6 +149,7 @@ impl Election {
         let voter = self.quorum.is_voter(from);
         match n.state {
             PeerState::Looking if voter => {
+                self.settled.remove(&from);
                 if n.election_epoch > self.logical_clock {
                     // A newer round: join it, keeping the better of our own vote and theirs.
                     self.logical_clock = n.election_epoch;
@@ -199,20 +200,23 @@ impl Election {
                         return Some(self.decide(n.vote, n.election_epoch));
                     }
                 }
-                // A leader elected while we were away: follow it once a quorum of settled servers says so.
+                // A leader elected while we were away: follow it once a quorum of settled servers follows or
+                // is it. Their votes are compared by leader alone (as ZooKeeper's Vote.equals does for settled
+                // servers, roughly): servers that joined a leader at different times keep different rounds
+                // and zxids in their votes, and must not keep a healed server out for good.
                 self.settled
                     .insert(from, (n.vote, n.election_epoch, n.state));
+                let leader = n.vote.leader;
                 let settled: BTreeMap<ServerId, (Vote, PeerState)> = self
                     .settled
                     .iter()
-                    .filter(|(_, (_, e, _))| *e == n.election_epoch)
+                    .filter(|(_, (v, _, _))| v.leader == leader)
                     .map(|(id, (v, _, st))| (*id, (*v, *st)))
                     .collect();
-                if self.agreed(&settled, &n.vote)
-                    && self.leader_confirmed(&settled, n.vote.leader, n.election_epoch)
-                {
-                    self.logical_clock = n.election_epoch;
-                    return Some(self.decide(n.vote, n.election_epoch));
+                let quorum = self.quorum.is_quorum(settled.keys().copied());
+                if quorum && self.leader_confirmed(&settled, leader, n.election_epoch) {
+                    self.logical_clock = self.logical_clock.max(n.election_epoch);
+                    return Some(self.decide(n.vote, self.logical_clock));
                 }
                 None
             }

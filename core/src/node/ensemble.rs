@@ -697,7 +697,8 @@ impl Node {
                     // committed state still holds is tracked again.
                     if self.sessions.contains(s) {
                         self.sessions.touch(s, now);
-                    } else if self.tree.sessions().contains_key(&s) && !self.closing.contains_key(&s)
+                    } else if self.tree.sessions().contains_key(&s)
+                        && !self.closing.contains_key(&s)
                     {
                         self.sessions.add(s, t, now);
                     }

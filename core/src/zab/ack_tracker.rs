@@ -50,7 +50,9 @@ impl AckTracker {
     /// Commits every proposal up to `zxid` whatever its acks (only for the planted commit-before-quorum bug).
     pub fn force_commit(&mut self, zxid: Zxid) -> Vec<Zxid> {
         let rest = self.pending.split_off(&(zxid + 1));
-        let done: Vec<Zxid> = std::mem::replace(&mut self.pending, rest).into_keys().collect();
+        let done: Vec<Zxid> = std::mem::replace(&mut self.pending, rest)
+            .into_keys()
+            .collect();
         if let Some(last) = done.last() {
             self.committed = *last;
         }
