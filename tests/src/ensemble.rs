@@ -332,6 +332,19 @@ impl Ensemble {
         }
     }
 
+    /// How many lines of all logs so far (every member, every start) contain `needle`.
+    pub fn count_in_logs(&self, needle: &str) -> usize {
+        self.members
+            .iter()
+            .flat_map(|m| (1..=m.starts).map(move |start| (m, start)))
+            .map(|(m, start)| {
+                let path = m.dir.join(format!("server-{}-{start}.log", m.id));
+                let text = std::fs::read_to_string(path).unwrap_or_default();
+                text.lines().filter(|l| l.contains(needle)).count()
+            })
+            .sum()
+    }
+
     /// The last lines of every member's current log, for failure messages.
     pub fn log_tails(&self, lines: usize) -> String {
         self.members
