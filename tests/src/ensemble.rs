@@ -41,7 +41,8 @@ impl Member {
     }
 
     fn log_path(&self) -> PathBuf {
-        self.dir.join(format!("server-{}-{}.log", self.id, self.starts))
+        self.dir
+            .join(format!("server-{}-{}.log", self.id, self.starts))
     }
 }
 
@@ -69,7 +70,12 @@ impl Ensemble {
     /// Writes the configs of an `n`-server ensemble (ids 1..=n), starts every member and waits until one
     /// leads and all others follow.
     pub fn start(n: usize) -> Result<Ensemble> {
-        let mut ensemble = Ensemble::configure(n, rzk_binary()?)?;
+        Ensemble::start_with(n, "")
+    }
+
+    /// Like [`Ensemble::start`], with `extra` zoo.cfg lines (e.g. `"snapCount=50\n"`) in every config.
+    pub fn start_with(n: usize, extra: &str) -> Result<Ensemble> {
+        let mut ensemble = Ensemble::configure(n, rzk_binary()?, extra)?;
         for id in ensemble.ids() {
             ensemble.restart(id)?;
         }
@@ -78,7 +84,7 @@ impl Ensemble {
     }
 
     /// Writes the configs and myid files without starting anything.
-    fn configure(n: usize, binary: PathBuf) -> Result<Ensemble> {
+    fn configure(n: usize, binary: PathBuf, extra: &str) -> Result<Ensemble> {
         let workdir = unique_temp_dir("rzk-ensemble")?;
         // Hold every listener until all ports are picked, so no two members get the same port.
         let listeners = (0..3 * n)
@@ -114,7 +120,7 @@ impl Ensemble {
             };
             std::fs::write(
                 member.cfg_path(),
-                member_cfg(&data_dir, member.client_port, &server_lines),
+                member_cfg(&data_dir, member.client_port, &server_lines) + extra,
             )?;
             members.push(member);
         }
@@ -311,7 +317,12 @@ impl Ensemble {
             let digests: BTreeMap<u64, String> = self
                 .running()
                 .into_iter()
-                .map(|id| (id, self.digest(id).unwrap_or_else(|e| format!("error: {e}"))))
+                .map(|id| {
+                    (
+                        id,
+                        self.digest(id).unwrap_or_else(|e| format!("error: {e}")),
+                    )
+                })
                 .collect();
             let first = digests.values().next().cloned().unwrap_or_default();
             let serving = self
@@ -330,6 +341,21 @@ impl Ensemble {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The names of the files in a member's `dataDir/version-2` (txn logs, snapshots, epoch files).
+    pub fn data_files(&self, id: u64) -> Vec<String> {
+        let dir = self.member(id).dir.join("data").join("version-2");
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .filter_map(|e| e.ok())
+                    .map(|e| e.file_name().to_string_lossy().into_owned())
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
     }
 
     /// How many lines of all logs so far (every member, every start) contain `needle`.
@@ -371,10 +397,7 @@ impl Drop for Ensemble {
             }
         }
         if !self.passed {
-            eprintln!(
-                "ensemble logs and data kept in {}",
-                self.workdir.display()
-            );
+            eprintln!("ensemble logs and data kept in {}", self.workdir.display());
         } else if std::env::var("RZK_TEST_KEEP_DIRS").as_deref() != Ok("1") {
             let _ = std::fs::remove_dir_all(&self.workdir);
         }
@@ -418,13 +441,15 @@ mod tests {
 
     #[test]
     fn configs_list_every_server_and_myid_matches() {
-        let e = Ensemble::configure(3, PathBuf::from("/nonexistent/rzk")).unwrap();
+        let e =
+            Ensemble::configure(3, PathBuf::from("/nonexistent/rzk"), "snapCount=50\n").unwrap();
         let mut lines_of_first = None;
         for m in &e.members {
             let cfg = std::fs::read_to_string(m.cfg_path()).unwrap();
             let lines: Vec<&str> = cfg.lines().filter(|l| l.starts_with("server.")).collect();
             assert_eq!(lines.len(), 3);
             assert!(cfg.contains(&format!("clientPort={}\n", m.client_port)));
+            assert!(cfg.ends_with("snapCount=50\n"));
             let myid = std::fs::read_to_string(m.dir.join("data/myid")).unwrap();
             assert_eq!(myid.trim(), m.id.to_string());
             let lines: Vec<String> = lines.iter().map(|l| l.to_string()).collect();

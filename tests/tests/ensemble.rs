@@ -19,12 +19,16 @@ use rzk_tests::{Ensemble, Status, TICK_TIME_MS};
 use zookeeper_client as zk;
 
 /// Long enough that a session outlives an election on a loaded machine; the tests never wait for expiry.
-const SESSION_TIMEOUT: Duration = Duration::from_secs(20);
+const SESSION_TIMEOUT: Duration = Duration::from_secs(30);
 /// Bounds one attempt of a client operation, so a stuck request cannot hang a test.
 const ATTEMPT: Duration = Duration::from_secs(5);
 
 fn persistent() -> zk::CreateOptions<'static> {
     zk::CreateMode::Persistent.with_acls(zk::Acls::anyone_all())
+}
+
+fn ephemeral() -> zk::CreateOptions<'static> {
+    zk::CreateMode::Ephemeral.with_acls(zk::Acls::anyone_all())
 }
 
 fn sequential() -> zk::CreateOptions<'static> {
@@ -120,7 +124,11 @@ async fn writer(
             ledger.lock().unwrap().unsure_set.insert(path.clone());
             match bounded(client.set_data(&path, &set_data(&path), Some(0))).await {
                 Ok(stat) => {
-                    ensure!(stat.version == 1, "set {path} gave version {}", stat.version);
+                    ensure!(
+                        stat.version == 1,
+                        "set {path} gave version {}",
+                        stat.version
+                    );
                     let mut l = ledger.lock().unwrap();
                     l.unsure_set.remove(&path);
                     l.nodes.insert(path.clone(), (set_data(&path), 1));
@@ -145,7 +153,9 @@ async fn writer(
 }
 
 /// A client operation bounded by [`ATTEMPT`]; running out of time counts as a disconnection.
-async fn bounded<T>(op: impl std::future::Future<Output = Result<T, zk::Error>>) -> Result<T, zk::Error> {
+async fn bounded<T>(
+    op: impl std::future::Future<Output = Result<T, zk::Error>>,
+) -> Result<T, zk::Error> {
     tokio::time::timeout(ATTEMPT, op)
         .await
         .unwrap_or(Err(zk::Error::Timeout))
@@ -267,6 +277,44 @@ async fn connect_to(ensemble: &Ensemble, id: u64) -> Result<zk::Client> {
     }
 }
 
+/// A read on a session that may be reconnecting after a failover: retried on disconnection errors.
+async fn retry_read<T, F, Fut>(mut read: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, zk::Error>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        match bounded(read()).await {
+            Ok(v) => return Ok(v),
+            Err(e) if is_disconnection(&e) && e != zk::Error::SessionExpired => {
+                ensure!(Instant::now() < deadline, "read kept failing: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+            Err(e) => bail!("read failed: {e}"),
+        }
+    }
+}
+
+/// Polls `ready` every 50 ms until it returns `Some`, for at most [`PATIENCE`].
+async fn wait_for_async<T, F, Fut>(what: &str, mut ready: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        if let Some(v) = ready().await? {
+            return Ok(v);
+        }
+        ensure!(
+            Instant::now() < deadline,
+            "timed out after {PATIENCE:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// A node's data and Stat.
 type Znode = (Vec<u8>, zk::Stat);
 
@@ -295,7 +343,10 @@ fn check_ledger(ledger: &Ledger, tree: &BTreeMap<String, Znode>, server: u64) ->
             bail!("server {server}: acknowledged {path} is missing");
         };
         if ledger.unsure_set.contains(path) && stat.version == 1 {
-            ensure!(*got == set_data(path), "server {server}: {path} holds {got:?}");
+            ensure!(
+                *got == set_data(path),
+                "server {server}: {path} holds {got:?}"
+            );
         } else {
             ensure!(
                 (got, stat.version) == (data, *version),
@@ -318,7 +369,11 @@ fn check_ledger(ledger: &Ledger, tree: &BTreeMap<String, Znode>, server: u64) ->
         }
         let ok = (stat.version == 0 && *got == created_data(path))
             || (stat.version == 1 && *got == set_data(path));
-        ensure!(ok, "server {server}: {path} holds {got:?} at version {}", stat.version);
+        ensure!(
+            ok,
+            "server {server}: {path} holds {got:?} at version {}",
+            stat.version
+        );
     }
     Ok(())
 }
@@ -356,11 +411,14 @@ const LEADER_KILLS: usize = 3;
 /// SIGKILL the leader under write load, several times: each time the survivors elect a new leader and the
 /// writers carry on through it, then the old leader restarts under load (it may hold txns the others never
 /// committed) and rejoins. Before the last restart the load stops and the two survivors are checked; then
-/// all three.
+/// all three. snapCount=500: snapshots are taken under the load too.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn killing_the_leader_under_write_load_loses_no_acknowledged_write() -> Result<()> {
-    let mut ensemble = blocking(|| Ensemble::start(3))?;
+    let mut ensemble = blocking(|| Ensemble::start_with(3, "snapCount=500\n"))?;
     create_parents(&ensemble).await?;
+    // A session that must live through every failover, with an ephemeral node.
+    let owner = connect(&ensemble.connect_string()).await?;
+    owner.create("/owned", b"", &ephemeral()).await?;
     let mut load = Load::start(&ensemble, 2);
     load.wait_acked(0, 200).await?;
     for round in 1..=LEADER_KILLS {
@@ -385,6 +443,20 @@ async fn killing_the_leader_under_write_load_loses_no_acknowledged_write() -> Re
                 "{} acknowledged writes; 3 replicas agree on {znodes} znodes",
                 ledger.acked
             );
+            // The owner's session survived: its node is still its own. Closed, the node goes everywhere.
+            let session = owner.session_id().0;
+            let stat = retry_read(|| owner.check_stat("/owned")).await?;
+            assert_eq!(stat.map(|s| s.ephemeral_owner), Some(session));
+            drop(owner);
+            for id in ensemble.running() {
+                let client = connect_to(&ensemble, id).await?;
+                wait_for_async("/owned to go with its session", || async {
+                    client.sync("/").await?;
+                    Ok(client.check_stat("/owned").await?.is_none().then_some(()))
+                })
+                .await
+                .with_context(|| format!("server {id}"))?;
+            }
             break;
         }
         blocking(|| ensemble.restart(old_leader))?;
@@ -416,11 +488,12 @@ async fn write_batch(
 
 /// A member that was down while writes went on: its restart must bring it to the same tree, served to a
 /// client connected to it alone. First it is behind by a few writes (the leader can send it a DIFF), then
-/// it is behind a leader that restarted since (whose history in memory starts after its own, so a full
-/// snapshot is needed).
+/// it is behind a leader that restarted since from a snapshot newer than anything the member has (the
+/// leader's history in memory starts at that snapshot, so it sends the whole tree: a SNAP). snapCount=50
+/// makes every server take snapshots often.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_restarted_server_catches_up_and_serves_the_same_data() -> Result<()> {
-    let mut ensemble = blocking(|| Ensemble::start(3))?;
+    let mut ensemble = blocking(|| Ensemble::start_with(3, "snapCount=50\n"))?;
     let leader = blocking(|| ensemble.leader()).context("a leader")?;
     let lagging = ensemble.ids().into_iter().find(|&id| id != leader).unwrap();
     let mut ledger = Ledger::default();
@@ -434,7 +507,10 @@ async fn a_restarted_server_catches_up_and_serves_the_same_data() -> Result<()> 
     check_replicas(&mut ensemble, &ledger).await?;
     let client = connect_to(&ensemble, lagging).await?;
     let (data, stat) = client.get_data("/while-down-1/n99").await?;
-    assert_eq!((data, stat.version), (b"/while-down-1/n99 data".to_vec(), 0));
+    assert_eq!(
+        (data, stat.version),
+        (b"/while-down-1/n99 data".to_vec(), 0)
+    );
     drop(client);
 
     // Behind a restarted leader: kill it, write, then restart the whole ensemble with it last.
@@ -455,9 +531,50 @@ async fn a_restarted_server_catches_up_and_serves_the_same_data() -> Result<()> 
     let client = connect_to(&ensemble, lagging).await?;
     let (data, _) = client.get_data("/after-restart/n19").await?;
     assert_eq!(data, b"/after-restart/n19 data");
-    println!("server {lagging} caught up twice; {znodes} znodes on every replica");
+    println!(
+        "server {lagging} caught up twice; {znodes} znodes on every replica; its files: {:?}",
+        ensemble.data_files(lagging)
+    );
     ensemble.passed();
     Ok(())
+}
+
+/// A create with empty data running on a session in a task of its own.
+struct PendingWrite {
+    path: &'static str,
+    outcome: Arc<Mutex<Option<Result<(), zk::Error>>>>,
+}
+
+impl PendingWrite {
+    fn spawn(session: &zk::Client, path: &'static str) -> PendingWrite {
+        let outcome = Arc::new(Mutex::new(None));
+        let (session, slot) = (session.clone(), Arc::clone(&outcome));
+        tokio::spawn(async move {
+            let result = session.create(path, b"", &persistent()).await.map(|_| ());
+            *slot.lock().unwrap() = Some(result);
+        });
+        PendingWrite { path, outcome }
+    }
+
+    fn acknowledged(&self) -> bool {
+        matches!(*self.outcome.lock().unwrap(), Some(Ok(())))
+    }
+
+    /// Waits for the outcome, for at most [`PATIENCE`].
+    async fn outcome(&self) -> Result<Result<(), zk::Error>> {
+        let deadline = Instant::now() + PATIENCE;
+        loop {
+            if let Some(result) = self.outcome.lock().unwrap().clone() {
+                return Ok(result);
+            }
+            ensure!(
+                Instant::now() < deadline,
+                "{} neither acknowledged nor failed within {PATIENCE:?}",
+                self.path
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
 }
 
 /// Tries writes on fresh sessions through `addrs` for `ticks` ticks; returns how many were acknowledged.
@@ -505,9 +622,9 @@ async fn five_servers_survive_two_failures_and_refuse_writes_without_a_quorum() 
         ledger.nodes.insert(path, (b"x".to_vec(), 0));
     }
 
-    // A session made while a quorum is up, with a write outstanding across the loss of the quorum.
+    // A session made while a quorum is up; it outlives the loss of the quorum.
     let survivors_then: Vec<u64> = blocking(|| ensemble.running());
-    let session = connect(&ensemble.connect_string_of(&survivors_then)).await?;
+    let session = connect(&ensemble.connect_string()).await?;
 
     // Three down (a follower this time: the leader is left without a quorum).
     let third = survivors_then
@@ -517,12 +634,7 @@ async fn five_servers_survive_two_failures_and_refuse_writes_without_a_quorum() 
         .unwrap();
     blocking(|| ensemble.kill(third))?;
     let survivors = ensemble.connect_string_of(&blocking(|| ensemble.running()));
-    let outstanding = tokio::spawn(async move {
-        session
-            .create("/outstanding", b"", &persistent())
-            .await
-            .map(|_| ())
-    });
+    let in_flight = PendingWrite::spawn(&session, "/in-flight");
     // No write can be acknowledged: try for well over syncLimit (the leader must notice it lost its quorum).
     let acknowledged = writes_acknowledged_during(&survivors, "no-quorum", 40).await;
     assert_eq!(
@@ -531,29 +643,46 @@ async fn five_servers_survive_two_failures_and_refuse_writes_without_a_quorum() 
         "writes acknowledged with 3 of 5 servers down: {:?}",
         blocking(|| ensemble.statuses())
     );
-    if outstanding.is_finished() {
-        let result = outstanding.await?;
-        assert!(
-            result.is_err(),
-            "a write was acknowledged with 3 of 5 servers down"
-        );
-    }
-    // And the leader has stepped down: nobody serves.
+    // The leader has stepped down: nobody serves.
     blocking(|| {
         wait_for("the minority to stop serving", || {
             Ok(ensemble
                 .running()
                 .iter()
-                .all(|&id| ensemble.status(id) != Status::Serving("leader".into()))
+                .all(|&id| !matches!(ensemble.status(id), Status::Serving(_)))
                 .then_some(()))
         })
     })?;
+    // A write queued on the disconnected session waits too.
+    let queued = PendingWrite::spawn(&session, "/queued");
+    assert_eq!(
+        writes_acknowledged_during(&survivors, "still-no-quorum", 10).await,
+        0
+    );
+    for write in [&in_flight, &queued] {
+        assert!(
+            !write.acknowledged(),
+            "{} was acknowledged with 3 of 5 servers down",
+            write.path
+        );
+    }
 
     // One back: a quorum of three again, and writes succeed.
     blocking(|| ensemble.restart(third))?;
     blocking(|| ensemble.wait_for_leader())?;
     write_eventually(&ensemble, "/quorum-again", b"back").await?;
-    ledger.nodes.insert("/quorum-again".into(), (b"back".to_vec(), 0));
+    ledger
+        .nodes
+        .insert("/quorum-again".into(), (b"back".to_vec(), 0));
+    // The old session's writes: acknowledged now (then they must be there) or failed by a disconnection.
+    for write in [&in_flight, &queued] {
+        match write.outcome().await? {
+            Ok(()) => {
+                ledger.nodes.insert(write.path.into(), (Vec::new(), 0));
+            }
+            Err(e) => assert!(is_disconnection(&e), "{}: {e}", write.path),
+        }
+    }
     check_replicas(&mut ensemble, &ledger).await?;
 
     // Everyone back: all five converge.
@@ -561,7 +690,11 @@ async fn five_servers_survive_two_failures_and_refuse_writes_without_a_quorum() 
     blocking(|| ensemble.restart(follower))?;
     blocking(|| ensemble.wait_for_leader())?;
     let znodes = check_replicas(&mut ensemble, &ledger).await?;
-    println!("5 replicas agree on {znodes} znodes");
+    println!(
+        "5 replicas agree on {znodes} znodes; the old session's writes: {:?}, {:?}",
+        in_flight.outcome().await?,
+        queued.outcome().await?
+    );
     ensemble.passed();
     Ok(())
 }
@@ -673,7 +806,10 @@ fn ensemble_write_throughput() -> Result<()> {
             .collect();
         for (i, bench) in all.into_iter().enumerate() {
             let summary = bench.join().map_err(|_| anyhow!("bench thread"))??;
-            println!("{workload} through all three at once, server {}: {summary}", i + 1);
+            println!(
+                "{workload} through all three at once, server {}: {summary}",
+                i + 1
+            );
         }
     }
     ensemble.wait_converged()?;
