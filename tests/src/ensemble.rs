@@ -404,12 +404,14 @@ impl Drop for Ensemble {
     }
 }
 
+/// One member's zoo.cfg. preAllocSize is 1 MB instead of 64 MB: with a small snapCount every snapshot
+/// starts a new, preallocated log file, and the tests should not fill the disk.
 fn member_cfg(data_dir: &Path, client_port: u16, server_lines: &str) -> String {
     format!(
         "tickTime={TICK_TIME_MS}\ninitLimit={INIT_LIMIT}\nsyncLimit={SYNC_LIMIT}\n\
          minSessionTimeout={}\nmaxSessionTimeout=30000\ndataDir={}\n\
          clientPort={client_port}\nclientPortAddress=127.0.0.1\n4lw.commands.whitelist=*\n\
-         admin.enableServer=false\nmaxClientCnxns=0\ncnxTimeout=2000\n{server_lines}",
+         admin.enableServer=false\nmaxClientCnxns=0\ncnxTimeout=2000\npreAllocSize=1024\n{server_lines}",
         2 * TICK_TIME_MS,
         data_dir.display()
     )
