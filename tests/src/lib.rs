@@ -1,5 +1,6 @@
 //! Helpers for integration tests: start the real `rzk` binary on a free loopback port with a fresh
-//! dataDir, wait until it answers `ruok`, and stop it when the handle is dropped.
+//! dataDir, wait until it answers `ruok`, and stop it when the handle is dropped; or a replicated
+//! ensemble of them ([`Ensemble`]).
 //!
 //! Environment:
 //! - `RZK_TEST_ADDR=host:port` — use an already running server (e.g. Apache ZooKeeper, to validate the
@@ -16,6 +17,9 @@ use std::sync::{Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{anyhow, bail, Context, Result};
+
+pub mod ensemble;
+pub use ensemble::{Ensemble, Status};
 
 /// tickTime of the servers the tests start; sessions may be as short as two ticks.
 pub const TICK_TIME_MS: u64 = 200;
@@ -166,7 +170,7 @@ pub fn free_port() -> Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-fn unique_temp_dir(prefix: &str) -> Result<PathBuf> {
+pub(crate) fn unique_temp_dir(prefix: &str) -> Result<PathBuf> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let nanos = SystemTime::now()
