@@ -91,3 +91,36 @@ pub struct LoggedTxn {
     pub header: TxnHeader,
     pub txn: Txn,
 }
+
+impl LoggedTxn {
+    /// The size of this txn in ZooKeeper's jute encoding (TxnHeader plus the txn record), which is what
+    /// `mntr`'s proposal-size figures measure.
+    pub fn jute_size(&self) -> usize {
+        // TxnHeader: clientId, cxid, zxid, time, type.
+        8 + 4 + 8 + 8 + 4 + body_size(&self.txn)
+    }
+}
+
+fn acl_size(acl: &[crate::proto::records::Acl]) -> usize {
+    4 + acl
+        .iter()
+        .map(|a| 4 + 4 + a.id.scheme.len() + 4 + a.id.id.len())
+        .sum::<usize>()
+}
+
+/// Jute size of one txn record (strings and buffers carry a 4-byte length).
+fn body_size(txn: &Txn) -> usize {
+    match txn {
+        Txn::CreateSession { .. } => 4,
+        Txn::CloseSession => 0,
+        Txn::Create {
+            path, data, acl, ..
+        } => 4 + path.len() + 4 + data.len() + acl_size(acl) + 1 + 4,
+        Txn::Delete { path } | Txn::Check { path } => 4 + path.len() + 4,
+        Txn::SetData { path, data, .. } => 4 + path.len() + 4 + data.len() + 4,
+        Txn::SetAcl { path, acl, .. } => 4 + path.len() + acl_size(acl) + 4,
+        Txn::Error { .. } => 4,
+        // MultiTxn: a vector of (type, buffer holding the record).
+        Txn::Multi(txns) => 4 + txns.iter().map(|t| 4 + 4 + body_size(t)).sum::<usize>(),
+    }
+}

@@ -816,3 +816,54 @@ fn ensemble_write_throughput() -> Result<()> {
     ensemble.passed();
     Ok(())
 }
+
+/// The four-letter words tell an operator who leads: `srvr` shows each server's Mode and zxid, and the
+/// leader's `mntr` adds ZooKeeper's leader figures (learners, synced followers, pending syncs).
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn four_letter_words_show_the_roles_and_the_leader_figures() -> Result<()> {
+    let mut ensemble = blocking(|| Ensemble::start(3))?;
+    blocking(|| ensemble.wait_converged())?;
+    let leader = blocking(|| ensemble.leader()).context("a leader")?;
+    // A write, so the leader has a proposal size to report.
+    let client = connect(&ensemble.connect_string_of(&[leader])).await?;
+    client.create("/figures", b"x", &persistent()).await?;
+    drop(client);
+    for id in ensemble.ids() {
+        let addr = ensemble.addr(id);
+        let srvr = blocking(|| rzk_tests::four_letter(&addr, "srvr"))?;
+        let mntr = blocking(|| rzk_tests::four_letter(&addr, "mntr"))?;
+        ensure!(srvr.contains("Zxid: 0x"), "srvr of {id}: {srvr}");
+        if id == leader {
+            ensure!(srvr.contains("Mode: leader"), "srvr of {id}: {srvr}");
+            for line in [
+                "zk_server_state\tleader",
+                "zk_learners\t2",
+                "zk_synced_followers\t2",
+                "zk_synced_observers\t0",
+                "zk_pending_syncs\t0",
+            ] {
+                ensure!(
+                    mntr.contains(line),
+                    "mntr of the leader lacks {line:?}: {mntr}"
+                );
+            }
+            let size = mntr
+                .lines()
+                .find_map(|l| l.strip_prefix("zk_last_proposal_size\t"))
+                .context("zk_last_proposal_size")?;
+            ensure!(size.parse::<i64>()? > 0, "proposal size {size}");
+        } else {
+            ensure!(srvr.contains("Mode: follower"), "srvr of {id}: {srvr}");
+            ensure!(
+                mntr.contains("zk_server_state\tfollower"),
+                "mntr of {id}: {mntr}"
+            );
+            ensure!(
+                !mntr.contains("zk_synced_followers"),
+                "mntr of {id}: {mntr}"
+            );
+        }
+    }
+    ensemble.passed();
+    Ok(())
+}

@@ -181,6 +181,10 @@ impl Node {
             max_file_descriptors: self.host.1,
             server_id: self.config.server_id,
             read_only: false,
+            leader: match (&self.role, self.membership()) {
+                (super::ensemble::Role::Leading(l), Some(m)) => Some(l.report(now, &m)),
+                _ => None,
+            },
             ..ServerReport::default()
         }
     }

@@ -73,12 +73,45 @@ pub struct Leader {
     /// "Expired" answers to revalidations, held until the session's close txn commits:
     /// (learner, session, close zxid).
     refusals: Vec<(ServerId, i64, Zxid)>,
+    /// Proposal sizes in bytes (last, min, max) for `mntr`; none before the first proposal.
+    proposal_sizes: Option<(usize, usize, usize)>,
 }
 
 impl Leader {
     /// Learners that get proposals and commits (their sync has been sent).
     pub fn synced_sent_ids(&self) -> Vec<ServerId> {
         self.synced_sent.iter().copied().collect()
+    }
+
+    /// Counts a proposal's size for `mntr`.
+    pub fn proposed(&mut self, size: usize) {
+        self.proposal_sizes = Some(match self.proposal_sizes {
+            None => (size, size, size),
+            Some((_, lo, hi)) => (size, lo.min(size), hi.max(size)),
+        });
+    }
+
+    /// The leader figures `mntr` and `stat` print.
+    pub fn report(&self, now: u64, m: &Membership) -> crate::four_letter::LeaderReport {
+        let serving = |observers: bool| {
+            self.up_to_date
+                .iter()
+                .filter(|id| m.observers.contains(id) == observers)
+                .count() as u64
+        };
+        let size =
+            |f: fn((usize, usize, usize)) -> usize| self.proposal_sizes.map_or(-1, |s| f(s) as i64);
+        crate::four_letter::LeaderReport {
+            learners: self.sessions.len() as u64,
+            synced_followers: serving(false),
+            synced_non_voting_followers: 0,
+            synced_observers: serving(true),
+            pending_syncs: self.syncs.len() as u64,
+            leader_uptime_ms: now.saturating_sub(self.started),
+            last_proposal_size: size(|s| s.0),
+            min_proposal_size: size(|s| s.1),
+            max_proposal_size: size(|s| s.2),
+        }
     }
 }
 
@@ -448,6 +481,7 @@ impl Node {
                 started: now,
                 syncs: Vec::new(),
                 refusals: Vec::new(),
+                proposal_sizes: None,
             });
             self.leader_try_epoch(now, m, out);
         } else {

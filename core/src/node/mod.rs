@@ -400,6 +400,7 @@ impl Node {
         let logged = LoggedTxn { header, txn };
         if let ensemble::Role::Leading(l) = &mut self.role {
             l.acks.propose(zxid);
+            l.proposed(logged.jute_size());
             let learners: Vec<ServerId> = l.synced_sent_ids();
             for p in learners {
                 self.send(
