@@ -167,8 +167,16 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
 
 fn print_report(r: &RunReport, wall: f64) {
     println!(
-        "seed {}: {} node(s), {} clients, faults: {}",
-        r.seed, r.nodes, r.clients, r.faults
+        "seed {}: {} node(s){}, {} clients, faults: {}",
+        r.seed,
+        r.nodes,
+        if r.observers > 0 {
+            format!(" ({} observer)", r.observers)
+        } else {
+            String::new()
+        },
+        r.clients,
+        r.faults
     );
     println!(
         "  simulated {:.1} s in {:.3} s wall, {} events, {} ops ({} completed), {} txns committed, {} fsyncs",

@@ -57,6 +57,8 @@ impl Default for SimOptions {
 pub struct RunReport {
     pub seed: u64,
     pub nodes: usize,
+    /// How many of the nodes are observers.
+    pub observers: usize,
     pub clients: usize,
     pub faults: String,
     pub simulated_ms: u64,
@@ -118,6 +120,8 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     config.snap_count = rng.range(50, 2_000);
     config.container_check_interval_ms = 1_000;
     config.global_outstanding_limit = rng.range(2, 1000) as u32;
+    // Some ensembles have an observer (the last server), which must serve the same history without voting.
+    let observer = nodes > 1 && rng.chance(0.3);
     if nodes > 1 {
         config.init_limit = 10;
         config.sync_limit = 5;
@@ -127,7 +131,11 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
                 host: format!("10.0.0.{id}"),
                 quorum_port: 2888,
                 election_port: 3888,
-                peer_type: rzk_core::config::PeerType::Participant,
+                peer_type: if observer && id == nodes as u64 {
+                    rzk_core::config::PeerType::Observer
+                } else {
+                    rzk_core::config::PeerType::Participant
+                },
                 client_address: None,
                 client_port: None,
             })
@@ -164,6 +172,13 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
     let world = run_world(seed, opts);
     let end = world.now;
     let nodes = world.node_count();
+    let observers = world
+        .params
+        .config
+        .servers
+        .iter()
+        .filter(|s| s.peer_type == rzk_core::config::PeerType::Observer)
+        .count();
     let clients = world.clients.len();
     let faults = world.params.plan.describe();
     let violations = check::check_all(&world);
@@ -177,6 +192,7 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
     RunReport {
         seed,
         nodes,
+        observers,
         clients,
         faults,
         simulated_ms: end,

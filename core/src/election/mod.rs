@@ -182,8 +182,9 @@ impl Election {
                 self.check_round(now)
             }
             PeerState::Looking | PeerState::Observing => {
-                // Observers do not vote; a looking observer only needs to learn who leads.
-                if n.state == PeerState::Observing || !voter {
+                // Observers do not vote; a looking observer only needs to learn who leads (from voters: two
+                // looking observers answering each other would echo forever).
+                if !self.observer && (n.state == PeerState::Observing || !voter) {
                     out.push((Some(from), self.notification()));
                 }
                 None

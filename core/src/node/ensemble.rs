@@ -328,7 +328,7 @@ impl Node {
         let decision = match &mut self.role {
             Role::Looking(e) => e.on_notification(now, from, n, &mut sends),
             Role::Leading(l) => {
-                if n.state == PeerState::Looking {
+                if n.state == PeerState::Looking || n.state == PeerState::Observing {
                     let d = l.decision;
                     sends.push((
                         Some(from),
@@ -342,7 +342,11 @@ impl Node {
                 None
             }
             Role::Following(f) => {
-                if n.state == PeerState::Looking {
+                // A looking observer announces itself as Observing; voters tell it who leads (observers do not
+                // answer each other, or two would echo forever).
+                let asks = n.state == PeerState::Looking
+                    || (n.state == PeerState::Observing && !m.is_observer());
+                if asks {
                     let d = f.decision;
                     let state = if m.is_observer() {
                         PeerState::Observing
