@@ -220,9 +220,14 @@ mod tests {
         );
         assert_eq!(restored.last_zxid(), tree.last_zxid());
         assert_eq!(restored.sessions(), tree.sessions());
-        assert_eq!(restored.all_ephemerals(), tree.all_ephemerals());
-        assert_eq!(restored.containers(), tree.containers());
-        assert_eq!(restored.ttls(), tree.ttls());
+        let ephemerals = |t: &DataTree| -> Vec<(i64, Vec<String>)> {
+            t.all_ephemerals()
+                .map(|(s, paths)| (s, paths.map(str::to_owned).collect()))
+                .collect()
+        };
+        assert_eq!(ephemerals(&restored), ephemerals(&tree));
+        assert!(restored.containers().eq(tree.containers()));
+        assert!(restored.ttls().eq(tree.ttls()));
         for (p, n) in tree.nodes() {
             assert_eq!(restored.stat(p), Some(n.stat()), "{p}");
             assert_eq!(restored.children(p), tree.children(p), "{p}");
