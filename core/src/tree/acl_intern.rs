@@ -31,8 +31,8 @@ impl AclIntern {
     }
 
     /// One node less uses `acl`; forgets the list when no node does.
-    pub(super) fn release(&mut self, acl: Arc<[Acl]>) {
-        let last = match self.lists.get_mut(&*acl) {
+    pub(super) fn release(&mut self, acl: &[Acl]) {
+        let last = match self.lists.get_mut(acl) {
             Some(uses) => {
                 *uses = uses.saturating_sub(1);
                 *uses == 0
@@ -40,7 +40,7 @@ impl AclIntern {
             None => false,
         };
         if last {
-            self.lists.remove(&*acl);
+            self.lists.remove(acl);
         }
     }
 
@@ -78,11 +78,11 @@ mod tests {
         assert!(Arc::ptr_eq(&a, &b));
         let c = t.intern(&acl(1));
         assert_eq!(t.len(), 2);
-        t.release(a);
+        t.release(&a);
         assert_eq!(t.len(), 2);
-        t.release(b);
+        t.release(&b);
         assert_eq!(t.len(), 1);
-        t.release(c);
+        t.release(&c);
         assert_eq!(t.len(), 0);
     }
 
@@ -92,9 +92,9 @@ mod tests {
         let a = t.intern(&acl(31));
         let snapshot = t.clone();
         let held_elsewhere = Arc::clone(&a);
-        t.release(a);
+        t.release(&a);
         assert_eq!(t.len(), 0);
         assert_eq!(snapshot.len(), 1);
-        drop(held_elsewhere);
+        assert_eq!(&*held_elsewhere, &acl(31)[..]);
     }
 }

@@ -93,8 +93,7 @@ impl TreeBuilder {
         if node_path != "/" {
             let parent = self
                 .tree
-                .nodes
-                .get_mut(path::parent(node_path))
+                .node_mut(path::parent(node_path))
                 .ok_or_else(|| RestoreError::Orphan(node_path.to_owned()))?;
             if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
                 return Err(RestoreError::ChildOfEphemeral(node_path.to_owned()));

@@ -102,11 +102,6 @@ impl ZNode {
         self.children.contains(name)
     }
 
-    /// Gives up the node, keeping its shared ACL for the tree's interning table.
-    pub(super) fn into_acl(self) -> Arc<[Acl]> {
-        self.acl
-    }
-
     pub(super) fn stat_mut(&mut self) -> &mut PersistedStat {
         &mut self.stat
     }
