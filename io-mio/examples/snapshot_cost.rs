@@ -4,7 +4,7 @@
 //! thread then encodes the clone while the live tree keeps taking writes. This measures, for a tree of N
 //! znodes:
 //! - `clone`: taking the snapshot (the only part on the event loop);
-//! - a read (lookup + Stat) of a random znode, the hot path of getData/exists;
+//! - a read (lookup + Stat) of a random znode, the hot path of getData/exists, and of one of 1000 hot ones;
 //! - `setData` / `create` per write with no snapshot alive, and with one alive (after a snapshot, the first
 //!   write to each part of the tree may have to copy it);
 //! - `encode`: writing the snapshot to memory (off the event loop), and that it still has the digest it had
@@ -177,6 +177,23 @@ fn measure(n: usize, flat: bool) {
     println!(
         "read (lookup + Stat) of a random znode: {:.3} µs (best of 10 rounds){}",
         micros(best) / WRITES as f64,
+        if versions < 0 { "?" } else { "" }
+    );
+    // As `rzk bench get` reads: 1000 hot keys of a big tree, over and over.
+    let hot: Vec<String> = (0..1000).map(|i| leaf(i * (leaves / 1000), flat)).collect();
+    let mut best = Duration::MAX;
+    for _ in 0..10 {
+        let started = Instant::now();
+        for _ in 0..20 {
+            for p in &hot {
+                versions += b.tree.stat(p).map_or(0, |s| i64::from(s.version));
+            }
+        }
+        best = best.min(started.elapsed());
+    }
+    println!(
+        "read (lookup + Stat) of one of 1000 hot znodes: {:.3} µs (best of 10 rounds){}",
+        micros(best) / 20_000.0,
         if versions < 0 { "?" } else { "" }
     );
     let alone = time_writes(&mut b, |_| set(leaf(rng.below(leaves), flat)));
