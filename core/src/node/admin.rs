@@ -139,8 +139,7 @@ impl Node {
         let ephemerals: Vec<(i64, Vec<String>)> = self
             .tree
             .all_ephemerals()
-            .iter()
-            .map(|(s, p)| (*s, p.iter().cloned().collect()))
+            .map(|(s, paths)| (s, paths.map(str::to_owned).collect()))
             .collect();
         let wall = |t: u64| t as i64;
         ServerReport {

@@ -13,7 +13,7 @@ impl Node {
         for p in self.tree.containers() {
             if let Some(n) = self.tree.get(p) {
                 if n.num_children() == 0 && n.stat().cversion > 0 {
-                    candidates.push(p.clone());
+                    candidates.push(p.to_owned());
                 }
             }
         }
@@ -22,7 +22,7 @@ impl Node {
                 if let NodeKind::Ttl(ttl) = n.kind() {
                     let idle = now as i64 - n.stat().mtime;
                     if n.num_children() == 0 && ttl != 0 && idle > ttl {
-                        candidates.push(p.clone());
+                        candidates.push(p.to_owned());
                     }
                 }
             }

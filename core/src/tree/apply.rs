@@ -271,7 +271,7 @@ impl DataTree {
                 });
                 let mut outcome = ApplyOutcome::at(path);
                 if let Some((old, stat)) = replaced {
-                    self.acls.release(old);
+                    self.acls.release(&old);
                     outcome.stat = Some(stat);
                 }
                 outcome
@@ -336,7 +336,7 @@ impl DataTree {
         let Some(node) = self.remove_node(path) else {
             return;
         };
-        self.acls.release(node.into_acl());
+        self.acls.release(node.acl());
         let parent_path = path::parent(path);
         self.modify_node(parent_path, |parent| {
             parent.remove_child(path::basename(path));

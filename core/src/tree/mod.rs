@@ -2,6 +2,13 @@
 //!
 //! Reads take `&self`; the only mutation is [`DataTree::apply`], which applies one committed txn in zxid order.
 //! That is the single place where replicated state changes.
+//!
+//! Every container in the tree is a persistent (copy-on-write) B-tree from `imbl`, so `clone()` is O(1): a
+//! snapshot is a clone taken on the event loop and written out by another thread while the live tree goes on
+//! changing. The clone shares all of its structure with the live tree; a later write copies only the few
+//! B-tree nodes on its path (at most 16 entries each) that the snapshot still holds, and once the snapshot is
+//! dropped the live tree is again the only owner and changes in place. Iteration is in key order, as with
+//! `BTreeMap`.
 
 mod acl_intern;
 mod apply;
@@ -20,10 +27,12 @@ pub use node_kind::{NodeKind, CONTAINER_OWNER, MAX_EXTENDED_SERVER_ID, MAX_TTL};
 pub use restore::{RestoreError, TreeBuilder};
 pub use znode::{PersistedStat, ZNode};
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::ops::Bound;
+use std::sync::Arc;
 
 use bytes::Bytes;
+use imbl::{OrdMap, OrdSet};
 
 use crate::proto::path;
 use crate::proto::records::{Acl, Id, Stat};
@@ -32,8 +41,11 @@ use crate::Zxid;
 use acl_intern::AclIntern;
 
 /// Sessions with their timeouts, kept beside the tree because they are replicated state too
-/// (ZooKeeper's ZKDatabase.sessionsWithTimeouts).
-pub type SessionTimeouts = BTreeMap<i64, i32>;
+/// (ZooKeeper's ZKDatabase.sessionsWithTimeouts). Sorted by session id; cloned in O(1) with the tree.
+pub type SessionTimeouts = OrdMap<i64, i32>;
+
+/// A full path, stored once and shared by the node map, the indexes and every snapshot of them.
+type PathKey = Arc<str>;
 
 /// The path of ZooKeeper's own subtree.
 pub const ZOOKEEPER_PATH: &str = "/zookeeper";
@@ -46,12 +58,14 @@ pub const CONFIG_PATH: &str = "/zookeeper/config";
 #[derive(Debug, Clone)]
 pub struct DataTree {
     /// Full path -> node. Sorted, so iteration (snapshots, digests, dumps) is deterministic and a subtree is a
-    /// contiguous range.
-    nodes: BTreeMap<Box<str>, ZNode>,
+    /// contiguous range. Each znode sits behind its own `Arc` so that B-tree leaves stay small (lookups touch
+    /// fewer cache lines; copying a leaf a snapshot shares copies 16 pointers, not 16 znodes) and a write after
+    /// a snapshot copies only the one znode it changes.
+    nodes: OrdMap<PathKey, Arc<ZNode>>,
     /// session id -> paths of its ephemeral nodes (no empty sets).
-    ephemerals: BTreeMap<i64, BTreeSet<String>>,
-    containers: BTreeSet<String>,
-    ttls: BTreeSet<String>,
+    ephemerals: OrdMap<i64, OrdSet<PathKey>>,
+    containers: OrdSet<PathKey>,
+    ttls: OrdSet<PathKey>,
     sessions: SessionTimeouts,
     last_zxid: Zxid,
     acls: AclIntern,
@@ -93,10 +107,10 @@ impl DataTree {
     /// ZooKeeper fills it with the dynamic config when the database loads.
     pub fn new() -> DataTree {
         let mut tree = DataTree {
-            nodes: BTreeMap::new(),
-            ephemerals: BTreeMap::new(),
-            containers: BTreeSet::new(),
-            ttls: BTreeSet::new(),
+            nodes: OrdMap::new(),
+            ephemerals: OrdMap::new(),
+            containers: OrdSet::new(),
+            ttls: OrdSet::new(),
             sessions: SessionTimeouts::new(),
             last_zxid: 0,
             acls: AclIntern::default(),
@@ -118,7 +132,7 @@ impl DataTree {
             ZNode::new(Bytes::new(), read_only, config_stat),
         );
         for p in [ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH] {
-            if let Some(parent) = tree.nodes.get_mut(path::parent(p)) {
+            if let Some(parent) = tree.node_mut(path::parent(p)) {
                 parent.add_child(path::basename(p));
             }
         }
@@ -127,7 +141,7 @@ impl DataTree {
 
     /// The node at `path`, if any.
     pub fn get(&self, path: &str) -> Option<&ZNode> {
-        self.nodes.get(path)
+        self.nodes.get(path).map(|n| &**n)
     }
 
     /// The client-visible Stat of `path`.
@@ -143,7 +157,7 @@ impl DataTree {
 
     /// Every node with its path, in sorted path order (for snapshots and dumps).
     pub fn nodes(&self) -> impl Iterator<Item = (&str, &ZNode)> {
-        self.nodes.iter().map(|(p, n)| (&**p, n))
+        self.nodes.iter().map(|(p, n)| (&**p, &**n))
     }
 
     /// Number of all descendants of `path` (getAllChildrenNumber), not counting `path` itself. For "/" that is
@@ -156,7 +170,7 @@ impl DataTree {
         let prefix = format!("{path}/");
         let below = self
             .nodes
-            .range::<str, _>((Bound::Included(prefix.as_str()), Bound::Unbounded))
+            .range::<_, str>((Bound::Included(prefix.as_str()), Bound::Unbounded))
             .take_while(|(p, _)| p.starts_with(&prefix))
             .count();
         Some(below as i32)
@@ -168,27 +182,29 @@ impl DataTree {
             .get(&session_id)
             .into_iter()
             .flatten()
-            .map(String::as_str)
+            .map(|p| &**p)
     }
 
-    /// Every session that owns ephemerals, with its paths.
-    pub fn all_ephemerals(&self) -> &BTreeMap<i64, BTreeSet<String>> {
-        &self.ephemerals
+    /// Every session that owns ephemerals (in id order), with its paths (sorted).
+    pub fn all_ephemerals(&self) -> impl Iterator<Item = (i64, impl Iterator<Item = &str>)> {
+        self.ephemerals
+            .iter()
+            .map(|(&s, paths)| (s, paths.iter().map(|p| &**p)))
     }
 
     /// Number of ephemeral nodes (mntr's zk_ephemerals_count).
     pub fn ephemerals_count(&self) -> usize {
-        self.ephemerals.values().map(BTreeSet::len).sum()
+        self.ephemerals.values().map(OrdSet::len).sum()
     }
 
-    /// Paths of container nodes (candidates for removal when empty).
-    pub fn containers(&self) -> &BTreeSet<String> {
-        &self.containers
+    /// Paths of container nodes (candidates for removal when empty), sorted.
+    pub fn containers(&self) -> impl Iterator<Item = &str> {
+        self.containers.iter().map(|p| &**p)
     }
 
-    /// Paths of TTL nodes.
-    pub fn ttls(&self) -> &BTreeSet<String> {
-        &self.ttls
+    /// Paths of TTL nodes, sorted.
+    pub fn ttls(&self) -> impl Iterator<Item = &str> {
+        self.ttls.iter().map(|p| &**p)
     }
 
     /// Live sessions and their timeouts.
@@ -229,9 +245,9 @@ impl DataTree {
         let mut digest = 0u64;
         let mut data_size = 0u64;
         let mut child_links = 0usize;
-        let mut ephemerals: BTreeMap<i64, BTreeSet<String>> = BTreeMap::new();
-        let mut containers = BTreeSet::new();
-        let mut ttls = BTreeSet::new();
+        let mut ephemerals: OrdMap<i64, OrdSet<PathKey>> = OrdMap::new();
+        let mut containers = OrdSet::new();
+        let mut ttls = OrdSet::new();
         for (p, node) in &self.nodes {
             digest = digest.wrapping_add(digest::node_hash(p, node));
             data_size += java_len(p) + node.data().len() as u64;
@@ -262,13 +278,13 @@ impl DataTree {
                     if node.num_children() > 0 {
                         return Err(format!("{p}: ephemeral with children"));
                     }
-                    ephemerals.entry(s).or_default().insert(p.to_string());
+                    ephemerals.entry(s).or_default().insert(p.clone());
                 }
                 NodeKind::Container => {
-                    containers.insert(p.to_string());
+                    containers.insert(p.clone());
                 }
                 NodeKind::Ttl(_) => {
-                    ttls.insert(p.to_string());
+                    ttls.insert(p.clone());
                 }
             }
         }
@@ -300,12 +316,15 @@ impl DataTree {
         if data_size != self.data_size {
             return Err("cached data size differs from a full recomputation".into());
         }
-        let acl_lists: BTreeSet<&[Acl]> = self.nodes.values().map(ZNode::acl).collect();
-        if acl_lists.len() != self.acls.len() {
+        let mut acl_uses: BTreeMap<&[Acl], usize> = BTreeMap::new();
+        for node in self.nodes.values() {
+            *acl_uses.entry(node.acl()).or_default() += 1;
+        }
+        if !acl_uses.iter().map(|(a, n)| (*a, *n)).eq(self.acls.uses()) {
             return Err(format!(
-                "{} ACL lists interned, {} in use",
+                "interned ACL lists and their use counts ({} lists) differ from the nodes' ({} lists)",
                 self.acls.len(),
-                acl_lists.len()
+                acl_uses.len()
             ));
         }
         Ok(())
@@ -317,26 +336,24 @@ impl DataTree {
     fn insert_node(&mut self, path: &str, node: ZNode) {
         self.digest = self.digest.wrapping_add(digest::node_hash(path, &node));
         self.data_size += java_len(path) + node.data().len() as u64;
+        let key: PathKey = Arc::from(path);
         match node.kind() {
             NodeKind::Persistent => {}
             NodeKind::Ephemeral(s) => {
-                self.ephemerals
-                    .entry(s)
-                    .or_default()
-                    .insert(path.to_owned());
+                self.ephemerals.entry(s).or_default().insert(key.clone());
             }
             NodeKind::Container => {
-                self.containers.insert(path.to_owned());
+                self.containers.insert(key.clone());
             }
             NodeKind::Ttl(_) => {
-                self.ttls.insert(path.to_owned());
+                self.ttls.insert(key.clone());
             }
         }
-        self.nodes.insert(path.into(), node);
+        self.nodes.insert(key, Arc::new(node));
     }
 
     /// Removes a node (its parent's children are the caller's business).
-    fn remove_node(&mut self, path: &str) -> Option<ZNode> {
+    fn remove_node(&mut self, path: &str) -> Option<Arc<ZNode>> {
         let node = self.nodes.remove(path)?;
         self.digest = self.digest.wrapping_sub(digest::node_hash(path, &node));
         self.data_size -= java_len(path) + node.data().len() as u64;
@@ -362,7 +379,7 @@ impl DataTree {
 
     /// Changes a node in place (not its kind), rehashing it. `None` if there is no such node.
     fn modify_node<R>(&mut self, path: &str, change: impl FnOnce(&mut ZNode) -> R) -> Option<R> {
-        let node = self.nodes.get_mut(path)?;
+        let node = self.node_mut(path)?;
         let old_hash = digest::node_hash(path, node);
         let old_len = node.data().len() as u64;
         let r = change(node);
@@ -371,6 +388,11 @@ impl DataTree {
         self.digest = self.digest.wrapping_sub(old_hash).wrapping_add(new_hash);
         self.data_size = self.data_size - old_len + new_len;
         Some(r)
+    }
+
+    /// The node at `path`, to change: copied first if a snapshot shares it.
+    fn node_mut(&mut self, path: &str) -> Option<&mut ZNode> {
+        self.nodes.get_mut(path).map(Arc::make_mut)
     }
 
     fn put_session(&mut self, session_id: i64, timeout: i32) {

@@ -1,5 +1,6 @@
 //! Random sequences of fitting and non-fitting txns: the tree never panics, keeps its invariants, agrees with
-//! a naive model of the same rules, and replaying the same txns rebuilds the same digest.
+//! a naive model of the same rules, and replaying the same txns rebuilds the same digest. A snapshot (clone)
+//! taken part way stays exactly the tree of the txns before it while the live tree goes on changing.
 
 use std::collections::BTreeMap;
 
@@ -253,7 +254,7 @@ impl Model {
     }
 
     fn matches(&self, tree: &DataTree) -> bool {
-        Model::new(tree).nodes == self.nodes && tree.sessions() == &self.sessions
+        Model::new(tree).nodes == self.nodes && tree.sessions().iter().eq(self.sessions.iter())
     }
 }
 
@@ -261,12 +262,18 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn random_txns_keep_the_tree_consistent(steps in steps()) {
+    fn random_txns_keep_the_tree_consistent(steps in steps(), snap_at in 0usize..60) {
         let mut tree = DataTree::new();
         let mut model = Model::new(&tree);
         let mut log = Vec::new();
         let mut zxid = 0i64;
-        for (txn, s, stale) in steps {
+        // A snapshot taken part way (a clone sharing structure with the live tree): with how many logged txns,
+        // and its digest then.
+        let mut snapshot = None;
+        for (i, (txn, s, stale)) in steps.into_iter().enumerate() {
+            if i == snap_at {
+                snapshot = Some((tree.clone(), log.len(), tree.digest()));
+            }
             let session = SESSIONS[s];
             let z = if stale == 0 { zxid + 1 } else { zxid + 1 - i64::from(stale) };
             let header = TxnHeader { session_id: session, cxid: 0, zxid: z, time: 5000 + z };
@@ -307,5 +314,19 @@ proptest! {
         let a: Vec<_> = replayed.nodes().map(|(p, n)| (p.to_owned(), n.stat(), n.data().clone())).collect();
         let b: Vec<_> = tree.nodes().map(|(p, n)| (p.to_owned(), n.stat(), n.data().clone())).collect();
         prop_assert_eq!(a, b);
+        // The snapshot is still exactly the tree its txns build, whatever the live tree did afterwards.
+        if let Some((snapshot, applied, digest)) = snapshot {
+            prop_assert_eq!(snapshot.check_invariants(), Ok(()));
+            prop_assert_eq!(snapshot.digest(), digest);
+            let mut prefix = DataTree::new();
+            for (header, txn) in &log[..applied] {
+                prefix.apply(header, txn);
+            }
+            prop_assert_eq!(snapshot.digest(), prefix.digest());
+            prop_assert_eq!(snapshot.last_zxid(), prefix.last_zxid());
+            let a: Vec<_> = prefix.nodes().map(|(p, n)| (p.to_owned(), n.stat(), n.data().clone())).collect();
+            let b: Vec<_> = snapshot.nodes().map(|(p, n)| (p.to_owned(), n.stat(), n.data().clone())).collect();
+            prop_assert_eq!(a, b);
+        }
     }
 }

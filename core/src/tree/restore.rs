@@ -93,8 +93,7 @@ impl TreeBuilder {
         if node_path != "/" {
             let parent = self
                 .tree
-                .nodes
-                .get_mut(path::parent(node_path))
+                .node_mut(path::parent(node_path))
                 .ok_or_else(|| RestoreError::Orphan(node_path.to_owned()))?;
             if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
                 return Err(RestoreError::ChildOfEphemeral(node_path.to_owned()));
@@ -220,9 +219,14 @@ mod tests {
         );
         assert_eq!(restored.last_zxid(), tree.last_zxid());
         assert_eq!(restored.sessions(), tree.sessions());
-        assert_eq!(restored.all_ephemerals(), tree.all_ephemerals());
-        assert_eq!(restored.containers(), tree.containers());
-        assert_eq!(restored.ttls(), tree.ttls());
+        let ephemerals = |t: &DataTree| -> Vec<(i64, Vec<String>)> {
+            t.all_ephemerals()
+                .map(|(s, paths)| (s, paths.map(str::to_owned).collect()))
+                .collect()
+        };
+        assert_eq!(ephemerals(&restored), ephemerals(&tree));
+        assert!(restored.containers().eq(tree.containers()));
+        assert!(restored.ttls().eq(tree.ttls()));
         for (p, n) in tree.nodes() {
             assert_eq!(restored.stat(p), Some(n.stat()), "{p}");
             assert_eq!(restored.children(p), tree.children(p), "{p}");

@@ -1,9 +1,9 @@
 //! One znode: data, ACL, persisted stat and children names.
 
-use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use bytes::Bytes;
+use imbl::OrdSet;
 
 use crate::proto::records::{Acl, Stat};
 
@@ -31,12 +31,14 @@ pub struct PersistedStat {
 ///
 /// Kept compact: the ACL list is shared with every node that has the same list (the tree interns it), the data
 /// is a `Bytes` shared with the txn that set it, and leaf nodes have an empty, unallocated children set.
+/// Cloning is O(1): the children set is a persistent B-tree, so a snapshot that shares a node with 100,000
+/// children does not copy them when the live tree adds one more (only the touched B-tree nodes are copied).
 #[derive(Debug, Clone)]
 pub struct ZNode {
     data: Bytes,
     acl: Arc<[Acl]>,
     stat: PersistedStat,
-    children: BTreeSet<Box<str>>,
+    children: OrdSet<Arc<str>>,
 }
 
 impl ZNode {
@@ -45,7 +47,7 @@ impl ZNode {
             data,
             acl,
             stat,
-            children: BTreeSet::new(),
+            children: OrdSet::new(),
         }
     }
 
@@ -100,11 +102,6 @@ impl ZNode {
         self.children.contains(name)
     }
 
-    /// Gives up the node, keeping its shared ACL for the tree's interning table.
-    pub(super) fn into_acl(self) -> Arc<[Acl]> {
-        self.acl
-    }
-
     pub(super) fn stat_mut(&mut self) -> &mut PersistedStat {
         &mut self.stat
     }
@@ -119,7 +116,7 @@ impl ZNode {
     }
 
     pub(super) fn add_child(&mut self, name: &str) {
-        self.children.insert(name.into());
+        self.children.insert(Arc::from(name));
     }
 
     pub(super) fn remove_child(&mut self, name: &str) {

@@ -13,7 +13,8 @@ pub fn check(world: &World) -> Vec<String> {
             v.push(format!("tree invariants on node {n}: {e}"));
         }
         for (session, paths) in tree.all_ephemerals() {
-            if !tree.sessions().contains_key(session) {
+            if !tree.sessions().contains_key(&session) {
+                let paths: Vec<&str> = paths.collect();
                 v.push(format!(
                     "ephemerals: node {n} holds {paths:?} of ended session 0x{session:x}"
                 ));
