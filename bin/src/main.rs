@@ -48,6 +48,10 @@ enum Command {
     Status(status_cmd::StatusArgs),
 }
 
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     // Tools that print results log only warnings and errors unless RUST_LOG asks for more.

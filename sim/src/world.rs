@@ -79,6 +79,12 @@ enum Event {
     },
     Partition,
     Unpartition,
+    /// Toggles the link a-b, again and again until `until`.
+    Flap {
+        a: usize,
+        b: usize,
+        until: u64,
+    },
 }
 
 /// A connection between a client and a server (TCP: in order, until reset).
@@ -147,6 +153,9 @@ pub struct World {
     peer_fifo: BTreeMap<(usize, usize), u64>,
     /// Node pairs cut by a partition.
     cut: std::collections::BTreeSet<(usize, usize)>,
+    /// Directed links (from, to) whose messages vanish while the connection looks up (a one-way partition);
+    /// the connection breaks when the partition ends, as a TCP connection that lost data must.
+    one_way: std::collections::BTreeSet<(usize, usize)>,
     /// Per node: the newest committed zxid already recorded from its committed log.
     seen_committed: Vec<i64>,
 }
@@ -198,6 +207,7 @@ impl World {
             link_gen: 0,
             peer_fifo: BTreeMap::new(),
             cut: Default::default(),
+            one_way: Default::default(),
             seen_committed: vec![0; 0],
         };
         w.seen_committed = vec![0; w.servers.len()];
@@ -411,6 +421,9 @@ impl World {
                 let Some(&gen) = self.links.get(&Self::key(n, m)) else {
                     return;
                 };
+                if self.one_way.contains(&(n, m)) {
+                    return;
+                }
                 let lat = self.latency();
                 let last = self.peer_fifo.get(&(n, m)).copied().unwrap_or(0);
                 let at = (self.now + lat).max(last);
@@ -783,22 +796,26 @@ impl World {
                 if !self.fault_phase {
                     return;
                 }
-                // Split the servers in two random groups (a leader may land on either side).
-                let n = self.servers.len();
-                let side: Vec<bool> = (0..n).map(|_| self.rng.chance(0.5)).collect();
-                self.trace.line(self.now, || format!("partition {side:?}"));
-                for a in 0..n {
-                    for b in a + 1..n {
-                        if side[a] != side[b] {
-                            self.cut.insert((a, b));
-                            self.link_down(a, b);
-                        }
-                    }
-                }
+                let shape = self.partition();
+                self.trace.line(self.now, || format!("partition: {shape}"));
                 let (lo, hi) = self.params.plan.partition_ms;
                 let at = self.now + self.rng.range(lo, hi);
                 self.queue.push(at, Event::Unpartition);
                 self.reschedule(self.params.plan.partition_every, Event::Partition);
+            }
+            Event::Flap { a, b, until } => {
+                if !self.fault_phase || self.now >= until {
+                    return;
+                }
+                let k = Self::key(a, b);
+                if self.cut.remove(&k) {
+                    self.link_up(a, b);
+                } else {
+                    self.cut.insert(k);
+                    self.link_down(a, b);
+                }
+                let next = self.now + self.rng.range(50, 1_000);
+                self.queue.push(next, Event::Flap { a, b, until });
             }
             Event::Unpartition => self.heal_partition(),
             Event::Resume { node } => {
@@ -822,7 +839,82 @@ impl World {
         }
     }
 
+    /// Cuts the network in one of the shapes real networks fail in; returns its description.
+    fn partition(&mut self) -> String {
+        let n = self.servers.len();
+        if n < 2 {
+            return "none (one server)".into();
+        }
+        let leader = (0..n).find(|&i| {
+            self.servers[i]
+                .node
+                .as_ref()
+                .is_some_and(|node| node.mode() == "leader")
+        });
+        let pairs: Vec<(usize, usize)> = (0..n)
+            .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+            .collect();
+        let mut cut = Vec::new();
+        let shape = match self.rng.range(0, 5) {
+            // Two random groups (a leader may land on either side).
+            0 => {
+                let side: Vec<bool> = (0..n).map(|_| self.rng.chance(0.5)).collect();
+                cut.extend(pairs.iter().filter(|(a, b)| side[*a] != side[*b]));
+                format!("split {side:?}")
+            }
+            // The leader alone, cut from everyone.
+            1 => {
+                let l = leader.unwrap_or(0);
+                cut.extend(pairs.iter().filter(|(a, b)| *a == l || *b == l));
+                format!("isolate node {l}")
+            }
+            // Two halves joined only through one bridge server.
+            2 => {
+                let bridge = self.rng.range(0, n as u64 - 1) as usize;
+                let side: Vec<bool> = (0..n).map(|i| i < n / 2).collect();
+                cut.extend(
+                    pairs
+                        .iter()
+                        .filter(|(a, b)| side[*a] != side[*b] && *a != bridge && *b != bridge),
+                );
+                format!("bridge through node {bridge}")
+            }
+            // A ring: each server reaches only its two neighbours.
+            3 => {
+                cut.extend(pairs.iter().filter(|(a, b)| {
+                    let d = b - a;
+                    d != 1 && d != n - 1
+                }));
+                "ring".to_string()
+            }
+            // One way: the leader's (or a random server's) messages to one peer vanish.
+            _ => {
+                let from = leader.unwrap_or_else(|| self.rng.range(0, n as u64 - 1) as usize);
+                let to = (from + 1 + self.rng.range(0, n as u64 - 2) as usize) % n;
+                self.one_way.insert((from, to));
+                if self.rng.chance(0.5) {
+                    // And a flapping link elsewhere for the same while.
+                    let (lo, hi) = self.params.plan.partition_ms;
+                    let until = self.now + hi.max(lo);
+                    let (a, b) = pairs[self.rng.range(0, pairs.len() as u64 - 1) as usize];
+                    self.queue.push(self.now, Event::Flap { a, b, until });
+                    return format!("one way {from}->{to}, link {a}-{b} flapping");
+                }
+                return format!("one way {from}->{to}");
+            }
+        };
+        for (a, b) in cut {
+            self.cut.insert((a, b));
+            self.link_down(a, b);
+        }
+        shape
+    }
+
     fn heal_partition(&mut self) {
+        // A connection that silently lost messages one way breaks now.
+        for (a, b) in std::mem::take(&mut self.one_way) {
+            self.link_down(a, b);
+        }
         self.cut.clear();
         let n = self.servers.len();
         for a in 0..n {

@@ -58,6 +58,10 @@ pub struct Leader {
     pub epoch: Option<u32>,
     /// Learners that acknowledged the epoch (and were sent their sync).
     synced_sent: BTreeSet<ServerId>,
+    /// Learners that acknowledged the epoch, with their last zxid, waiting for a quorum of such acks.
+    epoch_acks: BTreeMap<ServerId, Zxid>,
+    /// A quorum acknowledged the epoch: learners are synced as soon as they acknowledge it.
+    discovered: bool,
     /// Learners that acknowledged NEWLEADER.
     newleader_acks: BTreeSet<ServerId>,
     /// Learners serving (sent UPTODATE).
@@ -477,6 +481,8 @@ impl Node {
                 infos,
                 epoch: None,
                 synced_sent: BTreeSet::new(),
+                epoch_acks: BTreeMap::new(),
+                discovered: false,
                 newleader_acks: BTreeSet::new(),
                 up_to_date: BTreeSet::new(),
                 acks: AckTracker::new(m.quorum.clone(), self.tree.last_zxid()),
@@ -583,6 +589,7 @@ impl Node {
                         // A learner starting over (it went looking and came back): forget its old stream; the old
                         // proposals and commits stop until it is synced again.
                         l.synced_sent.remove(&from);
+                        l.epoch_acks.remove(&from);
                         l.up_to_date.remove(&from);
                         l.newleader_acks.remove(&from);
                         l.infos.insert(from, (accepted_epoch, last_zxid, observer));
@@ -626,8 +633,27 @@ impl Node {
                     tracing::warn!(from, "a learner is ahead of the leader; looking again");
                     return self.start_election(now, out);
                 }
-                l.synced_sent.insert(from);
-                self.leader_sync_learner(from, last_zxid, epoch);
+                l.epoch_acks.insert(from, last_zxid);
+                // Synchronization starts only once a quorum acknowledged the epoch (Zab's discovery): then
+                // the quorum has left every older leader, and its histories, which include everything those
+                // leaders committed, were checked against ours above. A learner of an epoch whose leader
+                // synced it without that could later win an election with an empty log and truncate
+                // committed txns everywhere.
+                if !l.discovered {
+                    let acked = l.epoch_acks.keys().copied().chain([m.me]);
+                    if !m.quorum.is_quorum(acked) {
+                        return;
+                    }
+                    l.discovered = true;
+                }
+                let ready: Vec<(ServerId, Zxid)> =
+                    std::mem::take(&mut l.epoch_acks).into_iter().collect();
+                for (learner, last) in ready {
+                    if let Role::Leading(l) = &mut self.role {
+                        l.synced_sent.insert(learner);
+                    }
+                    self.leader_sync_learner(learner, last, epoch);
+                }
             }
             ZabMsg::AckNewLeader { .. } => {
                 let Role::Leading(l) = &mut self.role else {
@@ -1034,6 +1060,7 @@ impl Node {
             Role::Leading(l) => {
                 l.last_heard.remove(&peer);
                 l.synced_sent.remove(&peer);
+                l.epoch_acks.remove(&peer);
                 l.up_to_date.remove(&peer);
                 l.newleader_acks.remove(&peer);
                 l.infos.remove(&peer);

@@ -327,6 +327,11 @@ impl Node {
         .min()
     }
 
+    /// What `srvr` prints as Mode: standalone, leader, follower, observer or looking.
+    pub fn mode(&self) -> &'static str {
+        self.mode_name()
+    }
+
     /// The replicated tree (for tests, the simulator's checkers and tools).
     pub fn tree(&self) -> &DataTree {
         &self.tree
