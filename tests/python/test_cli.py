@@ -208,6 +208,36 @@ def test_interactive_shell_completes_paths_with_tab(server):
 
 
 @pytest.mark.rzk_only
+def test_keys_typed_after_a_tab_completion_are_not_lost(server):
+    """Enter right after Tab, then a whole command, all in one burst (a paste, or a fast typist).
+
+    rustyline built without its buffer-redux feature dropped the bytes it had read past the first line, so
+    the second command never ran and the shell looked hung. Every wait here is bounded: a hang fails.
+    """
+    root = f"/tabahead_{uuid.uuid4().hex[:8]}"
+    assert rzk_cli(server, "create", root).returncode == 0
+    assert rzk_cli(server, "create", f"{root}/completeme", "x").returncode == 0
+    assert rzk_cli(server, "create", f"{root}/other", "y").returncode == 0
+    sh = Pty(server)
+    try:
+        sh.expect("(CONNECTED) 0] ")
+        sh.send(f"get {root}/compl")
+        sh.expect("compl")
+        sh.send("\t")
+        sh.expect(f"{root}/completeme")
+        sh.send(f"\nls {root}\n")
+        sh.expect("\r\nx\r\n")
+        sh.expect("[completeme, other]")
+        # The same with the completion itself inside the burst.
+        sh.send(f"get {root}/oth\t\nstat {root}/other\n")
+        sh.expect("\r\ny\r\n")
+        sh.expect("dataLength = 1")
+        sh.expect("(CONNECTED) 4] ")
+    finally:
+        sh.kill()
+
+
+@pytest.mark.rzk_only
 def test_status_prints_the_mode_of_local_servers(server, tmp_path):
     cfg = tmp_path / "zoo.cfg"
     cfg.write_text(f"dataDir={tmp_path}\nclientPort={server.port}\nclientPortAddress=127.0.0.1\n")
