@@ -7,7 +7,9 @@
 
 mod client;
 mod commands;
+mod ensemble_config;
 mod format;
+mod quota;
 
 use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal};
