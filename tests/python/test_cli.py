@@ -72,14 +72,30 @@ def scenario(root):
 def normalize(text):
     out = []
     for line in text.splitlines():
-        if not line.strip() or line.startswith("\t") or "JLine" in line or line.startswith("Connecting to"):
+        if not line.strip() or "JLine" in line or line.startswith("Connecting to"):
             continue
         if re.match(r"^(ctime|mtime) = ", line):
             continue
         line = re.sub(r"= 0x[0-9a-f]+$", "= 0x?", line)
-        # zkCli's usage listing has commands rzk leaves out (quotas, reconfig, config): not compared.
-        if line.startswith("ZooKeeper -server"):
+        line = re.sub(r"^ZooKeeper CLI version: .*", "ZooKeeper CLI version: ?", line)
+        out.append(line)
+    return out
+
+
+def zkcli_messages(stderr):
+    """zkCli logs to stderr too (log4j): keep only its own messages."""
+    return [l for l in normalize(stderr) if not re.search(r"\b(INFO|WARN|DEBUG|ERROR)\b|SLF4J|log4j", l)]
+
+
+def mask_quota_usage(lines):
+    """ZooKeeper's server counts the nodes and bytes under a quota'd path in its zookeeper_stats node (and
+    setquota warns when a new limit is already passed); rzk's server does not, so those figures differ."""
+    out = []
+    for line in lines:
+        if line.startswith("[Warning]: "):
             continue
+        line = re.sub(r"^(Output stat for \S+) .*", r"\1 ?", line)
+        line = re.sub(r"^count=\d+,bytes=\d+$", "count=?,bytes=?", line)
         out.append(line)
     return out
 
@@ -95,11 +111,115 @@ def test_stdin_script_prints_what_zkcli_prints():
         [str(ZKCLI), "-server", zk.hosts], input=script, capture_output=True, text=True, timeout=120
     )
     ours = rzk_cli(rzk, stdin=script)
-    # zkCli logs to stderr too (log4j): keep only its own messages.
-    ref_err = [l for l in normalize(ref.stderr) if not re.search(r"\b(INFO|WARN|DEBUG|ERROR)\b|SLF4J|log4j", l)]
     assert normalize(ours.stdout) == normalize(ref.stdout)
-    assert normalize(ours.stderr) == ref_err
+    assert normalize(ours.stderr) == zkcli_messages(ref.stderr)
     assert ours.returncode != 0  # some commands failed
+
+
+def quota_and_shell_scenario(root):
+    """Quotas, config, reconfig and the shell's own commands, including every error zkCli reports."""
+    lines = [
+        f"create {root}",
+        f"create {root}/a 12345",
+        f"create {root}/a/b xy",
+        f"create {root}/c",
+        f"setquota -n 5 {root}/a",
+        f"listquota {root}/a",
+        f"get {root}/x",
+        f"get /zookeeper/quota{root}/a/zookeeper_limits",
+        f"setquota -b 100 {root}/a",
+        f"setquota -N 10 {root}/a",
+        f"setquota -B 1000 {root}/a",
+        f"listquota {root}/a",
+        f"setquota -n 5 {root}",
+        f"setquota -n 5 {root}/a/b",
+        f"setquota -n 0 {root}/c",
+        f"setquota -b -1 {root}/c",
+        f"setquota -n x {root}/c",
+        f"setquota -n 5 {root}/nope",
+        "setquota -n 5 /zookeeper/quota",
+        "setquota -n 5 /",
+        "setquota -n 5 relative",
+        f"setquota {root}/c",
+        "setquota -n 5",
+        f"setquota -n 5 -b 6 {root}/c",
+        f"listquota {root}/c",
+        "listquota /",
+        f"delquota -n {root}/a",
+        f"delquota -N -B {root}/a",
+        f"delquota -B {root}/a",
+        f"listquota {root}/a",
+        f"delquota {root}/a",
+        f"listquota {root}/a",
+        f"ls /zookeeper/quota{root}",
+        f"delquota {root}/a",
+        "delquota /",
+        "delquota",
+        f"setquota -n 3 {root}/a/b",
+        f"listquota {root}/a/b",
+        f"delquota {root}/a/b",
+        f"ls /zookeeper/quota{root}",
+        "config",
+        "config -s",
+        "config -c",
+        "config -x",
+        "reconfig -add server.5=127.0.0.1:1234:1235;21999",
+        "reconfig -s -v 10 -remove 3",
+        "reconfig",
+        "reconfig -v zz -add x",
+        "reconfig -file /nonexistent/dynamic.cfg",
+        "reconfig -add a -members b",
+        "reconfig -file a -members b",
+        "reconfig -x",
+        "reconfig -remove",
+        f"ls {root}",
+    ]
+    # History numbers count from 0: redo the `ls` just above, then one out of range.
+    lines += [f"redo {len(lines) - 1}", "redo 99"]
+    lines += [
+        "history",
+        "printwatches",
+        "printwatches off",
+        "printwatches",
+        "version",
+        "version x",
+        f"getEphemerals {root}",
+        f"getAllChildrenNumber {root}",
+        "getAllChildrenNumber",
+        "set -v",
+        "get -x /",
+        f"deleteall {root}",
+        "close",
+        "ls /",
+        "quit",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+@pytest.mark.skipif(not ZKCLI.exists(), reason="Debian's zookeeper package (zkCli.sh) is not installed")
+def test_quota_config_and_shell_commands_print_what_zkcli_prints():
+    """The same script three ways: zkCli on ZooKeeper (the reference), rzk cli on ZooKeeper (must be
+    identical: the quota commands are client-side), rzk cli on rzk (identical but for quota usage)."""
+    if "zk" not in servers.selected_targets():
+        pytest.skip("the ZooKeeper reference is not selected")
+    zk, rzk = _get_server("zk"), _get_server("rzk")
+    # One root for all three runs, so that outputs compare as they are: each run removes what it made.
+    script = quota_and_shell_scenario(f"/qz_{uuid.uuid4().hex[:8]}")
+    ref = subprocess.run(
+        [str(ZKCLI), "-server", zk.hosts],
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    ref_out, ref_err = normalize(ref.stdout), zkcli_messages(ref.stderr)
+    assert "KeeperErrorCode = Reconfig is disabled" in ref_err
+    ours_on_zk = rzk_cli(zk, stdin=script)
+    assert normalize(ours_on_zk.stdout) == ref_out
+    assert normalize(ours_on_zk.stderr) == ref_err
+    ours = rzk_cli(rzk, stdin=script)
+    assert mask_quota_usage(normalize(ours.stdout)) == mask_quota_usage(ref_out)
+    assert normalize(ours.stderr) == ref_err
 
 
 @pytest.mark.rzk_only
@@ -126,6 +246,83 @@ def test_stdin_scripts_fail_when_any_command_fails(server):
     assert "[]" in ok.stdout.splitlines()
     failed = rzk_cli(server, stdin=f"get {root}/nope\nls {root}\n")
     assert failed.returncode == 1
+
+
+def test_quota_lifecycle_one_command_at_a_time(server):
+    root = f"/quota_{uuid.uuid4().hex[:8]}"
+    assert rzk_cli(server, "create", root).returncode == 0
+    assert rzk_cli(server, "create", f"{root}/kid", "abc").returncode == 0
+    assert rzk_cli(server, "setquota", "-n", "10", root).returncode == 0
+    assert rzk_cli(server, "setquota", "-B", "4096", root).returncode == 0
+    listed = rzk_cli(server, "listquota", root)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stderr == f"absolute path is /zookeeper/quota{root}/zookeeper_limits\n"
+    out = listed.stdout.splitlines()
+    assert out[0] == f"Output quota for {root} count=10,bytes=-1=;byteHardLimit=4096;countHardLimit=-1"
+    assert re.fullmatch(rf"Output stat for {root} count=\d+,bytes=\d+", out[1])
+    # Quotas do not nest.
+    nested = rzk_cli(server, "setquota", "-n", "1", f"{root}/kid")
+    assert nested.returncode == 1
+    assert nested.stderr.strip() == f"{root}/kid has a parent {root} which has a quota"
+    assert rzk_cli(server, "delquota", "-B", root).returncode == 0
+    assert rzk_cli(server, "listquota", root).stdout.splitlines()[0].endswith(
+        "count=10,bytes=-1=;byteHardLimit=-1;countHardLimit=-1"
+    )
+    assert rzk_cli(server, "delquota", root).returncode == 0
+    gone = rzk_cli(server, "listquota", root)
+    assert gone.returncode == 1
+    assert gone.stderr.splitlines()[-1] == f"quota for {root} does not exist."
+    # The quota tree is trimmed back: nothing of this root is left under /zookeeper/quota.
+    assert root[1:] not in rzk_cli(server, "ls", "/zookeeper/quota").stdout
+    again = rzk_cli(server, "delquota", root)
+    assert (again.returncode, again.stdout) == (0, f"Quota does not exist for {root}\n")
+
+
+def test_setquota_refuses_bad_values_and_missing_nodes(server):
+    root = f"/quotabad_{uuid.uuid4().hex[:8]}"
+    assert rzk_cli(server, "create", root).returncode == 0
+    cases = [
+        (["-n", "0", root], "the num quota must be greater than zero"),
+        (["-b", "-1", root], "the bytes quota must be greater than or equal to zero"),
+        (["-N", "many", root], "NumberFormatException happens when parsing the option value"),
+        (["-n", "1", f"{root}/missing"], f"{root}/missing does not exist."),
+        (["-n", "1", "/zookeeper/quota/x"], "cannot set a quota under the path: /zookeeper/quota"),
+        (["-n", "1"], "setquota -n|-b|-N|-B val path"),
+    ]
+    for args, message in cases:
+        r = rzk_cli(server, "setquota", *args)
+        assert (r.returncode, r.stderr.strip()) == (1, message), args
+
+
+@pytest.mark.rzk_only
+def test_config_is_empty_and_reconfig_is_disabled_on_a_standalone_rzk(server):
+    config = rzk_cli(server, "config")
+    assert (config.returncode, config.stdout) == (0, "\n")
+    client = rzk_cli(server, "config", "-c")
+    assert client.stdout == " \n"
+    with_stat = rzk_cli(server, "config", "-s").stdout.splitlines()
+    assert "aclVersion = -1" in with_stat and "dataLength = 0" in with_stat
+    reconfig = rzk_cli(server, "reconfig", "-add", "server.5=127.0.0.1:1234:1235;21999")
+    assert (reconfig.returncode, reconfig.stderr) == (1, "KeeperErrorCode = Reconfig is disabled\n")
+
+
+@pytest.mark.rzk_only
+def test_redo_reruns_a_history_entry_in_its_own_place(server):
+    root = f"/redo_{uuid.uuid4().hex[:8]}"
+    script = f"create {root} v\nget {root}\nredo 1\nredo 5\nhistory\nprintwatches off\nprintwatches\n"
+    r = rzk_cli(server, stdin=script)
+    assert r.returncode == 1  # redo 5 is out of range
+    assert "Command index out of range" in r.stderr
+    out = r.stdout.splitlines()
+    assert out.count("v") == 2
+    assert out[-6:] == [
+        f"0 - create {root} v",
+        f"1 - get {root}",
+        f"2 - get {root}",
+        "3 - redo 5",
+        "4 - history",
+        "printwatches is off",
+    ]
 
 
 class Pty:
@@ -203,6 +400,36 @@ def test_interactive_shell_completes_paths_with_tab(server):
         sh.expect(f"{root}/completeme")
         sh.send("\n")
         sh.expect("\r\nx\r\n")
+    finally:
+        sh.kill()
+
+
+@pytest.mark.rzk_only
+def test_keys_typed_after_a_tab_completion_are_not_lost(server):
+    """Enter right after Tab, then a whole command, all in one burst (a paste, or a fast typist).
+
+    rustyline built without its buffer-redux feature dropped the bytes it had read past the first line, so
+    the second command never ran and the shell looked hung. Every wait here is bounded: a hang fails.
+    """
+    root = f"/tabahead_{uuid.uuid4().hex[:8]}"
+    assert rzk_cli(server, "create", root).returncode == 0
+    assert rzk_cli(server, "create", f"{root}/completeme", "x").returncode == 0
+    assert rzk_cli(server, "create", f"{root}/other", "y").returncode == 0
+    sh = Pty(server)
+    try:
+        sh.expect("(CONNECTED) 0] ")
+        sh.send(f"get {root}/compl")
+        sh.expect("compl")
+        sh.send("\t")
+        sh.expect(f"{root}/completeme")
+        sh.send(f"\nls {root}\n")
+        sh.expect("\r\nx\r\n")
+        sh.expect("[completeme, other]")
+        # The same with the completion itself inside the burst.
+        sh.send(f"get {root}/oth\t\nstat {root}/other\n")
+        sh.expect("\r\ny\r\n")
+        sh.expect("dataLength = 1")
+        sh.expect("(CONNECTED) 4] ")
     finally:
         sh.kill()
 

@@ -99,9 +99,10 @@ pub fn closed_event() -> String {
     event_text("Closed", "None", None)
 }
 
+/// zkCli prints each of its two lines after a blank one (`printMessage` is `println("\n" + msg)`).
 fn event_text(state: &str, kind: &str, path: Option<&str>) -> String {
     format!(
-        "WATCHER::\n\nWatchedEvent state:{state} type:{kind} path:{}",
+        "\nWATCHER::\n\nWatchedEvent state:{state} type:{kind} path:{}",
         path.unwrap_or("null")
     )
 }
@@ -208,28 +209,63 @@ impl Client {
             self.next_xid += 1;
             x
         };
-        self.call_xid(xid, op, body).map(|(_, body)| body)
+        let wait = self.default_wait();
+        self.call_xid(xid, op, op, body, wait).map(|(_, body)| body)
+    }
+
+    /// Like `call`, but gives up after `wait` (tab completion must not freeze the prompt on a stalled
+    /// server). A reply that comes later is dropped by the next call, which matches replies by xid.
+    pub fn call_within(
+        &mut self,
+        op: OpCode,
+        body: RequestBody,
+        wait: Duration,
+    ) -> Result<ResponseBody, CallError> {
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        self.call_xid(xid, op, op, body, wait.min(self.default_wait()))
+            .map(|(_, body)| body)
+    }
+
+    /// Sends `op` and decodes its reply as `reply_op`'s (reconfig answers with a getData response).
+    pub fn call_decoding_as(
+        &mut self,
+        op: OpCode,
+        reply_op: OpCode,
+        body: RequestBody,
+    ) -> Result<ResponseBody, CallError> {
+        let xid = self.next_xid;
+        self.next_xid += 1;
+        let wait = self.default_wait();
+        self.call_xid(xid, op, reply_op, body, wait)
+            .map(|(_, body)| body)
+    }
+
+    /// Twice the session timeout: by then the link is declared dead anyway.
+    fn default_wait(&self) -> Duration {
+        Duration::from_millis(
+            self.shared
+                .negotiated_timeout
+                .load(Ordering::SeqCst)
+                .max(1000) as u64
+                * 2,
+        )
     }
 
     fn call_xid(
         &mut self,
         xid: i32,
         op: OpCode,
+        reply_op: OpCode,
         body: RequestBody,
+        wait: Duration,
     ) -> Result<(ReplyHeader, ResponseBody), CallError> {
         if self.is_closed() {
             return Err(CallError::Closed);
         }
         while self.replies.try_recv().is_ok() {}
         let frame = frame_request(&Request { xid, op, body });
-        let deadline = Instant::now()
-            + Duration::from_millis(
-                self.shared
-                    .negotiated_timeout
-                    .load(Ordering::SeqCst)
-                    .max(1000) as u64
-                    * 2,
-            );
+        let deadline = Instant::now() + wait;
         if send(&self.shared, &frame).is_err() {
             return Err(CallError::ConnectionLoss);
         }
@@ -241,7 +277,7 @@ impl Client {
                         continue;
                     }
                     let (header, body) =
-                        decode_reply(f, op).map_err(|_| CallError::ConnectionLoss)?;
+                        decode_reply(f, reply_op).map_err(|_| CallError::ConnectionLoss)?;
                     if header.zxid > 0 {
                         let mut z = lock(&self.shared.last_zxid);
                         *z = (*z).max(header.zxid);
@@ -652,11 +688,11 @@ mod tests {
     fn events_print_like_zkcli() {
         assert_eq!(
             event_text("SyncConnected", "NodeDataChanged", Some("/x")),
-            "WATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/x"
+            "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:NodeDataChanged path:/x"
         );
         assert_eq!(
             event_text(state_name(3), type_name(-1), None),
-            "WATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null"
+            "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null"
         );
     }
 }

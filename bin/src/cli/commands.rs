@@ -11,29 +11,34 @@ use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::{ErrorCode, OpCode};
 
 use super::client::{resolve_servers, CallError, Client, EventSink, WatchKind};
-use super::format;
+use super::{ensemble_config, format, quota};
 
 /// Every command with its usage line, as zkCli lists them.
 pub const COMMANDS: &[(&str, &str)] = &[
     ("addWatch", "addWatch [-m mode] path # optional mode is one of [PERSISTENT, PERSISTENT_RECURSIVE] - default is PERSISTENT_RECURSIVE"),
     ("addauth", "addauth scheme auth"),
     ("close", "close "),
+    ("config", "config [-c] [-w] [-s]"),
     ("connect", "connect host:port"),
     ("create", "create [-s] [-e] [-c] [-t ttl] path [data] [acl]"),
     ("delete", "delete [-v version] path"),
     ("deleteall", "deleteall path [-b batch size]"),
+    ("delquota", "delquota [-n|-b|-N|-B] path"),
     ("get", "get [-s] [-w] path"),
     ("getAcl", "getAcl [-s] path"),
     ("getAllChildrenNumber", "getAllChildrenNumber path"),
     ("getEphemerals", "getEphemerals path"),
     ("history", "history "),
+    ("listquota", "listquota path"),
     ("ls", "ls [-s] [-w] [-R] path"),
     ("printwatches", "printwatches on|off"),
     ("quit", "quit "),
+    ("reconfig", "reconfig [-s] [-v version] [[-file path] | [-members serverID=host:port1:port2;port3[,...]*]] | [-add serverId=host:port1:port2;port3[,...]]* [-remove serverId[,...]*]"),
     ("redo", "redo cmdno"),
     ("removewatches", "removewatches path [-c|-d|-a] [-l]"),
     ("set", "set [-s] [-v version] path data"),
     ("setAcl", "setAcl [-s] [-v version] [-R] path acl"),
+    ("setquota", "setquota -n|-b|-N|-B val path"),
     ("stat", "stat [-w] path"),
     ("sync", "sync path"),
     ("version", "version "),
@@ -90,14 +95,15 @@ pub fn tokenize(line: &str) -> Vec<String> {
 }
 
 /// Flags (`-s`, `-v 3`) and positional arguments of one command.
-struct Args {
-    flags: Vec<(char, Option<String>)>,
-    positional: Vec<String>,
+pub(super) struct Args {
+    pub flags: Vec<(char, Option<String>)>,
+    pub positional: Vec<String>,
 }
 
 impl Args {
-    /// `switches` take no value, `valued` take the next word.
-    fn parse(words: &[String], switches: &str, valued: &str) -> Result<Args, String> {
+    /// `switches` take no value, `valued` take the next word. Errors read as zkCli prints those of its
+    /// option parser (Apache Commons CLI): the exception's class, then its message.
+    pub fn parse(words: &[String], switches: &str, valued: &str) -> Result<Args, String> {
         let mut flags = Vec::new();
         let mut positional = Vec::new();
         let mut it = words.iter();
@@ -110,10 +116,14 @@ impl Args {
                 Some(f) if switches.contains(f) => flags.push((f, None)),
                 Some(f) if valued.contains(f) => match it.next() {
                     Some(v) => flags.push((f, Some(v.clone()))),
-                    None => return Err(format!("Missing argument for option: {f}")),
+                    None => return Err(format!(
+                        "org.apache.commons.cli.MissingArgumentException: Missing argument for option: {f}"
+                    )),
                 },
                 Some(f) if positional.is_empty() => {
-                    return Err(format!("Unrecognized option: -{f}"))
+                    return Err(format!(
+                        "org.apache.commons.cli.UnrecognizedOptionException: Unrecognized option: -{f}"
+                    ))
                 }
                 _ => positional.push(w.clone()),
             }
@@ -121,11 +131,11 @@ impl Args {
         Ok(Args { flags, positional })
     }
 
-    fn has(&self, f: char) -> bool {
+    pub fn has(&self, f: char) -> bool {
         self.flags.iter().any(|(g, _)| *g == f)
     }
 
-    fn value(&self, f: char) -> Option<&str> {
+    pub fn value(&self, f: char) -> Option<&str> {
         self.flags
             .iter()
             .find(|(g, _)| *g == f)
@@ -133,7 +143,7 @@ impl Args {
     }
 }
 
-fn usage(name: &str) -> &'static str {
+pub(super) fn usage(name: &str) -> &'static str {
     COMMANDS
         .iter()
         .find(|(n, _)| *n == name)
@@ -217,24 +227,12 @@ impl Shell {
                 }
                 return Outcome::Ok;
             }
-            "redo" => {
-                let line = rest
-                    .first()
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .and_then(|n| self.history.get(n).cloned());
-                return match line {
-                    Some(line) if !line.starts_with("redo") => self.run_line(&line),
-                    _ => {
-                        eprintln!("Command index out of range");
-                        Outcome::Failed
-                    }
-                };
-            }
+            "redo" => return self.redo(rest),
             "printwatches" => {
-                match rest.first().map(String::as_str) {
-                    Some("on") => self.print_watches.store(true, Ordering::SeqCst),
-                    Some("off") => self.print_watches.store(false, Ordering::SeqCst),
-                    _ => println!(
+                // As zkCli: any word but "on" turns printing off.
+                match rest.first() {
+                    Some(word) => self.print_watches.store(word == "on", Ordering::SeqCst),
+                    None => println!(
                         "printwatches is {}",
                         if self.print_watches.load(Ordering::SeqCst) {
                             "on"
@@ -246,6 +244,10 @@ impl Shell {
                 return Outcome::Ok;
             }
             "version" => {
+                if !rest.is_empty() {
+                    eprintln!("{}", usage("version"));
+                    return Outcome::Failed;
+                }
                 println!(
                     "ZooKeeper CLI version: {}",
                     rzk_core::four_letter::rzk_version("unknown")
@@ -279,7 +281,8 @@ impl Shell {
         let client = Arc::clone(&self.client);
         let mut guard = lock(&client);
         let Some(c) = guard.as_mut().filter(|c| !c.is_closed()) else {
-            eprintln!("Not connected");
+            // zkCli prints this one on stdout.
+            println!("Not connected");
             return Outcome::Failed;
         };
         let (switches, valued) = match name {
@@ -294,13 +297,19 @@ impl Shell {
             "setAcl" => ("sR", "v"),
             "addWatch" => ("", "m"),
             "removewatches" => ("cdal", ""),
+            "config" => ("cws", ""),
+            "setquota" => ("", "nbNB"),
+            "delquota" => ("nbNB", ""),
             _ => ("", ""),
         };
+        // reconfig's options are words (-members, -add...): it parses its own.
+        if name == "reconfig" {
+            return report(name, ensemble_config::reconfig(c, rest));
+        }
         let args = match Args::parse(rest, switches, valued) {
             Ok(a) => a,
             Err(e) => {
                 eprintln!("{e}");
-                eprintln!("{}", usage(name));
                 return Outcome::Failed;
             }
         };
@@ -321,18 +330,55 @@ impl Shell {
             "addWatch" => add_watch(c, &args),
             "removewatches" => remove_watches(c, &args),
             "whoami" => whoami(c),
+            "config" => ensemble_config::config(c, &args),
+            "setquota" => quota::setquota(c, &args),
+            "listquota" => quota::listquota(c, &args),
+            "delquota" => quota::delquota(c, &args),
             _ => Err(Failure::Usage),
         };
-        match result {
-            Ok(()) => Outcome::Ok,
-            Err(Failure::Usage) => {
-                eprintln!("{}", usage(name));
-                Outcome::Failed
+        report(name, result)
+    }
+
+    /// `redo n` runs history entry n again, which then takes the redo's own place in the history (as in
+    /// zkCli, so `redo` of a redo is never needed).
+    fn redo(&mut self, rest: &[String]) -> Outcome {
+        let Some(word) = rest.first() else {
+            eprintln!("{}", usage("redo"));
+            return Outcome::Failed;
+        };
+        // The redo line itself is the last entry; only earlier ones may be redone.
+        let current = self.history.len().saturating_sub(1);
+        let line = match word.parse::<usize>() {
+            Ok(n) if n < current => self.history[n].clone(),
+            _ => {
+                eprintln!("Command index out of range");
+                return Outcome::Failed;
             }
-            Err(Failure::Message(m)) => {
-                eprintln!("{m}");
-                Outcome::Failed
-            }
+        };
+        let words = tokenize(&line);
+        let Some(name) = words.first().cloned() else {
+            return Outcome::Ok;
+        };
+        if name == "redo" {
+            eprintln!("No redoing redos");
+            return Outcome::Failed;
+        }
+        self.history[current] = line;
+        self.run_words(&name, &words[1..])
+    }
+}
+
+/// Prints a command's failure as zkCli does.
+fn report(name: &str, result: CmdResult) -> Outcome {
+    match result {
+        Ok(()) => Outcome::Ok,
+        Err(Failure::Usage) => {
+            eprintln!("{}", usage(name));
+            Outcome::Failed
+        }
+        Err(Failure::Message(m)) => {
+            eprintln!("{m}");
+            Outcome::Failed
         }
     }
 }
@@ -341,15 +387,16 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-enum Failure {
+#[derive(Debug)]
+pub(super) enum Failure {
     /// Wrong arguments: print the command's usage.
     Usage,
     Message(String),
 }
 
-type CmdResult = Result<(), Failure>;
+pub(super) type CmdResult = Result<(), Failure>;
 
-fn path_arg(args: &Args, i: usize) -> Result<String, Failure> {
+pub(super) fn path_arg(args: &Args, i: usize) -> Result<String, Failure> {
     let p = args.positional.get(i).ok_or(Failure::Usage)?;
     if !p.starts_with('/') {
         return Err(Failure::Message("Path must start with / character".into()));
@@ -357,7 +404,7 @@ fn path_arg(args: &Args, i: usize) -> Result<String, Failure> {
     Ok(p.clone())
 }
 
-fn call(
+pub(super) fn call(
     c: &mut Client,
     op: OpCode,
     body: RequestBody,

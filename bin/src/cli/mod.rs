@@ -7,7 +7,9 @@
 
 mod client;
 mod commands;
+mod ensemble_config;
 mod format;
+mod quota;
 
 use std::borrow::Cow;
 use std::io::{BufRead, IsTerminal};
@@ -87,7 +89,9 @@ pub fn run(args: CliArgs) -> anyhow::Result<std::process::ExitCode> {
     // A one-shot command prints only its result: scripts parse it.
     let print_watches = Arc::new(AtomicBool::new(options.command.is_empty()));
     // Events are printed as they arrive, as zkCli does (over the prompt, which is redrawn on the next key).
-    // Not through rustyline's ExternalPrinter: with it, rustyline 14 stopped reading typed-ahead input.
+    // Keys typed ahead (a paste, or Enter right after Tab) survive from one prompt to the next only because
+    // rustyline is built with its `buffer-redux` feature: without it each readline dropped the bytes its
+    // reader had buffered past the line's end, and the shell looked as if it had stopped reading input.
     let events: EventSink = {
         let on = Arc::clone(&print_watches);
         Arc::new(move |text: String| {
@@ -197,6 +201,10 @@ fn interactive_loop(shell: &mut Shell) -> anyhow::Result<bool> {
     Ok(ok)
 }
 
+/// How long Tab waits for the server's list of children before giving up (a beep, no candidates): the
+/// prompt reads no keys meanwhile, so a stalled server must not hold it for a whole session timeout.
+const COMPLETION_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// Tab completion: command names for the first word, znode paths (asked of the server) for words that
 /// start with `/`.
 struct PathCompleter {
@@ -242,7 +250,9 @@ impl Completer for PathCompleter {
             path: dir.to_string(),
             watch: false,
         });
-        let Ok(ResponseBody::GetChildren(r)) = client.call(OpCode::GetChildren, body) else {
+        let Ok(ResponseBody::GetChildren(r)) =
+            client.call_within(OpCode::GetChildren, body, COMPLETION_WAIT)
+        else {
             return Ok((pos, Vec::new()));
         };
         let base = if dir == "/" {
