@@ -75,7 +75,8 @@ enum Event {
         from: usize,
         to: usize,
         gen: u64,
-        msg: rzk_core::peer::PeerMsg,
+        /// Boxed: events move through the queue's heap, and messages (DIFFs, snapshots) can be large.
+        msg: Box<rzk_core::peer::PeerMsg>,
     },
     Partition,
     Unpartition,
@@ -434,7 +435,7 @@ impl World {
                         from: n,
                         to: m,
                         gen,
-                        msg,
+                        msg: Box::new(msg),
                     },
                 );
             }
@@ -770,15 +771,8 @@ impl World {
                 if self.links.get(&Self::key(from, to)) != Some(&gen) {
                     return;
                 }
-                if self.defer_if_paused(
-                    to,
-                    Event::PeerDeliver {
-                        from,
-                        to,
-                        gen,
-                        msg: msg.clone(),
-                    },
-                ) {
+                if self.is_paused(to) {
+                    self.defer_if_paused(to, Event::PeerDeliver { from, to, gen, msg });
                     return;
                 }
                 self.trace.line(self.now, || {
@@ -788,7 +782,7 @@ impl World {
                     to,
                     Input::PeerMessage {
                         from: from as u64 + 1,
-                        msg,
+                        msg: *msg,
                     },
                 );
             }
@@ -929,6 +923,11 @@ impl World {
             let at = self.now + self.rng.range(every / 2, every * 3 / 2);
             self.queue.push(at, ev);
         }
+    }
+
+    /// Whether events for node `n` must wait (it is paused, or earlier events still wait).
+    fn is_paused(&self, n: usize) -> bool {
+        self.servers[n].paused_until > self.now || !self.servers[n].deferred.is_empty()
     }
 
     /// A paused node handles nothing until its pause ends; events wait, in order.
