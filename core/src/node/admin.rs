@@ -14,7 +14,7 @@ impl Node {
         word: FourLetterWord,
         out: &mut Vec<Output>,
     ) {
-        let allowed = word.is_allowed(&self.config.server, false);
+        let allowed = word.is_allowed(&self.config.server, self.read_only_serving(now));
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.received += 1;
         }
@@ -85,7 +85,6 @@ impl Node {
 
     /// A snapshot of everything the four-letter words print.
     pub fn report(&self, now: u64) -> ServerReport {
-        let _ = now;
         let session_of = |conn: ConnId| {
             self.conns
                 .get(&conn)
@@ -142,9 +141,10 @@ impl Node {
             .map(|(s, paths)| (s, paths.map(str::to_owned).collect()))
             .collect();
         let wall = |t: u64| t as i64;
+        let read_only = self.read_only_serving(now);
         ServerReport {
             version: four_letter::rzk_version(env!("CARGO_PKG_VERSION")),
-            serving: self.serving(),
+            serving: self.serving() || read_only,
             uptime_ms: now.saturating_sub(self.started_at),
             last_client_response_size: self.stats.response_size.last,
             min_client_response_size: self.stats.response_size.min,
@@ -157,7 +157,12 @@ impl Node {
                 .iter_expiry()
                 .map(|(s, at)| (s, wall(at)))
                 .collect(),
-            mode: self.mode_name().to_owned(),
+            // ReadOnlyZooKeeperServer.getState(): `srvr`/`stat` Mode and `mntr` zk_server_state.
+            mode: if read_only {
+                "read-only".to_owned()
+            } else {
+                self.mode_name().to_owned()
+            },
             zxid: self.tree.last_zxid(),
             node_count: self.tree.node_count() as u64,
             approximate_data_size: self.tree.approximate_data_size(),
@@ -179,7 +184,7 @@ impl Node {
             open_file_descriptors: self.host.0,
             max_file_descriptors: self.host.1,
             server_id: self.config.server_id,
-            read_only: false,
+            read_only,
             leader: match (&self.role, self.membership()) {
                 (super::ensemble::Role::Leading(l), Some(m)) => Some(l.report(now, &m)),
                 _ => None,

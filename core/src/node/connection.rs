@@ -85,6 +85,8 @@ pub struct Connection {
     pub paused: bool,
     /// The ConnectRequest had no readOnly byte (an old client): the reply leaves it out too.
     pub legacy_handshake: bool,
+    /// The session is a read-only one, local to this server (see `read_only`).
+    pub read_only: bool,
 }
 
 impl Connection {
@@ -101,6 +103,7 @@ impl Connection {
             stats: ConnStats::new(now),
             paused: false,
             legacy_handshake: false,
+            read_only: false,
         }
     }
 

@@ -28,7 +28,7 @@ impl Node {
         if self.try_four_letter(now, conn, out) {
             return;
         }
-        if !self.serving() {
+        if !self.serving() && !self.read_only_serving(now) {
             // Electing or syncing: ZooKeeper does not accept clients then; they try another server.
             return self.close_conn(conn, out);
         }
@@ -133,9 +133,14 @@ impl Node {
         let Some(session_id) = c.session_id() else {
             return;
         };
-        self.sessions.touch(session_id, now);
         let timeout = c.timeout();
-        self.follower_touch(session_id, timeout);
+        let read_only = c.read_only;
+        if read_only {
+            self.read_only_touch(session_id, now);
+        } else {
+            self.sessions.touch(session_id, now);
+            self.follower_touch(session_id, timeout);
+        }
         if req.op == OpCode::Auth {
             self.on_auth(now, conn, &req);
             return self.drain(now, conn, out);
@@ -150,6 +155,9 @@ impl Node {
                 None,
                 false,
             );
+            return self.drain(now, conn, out);
+        }
+        if read_only && self.read_only_request(now, conn, session_id, req.xid, req.op) {
             return self.drain(now, conn, out);
         }
         let op = req.op;

@@ -236,6 +236,7 @@ impl Node {
         self.pending_log.dedup_by_key(|t| t.header.zxid);
         self.overlay = Default::default();
         self.drop_all_clients(out);
+        self.read_only_looking(now);
         let mut sends = Vec::new();
         let mut e = Election::start(
             m.me,
@@ -460,6 +461,7 @@ impl Node {
     /// The election settled.
     fn decided(&mut self, now: u64, m: &Membership, d: Decision, out: &mut Vec<Output>) {
         self.logical_clock = d.election_epoch;
+        self.leave_read_only(out);
         if d.leader == m.me {
             tracing::info!(me = m.me, "elected leader");
             // The leader owns session expiry: start from the committed sessions, each with a full timeout

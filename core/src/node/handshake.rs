@@ -61,6 +61,10 @@ impl Node {
             last_zxid_seen = format_args!("0x{:x}", req.last_zxid_seen),
             "connect request"
         );
+        if !self.serving() {
+            // Only reached while serving read-only clients (the others are closed before their handshake).
+            return self.read_only_connect(now, conn, req, out);
+        }
         let last = self.tree.last_zxid();
         if req.last_zxid_seen > last {
             // The client has seen a newer state than ours: it must find a server that is caught up.

@@ -10,6 +10,7 @@ mod handshake;
 mod learner;
 mod overlay;
 mod prep;
+mod read_only;
 mod reads;
 mod reaper;
 mod stats;
@@ -183,6 +184,8 @@ pub struct Node {
     /// The session number of this server's latest term as a learner (drawn at random at startup, then
     /// counted up), so messages of earlier terms are told apart.
     learner_session: u64,
+    /// Read-only mode: when looking began, and the local sessions of read-only clients.
+    read_only: read_only::ReadOnlyMode,
 }
 
 /// A txn waiting for durability, and who to answer when it applies.
@@ -258,6 +261,7 @@ impl Node {
             last_tick: now,
             election_due: ensemble,
             learner_session,
+            read_only: read_only::ReadOnlyMode::new(tick),
             config,
         }
     }
@@ -321,6 +325,7 @@ impl Node {
             reap,
             self.ensemble_deadline(),
             election,
+            self.read_only.next_expiry(),
         ]
         .into_iter()
         .flatten()
@@ -349,6 +354,7 @@ impl Node {
             self.start_election(now, out);
         }
         self.ensemble_tick(now, out);
+        self.read_only_tick(now, out);
         if !self.decides_expiry() {
             return;
         }

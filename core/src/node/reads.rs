@@ -257,6 +257,10 @@ impl Node {
 
     /// Whether the connection's session may still make requests.
     pub(super) fn session_ok(&self, conn: ConnId) -> bool {
+        if self.conns.get(&conn).is_some_and(|c| c.read_only) {
+            // A read-only session is local: this server alone knows whether it lives.
+            return self.read_only_session_live(conn);
+        }
         if self.is_follower() {
             // Only the leader knows whether a session lives; it answers for the requests we forward.
             return self

@@ -25,6 +25,8 @@ struct Harness {
     inbox: BTreeMap<ConnId, Vec<u8>>,
     closed: Vec<ConnId>,
     log: Vec<LoggedTxn>,
+    /// The node is a member of an ensemble: messages to peers are expected (and dropped).
+    member: bool,
 }
 
 fn config() -> NodeConfig {
@@ -53,6 +55,7 @@ impl Harness {
             inbox: BTreeMap::new(),
             closed: Vec::new(),
             log: Vec::new(),
+            member: false,
         }
     }
 
@@ -83,6 +86,7 @@ impl Harness {
                     }
                     sync_to = Some(self.appended);
                 }
+                Output::ToPeer { .. } if self.member => {}
                 other => panic!("a standalone node emitted {other:?}"),
             }
         }
@@ -580,4 +584,210 @@ fn empty_containers_are_reaped_after_they_had_children() {
     h.call(c, OpCode::Delete, del);
     h.advance_pinging(c, 1500);
     assert_eq!(h.get(c, "/box", false), Err(ErrorCode::NoNode));
+}
+
+/// Member 1 of a three-server ensemble whose peers never answer, so it keeps looking for a leader; its
+/// tree holds /a = "x". `read_only` sets readonlymode.enabled.
+fn cut_off_member(read_only: bool) -> Harness {
+    let mut standalone = Harness::new();
+    let (c, _) = standalone.connect();
+    standalone.create(c, "/a", b"x", 0).unwrap();
+    let tree = standalone.node.tree().clone();
+    let mut cfg = config();
+    cfg.server.read_only_mode_enabled = read_only;
+    cfg.server_id = 1;
+    cfg.server.servers = (1..=3)
+        .map(|id| crate::config::ServerSpec {
+            id,
+            host: format!("10.0.0.{id}"),
+            quorum_port: 2888,
+            election_port: 3888,
+            peer_type: crate::config::PeerType::Participant,
+            client_address: None,
+            client_port: None,
+        })
+        .collect();
+    let recovered = Recovered {
+        tree: Some(tree),
+        ..Recovered::default()
+    };
+    let mut h = Harness::new();
+    h.node = Node::new(cfg, recovered, h.now, 7);
+    h.member = true;
+    h.step(Input::Tick);
+    h
+}
+
+impl Harness {
+    /// A handshake asking for a read-only session (or not); None when the node closes the connection.
+    fn connect_read_only(
+        &mut self,
+        read_only: bool,
+        session_id: i64,
+    ) -> Option<(ConnId, ConnectResponse)> {
+        let conn = self.open();
+        let req = ConnectRequest {
+            time_out: 1000,
+            session_id,
+            passwd: Bytes::copy_from_slice(&crate::session::password_for(session_id)),
+            read_only,
+            ..Default::default()
+        };
+        self.send(conn, frame_connect(&req));
+        let frames = self.frames(conn);
+        if self.closed.contains(&conn) {
+            assert!(frames.is_empty(), "a refused handshake gets no reply");
+            return None;
+        }
+        assert_eq!(frames.len(), 1, "one connect response");
+        Some((conn, decode_connect_response(frames[0].clone()).unwrap()))
+    }
+
+    fn four_letter(&mut self, word: &str) -> String {
+        let c = self.open();
+        self.send(c, Bytes::copy_from_slice(word.as_bytes()));
+        String::from_utf8(self.inbox.remove(&c).unwrap_or_default()).unwrap()
+    }
+}
+
+/// ZooKeeper's grace period before a looking server serves read-only: max(2 s, tickTime).
+const READ_ONLY_GRACE_MS: u64 = 2000;
+
+#[test]
+fn a_cut_off_member_serves_read_only_clients_after_the_grace_period() {
+    let mut h = cut_off_member(true);
+    assert!(
+        h.connect_read_only(true, 0).is_none(),
+        "still within the grace period: an election may yet settle"
+    );
+    h.advance(READ_ONLY_GRACE_MS);
+    let (c, resp) = h.connect_read_only(true, 0).expect("read-only session");
+    assert!(resp.read_only);
+    assert_ne!(resp.session_id, 0);
+    assert_eq!(h.get(c, "/a", false).unwrap().0, Bytes::from_static(b"x"));
+    let kids = RequestBody::GetChildren(GetChildrenRequest {
+        path: "/".into(),
+        watch: false,
+    });
+    let (err, body) = h.call(c, OpCode::GetChildren, kids);
+    assert_eq!(err, ErrorCode::Ok);
+    assert!(matches!(body, ResponseBody::GetChildren(r) if r.children.contains(&"a".to_string())));
+    assert_eq!(h.call(c, OpCode::Ping, RequestBody::Ping).0, ErrorCode::Ok);
+}
+
+#[test]
+fn writes_and_sync_on_a_read_only_session_get_not_read_only() {
+    let mut h = cut_off_member(true);
+    h.advance(READ_ONLY_GRACE_MS);
+    let (c, _) = h.connect_read_only(true, 0).unwrap();
+    assert_eq!(h.create(c, "/b", b"", 0), Err(ErrorCode::NotReadOnly));
+    assert_eq!(h.set(c, "/a", b"y", -1), Err(ErrorCode::NotReadOnly));
+    let del = RequestBody::Delete(DeleteRequest {
+        path: "/a".into(),
+        version: -1,
+    });
+    assert_eq!(h.call(c, OpCode::Delete, del).0, ErrorCode::NotReadOnly);
+    let multi = RequestBody::Multi(vec![MultiOp::Check(CheckVersionRequest {
+        path: "/a".into(),
+        version: 0,
+    })]);
+    assert_eq!(h.call(c, OpCode::Multi, multi).0, ErrorCode::NotReadOnly);
+    let sync = RequestBody::Sync(SyncRequest { path: "/a".into() });
+    assert_eq!(h.call(c, OpCode::Sync, sync).0, ErrorCode::NotReadOnly);
+    assert!(h.log.is_empty(), "nothing was logged");
+    assert_eq!(h.get(c, "/a", false).unwrap().0, Bytes::from_static(b"x"));
+}
+
+#[test]
+fn a_client_that_did_not_ask_for_read_only_is_refused() {
+    let mut h = cut_off_member(true);
+    h.advance(READ_ONLY_GRACE_MS);
+    assert!(h.connect_read_only(false, 0).is_none());
+}
+
+#[test]
+fn without_read_only_mode_a_looking_member_refuses_every_client() {
+    let mut h = cut_off_member(false);
+    h.advance(READ_ONLY_GRACE_MS);
+    assert!(h.connect_read_only(true, 0).is_none());
+    assert_eq!(
+        h.four_letter("srvr"),
+        "This ZooKeeper instance is not currently serving requests\n"
+    );
+}
+
+#[test]
+fn four_letter_words_report_read_only_mode() {
+    let mut h = cut_off_member(true);
+    assert_eq!(h.four_letter("isro"), "null", "looking, not serving yet");
+    h.advance(READ_ONLY_GRACE_MS);
+    assert_eq!(h.four_letter("isro"), "ro");
+    let srvr = h.four_letter("srvr");
+    assert!(srvr.contains("READ-ONLY mode; serving only read-only clients\n"));
+    assert!(srvr.contains("\nMode: read-only\n"), "{srvr}");
+    h.node.config.server.four_letter_whitelist = crate::config::FourLetterWhitelist::All;
+    assert!(h
+        .four_letter("mntr")
+        .contains("zk_server_state\tread-only\n"));
+}
+
+#[test]
+fn a_read_only_session_resumes_only_on_its_server_and_closes_locally() {
+    let mut h = cut_off_member(true);
+    h.advance(READ_ONLY_GRACE_MS);
+    let (c, resp) = h.connect_read_only(true, 0).unwrap();
+    h.step(Input::ClientClosed { conn: c });
+    let (c2, again) = h
+        .connect_read_only(true, resp.session_id)
+        .expect("its own read-only session resumes");
+    assert_eq!(again.session_id, resp.session_id);
+    assert!(again.read_only);
+    // A session this server did not hand out in read-only mode: only the leader could vouch for it.
+    assert!(h.connect_read_only(true, resp.session_id + 1).is_none());
+    let (err, _) = h.call(c2, OpCode::CloseSession, RequestBody::CloseSession);
+    assert_eq!(err, ErrorCode::Ok);
+    assert!(h.closed.contains(&c2));
+    assert!(h.connect_read_only(true, resp.session_id).is_none());
+    assert!(h.log.is_empty(), "read-only sessions are never logged");
+}
+
+#[test]
+fn a_silent_read_only_session_expires() {
+    let mut h = cut_off_member(true);
+    h.advance(READ_ONLY_GRACE_MS);
+    let (c, resp) = h.connect_read_only(true, 0).unwrap();
+    h.advance(resp.time_out as u64 + 200);
+    assert!(h.closed.contains(&c));
+}
+
+#[test]
+fn rejoining_the_quorum_closes_read_only_connections() {
+    use crate::election::{Notification, PeerState, Vote};
+    let mut h = cut_off_member(true);
+    h.advance(READ_ONLY_GRACE_MS);
+    let (c, _) = h.connect_read_only(true, 0).unwrap();
+    // Servers 2 and 3 are back, with 2 leading: a quorum of settled servers tells us so.
+    let vote = Vote {
+        leader: 2,
+        zxid: h.node.tree().last_zxid(),
+        peer_epoch: 1,
+    };
+    for (from, state) in [(2, PeerState::Leading), (3, PeerState::Following)] {
+        let n = Notification {
+            vote,
+            election_epoch: 5,
+            state,
+        };
+        h.step(Input::PeerMessage {
+            from,
+            msg: crate::peer::PeerMsg::Election(n),
+        });
+    }
+    assert!(h.node.is_follower());
+    assert!(h.closed.contains(&c), "the read-only connection is closed");
+    assert_eq!(
+        h.four_letter("srvr"),
+        "This ZooKeeper instance is not currently serving requests\n",
+        "syncing with the leader: not read-only any more"
+    );
 }
