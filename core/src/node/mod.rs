@@ -477,4 +477,6 @@ fn snapshot_interval(snap_count: u64, rng: &mut ChaCha8Rng) -> u64 {
 }
 
 #[cfg(test)]
+mod ensemble_tests;
+#[cfg(test)]
 mod tests;
