@@ -2,11 +2,20 @@
 # Side-by-side benchmark: Apache ZooKeeper 3.8 (Debian package) and rzk, standalone, on loopback, with the same
 # settings (same disk, forceSync=yes, tickTime 2000, no connection limit, 4lw whitelist *). Each workload runs
 # against each server in alternation, --rounds times; the table shows medians and rzk/ZooKeeper ratios.
-# The 3-node ensemble comparison is not here yet (rzk's ensemble is being built).
+# With --ensemble it compares two 3-server ensembles instead: bench/compare-ensemble.sh, which takes the same
+# options but --znodes, plus --targets "leader follower all"; its workloads default to "create set get mixed".
 #
-# usage: bench/compare.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N] [--depth N]
-#                         [--workloads "create set ..."] [--znodes N] [--dir DIR] [--keep]
+# usage: bench/compare.sh [--ensemble] [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N]
+#                         [--depth N] [--workloads "create set ..."] [--znodes N] [--dir DIR] [--keep]
 set -euo pipefail
+
+for arg in "$@"; do
+  if [ "$arg" = --ensemble ]; then
+    rest=()
+    for a in "$@"; do [ "$a" = --ensemble ] || rest+=("$a"); done
+    exec "$(dirname "$0")/compare-ensemble.sh" ${rest[@]+"${rest[@]}"}
+  fi
+done
 
 ROUNDS=3 DURATION=5 WARMUP=1 SESSIONS=16 DEPTH=32 ZNODES=100000 KEEP=0
 WORKLOADS="create set get children mixed watch churn get1 set1"
