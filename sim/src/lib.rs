@@ -145,10 +145,16 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
         keys: rng.range(1, 6) as usize,
         depth: rng.range(1, 4) as usize,
         think_ms: rng.range(1, 100),
-        session_timeout: rng.range(
-            config.min_session_timeout as u64,
-            config.max_session_timeout as u64,
-        ) as i32,
+        // A client must be able to get an answer through a follower (about six network hops and a quorum's
+        // fsyncs) within 2/3 of its timeout, as operators size real timeouts; shorter ones only measure
+        // reconnect churn.
+        session_timeout: rng
+            .range(
+                config.min_session_timeout as u64,
+                config.max_session_timeout as u64,
+            )
+            .max(8 * (plan.latency_ms.1 + plan.fsync_ms.1))
+            .min(config.max_session_timeout as u64) as i32,
     };
     let params = WorldParams {
         nodes,

@@ -229,6 +229,12 @@ impl Node {
     /// clients are told we are not serving.
     pub(super) fn start_election(&mut self, now: u64, out: &mut Vec<Output>) {
         let Some(m) = self.membership() else { return };
+        if let Role::Leading(l) = &mut self.role {
+            let ended: Vec<(ServerId, u64)> = std::mem::take(&mut l.sessions).into_iter().collect();
+            for s in ended {
+                self.retire_session(s);
+            }
+        }
         for f in std::mem::take(&mut self.in_flight) {
             self.pending_log.push(f.txn);
         }
@@ -303,6 +309,11 @@ impl Node {
                             if let Some(epoch) = l.epoch {
                                 self.send(from, ZabMsg::LeaderInfo { epoch });
                             }
+                            return;
+                        }
+                        ZabMsg::FollowerInfo { .. }
+                            if self.retired_sessions.contains(&(from, session)) =>
+                        {
                             return;
                         }
                         ZabMsg::FollowerInfo { .. } => {
@@ -1036,6 +1047,15 @@ impl Node {
         }
     }
 
+    /// Remembers a learner session of an ended leader term (see `retired_sessions`).
+    fn retire_session(&mut self, s: (ServerId, u64)) {
+        const KEPT: usize = 1024;
+        if self.retired_sessions.len() == KEPT {
+            self.retired_sessions.pop_front();
+        }
+        self.retired_sessions.push_back(s);
+    }
+
     pub(super) fn leader_id(&self) -> ServerId {
         match &self.role {
             Role::Following(f) => f.leader,
@@ -1066,7 +1086,9 @@ impl Node {
                 l.up_to_date.remove(&peer);
                 l.newleader_acks.remove(&peer);
                 l.infos.remove(&peer);
-                l.sessions.remove(&peer);
+                if let Some(s) = l.sessions.remove(&peer) {
+                    self.retire_session((peer, s));
+                }
             }
             _ => {}
         }

@@ -184,6 +184,10 @@ pub struct Node {
     /// The session number of this server's latest term as a learner (drawn at random at startup, then
     /// counted up), so messages of earlier terms are told apart.
     learner_session: u64,
+    /// Learner sessions of this server's earlier leader terms (newest last, bounded): a learner session
+    /// belongs to one leader term, so a FOLLOWERINFO of one of these (repeated, or late) is ignored, and its
+    /// learner, hearing nothing, elects again with a fresh session.
+    retired_sessions: VecDeque<(ServerId, u64)>,
     /// Read-only mode: when looking began, and the local sessions of read-only clients.
     read_only: read_only::ReadOnlyMode,
 }
@@ -261,6 +265,7 @@ impl Node {
             last_tick: now,
             election_due: ensemble,
             learner_session,
+            retired_sessions: VecDeque::new(),
             read_only: read_only::ReadOnlyMode::new(tick),
             config,
         }
