@@ -60,6 +60,18 @@ pub enum SnapshotRecord {
     },
 }
 
+/// A node record borrowed from the live tree: encodes exactly as [`SnapshotRecord::Node`] (same variant index,
+/// same field types once serialized) without copying the path and ACL of every znode while writing.
+#[derive(Serialize)]
+enum NodeRecordRef<'a> {
+    Node {
+        path: &'a str,
+        data: &'a Bytes,
+        acl: &'a [Acl],
+        stat: &'a PersistedStat,
+    },
+}
+
 /// Why a snapshot file cannot be used.
 #[derive(Debug, thiserror::Error)]
 pub enum SnapshotError {
@@ -89,11 +101,11 @@ pub fn write_snapshot<W: Write>(
     let mut buf = Vec::with_capacity(64 << 10);
     let mut nodes = 0u64;
     for (path, node) in tree.nodes() {
-        let record = SnapshotRecord::Node {
-            path: path.to_owned(),
-            data: node.data().clone(),
-            acl: node.acl().to_vec(),
-            stat: *node.persisted_stat(),
+        let record = NodeRecordRef::Node {
+            path,
+            data: node.data(),
+            acl: node.acl(),
+            stat: node.persisted_stat(),
         };
         encode_record(&record, &mut buf).map_err(SnapshotError::Encode)?;
         nodes += 1;
@@ -228,6 +240,29 @@ pub(crate) mod tests {
     use super::*;
     use rzk_core::proto::records::Id;
     use rzk_core::txn::{LoggedTxn, Txn, TxnHeader};
+
+    #[test]
+    fn a_borrowed_node_record_encodes_exactly_as_the_owned_one() {
+        let (tree, _) = tree_after(9);
+        for (path, node) in tree.nodes() {
+            let (mut borrowed, mut owned) = (Vec::new(), Vec::new());
+            let by_ref = NodeRecordRef::Node {
+                path,
+                data: node.data(),
+                acl: node.acl(),
+                stat: node.persisted_stat(),
+            };
+            encode_record(&by_ref, &mut borrowed).unwrap();
+            let record = SnapshotRecord::Node {
+                path: path.to_owned(),
+                data: node.data().clone(),
+                acl: node.acl().to_vec(),
+                stat: *node.persisted_stat(),
+            };
+            encode_record(&record, &mut owned).unwrap();
+            assert_eq!(borrowed, owned, "{path}");
+        }
+    }
 
     /// A tree after `n` txns: a session, its ephemeral, and some persistent nodes with data.
     pub(crate) fn tree_after(n: Zxid) -> (DataTree, Vec<LoggedTxn>) {
