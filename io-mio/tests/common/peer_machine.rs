@@ -105,15 +105,26 @@ impl PeerMachine {
         let Some(storage) = &self.storage else {
             return self.violation("a check without storage".into());
         };
+        if let Check::Epochs(a, c) = check {
+            // Read the files only: a recovery tidies the log directory (drops empty or torn files) and
+            // would race with the writer thread, which may be creating the next log file right now.
+            let dir = rzk_io_mio::storage::FsDir::new(storage.snap_dir());
+            match rzk_io_mio::storage::read_epochs(&dir, 0) {
+                Ok(e) if (e.accepted, e.current) == (a, c) => {}
+                Ok(e) => self.violation(format!(
+                    "epochs on disk {:?}, saved ({a}, {c})",
+                    (e.accepted, e.current)
+                )),
+                Err(e) => self.violation(format!("cannot read the epochs: {e}")),
+            }
+            return;
+        }
+        // After a truncation nothing is being written (the driver waited for the writer), so a recovery
+        // may look at the log.
         match storage.recover() {
             Err(e) => self.violation(format!("recovery failed: {e}")),
             Ok(r) => match check {
-                Check::Epochs(a, c) => {
-                    let found = (r.recovered.accepted_epoch, r.recovered.current_epoch);
-                    if found != (a, c) {
-                        self.violation(format!("epochs on disk {found:?}, saved ({a}, {c})"));
-                    }
-                }
+                Check::Epochs(..) => {}
                 Check::Truncated(z) => {
                     let zxids: Vec<Zxid> = r.recovered.txns.iter().map(|t| t.header.zxid).collect();
                     if zxids != (1..=z).collect::<Vec<_>>() {
