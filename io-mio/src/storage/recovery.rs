@@ -566,9 +566,13 @@ mod tests {
                 // (preallocated space), never leave other bytes after it.
                 torn.resize(cut + garbage.len(), 0);
             }
+            // The records intact are those before the first byte that differs from the original: usually
+            // the cut, but garbage can happen to repeat the bytes that were cut (a record one byte short
+            // followed by that very byte is whole again).
+            let intact = torn.iter().zip(&full).take_while(|(a, b)| a == b).count();
             dir.put("log.15", torn);
             let whole = scan.offsets.iter().skip(1).chain([&scan.good_end])
-                .filter(|&&end| end <= cut).count() as Zxid;
+                .filter(|&&end| end <= intact).count() as Zxid;
             match recover(&dir, &dir) {
                 Ok(r) => {
                     prop_assert_eq!(r.report.last_zxid, 20 + whole);
