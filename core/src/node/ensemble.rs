@@ -167,7 +167,9 @@ impl Node {
     /// Whether clients may be served now.
     pub(super) fn serving(&self) -> bool {
         match &self.role {
-            Role::Standalone => true,
+            // An ensemble member is "standalone" only until its first tick starts the election: it must not
+            // serve (or propose zxids of its own) in that moment.
+            Role::Standalone => self.config.server.servers.is_empty(),
             Role::Looking(_) => false,
             Role::Leading(l) => {
                 l.epoch.is_some() && !l.up_to_date.is_empty() || self.leader_alone_serving(l)

@@ -589,6 +589,13 @@ fn empty_containers_are_reaped_after_they_had_children() {
 /// Member 1 of a three-server ensemble whose peers never answer, so it keeps looking for a leader; its
 /// tree holds /a = "x". `read_only` sets readonlymode.enabled.
 fn cut_off_member(read_only: bool) -> Harness {
+    let mut h = member_not_ticked(read_only);
+    h.step(Input::Tick);
+    h
+}
+
+/// Server 1 of a 3-server ensemble whose peers never answer, fresh from `Node::new` (not ticked yet).
+fn member_not_ticked(read_only: bool) -> Harness {
     let mut standalone = Harness::new();
     let (c, _) = standalone.connect();
     standalone.create(c, "/a", b"x", 0).unwrap();
@@ -614,8 +621,23 @@ fn cut_off_member(read_only: bool) -> Harness {
     let mut h = Harness::new();
     h.node = Node::new(cfg, recovered, h.now, 7);
     h.member = true;
-    h.step(Input::Tick);
     h
+}
+
+/// Found by the simulator: a member restarted at the heal served a client before its first tick started the
+/// election, as if it were standalone, and logged a zxid of epoch 0 after its recovered log.
+#[test]
+fn an_ensemble_member_serves_nobody_before_its_first_tick() {
+    let mut h = member_not_ticked(false);
+    assert!(
+        h.connect_read_only(false, 0).is_none(),
+        "refused, not served"
+    );
+    assert!(h.log.is_empty(), "nothing proposed");
+    assert_eq!(
+        h.four_letter("srvr"),
+        "This ZooKeeper instance is not currently serving requests\n"
+    );
 }
 
 impl Harness {
