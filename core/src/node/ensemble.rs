@@ -450,11 +450,7 @@ impl Node {
                 if f.epoch.is_none() && now >= f.info_sent_at + tick {
                     f.info_sent_at = now;
                     let leader = f.leader;
-                    let info = ZabMsg::FollowerInfo {
-                        accepted_epoch: self.accepted_epoch,
-                        last_zxid: self.last_logged(),
-                        observer: m.is_observer(),
-                    };
+                    let info = self.follower_info(&m);
                     self.send(leader, info);
                 }
             }
@@ -525,11 +521,7 @@ impl Node {
                 next_sync_id: 1,
                 info_sent_at: now,
             });
-            let info = ZabMsg::FollowerInfo {
-                accepted_epoch: self.accepted_epoch,
-                last_zxid: self.last_logged(),
-                observer: m.is_observer(),
-            };
+            let info = self.follower_info(m);
             self.send(d.leader, info);
         }
     }
@@ -1046,6 +1038,15 @@ impl Node {
         if !self.membership().is_some_and(|m| m.is_observer()) {
             let synced = self.synced;
             self.send(leader, ZabMsg::Ack { zxid: synced });
+        }
+    }
+
+    /// FOLLOWERINFO: who we are, the newest epoch we accepted and where our log ends.
+    fn follower_info(&self, m: &Membership) -> ZabMsg {
+        ZabMsg::FollowerInfo {
+            accepted_epoch: self.accepted_epoch,
+            last_zxid: self.last_logged(),
+            observer: m.is_observer(),
         }
     }
 

@@ -12,6 +12,33 @@ use crate::session::{negotiate_timeout, password_for};
 use crate::txn::Txn;
 
 impl Node {
+    /// What every handshake checks first: a client that has seen a newer state than ours must find a server
+    /// that is caught up (the connection is closed, None); otherwise the negotiated session timeout.
+    pub(super) fn admit_handshake(
+        &mut self,
+        conn: ConnId,
+        req: &crate::proto::records::ConnectRequest,
+        out: &mut Vec<Output>,
+    ) -> Option<i32> {
+        let last = self.tree.last_zxid();
+        if req.last_zxid_seen > last {
+            tracing::info!(
+                conn,
+                "refusing session request: client has seen zxid 0x{:x}, our last zxid is 0x{:x}",
+                req.last_zxid_seen,
+                last
+            );
+            self.close_conn(conn, out);
+            return None;
+        }
+        let cfg = &self.config.server;
+        Some(negotiate_timeout(
+            req.time_out,
+            cfg.min_session_timeout,
+            cfg.max_session_timeout,
+        ))
+    }
+
     /// Checks whether a fresh connection opened with a four-letter word; answers it if so.
     /// Returns true when the bytes were a command (the connection is then closed).
     pub(super) fn try_four_letter(
@@ -65,23 +92,9 @@ impl Node {
             // Only reached while serving read-only clients (the others are closed before their handshake).
             return self.read_only_connect(now, conn, req, out);
         }
-        let last = self.tree.last_zxid();
-        if req.last_zxid_seen > last {
-            // The client has seen a newer state than ours: it must find a server that is caught up.
-            tracing::info!(
-                conn,
-                "refusing session request: client has seen zxid 0x{:x}, our last zxid is 0x{:x}",
-                req.last_zxid_seen,
-                last
-            );
-            return self.close_conn(conn, out);
-        }
-        let cfg = &self.config.server;
-        let timeout = negotiate_timeout(
-            req.time_out,
-            cfg.min_session_timeout,
-            cfg.max_session_timeout,
-        );
+        let Some(timeout) = self.admit_handshake(conn, &req, out) else {
+            return;
+        };
         if req.session_id == 0 {
             let session_id = self.next_session_id;
             self.next_session_id += 1;

@@ -9,7 +9,7 @@ use super::connection::ConnState;
 use super::{ConnId, Node, Output};
 use crate::proto::records::ConnectRequest;
 use crate::proto::{ErrorCode, OpCode};
-use crate::session::{negotiate_timeout, password_for, SessionTracker};
+use crate::session::{password_for, SessionTracker};
 
 /// How long a member must have been looking before it serves read-only clients: ZooKeeper's grace period,
 /// max(2 s, tickTime), so an ordinary election does not flip clients to read-only.
@@ -107,22 +107,9 @@ impl Node {
             tracing::info!(conn, "refusing session request for not-read-only client");
             return self.close_conn(conn, out);
         }
-        let last = self.tree.last_zxid();
-        if req.last_zxid_seen > last {
-            tracing::info!(
-                conn,
-                "refusing session request: client has seen zxid 0x{:x}, our last zxid is 0x{:x}",
-                req.last_zxid_seen,
-                last
-            );
-            return self.close_conn(conn, out);
-        }
-        let cfg = &self.config.server;
-        let timeout = negotiate_timeout(
-            req.time_out,
-            cfg.min_session_timeout,
-            cfg.max_session_timeout,
-        );
+        let Some(timeout) = self.admit_handshake(conn, &req, out) else {
+            return;
+        };
         let session_id = if req.session_id == 0 {
             let id = self.next_session_id;
             self.next_session_id += 1;
