@@ -4,7 +4,7 @@
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context};
@@ -83,6 +83,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         storage: Some(storage),
         ensemble,
         admin,
+        poll_spin: Duration::from_micros(u64::from(config.poll_spin_micros)),
         ..ServerOptions::default()
     };
     let server = Server::bind(addr, options)

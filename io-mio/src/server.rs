@@ -17,7 +17,7 @@ use std::io::{self, Read};
 use std::net::SocketAddr;
 use std::os::fd::AsRawFd;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use mio::event::Event;
@@ -70,6 +70,10 @@ pub struct ServerOptions {
     pub ensemble: Option<EnsembleOptions>,
     /// Where the HTTP admin server listens (admin.serverAddress:admin.serverPort); `None` runs none.
     pub admin: Option<SocketAddr>,
+    /// After a turn, how long the loop keeps polling without sleeping before it blocks in epoll_wait. A
+    /// blocked thread is woken by the scheduler, which on a virtual machine takes tens of microseconds:
+    /// more than the server's whole work for a read. Zero blocks at once.
+    pub poll_spin: Duration,
 }
 
 impl Default for ServerOptions {
@@ -83,6 +87,7 @@ impl Default for ServerOptions {
             storage: None,
             ensemble: None,
             admin: None,
+            poll_spin: Duration::ZERO,
         }
     }
 }
@@ -193,6 +198,7 @@ impl Server {
             read_buf,
             dirty: BTreeSet::new(),
             read_queue: VecDeque::new(),
+            reads_this_turn: 0,
             closing: BTreeSet::new(),
             accept_retry_at: None,
             peers: self.peers,
@@ -229,6 +235,9 @@ struct Driver<M> {
     /// Connections that may still hold unread bytes: read again next turn (fairness, and resuming after
     /// backpressure, since edge-triggered readiness is not reported twice).
     read_queue: VecDeque<ConnId>,
+    /// Socket reads (client and peer) since the loop last waited for events: a turn that read once had
+    /// one lone request, whose txns are best synced on this thread (see [`LogWriter::commit_pending`]).
+    reads_this_turn: usize,
     /// (deadline ms, conn) of connections flushing before close.
     closing: BTreeSet<(u64, ConnId)>,
     accept_retry_at: Option<u64>,
@@ -277,17 +286,19 @@ impl<M: Machine> Driver<M> {
                 break;
             }
             let timeout = self.poll_timeout();
-            match self.poll.poll(&mut events, Some(timeout)) {
+            match self.wait(&mut events, timeout) {
                 Ok(()) => {}
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
             }
+            self.reads_this_turn = 0;
             for event in events.iter() {
                 match event.token() {
                     LISTENER => self.accept(),
                     // Shutdown and log writer progress are checked after every batch anyway.
                     WAKER => {}
                     token if Peers::owns(token) => {
+                        self.reads_this_turn += 1;
                         let now = self.clock.now_ms();
                         if let Some(peers) = &mut self.peers {
                             peers.on_event(token, event, now);
@@ -300,6 +311,27 @@ impl<M: Machine> Driver<M> {
         }
         self.close_all();
         Ok(())
+    }
+
+    /// Polls for events until `timeout`: first without sleeping for up to `poll_spin` (yielding the core
+    /// to any other runnable thread between polls), then blocking for the rest.
+    fn wait(&mut self, events: &mut Events, timeout: Duration) -> io::Result<()> {
+        let spin = self.options.poll_spin.min(timeout);
+        if spin.is_zero() {
+            return self.poll.poll(events, Some(timeout));
+        }
+        let started = Instant::now();
+        loop {
+            self.poll.poll(events, Some(Duration::ZERO))?;
+            let waited = started.elapsed();
+            if !events.is_empty() {
+                return Ok(());
+            }
+            if waited >= spin {
+                return self.poll.poll(events, Some(timeout.saturating_sub(waited)));
+            }
+            std::thread::yield_now();
+        }
     }
 
     /// Everything that happens once per turn, after the batch of events.
@@ -362,7 +394,7 @@ impl<M: Machine> Driver<M> {
                     peers.flush(now);
                 }
                 self.feed_peer_inputs();
-            } else {
+            } else if !self.log.commit_pending(self.reads_this_turn <= 1) {
                 break;
             }
         }
@@ -580,6 +612,7 @@ impl<M: Machine> Driver<M> {
                 }
                 Ok(n) => {
                     reads += 1;
+                    self.reads_this_turn += 1;
                     let bytes = Bytes::copy_from_slice(&self.read_buf[..n]);
                     self.step(Input::ClientBytes { conn: id, bytes });
                 }

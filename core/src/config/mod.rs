@@ -13,6 +13,12 @@ use std::path::PathBuf;
 
 pub use properties::{parse_properties, Entry};
 
+/// `rzk.pollSpinMicros` unless set: long enough to catch the next request of a client that has one in
+/// flight, short enough to cost an idle server nothing (it spins only after activity).
+pub const DEFAULT_POLL_SPIN_MICROS: u32 = 0;
+/// Beyond this a spin costs more than the wake-up it saves.
+pub const MAX_POLL_SPIN_MICROS: u32 = 10_000;
+
 /// Which four-letter words may be run (`4lw.commands.whitelist`).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FourLetterWhitelist {
@@ -79,6 +85,8 @@ pub struct ServerConfig {
     pub super_digest: Option<String>,
     /// How often the container/TTL reaper runs (znode.container.checkIntervalMs).
     pub container_check_interval_ms: u32,
+    /// `rzk.pollSpinMicros`: how long the event loop polls without sleeping before it blocks (0: never).
+    pub poll_spin_micros: u32,
     /// Non-fatal findings (unknown keys, ignored keys), one human-readable line each.
     pub warnings: Vec<String>,
 }
@@ -163,6 +171,7 @@ impl ServerConfig {
             quorum_listen_on_all_ips: false,
             super_digest: None,
             container_check_interval_ms: 60_000,
+            poll_spin_micros: DEFAULT_POLL_SPIN_MICROS,
             warnings: Vec::new(),
         }
     }

@@ -8,7 +8,7 @@ use std::str::FromStr;
 use super::known_keys::{canonical_key, ignored_reason};
 use super::properties::{parse_properties, Entry};
 use super::server_line::{parse_peer_type, parse_port, parse_server_id, parse_server_spec};
-use super::{ConfigError, FourLetterWhitelist, ServerConfig};
+use super::{ConfigError, FourLetterWhitelist, ServerConfig, MAX_POLL_SPIN_MICROS};
 use crate::four_letter::FourLetterWord;
 
 /// ZooKeeper silently raises a smaller snapRetainCount to this (PurgeTxnLog keeps at least 3 snapshots).
@@ -255,6 +255,7 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             "znode.container.checkIntervalMs" => {
                 c.container_check_interval_ms = number(&e, 1, i32::MAX as u32)?
             }
+            "rzk.pollSpinMicros" => c.poll_spin_micros = number(&e, 0, MAX_POLL_SPIN_MICROS)?,
             "dynamicConfigFile" => {
                 return Err(err(
                     &e,

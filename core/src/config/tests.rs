@@ -554,3 +554,22 @@ proptest! {
         let _ = ServerConfig::parse(&text);
     }
 }
+
+#[test]
+fn poll_spin_is_an_rzk_setting_with_a_bounded_range() {
+    assert_eq!(
+        parse(MINIMAL).poll_spin_micros,
+        super::DEFAULT_POLL_SPIN_MICROS
+    );
+    let c = parse(&format!("{MINIMAL}rzk.pollSpinMicros=0\n"));
+    assert_eq!(c.poll_spin_micros, 0);
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        parse(&format!("{MINIMAL}rzk.pollSpinMicros=250\n")).poll_spin_micros,
+        250
+    );
+    let e = parse_err(&format!("{MINIMAL}rzk.pollSpinMicros=20000\n"));
+    assert_eq!(e.key, "rzk.pollSpinMicros");
+    let e = parse_err(&format!("{MINIMAL}rzk.pollSpinMicros=soon\n"));
+    assert_eq!((e.line, e.key.as_str()), (3, "rzk.pollSpinMicros"));
+}
