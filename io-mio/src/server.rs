@@ -199,6 +199,7 @@ impl Server {
             dirty: BTreeSet::new(),
             read_queue: VecDeque::new(),
             reads_this_turn: 0,
+            events_came_soon: true,
             closing: BTreeSet::new(),
             accept_retry_at: None,
             peers: self.peers,
@@ -238,6 +239,8 @@ struct Driver<M> {
     /// Socket reads (client and peer) since the loop last waited for events: a turn that read once had
     /// one lone request, whose txns are best synced on this thread (see [`LogWriter::commit_pending`]).
     reads_this_turn: usize,
+    /// Whether the last wait for events ended within `poll_spin`: then the next one spins first.
+    events_came_soon: bool,
     /// (deadline ms, conn) of connections flushing before close.
     closing: BTreeSet<(u64, ConnId)>,
     accept_retry_at: Option<u64>,
@@ -313,25 +316,30 @@ impl<M: Machine> Driver<M> {
         Ok(())
     }
 
-    /// Polls for events until `timeout`: first without sleeping for up to `poll_spin` (yielding the core
-    /// to any other runnable thread between polls), then blocking for the rest.
+    /// Polls for events until `timeout`. While events keep coming sooner than `poll_spin` after the
+    /// loop starts waiting, it polls without sleeping (yielding the core to any other runnable thread
+    /// between polls) for up to `poll_spin` before it blocks; a server whose clients pause longer than
+    /// that blocks at once and burns nothing.
     fn wait(&mut self, events: &mut Events, timeout: Duration) -> io::Result<()> {
-        let spin = self.options.poll_spin.min(timeout);
-        if spin.is_zero() {
-            return self.poll.poll(events, Some(timeout));
-        }
         let started = Instant::now();
-        loop {
-            self.poll.poll(events, Some(Duration::ZERO))?;
-            let waited = started.elapsed();
-            if !events.is_empty() {
-                return Ok(());
+        let spin = self.options.poll_spin.min(timeout);
+        let result = if spin.is_zero() || !self.events_came_soon {
+            self.poll.poll(events, Some(timeout))
+        } else {
+            loop {
+                self.poll.poll(events, Some(Duration::ZERO))?;
+                let waited = started.elapsed();
+                if !events.is_empty() {
+                    break Ok(());
+                }
+                if waited >= spin {
+                    break self.poll.poll(events, Some(timeout.saturating_sub(waited)));
+                }
+                std::thread::yield_now();
             }
-            if waited >= spin {
-                return self.poll.poll(events, Some(timeout.saturating_sub(waited)));
-            }
-            std::thread::yield_now();
-        }
+        };
+        self.events_came_soon = !events.is_empty() && started.elapsed() < self.options.poll_spin;
+        result
     }
 
     /// Everything that happens once per turn, after the batch of events.

@@ -13,9 +13,10 @@ use std::path::PathBuf;
 
 pub use properties::{parse_properties, Entry};
 
-/// `rzk.pollSpinMicros` unless set: long enough to catch the next request of a client that has one in
-/// flight, short enough to cost an idle server nothing (it spins only after activity).
-pub const DEFAULT_POLL_SPIN_MICROS: u32 = 0;
+/// `rzk.pollSpinMicros` unless set: long enough to catch the next request of a client that sends one as
+/// soon as it has a reply (a loopback round trip plus the client's work), short enough that a spin that
+/// catches nothing costs little. The loop spins only while events keep arriving that soon.
+pub const DEFAULT_POLL_SPIN_MICROS: u32 = 50;
 /// Beyond this a spin costs more than the wake-up it saves.
 pub const MAX_POLL_SPIN_MICROS: u32 = 10_000;
 
