@@ -113,6 +113,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         txns = counters.txns(),
         fsyncs = counters.fsyncs(),
         snapshots = counters.snapshots(),
+        snapshots_skipped = counters.snapshots_skipped(),
         "txn log totals"
     );
     result.context("the server stopped on an error")?;

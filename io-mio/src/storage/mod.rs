@@ -11,6 +11,7 @@
 mod dir;
 mod epochs;
 mod format;
+mod prefetch;
 mod purge;
 mod recovery;
 mod rewrite;
@@ -126,6 +127,8 @@ pub struct StorageCounters {
     /// Snapshots written, and failed.
     pub snapshots: AtomicU64,
     pub snapshot_failures: AtomicU64,
+    /// Snapshots not taken because the previous one was still being written.
+    pub snapshots_skipped: AtomicU64,
 }
 
 impl StorageCounters {
@@ -137,6 +140,9 @@ impl StorageCounters {
     }
     pub fn snapshots(&self) -> u64 {
         self.snapshots.load(Ordering::Relaxed)
+    }
+    pub fn snapshots_skipped(&self) -> u64 {
+        self.snapshots_skipped.load(Ordering::Relaxed)
     }
 }
 

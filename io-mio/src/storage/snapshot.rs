@@ -7,7 +7,7 @@
 //! never leaves a half-written file under a snapshot name.
 
 use std::fs::{self, File};
-use std::io::{self, BufWriter, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
@@ -21,6 +21,7 @@ use super::format::{
     decode_file_header, decode_payload, encode_file_header, encode_record, read_frame, FormatError,
     Frame, FILE_HEADER_LEN, SNAPSHOT_MAGIC,
 };
+use super::prefetch::{prefetch, Lookahead};
 use super::txn_log::parse_hex_suffix;
 
 const SNAPSHOT_PREFIX: &str = "snapshot.";
@@ -91,16 +92,27 @@ pub enum SnapshotError {
     Io(#[from] io::Error),
 }
 
-/// Writes `tree` (exact at `zxid`) in snapshot format.
+/// Bytes of records encoded before they are handed to the writer: large writes, no second buffer.
+const WRITE_CHUNK: usize = 1 << 20;
+
+/// Writes `tree` (exact at `zxid`) in snapshot format. Buffers by itself: `out` gets large writes.
 pub fn write_snapshot<W: Write>(
     zxid: Zxid,
     tree: &DataTree,
     out: &mut W,
 ) -> Result<(), SnapshotError> {
-    out.write_all(&encode_file_header(SNAPSHOT_MAGIC, zxid))?;
-    let mut buf = Vec::with_capacity(64 << 10);
+    let mut buf = Vec::with_capacity(WRITE_CHUNK + (64 << 10));
+    buf.extend_from_slice(&encode_file_header(SNAPSHOT_MAGIC, zxid));
     let mut nodes = 0u64;
-    for (path, node) in tree.nodes() {
+    let walk = Lookahead::new(
+        tree.nodes(),
+        |(path, node)| {
+            prefetch(path.as_ptr());
+            prefetch(*node);
+        },
+        |(_, node)| prefetch(node.data().as_ptr()),
+    );
+    for (path, node) in walk {
         let record = NodeRecordRef::Node {
             path,
             data: node.data(),
@@ -109,7 +121,7 @@ pub fn write_snapshot<W: Write>(
         };
         encode_record(&record, &mut buf).map_err(SnapshotError::Encode)?;
         nodes += 1;
-        if buf.len() >= 60 << 10 {
+        if buf.len() >= WRITE_CHUNK {
             out.write_all(&buf)?;
             buf.clear();
         }
@@ -145,13 +157,8 @@ pub fn write_snapshot_file(
     let name = snapshot_name(zxid);
     let final_path = dir.join(&name);
     let temp_path = dir.join(format!("{name}{TEMP_SUFFIX}"));
-    let file = File::create(&temp_path)?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
-    let written = write_snapshot(zxid, tree, &mut out).and_then(|()| {
-        let file = out.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
-        Ok(())
-    });
+    let mut file = File::create(&temp_path)?;
+    let written = write_snapshot(zxid, tree, &mut file).and_then(|()| Ok(file.sync_all()?));
     if let Err(e) = written {
         let _ = fs::remove_file(&temp_path);
         return Err(e);
