@@ -11,6 +11,7 @@
 mod dir;
 mod epochs;
 mod format;
+mod paced_file;
 mod prefetch;
 mod purge;
 mod recovery;

@@ -21,6 +21,7 @@ use super::format::{
     decode_file_header, decode_payload, encode_file_header, encode_record, read_frame, FormatError,
     Frame, FILE_HEADER_LEN, SNAPSHOT_MAGIC,
 };
+use super::paced_file::PacedFile;
 use super::prefetch::{prefetch, Lookahead};
 use super::txn_log::parse_hex_suffix;
 
@@ -157,8 +158,9 @@ pub fn write_snapshot_file(
     let name = snapshot_name(zxid);
     let final_path = dir.join(&name);
     let temp_path = dir.join(format!("{name}{TEMP_SUFFIX}"));
-    let mut file = File::create(&temp_path)?;
-    let written = write_snapshot(zxid, tree, &mut file).and_then(|()| Ok(file.sync_all()?));
+    let mut file = PacedFile::new(File::create(&temp_path)?);
+    let written =
+        write_snapshot(zxid, tree, &mut file).and_then(|()| Ok(file.sync_all().map(drop)?));
     if let Err(e) = written {
         let _ = fs::remove_file(&temp_path);
         return Err(e);
