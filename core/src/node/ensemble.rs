@@ -445,9 +445,9 @@ impl Node {
                     tracing::warn!(leader = f.leader, "leader silent; looking again");
                     return self.start_election(now, out);
                 }
-                // Until the leader answers, say who we are again each tick: the first FOLLOWERINFO may have
-                // reached it while it was still electing (and so was dropped).
-                if f.epoch.is_none() && now >= f.info_sent_at + tick {
+                // Until the leader answers, say who we are again: the first FOLLOWERINFO may have reached
+                // it while it was still electing (and so was dropped).
+                if f.epoch.is_none() && now >= f.info_sent_at + follower_info_retry(tick) {
                     f.info_sent_at = now;
                     let leader = f.leader;
                     let info = self.follower_info(&m);
@@ -463,6 +463,10 @@ impl Node {
             Role::Standalone => None,
             Role::Looking(e) => Some(e.next_deadline()),
             Role::Leading(_) => Some(self.next_ping.min(self.last_tick + half_tick)),
+            Role::Following(f) if f.epoch.is_none() => Some(
+                (self.last_tick + half_tick)
+                    .min(f.info_sent_at + follower_info_retry(self.config.server.tick_time as u64)),
+            ),
             Role::Following(_) => Some(self.last_tick + half_tick),
         }
     }
@@ -1134,4 +1138,12 @@ impl Node {
     pub fn committed_log(&self) -> &CommittedLog {
         &self.committed_log
     }
+}
+
+/// How soon a learner repeats an unanswered FOLLOWERINFO. Peers decide the election within microseconds of
+/// each other, so the leader often gets the first one before it knows it leads; waiting a whole tick
+/// (2 s by default) for the next one would delay the ensemble's start by that much.
+fn follower_info_retry(tick: u64) -> u64 {
+    const RETRY_MS: u64 = 100;
+    RETRY_MS.min(tick).max(1)
 }
