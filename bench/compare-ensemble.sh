@@ -166,7 +166,9 @@ record rzk ready quorum 0 "{\"ready_ms\":$RZK_READY_MS}"
 
 run_one() { # server(ensemble name) e workload target round
   local name=$1 e=$2 w=$3 t=$4 round=$5 out port i n
-  local common=(--duration "$DURATION" --warmup "$WARMUP" --depth "$DEPTH")
+  # --cleanup: each run deletes what it created, so every run starts from the same tree on both ensembles
+  # (otherwise the faster one would carry a larger tree, and larger snapshots, into every later run).
+  local common=(--duration "$DURATION" --warmup "$WARMUP" --depth "$DEPTH" --cleanup)
   if [ "$t" = all ]; then
     # One process per member, started together; the sessions split as evenly as they go (16 = 6 + 5 + 5).
     local outs=() pids=()

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Side-by-side benchmark: Apache ZooKeeper 3.8 (Debian package) and rzk, standalone, on loopback, with the same
 # settings (same disk, forceSync=yes, tickTime 2000, no connection limit, 4lw whitelist *). Each workload runs
-# against each server in alternation, --rounds times; the table shows medians and rzk/ZooKeeper ratios.
+# against each server in alternation, --rounds times; the table shows medians and rzk/ZooKeeper ratios. Each
+# run deletes the nodes it created afterwards (outside its measurement), so all runs start from the same tree.
 # With --ensemble it compares two 3-server ensembles instead: bench/compare-ensemble.sh, which takes the same
 # options but --znodes, plus --targets "leader follower all"; its workloads default to "create set get mixed".
 #
@@ -109,7 +110,9 @@ for s in zookeeper rzk; do
 done
 
 run_one() { # server port workload round
-  local args=(--server "127.0.0.1:$2" --duration "$DURATION" --warmup "$WARMUP" --seed "$4")
+  # --cleanup: each run deletes what it created, so every run starts from the same tree on both servers
+  # (otherwise the faster one would carry a larger tree, and larger snapshots, into every later run).
+  local args=(--server "127.0.0.1:$2" --duration "$DURATION" --warmup "$WARMUP" --seed "$4" --cleanup)
   case "$3" in
     get1) args+=(get --sessions 1 --depth 1) ;;
     set1) args+=(set --sessions 1 --depth 1) ;;

@@ -72,3 +72,32 @@ fn a_count_bounded_create_run_creates_exactly_that_many() -> Result<()> {
     assert_eq!((ops, errors), (500, 0));
     Ok(())
 }
+
+/// `Node count: N` from `stat`.
+fn node_count(server: &TestServer) -> Result<u64> {
+    let stat = server.four_letter("stat")?;
+    let line = stat
+        .lines()
+        .find_map(|l| l.strip_prefix("Node count: "))
+        .with_context(|| format!("no node count in {stat:?}"))?;
+    Ok(line.trim().parse()?)
+}
+
+#[test]
+fn cleanup_leaves_the_tree_as_it_was_apart_from_the_bench_root() -> Result<()> {
+    let server = TestServer::start()?;
+    let before = node_count(&server)?;
+    for workload in ["create", "set", "children", "watch", "churn"] {
+        let mut args = vec![workload, "--depth", "8", "--keys", "50", "--cleanup"];
+        args.extend_from_slice(SHORT);
+        let (ops, errors) = bench(&server, &args)?;
+        assert_eq!(errors, 0, "{workload}");
+        assert!(ops > 0, "{workload} reported no operations");
+        assert_eq!(
+            node_count(&server)?,
+            before + 1,
+            "after {workload}: /rzkbench only"
+        );
+    }
+    Ok(())
+}

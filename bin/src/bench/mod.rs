@@ -52,6 +52,10 @@ pub struct BenchArgs {
     /// Stop after this many operations in total instead of after --duration (no warmup).
     #[arg(long)]
     pub count: Option<u64>,
+    /// Afterwards (outside the measurement), delete every node the run created, so the server is left
+    /// with the tree it had: rounds of `create` then do not make later runs work on an ever larger tree.
+    #[arg(long)]
+    pub cleanup: bool,
     /// Load threads (default: one per core, at most one per session).
     #[arg(long)]
     pub threads: Option<usize>,
@@ -132,6 +136,15 @@ pub fn run(args: BenchArgs) -> Result<()> {
         Some(_) => start.elapsed(),
         None => end.saturating_duration_since(measure_from),
     };
+    if args.cleanup {
+        let started = Instant::now();
+        let deleted = setup::teardown(addr, args.workload, &plan.layout, args.sessions)
+            .context("deleting the benchmark's nodes")?;
+        println!(
+            "cleanup: deleted {deleted} nodes in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+    }
     let summary = Summary {
         workload: args.workload.name(),
         server: &args.server,

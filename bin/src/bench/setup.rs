@@ -1,4 +1,5 @@
-//! Creating the nodes a workload reads and writes, with a plain blocking connection (pipelined in chunks).
+//! Creating the nodes a workload reads and writes, and deleting them (and what the run created) afterwards,
+//! with a plain blocking connection (pipelined in chunks).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -7,7 +8,7 @@ use std::time::Duration;
 use anyhow::{bail, Context, Result};
 use bytes::{Bytes, BytesMut};
 use rzk_core::proto::client::{decode_connect_response, frame_connect, frame_request};
-use rzk_core::proto::records::ConnectRequest;
+use rzk_core::proto::records::{ConnectRequest, DeleteRequest};
 use rzk_core::proto::request::{Request, RequestBody};
 use rzk_core::proto::{ErrorCode, OpCode};
 
@@ -49,6 +50,58 @@ pub fn prepare(
         Workload::Churn | Workload::Ready => {}
     }
     client.close()
+}
+
+/// Deletes everything `prepare` and the run created under the run's directory, and the directory: the
+/// server is left with the tree it had before (apart from `/rzkbench`). Returns how many nodes went.
+pub fn teardown(
+    addr: SocketAddr,
+    workload: Workload,
+    layout: &Layout,
+    sessions: usize,
+) -> Result<u64> {
+    let mut client = BlockingClient::connect(addr)?;
+    let mut deleted = 0;
+    match workload {
+        Workload::Create => {
+            // Each session created `n1`, `n2`, ... in order, and every create was answered before the run
+            // ended: delete upwards until a chunk reaches the first name that was never created.
+            for s in 0..sessions {
+                let dir = layout.session_dir(s);
+                let mut next = 1u64;
+                loop {
+                    let chunk: Vec<String> = (next..next + CHUNK as u64)
+                        .map(|i| format!("{dir}/n{i}"))
+                        .collect();
+                    let (gone, missing) = client.delete_all(chunk)?;
+                    deleted += gone;
+                    if missing > 0 {
+                        break;
+                    }
+                    next += CHUNK as u64;
+                }
+                deleted += client.delete_all(vec![dir])?.0;
+            }
+        }
+        Workload::Set | Workload::Get | Workload::Mixed => {
+            let keys = (0..layout.keys).map(|i| layout.key(i)).collect();
+            deleted += client.delete_all(keys)?.0;
+        }
+        Workload::Children => {
+            let keys: Vec<String> = (0..layout.keys).map(|i| layout.key(i)).collect();
+            let children = keys
+                .iter()
+                .flat_map(|k| (0..CHILDREN_PER_PARENT).map(move |c| format!("{k}/c{c}")))
+                .collect();
+            deleted += client.delete_all(children)?.0;
+            deleted += client.delete_all(keys)?.0;
+        }
+        Workload::Watch => deleted += client.delete_all(vec![layout.watched()])?.0,
+        Workload::Churn | Workload::Ready => {}
+    }
+    deleted += client.delete_all(vec![layout.dir.clone()])?.0;
+    client.close()?;
+    Ok(deleted)
 }
 
 struct BlockingClient {
@@ -133,6 +186,33 @@ impl BlockingClient {
             }
         }
         Ok(())
+    }
+
+    /// Deletes `paths` (any version), `CHUNK` in flight at a time. Returns how many were deleted and how
+    /// many did not exist; any other error fails.
+    fn delete_all(&mut self, paths: Vec<String>) -> Result<(u64, u64)> {
+        let (mut deleted, mut missing) = (0, 0);
+        for chunk in paths.chunks(CHUNK) {
+            for path in chunk {
+                let body = RequestBody::Delete(DeleteRequest {
+                    path: path.clone(),
+                    version: -1,
+                });
+                self.request(OpCode::Delete, body)?;
+            }
+            for path in chunk {
+                let frame = self.read_frame()?;
+                let Some(&[a, b, c, d]) = frame.get(12..16) else {
+                    bail!("cleanup: short reply to delete {path}");
+                };
+                match i32::from_be_bytes([a, b, c, d]) {
+                    0 => deleted += 1,
+                    e if e == ErrorCode::NoNode.code() => missing += 1,
+                    e => bail!("cleanup: delete {path} failed with error {e}"),
+                }
+            }
+        }
+        Ok((deleted, missing))
     }
 
     fn close(mut self) -> Result<()> {
