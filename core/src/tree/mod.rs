@@ -249,7 +249,13 @@ impl DataTree {
         let mut containers = OrdSet::new();
         let mut ttls = OrdSet::new();
         for (p, node) in &self.nodes {
-            digest = digest.wrapping_add(digest::node_hash(p, node));
+            let hash = digest::node_hash(p, node);
+            if hash != node.hash {
+                return Err(format!(
+                    "{p}: cached digest term differs from its content's hash"
+                ));
+            }
+            digest = digest.wrapping_add(hash);
             data_size += java_len(p) + node.data().len() as u64;
             child_links += node.num_children();
             if node.stat().num_children as usize != node.children().count() {
@@ -333,8 +339,9 @@ impl DataTree {
     // ---- the primitive changes; each keeps the digest, data size and indexes in step ----
 
     /// Adds a node (its parent's children are the caller's business).
-    fn insert_node(&mut self, path: &str, node: ZNode) {
-        self.digest = self.digest.wrapping_add(digest::node_hash(path, &node));
+    fn insert_node(&mut self, path: &str, mut node: ZNode) {
+        node.hash = digest::node_hash(path, &node);
+        self.digest = self.digest.wrapping_add(node.hash);
         self.data_size += java_len(path) + node.data().len() as u64;
         let key: PathKey = Arc::from(path);
         match node.kind() {
@@ -355,7 +362,7 @@ impl DataTree {
     /// Removes a node (its parent's children are the caller's business).
     fn remove_node(&mut self, path: &str) -> Option<Arc<ZNode>> {
         let node = self.nodes.remove(path)?;
-        self.digest = self.digest.wrapping_sub(digest::node_hash(path, &node));
+        self.digest = self.digest.wrapping_sub(node.hash);
         self.data_size -= java_len(path) + node.data().len() as u64;
         match node.kind() {
             NodeKind::Persistent => {}
@@ -380,10 +387,11 @@ impl DataTree {
     /// Changes a node in place (not its kind), rehashing it. `None` if there is no such node.
     fn modify_node<R>(&mut self, path: &str, change: impl FnOnce(&mut ZNode) -> R) -> Option<R> {
         let node = self.node_mut(path)?;
-        let old_hash = digest::node_hash(path, node);
+        let old_hash = node.hash;
         let old_len = node.data().len() as u64;
         let r = change(node);
         let new_hash = digest::node_hash(path, node);
+        node.hash = new_hash;
         let new_len = node.data().len() as u64;
         self.digest = self.digest.wrapping_sub(old_hash).wrapping_add(new_hash);
         self.data_size = self.data_size - old_len + new_len;

@@ -39,6 +39,9 @@ pub struct ZNode {
     acl: Arc<[Acl]>,
     stat: PersistedStat,
     children: OrdSet<Arc<str>>,
+    /// This node's term of the tree digest, as last set by the tree (which knows the path): a change
+    /// subtracts it instead of hashing the old content again.
+    pub(super) hash: u64,
 }
 
 impl ZNode {
@@ -48,6 +51,7 @@ impl ZNode {
             acl,
             stat,
             children: OrdSet::new(),
+            hash: 0,
         }
     }
 
