@@ -16,24 +16,14 @@
 #                                  [--targets "leader follower all"] [--dir DIR] [--keep]
 set -euo pipefail
 
-ROUNDS=3 DURATION=5 WARMUP=1 SESSIONS=16 DEPTH=32 KEEP=0
+source "$(dirname "$0")/common.sh"
 WORKLOADS="create set get mixed"
 TARGETS="leader follower all"
-BASE_DIR="${TMPDIR:-/var/tmp}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) ROUNDS=1 DURATION=2 WARMUP=0.5 ;;
-    --rounds) ROUNDS="$2"; shift ;;
-    --duration) DURATION="$2"; shift ;;
-    --warmup) WARMUP="$2"; shift ;;
-    --sessions) SESSIONS="$2"; shift ;;
-    --depth) DEPTH="$2"; shift ;;
-    --workloads) WORKLOADS="$2"; shift ;;
     --targets) TARGETS="$2"; shift ;;
-    --dir) BASE_DIR="$2"; shift ;;
-    --keep) KEEP=1 ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
+    *) common_option "$@" || { echo "unknown option $1" >&2; exit 2; }; shift $((COMMON_USED - 1)) ;;
   esac
   shift
 done
@@ -45,16 +35,8 @@ for t in $TARGETS; do
 done
 if [ "$SESSIONS" -lt 3 ]; then echo "--sessions must be at least 3 (the 'all' target splits them)" >&2; exit 2; fi
 
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-if ! [ -f /usr/share/java/zookeeper.jar ]; then
-  echo "installing ZooKeeper 3.8 (apt-get install zookeeper zookeeper-bin)..." >&2
-  apt-get update -qq && apt-get install -y -qq zookeeper zookeeper-bin >/dev/null
-fi
-echo "building rzk (release)..." >&2
-(cd "$ROOT" && CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" cargo build --release -q -p rzk)
-RZK="${CARGO_TARGET_DIR:-$ROOT/target}/release/rzk"
+prepare_tools
 
-json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
 # 18 distinct free loopback ports: client, quorum and election port of 3 servers, for each of the 2 ensembles.
 # All sockets stay bound until every port is chosen, so no two are the same.
 read -r -a PORTS <<<"$(python3 -c '

@@ -18,35 +18,18 @@ for arg in "$@"; do
   fi
 done
 
-ROUNDS=3 DURATION=5 WARMUP=1 SESSIONS=16 DEPTH=32 ZNODES=100000 KEEP=0
+source "$(dirname "$0")/common.sh"
+ZNODES=100000
 WORKLOADS="create set get children mixed watch churn get1 set1"
-BASE_DIR="${TMPDIR:-/var/tmp}"
 while [ $# -gt 0 ]; do
   case "$1" in
-    --quick) ROUNDS=1 DURATION=2 WARMUP=0.5 ;;
-    --rounds) ROUNDS="$2"; shift ;;
-    --duration) DURATION="$2"; shift ;;
-    --warmup) WARMUP="$2"; shift ;;
-    --sessions) SESSIONS="$2"; shift ;;
-    --depth) DEPTH="$2"; shift ;;
-    --workloads) WORKLOADS="$2"; shift ;;
     --znodes) ZNODES="$2"; shift ;;
-    --dir) BASE_DIR="$2"; shift ;;
-    --keep) KEEP=1 ;;
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
-    *) echo "unknown option $1" >&2; exit 2 ;;
+    -h|--help) sed -n '2,10p' "$0"; exit 0 ;;
+    *) common_option "$@" || { echo "unknown option $1" >&2; exit 2; }; shift $((COMMON_USED - 1)) ;;
   esac
   shift
 done
-
-ROOT="$(cd "$(dirname "$0")/.." && pwd)"
-if ! [ -f /usr/share/java/zookeeper.jar ]; then
-  echo "installing ZooKeeper 3.8 (apt-get install zookeeper zookeeper-bin)..." >&2
-  apt-get update -qq && apt-get install -y -qq zookeeper zookeeper-bin >/dev/null
-fi
-echo "building rzk (release)..." >&2
-(cd "$ROOT" && CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-1}" cargo build --release -q -p rzk)
-RZK="${CARGO_TARGET_DIR:-$ROOT/target}/release/rzk"
+prepare_tools
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WORK="$(mktemp -d "$BASE_DIR/rzk-compare.XXXXXX")"
@@ -80,7 +63,6 @@ common_cfg "$WORK/rzk/data" "$RZK_PORT" > "$WORK/rzk/zoo.cfg"
 # ZooKeeper logs at WARN to its console (a file here), so logging costs it no more than rzk's.
 cp /etc/zookeeper/conf/log4j.properties "$WORK/zk/conf/"
 
-json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
 
 echo "starting ZooKeeper on 127.0.0.1:$ZK_PORT and rzk on 127.0.0.1:$RZK_PORT in $WORK" >&2
 ZK_READY_JSON="$("$RZK" bench ready --server "127.0.0.1:$ZK_PORT" --log "$WORK/zk/server.log" -- \

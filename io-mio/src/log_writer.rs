@@ -93,7 +93,8 @@ struct DiskLog {
     snapshots: SnapshotThread,
     failed: bool,
     options: StorageOptions,
-    /// A synced zxid taken from the channel while pausing, not yet reported.
+    /// The highest zxid synced but not yet reported: taken from the channel while pausing, or synced by an
+    /// inline commit.
     carried: Option<Zxid>,
     /// The epochs last written (their files are not rewritten while unchanged).
     epochs: Option<Epochs>,

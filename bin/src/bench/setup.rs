@@ -17,6 +17,33 @@ use super::workload::{create, Layout, Workload, CHILDREN_PER_PARENT};
 
 const CHUNK: usize = 256;
 
+/// What `prepare` creates under the run's directory for `workload`, in creation order: each layer's paths
+/// and their value. Parents come in earlier layers, so deleting the layers in reverse order works.
+fn prepared_layers(
+    workload: Workload,
+    layout: &Layout,
+    sessions: usize,
+) -> Vec<(Vec<String>, Bytes)> {
+    let keys = || (0..layout.keys).map(|i| layout.key(i)).collect::<Vec<_>>();
+    match workload {
+        Workload::Create => vec![(
+            (0..sessions).map(|s| layout.session_dir(s)).collect(),
+            Bytes::new(),
+        )],
+        Workload::Set | Workload::Get | Workload::Mixed => vec![(keys(), layout.value.clone())],
+        Workload::Children => {
+            let parents = keys();
+            let children = parents
+                .iter()
+                .flat_map(|k| (0..CHILDREN_PER_PARENT).map(move |c| format!("{k}/c{c}")))
+                .collect();
+            vec![(parents, Bytes::new()), (children, layout.value.clone())]
+        }
+        Workload::Watch => vec![(vec![layout.watched()], layout.value.clone())],
+        Workload::Churn | Workload::Ready => Vec::new(),
+    }
+}
+
 /// Creates `/rzkbench`, the run's directory, and what `workload` needs under it.
 pub fn prepare(
     addr: SocketAddr,
@@ -28,26 +55,8 @@ pub fn prepare(
     let empty = Bytes::new();
     client.create_all(vec!["/rzkbench".to_string()], &empty, true)?;
     client.create_all(vec![layout.dir.clone()], &empty, false)?;
-    match workload {
-        Workload::Create => {
-            let dirs = (0..sessions).map(|s| layout.session_dir(s)).collect();
-            client.create_all(dirs, &empty, false)?;
-        }
-        Workload::Set | Workload::Get | Workload::Mixed => {
-            let keys = (0..layout.keys).map(|i| layout.key(i)).collect();
-            client.create_all(keys, &layout.value, false)?;
-        }
-        Workload::Children => {
-            let keys: Vec<String> = (0..layout.keys).map(|i| layout.key(i)).collect();
-            let children = keys
-                .iter()
-                .flat_map(|k| (0..CHILDREN_PER_PARENT).map(move |c| format!("{k}/c{c}")))
-                .collect();
-            client.create_all(keys, &empty, false)?;
-            client.create_all(children, &layout.value, false)?;
-        }
-        Workload::Watch => client.create_all(vec![layout.watched()], &layout.value, false)?,
-        Workload::Churn | Workload::Ready => {}
+    for (paths, value) in prepared_layers(workload, layout, sessions) {
+        client.create_all(paths, &value, false)?;
     }
     client.close()
 }
@@ -62,42 +71,30 @@ pub fn teardown(
 ) -> Result<u64> {
     let mut client = BlockingClient::connect(addr)?;
     let mut deleted = 0;
-    match workload {
-        Workload::Create => {
-            // Each session created `n1`, `n2`, ... in order, and every create was answered before the run
-            // ended: delete upwards until a chunk reaches the first name that was never created.
-            for s in 0..sessions {
-                let dir = layout.session_dir(s);
-                let mut next = 1u64;
-                loop {
-                    let chunk: Vec<String> = (next..next + CHUNK as u64)
-                        .map(|i| format!("{dir}/n{i}"))
-                        .collect();
-                    let (gone, missing) = client.delete_all(chunk)?;
-                    deleted += gone;
-                    if missing > 0 {
-                        break;
-                    }
-                    next += CHUNK as u64;
+    if workload == Workload::Create {
+        // Each session created `n1`, `n2`, ... in order, and every create was answered before the run
+        // ended: delete upwards until a chunk reaches the first name that was never created.
+        for s in 0..sessions {
+            let dir = layout.session_dir(s);
+            let mut next = 1u64;
+            loop {
+                let chunk = (next..next + CHUNK as u64)
+                    .map(|i| format!("{dir}/n{i}"))
+                    .collect();
+                let (gone, missing) = client.delete_all(chunk)?;
+                deleted += gone;
+                if missing > 0 {
+                    break;
                 }
-                deleted += client.delete_all(vec![dir])?.0;
+                next += CHUNK as u64;
             }
         }
-        Workload::Set | Workload::Get | Workload::Mixed => {
-            let keys = (0..layout.keys).map(|i| layout.key(i)).collect();
-            deleted += client.delete_all(keys)?.0;
-        }
-        Workload::Children => {
-            let keys: Vec<String> = (0..layout.keys).map(|i| layout.key(i)).collect();
-            let children = keys
-                .iter()
-                .flat_map(|k| (0..CHILDREN_PER_PARENT).map(move |c| format!("{k}/c{c}")))
-                .collect();
-            deleted += client.delete_all(children)?.0;
-            deleted += client.delete_all(keys)?.0;
-        }
-        Workload::Watch => deleted += client.delete_all(vec![layout.watched()])?.0,
-        Workload::Churn | Workload::Ready => {}
+    }
+    for (paths, _) in prepared_layers(workload, layout, sessions)
+        .into_iter()
+        .rev()
+    {
+        deleted += client.delete_all(paths)?.0;
     }
     deleted += client.delete_all(vec![layout.dir.clone()])?.0;
     client.close()?;

@@ -29,10 +29,9 @@ impl PacedFile {
         }
     }
 
-    /// Flushes and fsyncs everything, returning the file.
-    pub(crate) fn sync_all(self) -> io::Result<File> {
-        self.file.sync_all()?;
-        Ok(self.file)
+    /// Fsyncs everything written (data and metadata).
+    pub(crate) fn sync_all(&self) -> io::Result<()> {
+        self.file.sync_all()
     }
 
     /// Waits for the writeback of the previous step and starts the writeback of the bytes since.

@@ -159,8 +159,7 @@ pub fn write_snapshot_file(
     let final_path = dir.join(&name);
     let temp_path = dir.join(format!("{name}{TEMP_SUFFIX}"));
     let mut file = PacedFile::new(File::create(&temp_path)?);
-    let written =
-        write_snapshot(zxid, tree, &mut file).and_then(|()| Ok(file.sync_all().map(drop)?));
+    let written = write_snapshot(zxid, tree, &mut file).and_then(|()| Ok(file.sync_all()?));
     if let Err(e) = written {
         let _ = fs::remove_file(&temp_path);
         return Err(e);
