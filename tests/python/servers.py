@@ -24,6 +24,8 @@ MIN_SESSION_TIMEOUT_MS = 2 * TICK_TIME_MS
 MAX_SESSION_TIMEOUT_MS = 20_000
 # How often containers and expired TTL nodes are reaped (znode.container.checkIntervalMs).
 CONTAINER_CHECK_INTERVAL_MS = 100
+# How long a connection may stay open without a handshake (nio.sessionlessCnxnTimeout; default 10 s).
+SESSIONLESS_CNXN_TIMEOUT_MS = 1000
 
 SUPER_USER = "super"
 SUPER_PASSWORD = "superpw"
@@ -98,6 +100,7 @@ def zoo_cfg_text(kind, data_dir, port):
             "extendedTypesEnabled=true",
             f"superDigest={SUPER_DIGEST}",
             f"znode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}",
+            f"nio.sessionlessCnxnTimeout={SESSIONLESS_CNXN_TIMEOUT_MS}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -200,6 +203,7 @@ def start_zk():
         f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}",
         f"-Dznode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}",
         "-Dzookeeper.admin.enableServer=false",
+        f"-Dzookeeper.nio.sessionlessCnxnTimeout={SESSIONLESS_CNXN_TIMEOUT_MS}",
         f"-Dlog4j.configuration=file:{conf_dir / 'log4j.properties'}",
         "-cp",
         f"{conf_dir}:/usr/share/java/*",

@@ -64,6 +64,33 @@ def test_bad_bytes_before_handshake_close_the_connection(server, name):
     assert_server_serves(server)
 
 
+# --- no handshake at all: closed after the sessionless-connection timeout (a connection that never says
+# who it is must not hold a server's connection slot forever). ZooKeeper checks in buckets of the timeout,
+# so it closes between one and three timeouts after the last byte; rzk at one timeout after the open.
+
+SILENT = {
+    "nothing": b"",
+    "half-a-connect-request": frame(enc_int(0) + enc_long(0) + enc_int(30000) + enc_long(0))[:12],
+}
+
+
+@pytest.mark.parametrize("name", sorted(SILENT))
+def test_connection_without_handshake_is_closed(server, name):
+    import time
+
+    import servers
+
+    c = rawzk.RawClient(server.address, connect=False)
+    opened = time.monotonic()
+    if SILENT[name]:
+        c.send_raw(SILENT[name])
+    # Generous: this checks that the close happens, not how fast (ZooKeeper may take 3 timeouts).
+    with pytest.raises(rawzk.ConnectionClosed):
+        c.recv_frame(timeout=30 * servers.SESSIONLESS_CNXN_TIMEOUT_MS / 1000)
+    assert time.monotonic() - opened >= servers.SESSIONLESS_CNXN_TIMEOUT_MS / 1000 * 0.9
+    assert_server_serves(server)
+
+
 # --- after the handshake
 
 REQ_XID = 7

@@ -16,6 +16,7 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     "extendedTypesEnabled",
     "readonlymode.enabled",
     "znode.container.checkIntervalMs",
+    "nio.sessionlessCnxnTimeout",
 ];
 
 /// The one name a setting is handled under.
@@ -31,20 +32,11 @@ pub fn canonical_key(key: &str) -> &str {
     }
 }
 
-/// If `key` is a ZooKeeper setting that rzk accepts without acting on it, the reason it is ignored.
+/// If `key` is a ZooKeeper setting that rzk accepts without acting on it, the reason it is ignored. Security
+/// keys are never here: `security` gives each a verdict.
 pub fn ignored_reason(key: &str) -> Option<&'static str> {
     let key = key.strip_prefix("zookeeper.").unwrap_or(key);
-    const TLS: &str = "rzk has no TLS support";
-    const SASL: &str = "rzk has no SASL/Kerberos support";
     let exact: Option<&'static str> = match key {
-        "secureClientPort"
-        | "secureClientPortAddress"
-        | "sslQuorum"
-        | "portUnification"
-        | "sslQuorumReloadCertFiles"
-        | "client.portUnification"
-        | "serverCnxnFactory"
-        | "client.secure" => Some(TLS),
         "localSessionsEnabled" | "localSessionsUpgradingEnabled" => {
             Some("rzk has no local sessions")
         }
@@ -74,7 +66,6 @@ pub fn ignored_reason(key: &str) -> Option<&'static str> {
         | "leader.closeSocketAsync"
         | "learner.asyncSending"
         | "forceSync"
-        | "skipACL"
         | "nio.numSelectorThreads"
         | "nio.numWorkerThreads"
         | "nio.directBufferBytes"
@@ -89,9 +80,6 @@ pub fn ignored_reason(key: &str) -> Option<&'static str> {
         | "connection_throttle_tokens"
         | "connection_throttle_fill_time"
         | "connection_throttle_fill_count"
-        | "sessionRequireClientSASLAuth"
-        | "enforce.auth.enabled"
-        | "enforce.auth.schemes"
         | "jvm.pause.info-threshold.ms"
         | "jvm.pause.warn-threshold.ms"
         | "jvm.pause.sleep.time.ms"
@@ -102,14 +90,6 @@ pub fn ignored_reason(key: &str) -> Option<&'static str> {
     };
     exact.or_else(|| {
         let prefixed = [
-            ("ssl.", TLS),
-            ("ssl.quorum.", TLS),
-            ("quorum.auth.", SASL),
-            ("kerberos.", SASL),
-            (
-                "authProvider.",
-                "rzk supports the built-in digest, ip, world and super schemes only",
-            ),
             (
                 "metricsProvider.",
                 "rzk has no pluggable metrics provider; use mntr",
@@ -144,9 +124,8 @@ mod tests {
 
     #[test]
     fn ignored_keys_have_reasons() {
-        assert!(ignored_reason("secureClientPort").is_some());
         assert!(ignored_reason("metricsProvider.className").is_some());
-        assert!(ignored_reason("ssl.quorum.keyStore.location").is_some());
+        assert!(ignored_reason("observerMasterPort").is_some());
         assert!(ignored_reason("tickTime").is_none());
         assert!(ignored_reason("bogus").is_none());
     }

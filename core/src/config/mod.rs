@@ -6,6 +6,7 @@
 mod known_keys;
 mod parse;
 mod properties;
+pub mod security;
 mod server_line;
 
 use std::net::IpAddr;
@@ -86,6 +87,9 @@ pub struct ServerConfig {
     pub super_digest: Option<String>,
     /// How often the container/TTL reaper runs (znode.container.checkIntervalMs).
     pub container_check_interval_ms: u32,
+    /// `nio.sessionlessCnxnTimeout` (ms): a connection that has not completed its handshake this long after it
+    /// opened is closed.
+    pub sessionless_cnxn_timeout: u32,
     /// `rzk.pollSpinMicros`: how long the event loop polls without sleeping before it blocks (0: never).
     pub poll_spin_micros: u32,
     /// Non-fatal findings (unknown keys, ignored keys), one human-readable line each.
@@ -172,6 +176,7 @@ impl ServerConfig {
             quorum_listen_on_all_ips: false,
             super_digest: None,
             container_check_interval_ms: 60_000,
+            sessionless_cnxn_timeout: 10_000,
             poll_spin_micros: DEFAULT_POLL_SPIN_MICROS,
             warnings: Vec::new(),
         }

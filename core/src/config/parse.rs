@@ -7,6 +7,7 @@ use std::str::FromStr;
 
 use super::known_keys::{canonical_key, ignored_reason};
 use super::properties::{parse_properties, Entry};
+use super::security::{verdict, Verdict};
 use super::server_line::{parse_peer_type, parse_port, parse_server_id, parse_server_spec};
 use super::{ConfigError, FourLetterWhitelist, ServerConfig, MAX_POLL_SPIN_MICROS};
 use crate::four_letter::FourLetterWord;
@@ -168,10 +169,9 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             }
             "secureClientPort" => {
                 c.secure_client_port = Some(parse_port(&e.value).map_err(|m| err(&e, m))?);
-                warnings.push(ignored_warning(
-                    &e,
-                    ignored_reason(&key).unwrap_or_default(),
-                ));
+                if let Verdict::Refused(why) = verdict(&key, &e.value) {
+                    return Err(err(&e, why));
+                }
             }
             "maxClientCnxns" => c.max_client_cnxns = number(&e, 0, i32::MAX as u32)?,
             "minSessionTimeout" => {
@@ -255,6 +255,9 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             "znode.container.checkIntervalMs" => {
                 c.container_check_interval_ms = number(&e, 1, i32::MAX as u32)?
             }
+            "nio.sessionlessCnxnTimeout" => {
+                c.sessionless_cnxn_timeout = number(&e, 1, i32::MAX as u32)?
+            }
             "rzk.pollSpinMicros" => c.poll_spin_micros = number(&e, 0, MAX_POLL_SPIN_MICROS)?,
             "dynamicConfigFile" => {
                 return Err(err(
@@ -273,9 +276,11 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
                     "hierarchical quorums (group.N / weight.N) are not supported",
                 ))
             }
-            k => match ignored_reason(k) {
-                Some(reason) => warnings.push(ignored_warning(&e, reason)),
-                None => warnings.push(format!(
+            k => match (verdict(k, &e.value), ignored_reason(k)) {
+                (Verdict::Refused(why), _) => return Err(err(&e, why)),
+                (Verdict::Accepted, _) => {}
+                (Verdict::NotSecurity, Some(reason)) => warnings.push(ignored_warning(&e, reason)),
+                (Verdict::NotSecurity, None) => warnings.push(format!(
                     "zoo.cfg line {}: unknown key '{}' (ignored)",
                     e.line, e.key
                 )),

@@ -388,21 +388,41 @@ fn unknown_keys_are_warnings_not_errors() {
 #[test]
 fn zookeeper_keys_rzk_ignores_are_warnings_saying_ignored() {
     let c = parse(&format!(
-        "{MINIMAL}secureClientPort=2281\nmetricsProvider.className=x.Y\nsslQuorum=true\nlocalSessionsEnabled=true\n"
+        "{MINIMAL}metricsProvider.className=x.Y\nsslQuorum=false\nlocalSessionsEnabled=true\n"
     ));
-    assert_eq!(c.secure_client_port, Some(2281));
-    assert_eq!(c.warnings.len(), 4, "{:?}", c.warnings);
+    assert_eq!(c.warnings.len(), 2, "{:?}", c.warnings);
     assert!(
         c.warnings.iter().all(|w| w.contains("ignored")),
         "{:?}",
         c.warnings
     );
-    assert!(c.warnings[0].starts_with("zoo.cfg line 3: secureClientPort"));
-    // Ignored keys still get their value checked when rzk stores it.
-    assert_eq!(
-        parse_err(&format!("{MINIMAL}secureClientPort=x\n")).key,
-        "secureClientPort"
-    );
+    assert!(c.warnings[0].starts_with("zoo.cfg line 3: metricsProvider.className"));
+}
+
+#[test]
+fn security_keys_asking_for_protection_stop_startup_at_their_line() {
+    let e = parse_err(&format!("{MINIMAL}tickTime=2000\nsslQuorum=true\n"));
+    assert_eq!((e.line, e.key.as_str()), (4, "sslQuorum"));
+    assert!(e.message.contains("asks for protection"), "{e}");
+    let e = parse_err(&format!("{MINIMAL}secureClientPort=2281\n"));
+    assert_eq!((e.line, e.key.as_str()), (3, "secureClientPort"));
+    let e = parse_err(&format!(
+        "{MINIMAL}zookeeper.authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+    ));
+    assert_eq!(e.key, "zookeeper.authProvider.1");
+    // A bad port is still reported as a bad port.
+    assert!(parse_err(&format!("{MINIMAL}secureClientPort=x\n"))
+        .message
+        .contains("x"));
+}
+
+#[test]
+fn security_keys_asking_for_nothing_start_quietly() {
+    let c = parse(&format!(
+        "{MINIMAL}sslQuorum=false\nquorum.auth.enableSasl=false\nssl.keyStore.location=/k.jks\n\
+         authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n"
+    ));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
 }
 
 #[test]

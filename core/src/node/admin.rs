@@ -189,6 +189,10 @@ impl Node {
                 (super::ensemble::Role::Leading(l), Some(m)) => Some(l.report(now, &m)),
                 _ => None,
             },
+            extra_metrics: vec![(
+                "sessionless_connections_expired".to_owned(),
+                self.stats.sessionless_closed.to_string(),
+            )],
             ..ServerReport::default()
         }
     }

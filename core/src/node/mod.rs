@@ -13,6 +13,7 @@ mod prep;
 mod read_only;
 mod reads;
 mod reaper;
+mod sessionless;
 mod stats;
 
 use std::collections::{BTreeMap, VecDeque};
@@ -32,6 +33,7 @@ use crate::watch::WatchManager;
 use crate::Zxid;
 use connection::Connection;
 use overlay::Overlay;
+use sessionless::HandshakeDeadlines;
 use stats::ServerStats;
 
 /// A client connection, numbered by the driver. Never reused within one node's lifetime.
@@ -136,6 +138,8 @@ pub struct Node {
     sessions: SessionTracker,
     watches: WatchManager,
     conns: BTreeMap<ConnId, Connection>,
+    /// When each connection still without a handshake is closed.
+    handshake_deadlines: HandshakeDeadlines,
     /// Which connection currently holds each session.
     session_conns: BTreeMap<i64, ConnId>,
     overlay: Overlay,
@@ -236,6 +240,7 @@ impl Node {
             sessions,
             watches: WatchManager::default(),
             conns: BTreeMap::new(),
+            handshake_deadlines: HandshakeDeadlines::default(),
             session_conns: BTreeMap::new(),
             overlay: Overlay::default(),
             in_flight: VecDeque::new(),
@@ -278,6 +283,8 @@ impl Node {
             Input::ClientOpened { conn, addr } => {
                 let max = self.config.server.jute_max_buffer;
                 self.conns.insert(conn, Connection::new(addr, max, now));
+                let timeout = self.config.server.sessionless_cnxn_timeout as u64;
+                self.handshake_deadlines.opened(conn, now + timeout);
             }
             Input::ClientBytes { conn, bytes } => self.on_client_bytes(now, conn, &bytes, out),
             Input::ClientClosed { conn } => self.forget_conn(conn),
@@ -331,6 +338,7 @@ impl Node {
             self.ensemble_deadline(),
             election,
             self.read_only.next_expiry(),
+            self.handshake_deadlines.next(),
         ]
         .into_iter()
         .flatten()
@@ -358,6 +366,7 @@ impl Node {
             self.election_due = false;
             self.start_election(now, out);
         }
+        self.close_sessionless(now, out);
         self.ensemble_tick(now, out);
         self.read_only_tick(now, out);
         if !self.decides_expiry() {

@@ -129,7 +129,7 @@ impl Node {
                     1 => self.watches.add_persistent(&r.path, conn, true),
                     _ => return Err(ErrorCode::MarshallingError),
                 }
-                Ok(ResponseBody::Empty)
+                Ok(ResponseBody::AddWatch)
             }
             RequestBody::RemoveWatches(r) => {
                 let kind =

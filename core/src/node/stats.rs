@@ -8,6 +8,8 @@ pub struct ServerStats {
     pub latency: Latency,
     pub response_size: ResponseSize,
     pub auth_failed: u64,
+    /// Connections closed for sending no handshake in time (ZooKeeper's sessionless_connections_expired).
+    pub sessionless_closed: u64,
 }
 
 /// Sizes of replies in bytes; -1 before the first.

@@ -551,6 +551,36 @@ fn bad_input_gets_an_error_or_a_clean_close() {
 }
 
 #[test]
+fn a_connection_without_a_handshake_is_closed_at_the_sessionless_timeout() {
+    let mut h = Harness::new();
+    let timeout = h.node.config().server.sessionless_cnxn_timeout as u64;
+    assert_eq!(timeout, 10_000, "ZooKeeper's default");
+    let (established, _) = h.connect();
+    let silent = h.open();
+    h.advance_pinging(established, 1000);
+    let trickling = h.open();
+    // Half a ConnectRequest frame: bytes arrive, but no handshake completes.
+    let connect = frame_connect(&ConnectRequest::default());
+    h.send(trickling, connect.slice(..10));
+    h.advance_pinging(established, timeout - 1100);
+    h.advance(99);
+    assert!(h.closed.is_empty(), "nobody is closed before the deadline");
+    h.advance(1);
+    assert_eq!(h.closed, vec![silent]);
+    h.call(established, OpCode::Ping, RequestBody::Ping);
+    h.send(trickling, connect.slice(10..12));
+    h.advance_pinging(established, 900);
+    h.advance(99);
+    assert_eq!(h.closed, vec![silent], "bytes do not extend the deadline");
+    h.advance(1);
+    assert_eq!(h.closed, vec![silent, trickling]);
+    // The established session is untouched, and pings keep it alive well past the timeout.
+    h.advance_pinging(established, 3 * timeout);
+    assert_eq!(h.closed, vec![silent, trickling]);
+    assert_eq!(h.node.stats.sessionless_closed, 2);
+}
+
+#[test]
 fn four_letter_words_are_answered_and_the_connection_closed() {
     let mut h = Harness::new();
     let c = h.open();

@@ -9,8 +9,11 @@ use super::{DecodeError, ErrorCode, OpCode, Reader, Record, Writer};
 /// The body of a successful reply, by opcode.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ResponseBody {
-    /// No body: ping, delete, setWatches, auth, check, close, removeWatches, addWatch, and every error reply.
+    /// No body: ping, delete, setWatches, auth, check, close, removeWatches, and every error reply.
     Empty,
+    /// addWatch: ZooKeeper 3.8 answers with an `ErrorResponse` holding 0 (FinalRequestProcessor), and the Java
+    /// client reads those 4 bytes: without them it reads past the frame and drops the connection.
+    AddWatch,
     /// create and createContainer without stat.
     Create(CreateResponse),
     /// create2, createTTL, createContainer (3.5+ clients ask for create2-shaped replies).
@@ -184,6 +187,7 @@ pub fn encode_reply(header: &ReplyHeader, body: &ResponseBody) -> Bytes {
 fn write_body(w: &mut Writer<'_>, body: &ResponseBody) {
     match body {
         ResponseBody::Empty => {}
+        ResponseBody::AddWatch => ErrorResponse { err: 0 }.write(w),
         ResponseBody::Create(r) => r.write(w),
         ResponseBody::Create2(r) => r.write(w),
         ResponseBody::Exists(r) => r.write(w),
@@ -312,6 +316,21 @@ mod tests {
             }),
         );
         assert_eq!(&frame[..], &framed(reply_header_bytes(5, 0x100, -101))[..]);
+    }
+
+    #[test]
+    fn add_watch_reply_carries_a_zero_error_response() {
+        let header = ReplyHeader {
+            xid: 7,
+            zxid: 0x42,
+            err: 0,
+        };
+        let frame = encode_reply(&header, &ResponseBody::AddWatch);
+        let want = framed([reply_header_bytes(7, 0x42, 0), vec![0, 0, 0, 0]].concat());
+        assert_eq!(&frame[..], &want[..]);
+        let (h, body) = crate::proto::client::decode_reply(frame.slice(4..), OpCode::AddWatch)
+            .expect("decodes");
+        assert_eq!((h, body), (header, ResponseBody::AddWatch));
     }
 
     #[test]

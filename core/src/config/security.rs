@@ -1,0 +1,410 @@
+//! zoo.cfg keys that ask for protection: each gets a verdict, never "accepted but ignored".
+//!
+//! An operator who moves a secured zoo.cfg to rzk must not get an open server and a log line. So a key whose
+//! value asks for protection rzk does not provide stops startup (with the key and the line), and a value that
+//! asks for nothing (`sslQuorum=false`, `ssl.*` with no TLS listener) is accepted so that common configs keep
+//! starting. The table below is the single source: the parser consults it and docs/config.md prints it (a
+//! test keeps the two equal).
+
+/// Which values of a key are accepted; every other value stops startup.
+#[derive(Debug, Clone, Copy)]
+pub enum Accepts {
+    /// Any value: the key asks for nothing by itself.
+    Any,
+    /// No value: the key always asks for something rzk does not do.
+    Nothing,
+    /// Only these values (compared without case).
+    Only(&'static [&'static str]),
+}
+
+/// One row of the table: a key (or a family of keys, `prefix.*`), what it accepts, and why.
+#[derive(Debug, Clone, Copy)]
+pub struct SecurityKey {
+    /// The key without ZooKeeper's `zookeeper.` system-property prefix; `x.*` matches every key under `x.`.
+    pub key: &'static str,
+    pub accepts: Accepts,
+    /// Why values outside `accepts` are refused, or why accepted values are safe.
+    pub why: &'static str,
+}
+
+const NO_TLS: &str = "rzk has no TLS listener yet";
+const NO_SASL: &str = "rzk has no SASL authentication yet";
+const NO_KERBEROS: &str = "rzk has no Kerberos support";
+const BUILT_IN_PROVIDERS: &[&str] = &[
+    "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
+    "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+];
+
+/// Every security key, more specific rows first (the first match decides).
+pub const SECURITY_KEYS: &[SecurityKey] = &[
+    SecurityKey {
+        key: "secureClientPort",
+        accepts: Accepts::Nothing,
+        why: NO_TLS,
+    },
+    SecurityKey {
+        key: "secureClientPortAddress",
+        accepts: Accepts::Any,
+        why: "only used with secureClientPort",
+    },
+    SecurityKey {
+        key: "client.portUnification",
+        accepts: Accepts::Only(&["false"]),
+        why: NO_TLS,
+    },
+    SecurityKey {
+        key: "sslQuorum",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk has no TLS between servers yet",
+    },
+    SecurityKey {
+        key: "portUnification",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk has no TLS between servers yet",
+    },
+    SecurityKey {
+        key: "sslQuorumReloadCertFiles",
+        accepts: Accepts::Any,
+        why: "only used with sslQuorum",
+    },
+    SecurityKey {
+        key: "client.certReload",
+        accepts: Accepts::Any,
+        why: "only used with a TLS client listener",
+    },
+    SecurityKey {
+        key: "serverCnxnFactory",
+        accepts: Accepts::Only(&[
+            "org.apache.zookeeper.server.NIOServerCnxnFactory",
+            "org.apache.zookeeper.server.NettyServerCnxnFactory",
+        ]),
+        why: "names ZooKeeper's connection layer; rzk has its own, so only ZooKeeper's two are accepted",
+    },
+    SecurityKey {
+        key: "client.secure",
+        accepts: Accepts::Any,
+        why: "a client-side setting; servers do not read it",
+    },
+    SecurityKey {
+        key: "ssl.crl",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk does not check certificate revocation lists",
+    },
+    SecurityKey {
+        key: "ssl.ocsp",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk does not check OCSP",
+    },
+    SecurityKey {
+        key: "ssl.quorum.crl",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk does not check certificate revocation lists",
+    },
+    SecurityKey {
+        key: "ssl.quorum.ocsp",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk does not check OCSP",
+    },
+    SecurityKey {
+        key: "ssl.*",
+        accepts: Accepts::Any,
+        why: "certificates and TLS settings protect nothing without a TLS listener, and none can be configured",
+    },
+    SecurityKey {
+        key: "admin.forceHttps",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk's admin server speaks HTTP only",
+    },
+    SecurityKey {
+        key: "admin.portUnification",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk's admin server speaks HTTP only",
+    },
+    SecurityKey {
+        key: "quorum.auth.enableSasl",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk has no SASL between servers yet",
+    },
+    SecurityKey {
+        key: "quorum.auth.learnerRequireSasl",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk has no SASL between servers yet",
+    },
+    SecurityKey {
+        key: "quorum.auth.serverRequireSasl",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk has no SASL between servers yet",
+    },
+    SecurityKey {
+        key: "quorum.auth.kerberos.servicePrincipal",
+        accepts: Accepts::Nothing,
+        why: NO_KERBEROS,
+    },
+    SecurityKey {
+        key: "quorum.auth.*",
+        accepts: Accepts::Any,
+        why: "login context names, only read when quorum SASL is on, which is refused",
+    },
+    SecurityKey {
+        key: "kerberos.*",
+        accepts: Accepts::Nothing,
+        why: NO_KERBEROS,
+    },
+    SecurityKey {
+        key: "security.auth_to_local",
+        accepts: Accepts::Nothing,
+        why: NO_KERBEROS,
+    },
+    SecurityKey {
+        key: "server.principal",
+        accepts: Accepts::Nothing,
+        why: NO_KERBEROS,
+    },
+    SecurityKey {
+        key: "requireKerberosConfig",
+        accepts: Accepts::Only(&["false"]),
+        why: NO_KERBEROS,
+    },
+    SecurityKey {
+        key: "authProvider.*",
+        accepts: Accepts::Only(BUILT_IN_PROVIDERS),
+        why: "digest and ip are built in (always on); rzk implements no other authentication provider yet",
+    },
+    SecurityKey {
+        key: "sessionRequireClientSASLAuth",
+        accepts: Accepts::Only(&["false"]),
+        why: NO_SASL,
+    },
+    SecurityKey {
+        key: "enforce.auth.enabled",
+        accepts: Accepts::Only(&["false"]),
+        why: "rzk does not yet refuse unauthenticated clients",
+    },
+    SecurityKey {
+        key: "enforce.auth.schemes",
+        accepts: Accepts::Any,
+        why: "only read when enforce.auth.enabled is true, which is refused",
+    },
+    SecurityKey {
+        key: "DigestAuthenticationProvider.enabled",
+        accepts: Accepts::Only(&["true"]),
+        why: "rzk cannot switch digest authentication off yet",
+    },
+    SecurityKey {
+        key: "DigestAuthenticationProvider.digestAlg",
+        accepts: Accepts::Only(&["SHA1", "SHA-1"]),
+        why: "rzk hashes digest ids with SHA1 only; another algorithm would match no stored ACL",
+    },
+    SecurityKey {
+        key: "skipACL",
+        accepts: Accepts::Only(&["no", "false"]),
+        why: "rzk always checks ACLs",
+    },
+    SecurityKey {
+        key: "superUser",
+        accepts: Accepts::Any,
+        why: "names a SASL or x509 identity, which no client can hold without those schemes",
+    },
+    SecurityKey {
+        key: "X509AuthenticationProvider.superUser",
+        accepts: Accepts::Any,
+        why: "no client can hold an x509 identity without a TLS listener",
+    },
+    SecurityKey {
+        key: "SASLAuthenticationProvider.superPassword",
+        accepts: Accepts::Any,
+        why: "no client can authenticate by SASL without the SASL provider, which is refused",
+    },
+    SecurityKey {
+        key: "allowSaslFailedClients",
+        accepts: Accepts::Any,
+        why: "only matters with SASL, which is refused",
+    },
+    SecurityKey {
+        key: "letAnySaslUserDoX",
+        accepts: Accepts::Any,
+        why: "only matters with SASL, which is refused",
+    },
+];
+
+/// What the table says about one zoo.cfg entry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Not a security key.
+    NotSecurity,
+    /// A security key whose value asks for nothing rzk does not do.
+    Accepted,
+    /// A security key whose value asks for protection rzk does not provide: the reason.
+    Refused(String),
+}
+
+/// The row for `key` (without or with the `zookeeper.` prefix), if it is a security key.
+pub fn security_key(key: &str) -> Option<&'static SecurityKey> {
+    let key = key.strip_prefix("zookeeper.").unwrap_or(key);
+    SECURITY_KEYS
+        .iter()
+        .find(|row| match row.key.strip_suffix('*') {
+            Some(prefix) => key.starts_with(prefix),
+            None => key == row.key,
+        })
+}
+
+/// The verdict on `key=value`.
+pub fn verdict(key: &str, value: &str) -> Verdict {
+    let Some(row) = security_key(key) else {
+        return Verdict::NotSecurity;
+    };
+    let accepted = match row.accepts {
+        Accepts::Any => true,
+        Accepts::Nothing => false,
+        Accepts::Only(values) => values.iter().any(|v| v.eq_ignore_ascii_case(value.trim())),
+    };
+    if accepted {
+        Verdict::Accepted
+    } else {
+        let allowed = match row.accepts {
+            Accepts::Only(values) => format!(" (rzk accepts only {})", values.join(" or ")),
+            _ => " (rzk refuses this key whatever its value; remove it)".to_string(),
+        };
+        Verdict::Refused(format!(
+            "'{value}' asks for protection rzk does not provide: {}{allowed}",
+            row.why
+        ))
+    }
+}
+
+/// The table as docs/config.md prints it.
+pub fn markdown_table() -> String {
+    let mut out = String::from("| key | accepted | refused | why |\n| --- | --- | --- | --- |\n");
+    for row in SECURITY_KEYS {
+        let (accepted, refused) = match row.accepts {
+            Accepts::Any => ("any value".to_string(), "—"),
+            Accepts::Nothing => ("—".to_string(), "any value"),
+            Accepts::Only(values) => (
+                values
+                    .iter()
+                    .map(|v| format!("`{v}`"))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                "any other value",
+            ),
+        };
+        out.push_str(&format!(
+            "| `{}` | {accepted} | {refused} | {} |\n",
+            row.key, row.why
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_that_ask_for_protection_are_refused() {
+        for (key, value) in [
+            ("sslQuorum", "true"),
+            ("zookeeper.sslQuorum", "TRUE"),
+            ("secureClientPort", "2281"),
+            ("client.portUnification", "true"),
+            ("quorum.auth.enableSasl", "true"),
+            ("quorum.auth.learnerRequireSasl", "true"),
+            ("quorum.auth.serverRequireSasl", "true"),
+            (
+                "quorum.auth.kerberos.servicePrincipal",
+                "zkquorum/localhost",
+            ),
+            ("kerberos.removeHostFromPrincipal", "true"),
+            (
+                "authProvider.1",
+                "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
+            ),
+            (
+                "zookeeper.authProvider.x509",
+                "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+            ),
+            ("ssl.crl", "true"),
+            ("ssl.ocsp", "true"),
+            ("ssl.quorum.crl", "true"),
+            ("sessionRequireClientSASLAuth", "true"),
+            ("enforce.auth.enabled", "true"),
+            ("skipACL", "yes"),
+            ("DigestAuthenticationProvider.digestAlg", "SHA-256"),
+            ("DigestAuthenticationProvider.enabled", "false"),
+            ("admin.forceHttps", "true"),
+        ] {
+            assert!(
+                matches!(verdict(key, value), Verdict::Refused(_)),
+                "{key}={value} must be refused"
+            );
+        }
+    }
+
+    #[test]
+    fn values_that_ask_for_nothing_are_accepted() {
+        for (key, value) in [
+            ("sslQuorum", "false"),
+            ("quorum.auth.enableSasl", "false"),
+            ("ssl.keyStore.location", "/etc/zk/keystore.jks"),
+            ("ssl.quorum.trustStore.password", "secret"),
+            ("ssl.clientAuth", "need"),
+            ("ssl.crl", "false"),
+            (
+                "authProvider.1",
+                "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
+            ),
+            (
+                "serverCnxnFactory",
+                "org.apache.zookeeper.server.NettyServerCnxnFactory",
+            ),
+            ("enforce.auth.enabled", "false"),
+            ("enforce.auth.schemes", "sasl"),
+            ("skipACL", "no"),
+            ("DigestAuthenticationProvider.digestAlg", "SHA1"),
+            ("quorum.auth.learner.saslLoginContext", "QuorumLearner"),
+        ] {
+            assert_eq!(verdict(key, value), Verdict::Accepted, "{key}={value}");
+        }
+        assert_eq!(verdict("tickTime", "2000"), Verdict::NotSecurity);
+        assert_eq!(verdict("server.1", "a:1:2"), Verdict::NotSecurity);
+    }
+
+    #[test]
+    fn specific_rows_come_before_their_families() {
+        for (i, row) in SECURITY_KEYS.iter().enumerate() {
+            let probe = row.key.trim_end_matches('*').to_string() + "x";
+            let concrete = if row.key.ends_with('*') {
+                probe.as_str()
+            } else {
+                row.key
+            };
+            let first = security_key(concrete).map(|r| r.key);
+            assert_eq!(first, Some(row.key), "row {i} ({}) is shadowed", row.key);
+        }
+    }
+
+    #[test]
+    fn no_security_key_is_merely_ignored() {
+        for row in SECURITY_KEYS {
+            let concrete = row.key.replace('*', "x");
+            assert_eq!(
+                super::super::known_keys::ignored_reason(&concrete),
+                None,
+                "{} has a verdict; it must not also be an ignored key",
+                row.key
+            );
+        }
+    }
+
+    #[test]
+    fn docs_print_the_table() {
+        let docs = include_str!("../../../docs/config.md");
+        assert!(
+            docs.contains(&markdown_table()),
+            "docs/config.md must contain the security key table exactly as \
+             config::security::markdown_table() renders it:\n{}",
+            markdown_table()
+        );
+    }
+}
