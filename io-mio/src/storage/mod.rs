@@ -8,6 +8,7 @@
 //! Everything that reads goes through [`Dir`], so it runs the same on a real directory and on bytes in
 //! memory; the encoders ([`encode_log_file`], [`encode_snapshot`]) produce the exact bytes the threads write.
 
+mod crc_shift;
 mod dir;
 mod epochs;
 mod format;

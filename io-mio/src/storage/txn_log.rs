@@ -76,6 +76,11 @@ pub struct Corruption {
     pub reason: String,
 }
 
+/// Whether `found` is the start of `magic` followed by zeros: a header cut short while being written.
+fn is_torn_magic(found: [u8; 4], magic: [u8; 4]) -> bool {
+    (0..=4).any(|k| found[..k] == magic[..k] && found[k..].iter().all(|&b| b == 0))
+}
+
 /// Reads every record of a log file.
 pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
     let header_zxid = match decode_file_header(buf, LOG_MAGIC) {
@@ -83,11 +88,12 @@ pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
         Err(
             e @ (FormatError::ShortHeader
             | FormatError::ZeroHeader
-            | FormatError::BadMagic(_)
-            | FormatError::BadVersion(0)),
-        ) => {
+            | FormatError::BadVersion(0)
+            | FormatError::BadMagic(_)),
+        ) if !matches!(e, FormatError::BadMagic(m) if !is_torn_magic(m, LOG_MAGIC)) => {
             // Torn while being created (the header is synced before any record is written): only if
-            // nothing valid follows. A header of another (non-zero) format version is foreign, not torn.
+            // nothing valid follows. A header with another magic or another (non-zero) format version is
+            // foreign, not torn: it is never truncated or removed.
             if let Some(at) = find_valid_record_after::<LoggedTxn>(buf, 0) {
                 return Err(Corruption {
                     offset: 0,
@@ -383,6 +389,11 @@ pub(crate) mod tests {
         let torn = scan_log(&[0u8; 100]).unwrap();
         assert!(matches!(torn.tail, Tail::Torn { offset: 0, .. }));
         assert!(scan_log(b"RZK").unwrap().txns.is_empty());
+        // Another program's file, even with nothing recognisable after its header, is never "torn"
+        // (recovery would truncate or remove it).
+        let mut foreign = b"ZKLG\0\0\0\x02".to_vec();
+        foreign.resize(4096, 0);
+        assert!(scan_log(&foreign).unwrap_err().reason.contains("magic"));
     }
 
     #[test]

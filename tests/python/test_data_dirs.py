@@ -1,0 +1,125 @@
+"""rzk started on data directories it did not write, or that were damaged: a clear verdict in time linear in
+the bytes on disk, and never a change to a file that is not rzk's.
+
+These start their own servers (not the shared fixtures): each needs a data directory of its own."""
+
+import hashlib
+import os
+import random
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+import servers
+from kazoo.client import KazooClient
+
+# A bound on how long any of these startups may take before the test calls it a hang. It is not a
+# performance threshold: a linear pass over these files takes about a second; the quadratic search this
+# guards against took minutes.
+HANG_S = 120
+
+
+def digests(directory):
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(Path(directory).rglob("*")) if p.is_file()}
+
+
+def rzk_on(data_dir, workdir):
+    port = servers.free_port()
+    cfg = Path(workdir) / "rzk.cfg"
+    cfg.write_text(
+        f"tickTime=200\ndataDir={data_dir}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n"
+    )
+    return subprocess.run(
+        [str(servers.rzk_binary()), "server", str(cfg)],
+        capture_output=True,
+        text=True,
+        timeout=HANG_S,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+@pytest.fixture
+def workdir():
+    d = tempfile.mkdtemp(prefix="rzk-test-datadir-")
+    yield Path(d)
+    shutil.rmtree(d, ignore_errors=True)
+
+
+@pytest.mark.skipif("zk" not in servers.selected_targets(), reason="needs Apache ZooKeeper to write the data")
+def test_a_zookeeper_data_directory_is_refused_and_left_untouched(workdir):
+    zk = servers.start("zk")
+    try:
+        c = KazooClient(hosts=zk.hosts)
+        c.start(timeout=15)
+        for i in range(200):
+            c.create(f"/migrate-{i}", b"v" * 100)
+        c.stop()
+        c.close()
+        data_dir = workdir / "zkdata"
+        zk.proc.terminate()
+        zk.proc.wait(timeout=30)
+        shutil.copytree(zk.workdir / "data", data_dir)
+    finally:
+        zk.stop()
+    before = digests(data_dir)
+    assert any(name.startswith("log.") for name in before), before
+    r = rzk_on(data_dir, workdir)
+    assert r.returncode != 0, r.stderr
+    assert "Apache ZooKeeper data file" in r.stderr, r.stderr
+    assert digests(data_dir) == before, "rzk changed a ZooKeeper file"
+
+
+def test_a_log_of_random_bytes_gets_a_verdict_and_is_kept(workdir):
+    version2 = workdir / "data" / "version-2"
+    version2.mkdir(parents=True)
+    rng = random.Random(7)
+    (version2 / "log.1").write_bytes(rng.randbytes(64 << 20))
+    before = digests(workdir / "data")
+    r = rzk_on(workdir / "data", workdir)
+    assert r.returncode != 0
+    assert "log.1 is corrupt at offset 0" in r.stderr, r.stderr
+    assert digests(workdir / "data") == before
+
+
+def test_damage_in_the_middle_of_a_large_rzk_log_is_corruption_not_a_torn_tail(workdir):
+    data_dir = workdir / "data"
+    data_dir.mkdir()
+    port = servers.free_port()
+    cfg = workdir / "load.cfg"
+    cfg.write_text(
+        f"tickTime=200\ndataDir={data_dir}\nclientPort={port}\nclientPortAddress=127.0.0.1\n"
+        "admin.enableServer=false\nsnapCount=1000000\n"
+    )
+    proc = subprocess.Popen(
+        [str(servers.rzk_binary()), "server", str(cfg)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        stdin=subprocess.DEVNULL,
+    )
+    try:
+        c = KazooClient(hosts=f"127.0.0.1:{port}")
+        c.start(timeout=30)
+        value = os.urandom(900)
+        for i in range(2000):
+            c.create(f"/n{i}", value)
+        c.stop()
+        c.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    logs = sorted((data_dir / "version-2").glob("log.*"))
+    assert logs, "rzk wrote no log"
+    log = logs[-1]
+    raw = bytearray(log.read_bytes())
+    # Overwrite 1 MB in the middle of the written records with random bytes: valid records follow.
+    written = len(raw.rstrip(b"\0"))
+    start = written // 3
+    raw[start : start + (1 << 20)] = random.Random(3).randbytes(1 << 20)
+    log.write_bytes(bytes(raw))
+    before = digests(data_dir)
+    r = rzk_on(data_dir, workdir)
+    assert r.returncode != 0
+    assert "corrupt" in r.stderr and "yet a valid record follows" in r.stderr, r.stderr
+    assert digests(data_dir) == before, "a corrupt log must not be repaired away"
