@@ -49,6 +49,10 @@ pub struct SimArgs {
     /// fault phase, fewer clients) and print its replay command.
     #[arg(long)]
     pub shrink: bool,
+    /// With `--seeds`: write `seed trace-hash` lines to this file (compare two builds' traces: a refactoring
+    /// that must not change behaviour keeps every hash).
+    #[arg(long)]
+    pub hashes: Option<std::path::PathBuf>,
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<()> {
@@ -136,6 +140,14 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
     let wall = started.elapsed().as_secs_f64();
     let mut all = results.lock().unwrap_or_else(|e| e.into_inner()).clone();
     all.sort_by_key(|r| r.seed);
+    if let Some(path) = &args.hashes {
+        let lines: String = all
+            .iter()
+            .map(|r| format!("{} {:016x}\n", r.seed, r.trace_hash))
+            .collect();
+        std::fs::write(path, lines)
+            .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?;
+    }
     let failed: Vec<&RunReport> = all.iter().filter(|r| !r.violations.is_empty()).collect();
     let sim_ms: u64 = all.iter().map(|r| r.simulated_ms).sum();
     let ops: usize = all.iter().map(|r| r.ops).sum();
