@@ -185,8 +185,8 @@ impl Node {
             max_file_descriptors: self.host.1,
             server_id: self.config.server_id,
             read_only,
-            leader: match (&self.role, self.membership()) {
-                (super::ensemble::Role::Leading(l), Some(m)) => Some(l.report(now, &m)),
+            leader: match (&self.role, &self.membership) {
+                (super::ensemble::Role::Leading(l), Some(m)) => Some(l.report(now, m)),
                 _ => None,
             },
             extra_metrics: vec![(

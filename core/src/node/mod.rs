@@ -7,7 +7,6 @@ mod connection;
 mod dispatch;
 mod ensemble;
 mod handshake;
-mod learner;
 mod overlay;
 mod prep;
 mod read_only;
@@ -169,6 +168,8 @@ pub struct Node {
     planted: Planted,
     /// Seeded randomness for every random choice (election jitter, snapshot spacing).
     rng: ChaCha8Rng,
+    /// Who votes and who observes (`None` for a standalone server), computed once from zoo.cfg.
+    membership: Option<std::sync::Arc<ensemble::Membership>>,
     /// The ensemble role (standalone without `server.N` lines).
     role: ensemble::Role,
     /// Logged txns not applied yet: recovered ones whose fate the next leader decides.
@@ -260,6 +261,8 @@ impl Node {
             planted: Planted::default(),
             trace_mask: crate::four_letter::DEFAULT_TRACE_MASK,
             role: ensemble::Role::Standalone,
+            membership: ensemble::Membership::from_config(&config.server, config.server_id)
+                .map(std::sync::Arc::new),
             committed_log: crate::zab::CommittedLog::new(last, 10_000),
             pending_log,
             accepted_epoch: recovered.accepted_epoch,
@@ -426,7 +429,7 @@ impl Node {
         if let ensemble::Role::Leading(l) = &mut self.role {
             l.acks.propose(zxid);
             l.proposed(logged.jute_size());
-            let learners: Vec<ServerId> = l.synced_sent_ids();
+            let learners: Vec<ServerId> = l.synced_learners();
             for p in learners {
                 self.send(
                     p,

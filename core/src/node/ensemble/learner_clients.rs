@@ -1,50 +1,22 @@
 //! The client-facing half of being a learner (follower or observer): writes, session changes and syncs are
 //! forwarded to the leader, and answered here when the leader's txn commits (matched by session and xid) or
-//! when the leader replies. And the leader's half: preparing what learners forwarded.
+//! when the leader replies. (The leader's half, preparing what learners forwarded, is in `leader`.)
 
-use super::connection::{ConnState, SlotState};
-use super::{ConnId, Node, Output};
+use crate::node::connection::{ConnState, SlotState};
+use crate::node::{ConnId, Node, Output};
 use crate::proto::records::Id;
-use crate::proto::request::{decode_request, encode_request, Request};
-use crate::proto::OpCode;
-use crate::txn::Txn;
+use crate::proto::request::{encode_request, Request};
 use crate::zab::{Forwarded, ZabMsg};
 
 impl Node {
     /// Learner: hands a client's request to the leader.
-    pub(super) fn forward(&mut self, session_id: i64, req: &Request, auth: Vec<Id>) {
+    pub(in crate::node) fn forward(&mut self, session_id: i64, req: &Request, auth: Vec<Id>) {
         let frame = encode_request(req);
         self.send_to_leader(ZabMsg::Request(Forwarded {
             session_id,
             frame,
             auth,
         }));
-    }
-
-    /// Leader: a request a learner forwarded for one of its clients.
-    pub(super) fn on_forwarded(&mut self, now: u64, fwd: Forwarded, out: &mut Vec<Output>) {
-        let _ = out;
-        let Ok(req) = decode_request(fwd.frame) else {
-            return;
-        };
-        self.sessions.touch(fwd.session_id, now);
-        match req.op {
-            OpCode::CloseSession => {
-                self.sessions.set_closing(fwd.session_id);
-                let zxid = self.propose(now, fwd.session_id, req.xid, Txn::CloseSession, None);
-                self.closing.insert(fwd.session_id, zxid);
-            }
-            op if op.is_write() && !self.sessions.is_live(fwd.session_id) => {
-                // The session expired or is closing (PrepRequestProcessor.checkSession): the learner's client
-                // gets SessionExpired, in order, when this error txn commits.
-                let err = crate::proto::ErrorCode::SessionExpired;
-                self.propose(now, fwd.session_id, req.xid, Txn::Error { err }, None);
-            }
-            op if op.is_write() => {
-                self.prep_and_propose(now, fwd.session_id, &fwd.auth, &req, None);
-            }
-            _ => {}
-        }
     }
 
     fn conn_with(&self, pred: impl Fn(&SlotState) -> bool) -> Option<ConnId> {
@@ -55,7 +27,7 @@ impl Node {
     }
 
     /// Learner: the leader says whether a reconnecting session still lives.
-    pub(super) fn on_revalidated(
+    pub(in crate::node) fn on_revalidated(
         &mut self,
         now: u64,
         session_id: i64,
@@ -103,7 +75,7 @@ impl Node {
     }
 
     /// Learner: the leader answered a sync; the read after it must see everything up to `zxid`.
-    pub(super) fn on_sync_done(
+    pub(in crate::node) fn on_sync_done(
         &mut self,
         now: u64,
         id: u64,

@@ -1,0 +1,676 @@
+//! LEADING: what the leader does for each learner, from its FOLLOWERINFO to serving.
+//!
+//! Discovery: once a quorum (counting the leader) reported its accepted epoch, the leader picks a new epoch
+//! above all of them and announces it (LEADERINFO). Synchronization: once a quorum acknowledged that epoch
+//! (ACKEPOCH), each acknowledging learner gets a DIFF, TRUNC+DIFF or SNAP, the proposals in flight, and
+//! NEWLEADER. Broadcast: once a quorum acknowledged NEWLEADER the leader is established: its logged history
+//! is committed, learners get UPTODATE, and each proposal commits when a quorum of voters that took the
+//! epoch has it durably. Learners also forward writes, session changes and syncs here.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::learner_handler::{LearnerHandler, LearnerInfo, LearnerPhase};
+use super::membership::Membership;
+use super::Role;
+use crate::election::{Decision, Notification, PeerState};
+use crate::node::{Node, Output};
+use crate::peer::ServerId;
+use crate::planted::PlantedBug;
+use crate::proto::request::decode_request;
+use crate::proto::OpCode;
+use crate::txn::{LoggedTxn, Txn};
+use crate::zab::{plan_sync, AckTracker, Forwarded, SnapshotData, SyncPlan, ZabMsg};
+use crate::{zxid, Zxid};
+
+/// A leader through its phases.
+#[derive(Debug)]
+pub struct Leader {
+    pub decision: Decision,
+    /// What this server itself brings to discovery (it counts toward every quorum).
+    own_info: LearnerInfo,
+    /// One handler per learner that sent FOLLOWERINFO in its current session, by id.
+    learners: BTreeMap<ServerId, LearnerHandler>,
+    /// The new epoch, once a quorum of infos arrived.
+    pub epoch: Option<u32>,
+    /// A quorum acknowledged the epoch: learners are synced as soon as they acknowledge it.
+    discovered: bool,
+    pub acks: AckTracker,
+    started: u64,
+    /// Sync requests from learners: (learner, id, answer once committed >= zxid).
+    syncs: Vec<(ServerId, u64, Zxid)>,
+    /// "Expired" answers to revalidations, held until the session's close txn commits:
+    /// (learner, session, close zxid).
+    refusals: Vec<(ServerId, i64, Zxid)>,
+    /// Proposal sizes in bytes (last, min, max) for `mntr`; none before the first proposal.
+    proposal_sizes: Option<(usize, usize, usize)>,
+}
+
+impl Leader {
+    pub fn new(decision: Decision, own_info: LearnerInfo, acks: AckTracker, now: u64) -> Leader {
+        Leader {
+            decision,
+            own_info,
+            learners: BTreeMap::new(),
+            epoch: None,
+            discovered: false,
+            acks,
+            started: now,
+            syncs: Vec::new(),
+            refusals: Vec::new(),
+            proposal_sizes: None,
+        }
+    }
+
+    /// Learners that get proposals and commits (their sync has been sent), by id.
+    pub fn synced_learners(&self) -> Vec<ServerId> {
+        self.ids_where(LearnerHandler::is_synced)
+    }
+
+    fn ids_where(&self, pred: impl Fn(&LearnerHandler) -> bool) -> Vec<ServerId> {
+        self.learners
+            .iter()
+            .filter(|(_, h)| pred(h))
+            .map(|(id, _)| *id)
+            .collect()
+    }
+
+    /// Whether some learner serves (was sent UPTODATE).
+    pub fn any_up_to_date(&self) -> bool {
+        self.learners.values().any(LearnerHandler::is_up_to_date)
+    }
+
+    /// The session `learner` is in with us, if any.
+    pub fn session_of(&self, learner: ServerId) -> Option<u64> {
+        self.learners.get(&learner).map(|h| h.session)
+    }
+
+    /// Ends every learner's session (the leader steps down); returns them, to be retired.
+    pub fn end_sessions(&mut self) -> Vec<(ServerId, u64)> {
+        std::mem::take(&mut self.learners)
+            .into_iter()
+            .map(|(id, h)| (id, h.session))
+            .collect()
+    }
+
+    /// Counts a proposal's size for `mntr`.
+    pub fn proposed(&mut self, size: usize) {
+        self.proposal_sizes = Some(match self.proposal_sizes {
+            None => (size, size, size),
+            Some((_, lo, hi)) => (size, lo.min(size), hi.max(size)),
+        });
+    }
+
+    /// The leader figures `mntr` and `stat` print.
+    pub fn report(&self, now: u64, m: &Membership) -> crate::four_letter::LeaderReport {
+        let serving = |observers: bool| {
+            self.learners
+                .iter()
+                .filter(|(id, h)| h.is_up_to_date() && m.observers.contains(id) == observers)
+                .count() as u64
+        };
+        let size =
+            |f: fn((usize, usize, usize)) -> usize| self.proposal_sizes.map_or(-1, |s| f(s) as i64);
+        crate::four_letter::LeaderReport {
+            learners: self.learners.len() as u64,
+            synced_followers: serving(false),
+            synced_non_voting_followers: 0,
+            synced_observers: serving(true),
+            pending_syncs: self.syncs.len() as u64,
+            leader_uptime_ms: now.saturating_sub(self.started),
+            last_proposal_size: size(|s| s.0),
+            min_proposal_size: size(|s| s.1),
+            max_proposal_size: size(|s| s.2),
+        }
+    }
+}
+
+impl Node {
+    fn leader_mut(&mut self) -> Option<&mut Leader> {
+        match &mut self.role {
+            Role::Leading(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    fn leader_ref(&self) -> Option<&Leader> {
+        match &self.role {
+            Role::Leading(l) => Some(l),
+            _ => None,
+        }
+    }
+
+    /// Elected: take the lead. Discovery starts with our own info.
+    pub(super) fn become_leader(&mut self, now: u64, m: &Membership, d: Decision) {
+        tracing::info!(me = m.me, "elected leader");
+        // The leader owns session expiry: start from the committed sessions, each with a full timeout
+        // (pending creates and closes adjust this when the history is established).
+        self.sessions = crate::session::SessionTracker::new(self.config.server.tick_time as u64);
+        self.closing.clear();
+        let committed: Vec<(i64, i32)> =
+            self.tree.sessions().iter().map(|(s, t)| (*s, *t)).collect();
+        for (s, t) in committed {
+            self.sessions.add(s, t, now);
+        }
+        // Our whole log becomes the new history, but only once a quorum acknowledged NEWLEADER: until then it
+        // stays pending (a leader that fails to establish itself must not have applied it).
+        let own_info = LearnerInfo {
+            accepted_epoch: self.accepted_epoch,
+            last_zxid: self.last_logged(),
+            observer: false,
+        };
+        let acks = AckTracker::new(m.quorum.clone(), self.tree.last_zxid());
+        self.role = Role::Leading(Leader::new(d, own_info, acks, now));
+    }
+
+    /// A message from a learner in its current session (or a FOLLOWERINFO opening one).
+    pub(super) fn leader_on_message(
+        &mut self,
+        now: u64,
+        from: ServerId,
+        session: u64,
+        msg: ZabMsg,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(l) = self.leader_mut() else { return };
+        let known = l.session_of(from) == Some(session);
+        match msg {
+            ZabMsg::FollowerInfo {
+                accepted_epoch,
+                last_zxid,
+                observer,
+            } => {
+                if known {
+                    // A repeated FOLLOWERINFO of a session under way: answer it, change nothing.
+                    if let Some(h) = l.learners.get_mut(&from) {
+                        h.last_heard = now;
+                    }
+                    if let Some(epoch) = l.epoch {
+                        self.send(from, ZabMsg::LeaderInfo { epoch });
+                    }
+                    return;
+                }
+                if self.retired_sessions.contains(&(from, session)) {
+                    return;
+                }
+                let info = LearnerInfo {
+                    accepted_epoch,
+                    last_zxid,
+                    observer,
+                };
+                self.on_follower_info(now, from, session, info, out);
+            }
+            _ if !known => {}
+            msg => {
+                if let Some(h) = l.learners.get_mut(&from) {
+                    h.last_heard = now;
+                }
+                self.leader_on_session_message(now, from, msg, out);
+            }
+        }
+    }
+
+    /// A learner connects (or starts over after looking again): a fresh handler, then LEADERINFO once the
+    /// epoch is known.
+    fn on_follower_info(
+        &mut self,
+        now: u64,
+        from: ServerId,
+        session: u64,
+        info: LearnerInfo,
+        out: &mut Vec<Output>,
+    ) {
+        let m = self.membership_arc();
+        let Some(l) = self.leader_mut() else { return };
+        // Any earlier session's stream stops: proposals and commits resume once it is synced again.
+        l.learners
+            .insert(from, LearnerHandler::new(session, now, info));
+        match l.epoch {
+            Some(e) if info.accepted_epoch > e => {
+                // The learner promised a newer epoch (to a leader that never established itself) and cannot
+                // follow ours: elect again, so the next epoch is above every promise.
+                tracing::warn!(
+                    from,
+                    accepted_epoch = info.accepted_epoch,
+                    epoch = e,
+                    "a learner accepted a newer epoch; looking again"
+                );
+                self.start_election(now, out);
+            }
+            Some(e) => self.send(from, ZabMsg::LeaderInfo { epoch: e }),
+            None => {
+                if let Some(m) = m {
+                    self.leader_try_epoch(&m, out);
+                }
+            }
+        }
+    }
+
+    fn leader_on_session_message(
+        &mut self,
+        now: u64,
+        from: ServerId,
+        msg: ZabMsg,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(m) = self.membership_arc() else {
+            return;
+        };
+        match msg {
+            ZabMsg::AckEpoch {
+                current_epoch,
+                last_zxid,
+            } => self.on_ack_epoch(now, &m, from, current_epoch, last_zxid, out),
+            ZabMsg::AckNewLeader { .. } => self.on_ack_new_leader(&m, from, out),
+            ZabMsg::Ack { zxid } => {
+                let committed = match &mut self.role {
+                    // Only a learner that took our epoch (acknowledged NEWLEADER) may count.
+                    Role::Leading(l)
+                        if !m.observers.contains(&from)
+                            && l.learners
+                                .get(&from)
+                                .is_some_and(LearnerHandler::acked_new_leader) =>
+                    {
+                        l.acks.ack(from, zxid)
+                    }
+                    _ => Vec::new(),
+                };
+                self.leader_commit(now, committed, out);
+            }
+            ZabMsg::Request(fwd) => self.on_forwarded(now, fwd),
+            ZabMsg::NewSession {
+                session_id,
+                timeout,
+            } => {
+                self.sessions.add(session_id, timeout, now);
+                self.propose(now, session_id, 0, Txn::CreateSession { timeout }, None);
+            }
+            ZabMsg::Revalidate {
+                session_id,
+                timeout,
+            } => self.on_revalidate(now, from, session_id, timeout),
+            ZabMsg::Sync { id } => {
+                let target = self.last_proposed;
+                if let Some(l) = self.leader_mut() {
+                    l.syncs.push((from, id, target));
+                }
+                let committed = self.leader_ref().map_or(0, |l| l.acks.committed());
+                self.leader_answer_syncs(committed);
+            }
+            ZabMsg::Ping { sessions } => self.on_learner_ping(now, sessions),
+            _ => {}
+        }
+    }
+
+    /// Once a quorum reported its accepted epoch, pick the new one and announce it.
+    pub(super) fn leader_try_epoch(&mut self, m: &Membership, out: &mut Vec<Output>) {
+        let current_epoch = self.current_epoch;
+        let Some(l) = self.leader_mut() else { return };
+        if l.epoch.is_some() {
+            return;
+        }
+        let voters = std::iter::once(m.me).chain(
+            l.learners
+                .iter()
+                .filter(|(_, h)| !h.info.observer)
+                .map(|(id, _)| *id),
+        );
+        if !m.quorum.is_quorum(voters) {
+            return;
+        }
+        let epoch = std::iter::once(l.own_info.accepted_epoch)
+            .chain(l.learners.values().map(|h| h.info.accepted_epoch))
+            .max()
+            .unwrap_or(0)
+            .max(current_epoch)
+            + 1;
+        l.epoch = Some(epoch);
+        let learners: Vec<ServerId> = l.learners.keys().copied().collect();
+        // The epoch's zxids start above everything of earlier epochs.
+        self.last_proposed = zxid::make(epoch, 0);
+        self.accepted_epoch = epoch;
+        out.push(Output::SaveEpochs {
+            accepted: epoch,
+            current: self.current_epoch,
+        });
+        tracing::info!(epoch, "new epoch");
+        for p in learners {
+            self.send(p, ZabMsg::LeaderInfo { epoch });
+        }
+        if self.planted.has(PlantedBug::ServeBeforeNewLeaderQuorum) {
+            // Planted: established at once, our logged history taken as committed.
+            self.apply_pending();
+            self.current_epoch = epoch;
+            out.push(Output::SaveEpochs {
+                accepted: epoch,
+                current: epoch,
+            });
+        }
+    }
+
+    /// A learner took our epoch and says where its history ends: sync it, once a quorum has.
+    fn on_ack_epoch(
+        &mut self,
+        now: u64,
+        m: &Membership,
+        from: ServerId,
+        current_epoch: u32,
+        last_zxid: Zxid,
+        out: &mut Vec<Output>,
+    ) {
+        let ours = self.last_logged();
+        let our_epoch = self.current_epoch;
+        let Some(l) = self.leader_mut() else { return };
+        let Some(epoch) = l.epoch else { return };
+        let Some(h) = l.learners.get_mut(&from) else {
+            return;
+        };
+        if h.is_synced() {
+            // Already synced in this session with the learner.
+            return;
+        }
+        if current_epoch > our_epoch || (current_epoch == our_epoch && last_zxid > ours) {
+            // A learner knows a newer history than ours: we must not lead.
+            tracing::warn!(from, "a learner is ahead of the leader; looking again");
+            return self.start_election(now, out);
+        }
+        h.phase = LearnerPhase::EpochAcked { last_zxid };
+        // Synchronization starts only once a quorum acknowledged the epoch (Zab's discovery): then the quorum
+        // has left every older leader, and its histories, which include everything those leaders committed,
+        // were checked against ours above. A learner of an epoch whose leader synced it without that could
+        // later win an election with an empty log and truncate committed txns everywhere.
+        if !l.discovered {
+            let acked = l
+                .learners
+                .iter()
+                .filter(|(_, h)| matches!(h.phase, LearnerPhase::EpochAcked { .. }))
+                .map(|(id, _)| *id)
+                .chain([m.me]);
+            if !m.quorum.is_quorum(acked) {
+                return;
+            }
+            l.discovered = true;
+        }
+        let mut ready = Vec::new();
+        for (id, h) in l.learners.iter_mut() {
+            if let LearnerPhase::EpochAcked { last_zxid } = h.phase {
+                h.phase = LearnerPhase::Synced;
+                ready.push((*id, last_zxid));
+            }
+        }
+        for (learner, last) in ready {
+            self.leader_sync_learner(learner, last, epoch);
+        }
+    }
+
+    /// Sends a learner its sync: DIFF, TRUNC then DIFF, or SNAP; the in-flight proposals; NEWLEADER.
+    fn leader_sync_learner(&mut self, to: ServerId, peer_last: Zxid, epoch: u32) {
+        // Our history: what we applied, then what we logged and will commit once established.
+        let mut history = self.committed_log.clone();
+        for t in &self.pending_log {
+            if t.header.zxid > history.last() {
+                history.push(t.clone());
+            }
+        }
+        match plan_sync(&history, peer_last) {
+            SyncPlan::Diff(txns) => self.send(to, ZabMsg::Diff { txns }),
+            SyncPlan::TruncThenDiff { to: z, txns } => {
+                self.send(to, ZabMsg::Trunc { zxid: z });
+                self.send(to, ZabMsg::Diff { txns });
+            }
+            SyncPlan::Snap => {
+                let snapshot = Box::new(SnapshotData::of(&self.tree));
+                self.send(to, ZabMsg::Snap { snapshot });
+                let txns = self.pending_log.clone();
+                self.send(to, ZabMsg::Diff { txns });
+            }
+        }
+        let proposals: Vec<LoggedTxn> = self.in_flight.iter().map(|f| f.txn.clone()).collect();
+        for txn in proposals {
+            self.send(to, ZabMsg::Proposal { txn });
+        }
+        self.send(
+            to,
+            ZabMsg::NewLeader {
+                epoch,
+                zxid: zxid::make(epoch, 0),
+            },
+        );
+    }
+
+    /// A learner took our epoch as its current one. Once a quorum has, we are established: our logged
+    /// history is committed, and every learner that acknowledged gets UPTODATE.
+    fn on_ack_new_leader(&mut self, m: &Membership, from: ServerId, out: &mut Vec<Output>) {
+        let our_epoch = self.current_epoch;
+        let Some(l) = self.leader_mut() else { return };
+        if let Some(h) = l.learners.get_mut(&from) {
+            if h.phase < LearnerPhase::NewLeaderAcked {
+                h.phase = LearnerPhase::NewLeaderAcked;
+            }
+        }
+        let was_serving = l.any_up_to_date() || our_epoch == l.epoch.unwrap_or(0);
+        let Some(epoch) = l.epoch else { return };
+        let acked = l.ids_where(LearnerHandler::acked_new_leader);
+        if !m.quorum.is_quorum(acked.iter().copied().chain([m.me])) {
+            return;
+        }
+        if !was_serving {
+            // Established: our logged history is committed now.
+            self.apply_pending();
+            self.current_epoch = epoch;
+            out.push(Output::SaveEpochs {
+                accepted: self.accepted_epoch,
+                current: epoch,
+            });
+            tracing::info!(epoch, "a quorum is synced: serving");
+        }
+        let ready = self.leader_ref().map_or(Vec::new(), |l| {
+            l.ids_where(|h| h.acked_new_leader() && !h.is_up_to_date())
+        });
+        for p in ready {
+            if let Some(h) = self.leader_mut().and_then(|l| l.learners.get_mut(&p)) {
+                h.phase = LearnerPhase::UpToDate;
+            }
+            let zxid = self.tree.last_zxid();
+            self.send(p, ZabMsg::UpToDate { zxid });
+        }
+    }
+
+    /// Proposals a quorum acknowledged: tell the learners, apply them here.
+    pub(in crate::node) fn leader_commit(
+        &mut self,
+        now: u64,
+        committed: Vec<Zxid>,
+        out: &mut Vec<Output>,
+    ) {
+        let Some(last) = committed.last().copied() else {
+            return;
+        };
+        let learners = self
+            .leader_ref()
+            .map_or(Vec::new(), Leader::synced_learners);
+        for z in &committed {
+            for p in &learners {
+                self.send(*p, ZabMsg::Commit { zxid: *z });
+            }
+            // A sync is answered right after the COMMIT of the last proposal before it, so the read behind it
+            // sees exactly what preceded the sync, not the session's own later writes.
+            self.leader_answer_syncs(*z);
+        }
+        self.commit_up_to(now, last, out);
+    }
+
+    /// Answers the learners' syncs whose target is committed by `committed`, with their target.
+    fn leader_answer_syncs(&mut self, committed: Zxid) {
+        let Some(l) = self.leader_mut() else { return };
+        let (ready, wait): (Vec<_>, Vec<_>) =
+            l.syncs.drain(..).partition(|(_, _, z)| *z <= committed);
+        l.syncs = wait;
+        let (refused, hold): (Vec<_>, Vec<_>) =
+            l.refusals.drain(..).partition(|(_, _, z)| *z <= committed);
+        l.refusals = hold;
+        for (to, id, target) in ready {
+            self.send(to, ZabMsg::SyncDone { id, zxid: target });
+        }
+        for (to, session_id, _) in refused {
+            self.send(
+                to,
+                ZabMsg::Revalidated {
+                    session_id,
+                    valid: false,
+                },
+            );
+        }
+    }
+
+    /// A proposal of ours is durable here: count our own ACK.
+    pub(in crate::node) fn leader_own_ack(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
+        let me = self.config.server_id;
+        let hasty = self.planted.has(PlantedBug::CommitBeforeQuorum);
+        let committed = match self.leader_mut() {
+            Some(l) if hasty => l.acks.force_commit(zxid),
+            Some(l) => l.acks.ack(me, zxid),
+            None => Vec::new(),
+        };
+        self.leader_commit(now, committed, out);
+    }
+
+    /// A learner's client reconnected there: does its session still live?
+    fn on_revalidate(&mut self, now: u64, from: ServerId, session_id: i64, timeout: i32) {
+        if self.sessions.is_live(session_id) {
+            self.sessions.set_timeout(session_id, timeout, now);
+            let valid = true;
+            return self.send(from, ZabMsg::Revalidated { session_id, valid });
+        }
+        // Never tell a client its session expired before the close is committed: a crash could still undo
+        // an uncommitted close.
+        let close = self.closing.get(&session_id).copied().unwrap_or(0);
+        let committed = match self.leader_mut() {
+            Some(l) => {
+                l.refusals.push((from, session_id, close));
+                l.acks.committed()
+            }
+            None => 0,
+        };
+        self.leader_answer_syncs(committed);
+    }
+
+    /// A learner's ping carries the sessions its clients kept alive.
+    fn on_learner_ping(&mut self, now: u64, sessions: Vec<(i64, i32)>) {
+        for (s, t) in sessions {
+            // A closing session stays closing (touch refuses it); one the tracker lost track of but the
+            // committed state still holds is tracked again.
+            if self.sessions.contains(s) {
+                self.sessions.touch(s, now);
+            } else if self.tree.sessions().contains_key(&s) && !self.closing.contains_key(&s) {
+                self.sessions.add(s, t, now);
+            }
+        }
+    }
+
+    /// A request a learner forwarded for one of its clients: prepared as if our own client sent it.
+    fn on_forwarded(&mut self, now: u64, fwd: Forwarded) {
+        let Ok(req) = decode_request(fwd.frame) else {
+            return;
+        };
+        self.sessions.touch(fwd.session_id, now);
+        match req.op {
+            OpCode::CloseSession => {
+                self.sessions.set_closing(fwd.session_id);
+                let zxid = self.propose(now, fwd.session_id, req.xid, Txn::CloseSession, None);
+                self.closing.insert(fwd.session_id, zxid);
+            }
+            op if op.is_write() && !self.sessions.is_live(fwd.session_id) => {
+                // The session expired or is closing (PrepRequestProcessor.checkSession): the learner's client
+                // gets SessionExpired, in order, when this error txn commits.
+                let err = crate::proto::ErrorCode::SessionExpired;
+                self.propose(now, fwd.session_id, req.xid, Txn::Error { err }, None);
+            }
+            op if op.is_write() => {
+                self.prep_and_propose(now, fwd.session_id, &fwd.auth, &req, None);
+            }
+            _ => {}
+        }
+    }
+
+    /// Steps down without a quorum in touch; pings the learners every half tick.
+    pub(super) fn leader_tick(&mut self, now: u64, m: &Membership, out: &mut Vec<Output>) {
+        let tick = self.config.server.tick_time as u64;
+        let sync_limit = tick * self.config.server.sync_limit.max(1) as u64;
+        let init_limit = tick * self.config.server.init_limit.max(1) as u64;
+        let next_ping = self.next_ping;
+        let Some(l) = self.leader_mut() else { return };
+        // A leader that cannot hear from a quorum steps down.
+        let limit = if l.any_up_to_date() {
+            sync_limit
+        } else {
+            init_limit
+        };
+        let heard = l
+            .learners
+            .iter()
+            .filter(|(_, h)| now.saturating_sub(h.last_heard) <= limit)
+            .map(|(id, _)| *id);
+        let alive = m.quorum.is_quorum(heard.chain([m.me]));
+        if !alive && now.saturating_sub(l.started) > limit {
+            tracing::warn!("leader lost its quorum; looking again");
+            return self.start_election(now, out);
+        }
+        if now >= next_ping {
+            let learners: Vec<ServerId> = l.learners.keys().copied().collect();
+            for p in learners {
+                self.send(
+                    p,
+                    ZabMsg::Ping {
+                        sessions: Vec::new(),
+                    },
+                );
+            }
+            self.next_ping = now + (tick / 2).max(1);
+        }
+    }
+
+    /// A leader answers a looking (or observing) peer with its decision.
+    pub(super) fn leader_answer_notification(&self, n: &Notification) -> Option<Notification> {
+        let l = self.leader_ref()?;
+        (n.state == PeerState::Looking || n.state == PeerState::Observing).then(|| {
+            let d = l.decision;
+            Notification {
+                vote: d.vote,
+                election_epoch: d.election_epoch,
+                state: PeerState::Leading,
+            }
+        })
+    }
+
+    /// The link to a learner dropped: its session ends.
+    pub(super) fn leader_lost_learner(&mut self, peer: ServerId) {
+        let Some(l) = self.leader_mut() else { return };
+        if let Some(h) = l.learners.remove(&peer) {
+            self.retire_session((peer, h.session));
+        }
+    }
+
+    /// Whether the leader serves clients: established (a quorum acknowledged NEWLEADER).
+    pub(super) fn leader_serving(&self, l: &Leader) -> bool {
+        if l.epoch.is_some() && l.any_up_to_date() {
+            return true;
+        }
+        if self.planted.has(PlantedBug::ServeBeforeNewLeaderQuorum) && l.epoch.is_some() {
+            return true;
+        }
+        // A quorum acknowledged NEWLEADER (the leader counts itself).
+        self.membership.as_ref().is_some_and(|m| {
+            m.quorum.is_quorum(
+                l.ids_where(LearnerHandler::acked_new_leader)
+                    .into_iter()
+                    .chain([m.me]),
+            )
+        })
+    }
+
+    /// The membership, shared so handlers can hold it while changing the node.
+    pub(super) fn membership_arc(&self) -> Option<Arc<Membership>> {
+        self.membership.clone()
+    }
+}
