@@ -7,8 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::election::Notification;
 use crate::zab::ZabMsg;
 
-/// A server's `myid`.
-pub type ServerId = u64;
+pub use crate::ids::ServerId;
 
 /// One message from one server to another.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

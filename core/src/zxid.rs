@@ -1,7 +1,6 @@
 //! Transaction ids: the high 32 bits are the leader epoch, the low 32 bits a counter within the epoch.
 
-/// A ZooKeeper transaction id. Kept as `i64` because that is how it travels on the wire.
-pub type Zxid = i64;
+pub use crate::ids::Zxid;
 
 /// Builds a zxid from an epoch and a counter.
 pub fn make(epoch: u32, counter: u32) -> Zxid {

@@ -7,8 +7,8 @@ use rzk_core::proto::request::RequestBody;
 use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::OpCode;
 
+use super::args::{call, Args, CmdResult, Failure};
 use super::client::{Client, WatchKind};
-use super::commands::{call, Args, CmdResult, Failure};
 use super::format;
 
 const CONFIG_PATH: &str = "/zookeeper/config";

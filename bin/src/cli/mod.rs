@@ -5,6 +5,7 @@
 //! The exit code is 0 when every command succeeded, 1 otherwise (zkCli's is that of the last command; "any
 //! failure" is safer for scripts).
 
+mod args;
 mod client;
 mod commands;
 mod ensemble_config;

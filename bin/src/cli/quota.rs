@@ -20,8 +20,8 @@ use rzk_core::proto::request::RequestBody;
 use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::{ErrorCode, OpCode};
 
+use super::args::{Args, CmdResult, Failure};
 use super::client::{CallError, Client};
-use super::commands::{Args, CmdResult, Failure};
 use super::format;
 
 const QUOTA_ROOT: &str = "/zookeeper/quota";

@@ -5,7 +5,9 @@
 use serde_json::{json, Map, Value};
 
 use crate::config::ServerConfig;
-use crate::four_letter::{self, ConnectionReport, FourLetterWord, ServerReport};
+use crate::four_letter;
+use crate::proto::FourLetterWord;
+use crate::report::{ConnectionReport, ServerReport};
 
 /// (primary name, aliases). Primary names first, as `/commands` lists them.
 const COMMANDS: &[(&str, &[&str])] = &[

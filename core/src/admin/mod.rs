@@ -7,7 +7,7 @@ mod json;
 mod prometheus;
 
 use crate::config::ServerConfig;
-use crate::four_letter::ServerReport;
+use crate::report::ServerReport;
 
 pub use json::{command_names, render_command, resolve};
 pub use prometheus::render_metrics;

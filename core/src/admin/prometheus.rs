@@ -7,7 +7,7 @@ use std::fmt::Write;
 use super::json::mntr_pairs;
 use super::{LatencyHistogram, LATENCY_BUCKETS_MS};
 use crate::config::ServerConfig;
-use crate::four_letter::ServerReport;
+use crate::report::ServerReport;
 
 /// mntr keys that only ever grow (counters); the rest are gauges.
 const COUNTERS: &[&str] = &[

@@ -10,6 +10,8 @@ pub mod security;
 mod server_line;
 
 use std::net::IpAddr;
+
+use crate::proto::FourLetterWord;
 use std::path::PathBuf;
 
 pub use properties::{parse_properties, Entry};
@@ -25,7 +27,7 @@ pub const MAX_POLL_SPIN_MICROS: u32 = 10_000;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum FourLetterWhitelist {
     All,
-    Only(Vec<String>),
+    Only(Vec<FourLetterWord>),
 }
 
 /// A voting participant or an observer.
@@ -158,7 +160,7 @@ impl ServerConfig {
             pre_alloc_size_kb: 65_536,
             autopurge_snap_retain_count: 3,
             autopurge_purge_interval: 0,
-            four_letter_whitelist: FourLetterWhitelist::Only(vec!["srvr".to_string()]),
+            four_letter_whitelist: FourLetterWhitelist::Only(vec![FourLetterWord::Srvr]),
             servers: Vec::new(),
             peer_type: PeerType::Participant,
             standalone_enabled: true,

@@ -10,7 +10,7 @@ use super::properties::{parse_properties, Entry};
 use super::security::{verdict, Verdict};
 use super::server_line::{parse_peer_type, parse_port, parse_server_id, parse_server_spec};
 use super::{ConfigError, FourLetterWhitelist, ServerConfig, MAX_POLL_SPIN_MICROS};
-use crate::four_letter::FourLetterWord;
+use crate::proto::FourLetterWord;
 
 /// ZooKeeper silently raises a smaller snapRetainCount to this (PurgeTxnLog keeps at least 3 snapshots).
 const MIN_SNAP_RETAIN_COUNT: u32 = 3;
@@ -96,7 +96,7 @@ fn ip_address(entry: &Entry) -> Result<IpAddr, ConfigError> {
 }
 
 fn whitelist(entry: &Entry) -> Result<FourLetterWhitelist, ConfigError> {
-    let mut words: Vec<String> = Vec::new();
+    let mut words: Vec<FourLetterWord> = Vec::new();
     for item in entry
         .value
         .split(',')
@@ -106,14 +106,14 @@ fn whitelist(entry: &Entry) -> Result<FourLetterWhitelist, ConfigError> {
         if item == "*" {
             return Ok(FourLetterWhitelist::All);
         }
-        if FourLetterWord::from_bytes(item.as_bytes()).is_none() {
+        let Some(word) = FourLetterWord::from_bytes(item.as_bytes()) else {
             return Err(err(
                 entry,
                 format!("'{item}' is not a four-letter word command (or '*')"),
             ));
-        }
-        if !words.iter().any(|w| w == item) {
-            words.push(item.to_string());
+        };
+        if !words.contains(&word) {
+            words.push(word);
         }
     }
     Ok(FourLetterWhitelist::Only(words))

@@ -1,4 +1,5 @@
 use super::*;
+use crate::proto::FourLetterWord;
 use proptest::prelude::*;
 
 fn parse(text: &str) -> ServerConfig {
@@ -73,7 +74,7 @@ fn unset_keys_take_zookeepers_defaults() {
     );
     assert_eq!(
         c.four_letter_whitelist,
-        FourLetterWhitelist::Only(vec!["srvr".into()])
+        FourLetterWhitelist::Only(vec![FourLetterWord::Srvr])
     );
     assert!(
         c.standalone_enabled
@@ -143,7 +144,7 @@ fn every_supported_key_is_read() {
     );
     assert_eq!(
         c.four_letter_whitelist,
-        FourLetterWhitelist::Only(vec!["ruok".into(), "mntr".into()])
+        FourLetterWhitelist::Only(vec![FourLetterWord::Ruok, FourLetterWord::Mntr])
     );
     assert_eq!(c.peer_type, PeerType::Observer);
     assert!(
@@ -360,7 +361,7 @@ fn whitelist_is_a_comma_list_of_words_or_star() {
     ));
     assert_eq!(
         c.four_letter_whitelist,
-        FourLetterWhitelist::Only(vec!["stat".into(), "ruok".into()])
+        FourLetterWhitelist::Only(vec![FourLetterWord::Stat, FourLetterWord::Ruok])
     );
     let c = parse(&format!("{MINIMAL}4lw.commands.whitelist=stat, *\n"));
     assert_eq!(c.four_letter_whitelist, FourLetterWhitelist::All);

@@ -12,7 +12,7 @@ pub use vote::{Notification, PeerState, Vote};
 
 use std::collections::BTreeMap;
 
-use crate::peer::ServerId;
+use crate::ids::ServerId;
 use crate::Zxid;
 
 /// How long to wait, once a quorum agrees, for a better vote that may still be in flight

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeSet;
 
-use crate::peer::ServerId;
+use crate::ids::ServerId;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Quorum {

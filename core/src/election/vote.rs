@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::peer::ServerId;
+use crate::ids::ServerId;
 use crate::Zxid;
 
 /// A server's proposal for leader. Votes are compared by (peer epoch, zxid, leader id): the server with the

@@ -11,7 +11,7 @@ use crate::config::{PeerType, ServerConfig, ServerSpec};
 /// Renders a word's reply exactly as ZooKeeper formats it. For words not allowed by the whitelist the
 /// reply is ZooKeeper's "<word> is not executed because it is not in the whitelist." line.
 pub fn render(word: FourLetterWord, report: &ServerReport, config: &ServerConfig) -> String {
-    if !word.is_allowed(config, report.read_only) {
+    if !super::is_allowed(word, config, report.read_only) {
         return format!(
             "{} is not executed because it is not in the whitelist.\n",
             word.name()

@@ -3,10 +3,10 @@
 
 use super::connection::{ConnState, Slot, SlotState};
 use super::{ConnId, Node, Output};
-use crate::four_letter::FourLetterWord;
 use crate::proto::records::ConnectResponse;
 use crate::proto::request::decode_connect;
 use crate::proto::response::{encode_connect_response, encode_connect_response_without_read_only};
+use crate::proto::FourLetterWord;
 use crate::proto::OpCode;
 use crate::session::{negotiate_timeout, password_for};
 use crate::txn::Txn;

@@ -1,7 +1,6 @@
 //! [`Node`]: one rzk server as a pure state machine. Inputs go in through [`Node::step`]; what must happen
 //! comes out as [`Output`]s; [`Node::next_deadline`] says when to call back with [`Input::Tick`].
 
-mod admin;
 mod commit;
 mod connection;
 mod dispatch;
@@ -12,8 +11,10 @@ mod prep;
 mod read_only;
 mod reads;
 mod reaper;
+mod report;
 mod sessionless;
 mod stats;
+mod timers;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -35,8 +36,7 @@ use overlay::Overlay;
 use sessionless::HandshakeDeadlines;
 use stats::ServerStats;
 
-/// A client connection, numbered by the driver. Never reused within one node's lifetime.
-pub type ConnId = u64;
+pub use crate::ids::ConnId;
 
 /// The remote address of a client connection (for ip ACLs, `cons` and maxClientCnxns).
 pub type ClientAddr = SocketAddr;
@@ -330,24 +330,6 @@ impl Node {
         self.planted = planted;
     }
 
-    /// When the node next needs an [`Input::Tick`], if ever.
-    pub fn next_deadline(&self) -> Option<u64> {
-        let decides = self.decides_expiry();
-        let reap = decides.then_some(self.next_reap);
-        let election = self.election_due.then_some(0);
-        [
-            self.sessions.next_expiry().filter(|_| decides),
-            reap,
-            self.ensemble_deadline(),
-            election,
-            self.read_only.next_expiry(),
-            self.handshake_deadlines.next(),
-        ]
-        .into_iter()
-        .flatten()
-        .min()
-    }
-
     /// What `srvr` prints as Mode: standalone, leader, follower, observer or looking.
     pub fn mode(&self) -> &'static str {
         self.mode_name()
@@ -361,51 +343,6 @@ impl Node {
     /// The node's configuration.
     pub fn config(&self) -> &NodeConfig {
         &self.config
-    }
-
-    fn on_tick(&mut self, now: u64, out: &mut Vec<Output>) {
-        self.last_tick = now;
-        if self.election_due {
-            self.election_due = false;
-            self.start_election(now, out);
-        }
-        self.close_sessionless(now, out);
-        self.ensemble_tick(now, out);
-        self.read_only_tick(now, out);
-        if !self.decides_expiry() {
-            return;
-        }
-        for session in self.sessions.take_expired(now) {
-            tracing::info!(session = format_args!("0x{session:x}"), "session expired");
-            if self.is_follower() {
-                // Planted follower-expires-sessions: ask the leader to close it, as its client would.
-                let close = crate::proto::request::Request {
-                    xid: 0,
-                    op: crate::proto::OpCode::CloseSession,
-                    body: crate::proto::request::RequestBody::CloseSession,
-                };
-                self.forward(session, &close, Vec::new());
-                continue;
-            }
-            let zxid = self.propose(now, session, 0, Txn::CloseSession, None);
-            self.closing.insert(session, zxid);
-        }
-        if now >= self.next_reap {
-            self.reap_containers(now);
-            self.next_reap = now + self.config.server.container_check_interval_ms.max(1) as u64;
-        }
-        let _ = out;
-    }
-
-    /// Only a serving leader (or a standalone server) expires sessions and reaps containers.
-    fn decides_expiry(&self) -> bool {
-        let follower_decides = self.planted.has(PlantedBug::FollowerExpiresSessions);
-        let role = match self.role {
-            ensemble::Role::Standalone | ensemble::Role::Leading(_) => true,
-            ensemble::Role::Following(_) => follower_decides,
-            ensemble::Role::Looking(_) => false,
-        };
-        role && self.serving()
     }
 
     /// Hands a txn to the log. Returns its zxid.

@@ -6,6 +6,7 @@
 
 pub mod client;
 pub mod error_code;
+mod four_letter_word;
 pub mod frame;
 pub mod jute;
 pub mod opcode;
@@ -15,6 +16,7 @@ pub mod request;
 pub mod response;
 
 pub use error_code::ErrorCode;
+pub use four_letter_word::FourLetterWord;
 pub use jute::{DecodeError, Reader, Record, Writer};
 pub use opcode::OpCode;
 

@@ -9,7 +9,7 @@ pub use table::{WatchMode, WatchTable};
 
 use std::collections::BTreeSet;
 
-use crate::node::ConnId;
+use crate::ids::ConnId;
 use crate::proto::records::WatcherEvent;
 use crate::tree::WatchTrigger;
 

@@ -3,7 +3,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{EventType, KeeperState};
-use crate::node::ConnId;
+use crate::ids::ConnId;
 use crate::proto::records::WatcherEvent;
 
 /// How a watch behaves when it fires.

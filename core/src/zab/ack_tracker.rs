@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::election::Quorum;
-use crate::peer::ServerId;
+use crate::ids::ServerId;
 use crate::Zxid;
 
 #[derive(Debug, Clone)]

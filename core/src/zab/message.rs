@@ -73,10 +73,6 @@ pub enum ZabMsg {
     Commit {
         zxid: Zxid,
     },
-    /// Leader -> observer: a committed txn (observers do not vote).
-    Inform {
-        txn: LoggedTxn,
-    },
     // Learner requests.
     Request(Forwarded),
     /// Learner -> leader: a client opened a new session here (the learner chose its id).

@@ -300,7 +300,7 @@ impl Peers {
                     let _ = stream.set_nodelay(true);
                     let mut conn = PeerConn::new(stream, Token(0), addr, port, false);
                     conn.deadline = Some(now + self.limits.handshake_timeout.as_millis() as u64);
-                    self.insert(conn, now);
+                    self.insert(conn);
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
@@ -314,13 +314,12 @@ impl Peers {
     }
 
     /// Registers a new connection under a fresh token.
-    fn insert(&mut self, mut conn: PeerConn, now: u64) -> Option<usize> {
+    fn insert(&mut self, mut conn: PeerConn) -> Option<usize> {
         let key = self.next_conn;
         self.next_conn += 1;
         conn.set_token(Token(key));
         if let Err(e) = conn.sync_interest(&self.registry) {
             warn!(addr = %conn.addr, error = %e, "cannot watch a peer connection");
-            let _ = now;
             return None;
         }
         self.conns.insert(key, conn);
@@ -355,7 +354,7 @@ impl Peers {
             }
         }
         trace!(peer = id, %addr, ?port, "dialing");
-        if let Some(key) = self.insert(conn, now) {
+        if let Some(key) = self.insert(conn) {
             if let Some(peer) = self.peers.get_mut(&id) {
                 peer.channels[port.index()].dialing = Some(key);
             }

@@ -2,7 +2,6 @@
 
 use rzk_core::proto::ErrorCode;
 
-use super::Replay;
 use crate::history::Outcome;
 use crate::world::World;
 
@@ -17,8 +16,7 @@ fn without_txn(e: ErrorCode) -> bool {
     )
 }
 
-pub fn check(world: &World, replay: &Replay) -> Vec<String> {
-    let _ = replay;
+pub fn check(world: &World) -> Vec<String> {
     let mut v = Vec::new();
     for (i, r) in world.history.ops.iter().enumerate() {
         if !r.op.is_write() {

@@ -27,7 +27,7 @@ pub fn check_all(world: &World) -> Vec<String> {
         }
     };
     v.extend(replay.errors.iter().cloned());
-    v.extend(durability::check(world, &replay));
+    v.extend(durability::check(world));
     v.extend(state::check(world, &replay));
     v.extend(sessions::check(world));
     v.extend(linearizable::check(world));

@@ -498,7 +498,7 @@ fn stmk_echoes_the_mask_just_set() {
 #[test]
 fn words_outside_the_whitelist_get_zookeepers_refusal() {
     let c = ServerConfig {
-        four_letter_whitelist: FourLetterWhitelist::Only(vec!["srvr".into()]),
+        four_letter_whitelist: FourLetterWhitelist::Only(vec![FourLetterWord::Srvr]),
         ..standalone_config()
     };
     assert_eq!(

@@ -102,7 +102,7 @@ impl Leader {
     }
 
     /// The leader figures `mntr` and `stat` print.
-    pub fn report(&self, now: u64, m: &Membership) -> crate::four_letter::LeaderReport {
+    pub fn report(&self, now: u64, m: &Membership) -> crate::report::LeaderReport {
         let serving = |observers: bool| {
             self.learners
                 .iter()
@@ -111,7 +111,7 @@ impl Leader {
         };
         let size =
             |f: fn((usize, usize, usize)) -> usize| self.proposal_sizes.map_or(-1, |s| f(s) as i64);
-        crate::four_letter::LeaderReport {
+        crate::report::LeaderReport {
             learners: self.learners.len() as u64,
             synced_followers: serving(false),
             synced_non_voting_followers: 0,

@@ -1,10 +1,13 @@
-//! Four-letter words: gather a [`ServerReport`] from the node's state, let `four_letter` format it, send it,
-//! close the connection (as ZooKeeper does after every command).
+//! What the node tells about itself: the [`ServerReport`] gathered from its state, and the answers built from
+//! it — a four-letter word (formatted by `four_letter`, sent, then the connection closed, as ZooKeeper does
+//! after every command) and an admin server request (formatted by `admin`).
 
 use bytes::Bytes;
 
 use super::{ConnId, Node, Output};
-use crate::four_letter::{self, ConnectionReport, FourLetterWord, ServerReport};
+use crate::four_letter;
+use crate::proto::FourLetterWord;
+use crate::report::{ConnectionReport, ServerReport};
 
 impl Node {
     pub(super) fn answer_four_letter(
@@ -14,7 +17,8 @@ impl Node {
         word: FourLetterWord,
         out: &mut Vec<Output>,
     ) {
-        let allowed = word.is_allowed(&self.config.server, self.read_only_serving(now));
+        let allowed =
+            four_letter::is_allowed(word, &self.config.server, self.read_only_serving(now));
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.received += 1;
         }
