@@ -22,5 +22,5 @@ pub mod watch;
 pub mod zab;
 pub mod zxid;
 
-pub use node::{ClientAddr, ConnId, Input, Node, NodeConfig, Output, Recovered};
+pub use node::{ClientAddr, ConnId, Input, Node, NodeConfig, Output, Recovered, ServerMode};
 pub use zxid::Zxid;

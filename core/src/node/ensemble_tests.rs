@@ -160,7 +160,7 @@ impl Cluster {
         let leaders: Vec<ServerId> = self
             .live()
             .into_iter()
-            .filter(|id| self.node(*id).mode() == "leader")
+            .filter(|id| self.node(*id).server_mode() == ServerMode::Leading)
             .collect();
         (leaders.len() == 1).then(|| leaders[0])
     }
@@ -175,7 +175,7 @@ impl Cluster {
         self.leader().is_some()
             && live.iter().all(|id| {
                 let n = self.node(*id);
-                matches!(n.mode(), "leader" | "follower")
+                matches!(n.server_mode(), ServerMode::Leading | ServerMode::Following)
                     && n.tree().digest() == digest
                     && n.tree().last_zxid() == last
             })

@@ -37,6 +37,7 @@ use sessionless::HandshakeDeadlines;
 use stats::ServerStats;
 
 pub use crate::ids::ConnId;
+pub use ensemble::ServerMode;
 
 /// The remote address of a client connection (for ip ACLs, `cons` and maxClientCnxns).
 pub type ClientAddr = SocketAddr;
@@ -332,7 +333,7 @@ impl Node {
 
     /// What `srvr` prints as Mode: standalone, leader, follower, observer or looking.
     pub fn mode(&self) -> &'static str {
-        self.mode_name()
+        self.server_mode().name()
     }
 
     /// The replicated tree (for tests, the simulator's checkers and tools).

@@ -165,7 +165,7 @@ impl Node {
             mode: if read_only {
                 "read-only".to_owned()
             } else {
-                self.mode_name().to_owned()
+                self.server_mode().name().to_owned()
             },
             zxid: self.tree.last_zxid(),
             node_count: self.tree.node_count() as u64,

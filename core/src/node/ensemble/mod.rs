@@ -25,6 +25,29 @@ pub use follower::Follower;
 pub use leader::Leader;
 pub use membership::Membership;
 
+/// What a server is doing, as `srvr`'s Mode and ZooKeeper's ServerState say it (plus standalone).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServerMode {
+    Standalone,
+    Looking,
+    Leading,
+    Following,
+    Observing,
+}
+
+impl ServerMode {
+    /// The word `srvr`/`stat` print as Mode.
+    pub fn name(self) -> &'static str {
+        match self {
+            ServerMode::Standalone => "standalone",
+            ServerMode::Looking => "looking",
+            ServerMode::Leading => "leader",
+            ServerMode::Following => "follower",
+            ServerMode::Observing => "observer",
+        }
+    }
+}
+
 /// The node's current role.
 #[derive(Debug)]
 pub enum Role {
@@ -47,16 +70,16 @@ impl Node {
         }
     }
 
-    /// The mode `srvr`/`stat` print.
-    pub(super) fn mode_name(&self) -> &'static str {
+    /// What this server is doing now.
+    pub fn server_mode(&self) -> ServerMode {
         match &self.role {
-            Role::Standalone => "standalone",
-            Role::Looking(_) => "looking",
-            Role::Leading(_) => "leader",
+            Role::Standalone => ServerMode::Standalone,
+            Role::Looking(_) => ServerMode::Looking,
+            Role::Leading(_) => ServerMode::Leading,
             Role::Following(_) if self.membership.as_ref().is_some_and(|m| m.is_observer()) => {
-                "observer"
+                ServerMode::Observing
             }
-            Role::Following(_) => "follower",
+            Role::Following(_) => ServerMode::Following,
         }
     }
 
