@@ -1,8 +1,8 @@
 //! From durable to visible (ZooKeeper's FinalRequestProcessor, write half): once the log reports a txn
 //! durable, apply it to the tree, fire the watches it triggers, and release replies in request order.
 //!
-//! The persistence contract lives here: a txn is applied, and its client answered, only after
-//! [`Input::LogSynced`](super::Input::LogSynced) covers its zxid.
+//! A txn is applied, and its client answered, only once the log holding it is durable
+//! ([`Input::Persisted`](super::Input::Persisted), see `persist`) and, in an ensemble, a quorum has it.
 
 use super::connection::{ConnState, SlotState};
 use super::{ConnId, InFlight, Node, Output};
@@ -14,8 +14,9 @@ use crate::txn::Txn;
 use crate::Zxid;
 
 impl Node {
+    /// The log is durable up to `zxid` (for the node's current history).
     pub(super) fn on_log_synced(&mut self, now: u64, zxid: Zxid, out: &mut Vec<Output>) {
-        // Never acknowledge beyond what this log holds (a truncation may have overtaken the sync).
+        // Never acknowledge beyond what this log holds.
         let zxid = zxid.min(self.last_logged());
         self.synced = self.synced.max(zxid);
         if self.is_leader() {

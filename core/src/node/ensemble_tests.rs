@@ -24,10 +24,17 @@ struct Disk {
     log: Vec<LoggedTxn>,
     accepted_epoch: u32,
     current_epoch: u32,
-    /// A slow disk holds back `LogSynced` until [`Cluster::flush`].
+    /// A slow disk holds back its appends' durability (and so that of every op after them) until
+    /// [`Cluster::flush`]; other ops before the first held append are reported as usual.
     slow: bool,
+    /// A slow disk holds an append not yet reported.
+    holding: bool,
+    /// A stalled disk reports nothing at all until [`Cluster::flush`].
+    stalled: bool,
     /// The newest zxid reported durable: a crash loses what was logged after it.
     durable: Zxid,
+    /// The newest op written, and whether it is an append not yet reported durable.
+    last_id: Option<PersistId>,
 }
 
 impl Disk {
@@ -115,7 +122,10 @@ impl Cluster {
                 accepted_epoch: r.accepted_epoch,
                 current_epoch: r.current_epoch,
                 slow: false,
+                holding: false,
+                stalled: false,
                 durable: r.txns.last().map_or(0, |t| t.header.zxid),
+                last_id: None,
             };
             c.disks.insert(id, disk);
             c.nodes.insert(id, None);
@@ -196,9 +206,9 @@ impl Cluster {
         }
     }
 
-    /// Plays out a server's outputs; returns the `LogSynced` to feed back, if its disk is fast.
+    /// Plays out a server's outputs; returns the `Persisted` to feed back, if its disk is fast.
     fn absorb(&mut self, id: ServerId, out: Vec<Output>) -> Option<Input> {
-        let mut synced = None;
+        let mut written = None;
         for o in out {
             let disk = self.disks.get_mut(&id).expect("disk");
             match o {
@@ -207,26 +217,40 @@ impl Cluster {
                         self.queue.push_back((id, to, msg));
                     }
                 }
-                Output::AppendLog(txns) => {
-                    for t in txns {
-                        let last = disk.log.last().map_or(0, |l| l.header.zxid);
-                        assert!(
-                            t.header.zxid > last,
-                            "server {id} appends 0x{:x} after 0x{last:x}",
-                            t.header.zxid
-                        );
-                        synced = Some(t.header.zxid);
-                        disk.log.push(t);
+                Output::Persist { id: op_id, op } => {
+                    assert!(disk.last_id < Some(op_id), "ops are numbered in order");
+                    disk.last_id = Some(op_id);
+                    if disk.slow && matches!(op, PersistOp::Append(_)) {
+                        disk.holding = true;
                     }
-                }
-                Output::SaveEpochs { accepted, current } => {
-                    disk.accepted_epoch = accepted;
-                    disk.current_epoch = current;
-                }
-                Output::TruncateLog { zxid } => disk.log.retain(|t| t.header.zxid <= zxid),
-                Output::InstallSnapshot { tree, .. } => {
-                    disk.snapshot = Some(*tree);
-                    disk.log.clear();
+                    if !disk.holding && !disk.stalled {
+                        written = Some(op_id);
+                    }
+                    match op {
+                        PersistOp::Append(txns) => {
+                            for t in txns {
+                                let last = disk.log.last().map_or(0, |l| l.header.zxid);
+                                assert!(
+                                    t.header.zxid > last,
+                                    "server {id} appends 0x{:x} after 0x{last:x}",
+                                    t.header.zxid
+                                );
+                                disk.log.push(t);
+                            }
+                        }
+                        PersistOp::SaveEpochs { accepted, current } => {
+                            disk.accepted_epoch = accepted;
+                            disk.current_epoch = current;
+                        }
+                        PersistOp::Truncate { zxid } => {
+                            disk.log.retain(|t| t.header.zxid <= zxid);
+                            disk.durable = disk.durable.min(zxid);
+                        }
+                        PersistOp::Install { tree, .. } => {
+                            disk.snapshot = Some(*tree);
+                            disk.log.clear();
+                        }
+                    }
                 }
                 Output::Snapshot { tree, .. } => disk.snapshot = Some(*tree),
                 Output::ToClient { conn, bytes } => self
@@ -241,9 +265,11 @@ impl Cluster {
             }
         }
         let disk = self.disks.get_mut(&id).expect("disk");
-        let zxid = synced.filter(|_| !disk.slow)?;
-        disk.durable = zxid;
-        Some(Input::LogSynced { zxid })
+        let op_id = written?;
+        if !disk.slow {
+            disk.durable = disk.log.last().map_or(0, |t| t.header.zxid);
+        }
+        Some(Input::Persisted { id: op_id })
     }
 
     /// Delivers the oldest message in flight; false if there is none.
@@ -367,6 +393,11 @@ impl Cluster {
         let seed = id * 1_000 + self.starts;
         let node = Node::new(config, self.disks[&id].recovered(), self.now, seed);
         self.nodes.insert(id, Some(node));
+        // A new node numbers its persistence ops from the start.
+        if let Some(d) = self.disks.get_mut(&id) {
+            d.last_id = None;
+            d.holding = false;
+        }
         if !self.cut.contains(&id) {
             self.links_changed(id, true);
         }
@@ -381,11 +412,14 @@ impl Cluster {
 
     /// A slow disk finishes its writes.
     fn flush(&mut self, id: ServerId) {
-        if let Some(zxid) = self.disks[&id].log.last().map(|t| t.header.zxid) {
-            if let Some(d) = self.disks.get_mut(&id) {
-                d.durable = zxid;
-            }
-            self.step(id, Input::LogSynced { zxid });
+        let Some(d) = self.disks.get_mut(&id) else {
+            return;
+        };
+        d.durable = d.log.last().map_or(0, |t| t.header.zxid);
+        d.holding = false;
+        d.stalled = false;
+        if let Some(op_id) = d.last_id {
+            self.step(id, Input::Persisted { id: op_id });
         }
     }
 
@@ -465,6 +499,10 @@ impl Cluster {
         let conn = self.connect(id);
         self.send_create(id, conn, 1, path);
         self.run_until("write acknowledged", |c| c.create_ok(id, conn, 1));
+    }
+
+    fn sent(&self, from: ServerId, what: &str) -> bool {
+        self.trace.iter().any(|(f, _, k)| *f == from && *k == what)
     }
 
     fn received(&self, to: ServerId, what: &str) -> bool {
@@ -822,4 +860,24 @@ fn a_proposal_commits_only_once_the_followers_log_is_durable() {
 #[test]
 fn a_proposal_commits_only_once_the_leaders_own_log_is_durable() {
     commit_waits_for_durability(true);
+}
+
+#[test]
+fn epoch_acknowledgements_wait_for_durable_epoch_files() {
+    let mut c = Cluster::new(3, |_| Recovered::default());
+    // Server 1's disk reports nothing: it writes the leader's epoch but cannot vouch for it.
+    if let Some(d) = c.disks.get_mut(&1) {
+        d.stalled = true;
+    }
+    c.run_until("a leader serves", |c| {
+        c.leader().is_some_and(|l| l != 1) && c.received(1, "LEADERINFO")
+    });
+    c.run_for(2_000);
+    assert!(
+        !c.sent(1, "ACKEPOCH") && !c.sent(1, "ACKNEWLEADER"),
+        "nothing vouches for an epoch file that is not durable"
+    );
+    c.flush(1);
+    c.run_until("server 1 synced", |c| c.sent(1, "ACKNEWLEADER"));
+    assert!(c.sent(1, "ACKEPOCH"));
 }

@@ -7,6 +7,7 @@ mod dispatch;
 mod ensemble;
 mod handshake;
 mod overlay;
+mod persist;
 mod prep;
 mod read_only;
 mod reads;
@@ -33,6 +34,8 @@ use crate::watch::WatchManager;
 use crate::Zxid;
 use connection::Connection;
 use overlay::Overlay;
+pub use persist::{PersistId, PersistOp};
+use persist::Persistence;
 use sessionless::HandshakeDeadlines;
 use stats::ServerStats;
 
@@ -53,8 +56,8 @@ pub enum Input {
     ClientBytes { conn: ConnId, bytes: Bytes },
     /// The client's socket closed or reset. The node forgets the connection (its session lives on).
     ClientClosed { conn: ConnId },
-    /// Every txn handed out in [`Output::AppendLog`] up to and including `zxid` is durable.
-    LogSynced { zxid: Zxid },
+    /// Every [`Output::Persist`] up to and including `id` is durable.
+    Persisted { id: PersistId },
     /// Host figures the node cannot know by itself, for `mntr` (sent by the driver now and then).
     HostMetrics { open_fds: u64, max_fds: u64 },
     /// A message from another server of the ensemble. Messages from one peer arrive in the order sent,
@@ -81,20 +84,13 @@ pub enum Output {
     CloseClient { conn: ConnId },
     /// Send a message to a peer, after everything sent to it before (dropped if there is no link).
     ToPeer { to: ServerId, msg: PeerMsg },
-    /// Make the epochs durable (ZooKeeper's acceptedEpoch and currentEpoch files) before feeding the next
-    /// input: the node acts on them right after emitting this.
-    SaveEpochs { accepted: u32, current: u32 },
-    /// Remove every logged txn after `zxid`, durably, before feeding the next input (a learner's history
-    /// beyond what the leader committed).
-    TruncateLog { zxid: Zxid },
-    /// Replace the whole persisted state with this tree (a SNAP sync): write it as a snapshot and discard
-    /// every logged txn, durably, before feeding the next input.
-    InstallSnapshot { zxid: Zxid, tree: Box<DataTree> },
     /// Stop (false) or resume (true) reading from a client: backpressure when too many requests are pending.
     ReadInterest { conn: ConnId, enabled: bool },
-    /// Persist these txns after all earlier ones, make them durable (fsync), then report
-    /// [`Input::LogSynced`] with the highest durable zxid. The driver may batch many appends into one sync.
-    AppendLog(Vec<LoggedTxn>),
+    /// Make `op` durable, after every earlier `Persist` (in `id` order), then report [`Input::Persisted`]
+    /// (one report may cover many ops; appends may share an fsync). Nothing the node does waits on the
+    /// order in which the driver handles outputs: what depends on durability waits for the report (see
+    /// `persist`).
+    Persist { id: PersistId, op: PersistOp },
     /// The answer to [`Input::AdminCommand`] `id`.
     AdminReply {
         id: u64,
@@ -181,8 +177,10 @@ pub struct Node {
     current_epoch: u32,
     /// The last election round this server took part in.
     logical_clock: u64,
-    /// Peer messages produced during this step.
-    peer_out: Vec<(ServerId, PeerMsg)>,
+    /// Peer messages produced during this step, each with the durable write it must wait for, if any.
+    peer_out: Vec<(ServerId, Option<PersistId>, PeerMsg)>,
+    /// What was emitted for the disk and is not yet reported durable, and the messages waiting for it.
+    persistence: Persistence,
     next_ping: u64,
     last_tick: u64,
     /// An election must start at the next tick (set at startup in an ensemble).
@@ -270,6 +268,7 @@ impl Node {
             current_epoch: recovered.current_epoch,
             logical_clock: 0,
             peer_out: Vec::new(),
+            persistence: Persistence::new(durable),
             next_ping: now,
             last_tick: now,
             election_due: ensemble,
@@ -292,23 +291,21 @@ impl Node {
             }
             Input::ClientBytes { conn, bytes } => self.on_client_bytes(now, conn, &bytes, out),
             Input::ClientClosed { conn } => self.forget_conn(conn),
-            Input::LogSynced { zxid } => self.on_log_synced(now, zxid, out),
+            Input::Persisted { id } => self.on_persisted(now, id, out),
             Input::HostMetrics { open_fds, max_fds } => self.host = (Some(open_fds), Some(max_fds)),
             Input::PeerMessage { from, msg } => self.on_peer_message(now, from, msg, out),
             Input::PeerConnected { peer } => {
                 if let ensemble::Role::Looking(e) = &self.role {
                     // Tell a peer that just came up where we stand, rather than wait for a re-send.
                     let n = e.notification();
-                    self.peer_out.push((peer, PeerMsg::Election(n)));
+                    self.peer_out.push((peer, None, PeerMsg::Election(n)));
                 }
             }
             Input::PeerDisconnected { peer } => self.on_peer_down(now, peer, out),
             Input::AdminCommand { id, target } => self.answer_admin(now, id, &target, out),
         }
         self.flush_log(out);
-        for (to, msg) in self.peer_out.drain(..) {
-            out.push(Output::ToPeer { to, msg });
-        }
+        self.flush_peer_messages(out);
         if self.planted.has(PlantedBug::AckBeforeFsync) && self.synced < self.last_proposed {
             // Planted: treat what was just handed to the log as durable.
             let zxid = self.last_proposed;
@@ -387,7 +384,49 @@ impl Node {
 
     fn flush_log(&mut self, out: &mut Vec<Output>) {
         if !self.to_log.is_empty() {
-            out.push(Output::AppendLog(std::mem::take(&mut self.to_log)));
+            let txns = std::mem::take(&mut self.to_log);
+            self.persist(PersistOp::Append(txns), out);
+        }
+    }
+
+    /// Emits a persistence op, after the appends this step has gathered so far (ids follow emission order).
+    fn persist(&mut self, op: PersistOp, out: &mut Vec<Output>) -> PersistId {
+        if !matches!(op, PersistOp::Append(_)) {
+            self.flush_log(out);
+        }
+        let id = self.persistence.emit(&op);
+        if matches!(op, PersistOp::Truncate { .. } | PersistOp::Install { .. }) {
+            // Nothing above the truncation point, or of the history being replaced, is durable any more.
+            self.synced = self.synced.min(self.persistence.durable_log_end());
+        }
+        out.push(Output::Persist { id, op });
+        id
+    }
+
+    /// The driver made ops durable: count what became durable, release what waited for it.
+    fn on_persisted(&mut self, now: u64, id: PersistId, out: &mut Vec<Output>) {
+        self.persistence.completed(id);
+        for (to, msg) in self.persistence.release() {
+            out.push(Output::ToPeer { to, msg });
+        }
+        let end = self.persistence.durable_log_end();
+        if end > self.synced {
+            self.on_log_synced(now, end, out);
+        }
+    }
+
+    /// Peer messages of this step: Zab messages go through `persistence` (which holds those that must wait
+    /// for a durable write, and everything behind them on the same link); votes go at once.
+    fn flush_peer_messages(&mut self, out: &mut Vec<Output>) {
+        for (to, after, msg) in std::mem::take(&mut self.peer_out) {
+            let ready = if msg.is_election() {
+                Some((to, msg))
+            } else {
+                self.persistence.send(to, after, msg)
+            };
+            if let Some((to, msg)) = ready {
+                out.push(Output::ToPeer { to, msg });
+            }
         }
     }
 

@@ -21,6 +21,8 @@ struct Harness {
     next_conn: ConnId,
     auto_sync: bool,
     appended: Zxid,
+    /// The newest persistence op written.
+    last_op: Option<PersistId>,
     /// Bytes sent to each connection, not yet read by the test.
     inbox: BTreeMap<ConnId, Vec<u8>>,
     closed: Vec<ConnId>,
@@ -52,6 +54,7 @@ impl Harness {
             next_conn: 1,
             auto_sync: true,
             appended: 0,
+            last_op: None,
             inbox: BTreeMap::new(),
             closed: Vec::new(),
             log: Vec::new(),
@@ -78,26 +81,34 @@ impl Harness {
                 Output::ReadInterest { .. }
                 | Output::Snapshot { .. }
                 | Output::AdminReply { .. } => {}
-                Output::AppendLog(txns) => {
+                Output::Persist {
+                    id,
+                    op: PersistOp::Append(txns),
+                } => {
                     for t in txns {
                         assert!(t.header.zxid > self.appended, "appends come in zxid order");
                         self.appended = t.header.zxid;
                         self.log.push(t);
                     }
-                    sync_to = Some(self.appended);
+                    self.last_op = Some(id);
+                    sync_to = Some(id);
+                }
+                Output::Persist { id, .. } if self.member => {
+                    self.last_op = Some(id);
+                    sync_to = Some(id);
                 }
                 Output::ToPeer { .. } if self.member => {}
                 other => panic!("a standalone node emitted {other:?}"),
             }
         }
-        if let (true, Some(zxid)) = (self.auto_sync, sync_to) {
-            self.step(Input::LogSynced { zxid });
+        if let (true, Some(id)) = (self.auto_sync, sync_to) {
+            self.step(Input::Persisted { id });
         }
     }
 
     fn sync(&mut self) {
-        let zxid = self.appended;
-        self.step(Input::LogSynced { zxid });
+        let Some(id) = self.last_op else { return };
+        self.step(Input::Persisted { id });
     }
 
     /// Lets time pass while `conn` keeps its session alive with pings.

@@ -8,7 +8,7 @@
 use super::membership::Membership;
 use super::Role;
 use crate::election::{Decision, Notification, PeerState};
-use crate::node::{InFlight, Node, Output};
+use crate::node::{InFlight, Node, Output, PersistOp};
 use crate::peer::ServerId;
 use crate::planted::PlantedBug;
 use crate::txn::LoggedTxn;
@@ -94,8 +94,7 @@ impl Node {
                 self.pending_log.retain(|t| t.header.zxid <= zxid);
                 self.in_flight.retain(|f| f.txn.header.zxid <= zxid);
                 self.to_log.retain(|t| t.header.zxid <= zxid);
-                self.synced = self.synced.min(zxid);
-                out.push(Output::TruncateLog { zxid });
+                self.persist(PersistOp::Truncate { zxid }, out);
             }
             ZabMsg::Diff { txns } => {
                 // Logged now, applied once the leader is established (UPTODATE or a COMMIT).
@@ -110,12 +109,15 @@ impl Node {
                 Ok(tree) => {
                     self.pending_log.clear();
                     let zxid = tree.last_zxid();
-                    out.push(Output::InstallSnapshot {
-                        zxid,
-                        tree: Box::new(tree.clone()),
-                    });
+                    let installed = Box::new(tree.clone());
+                    self.persist(
+                        PersistOp::Install {
+                            zxid,
+                            tree: installed,
+                        },
+                        out,
+                    );
                     self.tree = tree;
-                    self.synced = zxid;
                     self.committed_log = CommittedLog::new(zxid, 10_000);
                 }
                 Err(e) => {
@@ -190,16 +192,22 @@ impl Node {
         }
         if epoch > self.accepted_epoch {
             self.accepted_epoch = epoch;
-            out.push(Output::SaveEpochs {
-                accepted: epoch,
-                current: self.current_epoch,
-            });
+            let current = self.current_epoch;
+            self.persist(
+                PersistOp::SaveEpochs {
+                    accepted: epoch,
+                    current,
+                },
+                out,
+            );
         }
+        // The acknowledgement promises the epoch: it leaves once the epoch files are durable.
         let ack = ZabMsg::AckEpoch {
             current_epoch: self.current_epoch,
             last_zxid: self.last_logged(),
         };
-        self.send_to_leader(ack);
+        let leader = self.leader_id();
+        self.send_after_epochs(leader, ack);
     }
 
     /// Applies the logged history that is now known committed (after a sync, or on being established).
@@ -238,12 +246,19 @@ impl Node {
         f.new_leader = None;
         let epoch = pending.epoch;
         self.current_epoch = epoch;
-        out.push(Output::SaveEpochs {
-            accepted: self.accepted_epoch.max(epoch),
-            current: epoch,
-        });
+        let accepted = self.accepted_epoch.max(epoch);
+        self.persist(
+            PersistOp::SaveEpochs {
+                accepted,
+                current: epoch,
+            },
+            out,
+        );
+        // Vouches for the new current epoch: it (and everything after it to the leader) leaves once the
+        // epoch files are durable.
         let zxid = self.tree.last_zxid();
-        self.send_to_leader(ZabMsg::AckNewLeader { zxid });
+        let leader = self.leader_id();
+        self.send_after_epochs(leader, ZabMsg::AckNewLeader { zxid });
         // Proposals of the new epoch logged so far are acknowledged only now (see `follower_synced`).
         if !self.is_observer() {
             self.send_to_leader(ZabMsg::Ack { zxid: synced });

@@ -14,7 +14,7 @@ use super::learner_handler::{LearnerHandler, LearnerInfo, LearnerPhase};
 use super::membership::Membership;
 use super::Role;
 use crate::election::{Decision, Notification, PeerState};
-use crate::node::{Node, Output};
+use crate::node::{Node, Output, PersistOp};
 use crate::peer::ServerId;
 use crate::planted::PlantedBug;
 use crate::proto::request::decode_request;
@@ -186,7 +186,7 @@ impl Node {
                         h.last_heard = now;
                     }
                     if let Some(epoch) = l.epoch {
-                        self.send(from, ZabMsg::LeaderInfo { epoch });
+                        self.send_after_epochs(from, ZabMsg::LeaderInfo { epoch });
                     }
                     return;
                 }
@@ -237,7 +237,7 @@ impl Node {
                 );
                 self.start_election(now, out);
             }
-            Some(e) => self.send(from, ZabMsg::LeaderInfo { epoch: e }),
+            Some(e) => self.send_after_epochs(from, ZabMsg::LeaderInfo { epoch: e }),
             None => {
                 if let Some(m) = m {
                     self.leader_try_epoch(&m, out);
@@ -329,22 +329,29 @@ impl Node {
         // The epoch's zxids start above everything of earlier epochs.
         self.last_proposed = zxid::make(epoch, 0);
         self.accepted_epoch = epoch;
-        out.push(Output::SaveEpochs {
-            accepted: epoch,
-            current: self.current_epoch,
-        });
+        let current = self.current_epoch;
+        self.persist(
+            PersistOp::SaveEpochs {
+                accepted: epoch,
+                current,
+            },
+            out,
+        );
         tracing::info!(epoch, "new epoch");
         for p in learners {
-            self.send(p, ZabMsg::LeaderInfo { epoch });
+            self.send_after_epochs(p, ZabMsg::LeaderInfo { epoch });
         }
         if self.planted.has(PlantedBug::ServeBeforeNewLeaderQuorum) {
             // Planted: established at once, our logged history taken as committed.
             self.apply_pending();
             self.current_epoch = epoch;
-            out.push(Output::SaveEpochs {
-                accepted: epoch,
-                current: epoch,
-            });
+            self.persist(
+                PersistOp::SaveEpochs {
+                    accepted: epoch,
+                    current: epoch,
+                },
+                out,
+            );
         }
     }
 
@@ -458,10 +465,14 @@ impl Node {
             // Established: our logged history is committed now.
             self.apply_pending();
             self.current_epoch = epoch;
-            out.push(Output::SaveEpochs {
-                accepted: self.accepted_epoch,
-                current: epoch,
-            });
+            let accepted = self.accepted_epoch;
+            self.persist(
+                PersistOp::SaveEpochs {
+                    accepted,
+                    current: epoch,
+                },
+                out,
+            );
             tracing::info!(epoch, "a quorum is synced: serving");
         }
         let ready = self.leader_ref().map_or(Vec::new(), |l| {
@@ -472,7 +483,7 @@ impl Node {
                 h.phase = LearnerPhase::UpToDate;
             }
             let zxid = self.tree.last_zxid();
-            self.send(p, ZabMsg::UpToDate { zxid });
+            self.send_after_epochs(p, ZabMsg::UpToDate { zxid });
         }
     }
 

@@ -101,7 +101,20 @@ impl Node {
             Role::Following(f) => f.session,
             _ => 0,
         };
-        self.peer_out.push((to, PeerMsg::Zab { session, msg }));
+        self.peer_out.push((to, None, PeerMsg::Zab { session, msg }));
+    }
+
+    /// Sends a message that vouches for the epoch files (an epoch acknowledgement, LEADERINFO, UPTODATE):
+    /// held until every epoch write emitted so far is durable.
+    pub(super) fn send_after_epochs(&mut self, to: ServerId, msg: ZabMsg) {
+        let session = match &self.role {
+            Role::Leading(l) => l.session_of(to).unwrap_or(0),
+            Role::Following(f) => f.session,
+            _ => 0,
+        };
+        let after = self.persistence.epochs_pending();
+        self.peer_out
+            .push((to, after, PeerMsg::Zab { session, msg }));
     }
 
     /// Learner: a message for the leader.
@@ -127,6 +140,8 @@ impl Node {
         self.pending_log.sort_by_key(|t| t.header.zxid);
         self.pending_log.dedup_by_key(|t| t.header.zxid);
         self.overlay = Default::default();
+        // Messages held for a durable write belong to sessions that end now.
+        self.persistence.drop_held();
         self.drop_all_clients(out);
         self.read_only_looking(now);
         let mut sends = Vec::new();
@@ -157,10 +172,10 @@ impl Node {
     fn send_election(&mut self, m: &Membership, sends: Vec<(Option<ServerId>, Notification)>) {
         for (to, n) in sends {
             match to {
-                Some(t) => self.peer_out.push((t, PeerMsg::Election(n))),
+                Some(t) => self.peer_out.push((t, None, PeerMsg::Election(n))),
                 None => {
                     for p in m.peers() {
-                        self.peer_out.push((p, PeerMsg::Election(n)));
+                        self.peer_out.push((p, None, PeerMsg::Election(n)));
                     }
                 }
             }
