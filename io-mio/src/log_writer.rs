@@ -1,9 +1,11 @@
-//! Carries out [`rzk_core::Output::AppendLog`] and [`rzk_core::Output::Snapshot`].
+//! Carries out [`rzk_core::Output::Persist`] (in the order of its ids) and [`rzk_core::Output::Snapshot`], and
+//! says how far the ops are durable ([`LogWriter::take_persisted`], fed back as
+//! [`rzk_core::Input::Persisted`]).
 //!
 //! On disk (production): a dedicated writer thread does group commit. It takes everything queued (up to
 //! [`MAX_BATCH_TXNS`]), writes it to the current `log.<zxid>` file, calls fdatasync once, and reports the
-//! highest synced zxid back through a channel, waking the event loop with its `mio::Waker`; the loop then
-//! feeds [`rzk_core::Input::LogSynced`]. A snapshot rolls the log (the next txn starts a new file) and is
+//! highest synced zxid back through a channel, waking the event loop with its `mio::Waker`; the loop maps it to
+//! the append ops it covers and feeds [`rzk_core::Input::Persisted`]. A snapshot rolls the log (the next txn starts a new file) and is
 //! written by the snapshot thread. A write or sync error is final: the thread reports it and stops, so no
 //! later zxid is ever reported synced, and the event loop returns the error.
 //!
@@ -22,13 +24,13 @@
 //! [`LogWriter::take_synced`] is polled after every batch of events (including a wake-up), reporting each
 //! synced zxid once.
 //!
-//! The ensemble's rewrites ([`LogWriter::truncate`], [`LogWriter::install_snapshot`]) block the loop until
-//! they are durable, as the core's contract asks ("before the next input"). They first pause both threads:
-//! the writer writes and syncs everything queued before (its report comes first), closes its file and
-//! answers; the snapshot thread finishes queued snapshots and then idles. The loop thread then rewrites the
-//! files alone; the next append starts a new log file. A synced report still pending for txns the rewrite
-//! removed is cut down to what is left (a truncate) or dropped (an installed snapshot).
-//! [`LogWriter::save_epochs`] also writes synchronously on the loop thread (it is rare and small).
+//! The other ops ([`LogWriter::truncate`], [`LogWriter::install_snapshot`], [`LogWriter::save_epochs`]) are
+//! rare (elections, syncs) and run on the loop thread, in order: they first pause both threads (the writer
+//! writes and syncs everything queued before, closes its file and answers; the snapshot thread finishes
+//! queued snapshots and then idles), so every op before them is durable when they are; then the loop thread
+//! rewrites the files alone, and the op is durable when the call returns. The next append starts a new log
+//! file. The core never counts truncated txns durable, whatever the order of reports (see
+//! `rzk_core::node::persist`), so nothing here needs to reconcile a sync with a truncate.
 
 use std::io;
 use std::path::PathBuf;
@@ -38,6 +40,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
 use mio::Waker;
+use rzk_core::node::{PersistId, PersistOp};
 use rzk_core::tree::DataTree;
 use rzk_core::txn::LoggedTxn;
 use rzk_core::Zxid;
@@ -62,9 +65,9 @@ pub(crate) struct LogWriter {
 
 enum Inner {
     Memory {
-        /// The highest zxid appended so far, and the highest already reported.
-        appended: Option<Zxid>,
-        reported: Option<Zxid>,
+        /// The newest op carried out so far, and the newest already reported.
+        done: Option<PersistId>,
+        reported: Option<PersistId>,
     },
     Disk(Box<DiskLog>),
 }
@@ -96,6 +99,12 @@ struct DiskLog {
     /// The highest zxid synced but not yet reported: taken from the channel while pausing, or synced by an
     /// inline commit.
     carried: Option<Zxid>,
+    /// Append ops not yet known durable, with the last zxid of each (increasing: between two other ops the
+    /// core only appends higher zxids).
+    appends: std::collections::VecDeque<(PersistId, Zxid)>,
+    /// The newest op known durable, and the newest reported to the loop.
+    done: Option<PersistId>,
+    reported: Option<PersistId>,
     /// The epochs last written (their files are not rewritten while unchanged).
     epochs: Option<Epochs>,
 }
@@ -105,7 +114,7 @@ impl LogWriter {
     pub(crate) fn in_memory() -> LogWriter {
         LogWriter {
             inner: Inner::Memory {
-                appended: None,
+                done: None,
                 reported: None,
             },
         }
@@ -143,20 +152,52 @@ impl LogWriter {
                 failed: false,
                 options,
                 carried: None,
+                appends: Default::default(),
+                done: None,
+                reported: None,
                 epochs: None,
             })),
         })
     }
 
-    /// Queues txns after all earlier ones. Never blocks.
-    pub(crate) fn append(&mut self, txns: Vec<LoggedTxn>) {
-        match &mut self.inner {
-            Inner::Memory { appended, .. } => {
-                if let Some(highest) = txns.iter().map(|t| t.header.zxid).max() {
-                    *appended = Some(appended.map_or(highest, |a| a.max(highest)));
-                }
+    /// Carries out one persistence op, in id order. Appends are queued (never block); the other ops block
+    /// until durable. An error is final: nothing more is reported durable.
+    pub(crate) fn persist(&mut self, id: PersistId, op: PersistOp) -> io::Result<()> {
+        match op {
+            PersistOp::Append(txns) => {
+                self.append(id, txns);
+                Ok(())
             }
-            Inner::Disk(disk) => disk.append(txns),
+            PersistOp::SaveEpochs { accepted, current } => {
+                self.save_epochs(id, Epochs { accepted, current })
+            }
+            PersistOp::Truncate { zxid } => self.truncate(id, zxid),
+            PersistOp::Install { zxid, tree } => self.install_snapshot(id, zxid, &tree),
+        }
+    }
+
+    /// Queues txns after all earlier ones. Never blocks.
+    fn append(&mut self, id: PersistId, txns: Vec<LoggedTxn>) {
+        match &mut self.inner {
+            Inner::Memory { done, .. } => *done = Some(id),
+            Inner::Disk(disk) => {
+                if let Some(last) = txns.last() {
+                    disk.appends.push_back((id, last.header.zxid));
+                }
+                disk.append(txns);
+            }
+        }
+    }
+
+    /// A blocking op completed: it, and everything before it, is durable.
+    fn completed(&mut self, id: PersistId) {
+        match &mut self.inner {
+            Inner::Memory { done, .. } => *done = Some(id),
+            Inner::Disk(disk) => {
+                disk.appends.clear();
+                disk.carried = None;
+                disk.done = Some(id);
+            }
         }
     }
 
@@ -184,74 +225,82 @@ impl LogWriter {
         }
     }
 
-    /// Removes every logged txn after `zxid`; durable when this returns.
-    pub(crate) fn truncate(&mut self, zxid: Zxid) -> io::Result<()> {
-        match &mut self.inner {
-            Inner::Memory { appended, reported } => {
-                *appended = appended.map(|a| a.min(zxid));
-                *reported = reported.map(|r| r.min(zxid));
-            }
-            Inner::Disk(disk) => {
-                let _paused = disk.pause()?;
-                let dirs = (
-                    FsDir::new(disk.options.snap_dir()),
-                    FsDir::new(disk.options.log_dir()),
-                );
-                truncate_log(&dirs.0, &dirs.1, zxid)?;
-                disk.carried = disk.carried.map(|c| c.min(zxid));
-            }
+    /// Removes every logged txn after `zxid`; durable (with every op before it) when this returns.
+    fn truncate(&mut self, id: PersistId, zxid: Zxid) -> io::Result<()> {
+        if let Inner::Disk(disk) = &mut self.inner {
+            let _paused = disk.pause()?;
+            let dirs = (
+                FsDir::new(disk.options.snap_dir()),
+                FsDir::new(disk.options.log_dir()),
+            );
+            truncate_log(&dirs.0, &dirs.1, zxid)?;
         }
+        self.completed(id);
         Ok(())
     }
 
-    /// Makes `tree` (exact at `zxid`) the whole persisted state, discarding every log file; durable when
-    /// this returns.
-    pub(crate) fn install_snapshot(&mut self, zxid: Zxid, tree: &DataTree) -> io::Result<()> {
-        match &mut self.inner {
-            Inner::Memory { appended, reported } => {
-                *appended = None;
-                *reported = None;
-            }
-            Inner::Disk(disk) => {
-                let _paused = disk.pause()?;
-                install_snapshot(
-                    &disk.options.snap_dir(),
-                    &disk.options.log_dir(),
-                    zxid,
-                    tree,
-                )?;
-                bump(&disk.options.counters.snapshots, 1);
-                disk.carried = None;
-            }
+    /// Makes `tree` (exact at `zxid`) the whole persisted state, discarding every log file; durable (with
+    /// every op before it) when this returns.
+    fn install_snapshot(&mut self, id: PersistId, zxid: Zxid, tree: &DataTree) -> io::Result<()> {
+        if let Inner::Disk(disk) = &mut self.inner {
+            let _paused = disk.pause()?;
+            install_snapshot(
+                &disk.options.snap_dir(),
+                &disk.options.log_dir(),
+                zxid,
+                tree,
+            )?;
+            bump(&disk.options.counters.snapshots, 1);
         }
+        self.completed(id);
         Ok(())
     }
 
-    /// Writes the epoch files; durable when this returns. Nothing to do without a data dir.
-    pub(crate) fn save_epochs(&mut self, epochs: Epochs) -> io::Result<()> {
+    /// Writes the epoch files; durable (with every op before it) when this returns. Nothing to write without
+    /// a data dir.
+    fn save_epochs(&mut self, id: PersistId, epochs: Epochs) -> io::Result<()> {
         if let Inner::Disk(disk) = &mut self.inner {
             if disk.failed {
                 return Err(io::Error::other("the txn log failed earlier"));
             }
+            // The epochs vouch for the log before them (a learner's synced history): that comes first.
+            let _paused = disk.pause()?;
             save_epochs(&disk.options.snap_dir(), epochs, disk.epochs)?;
             disk.epochs = Some(epochs);
         }
+        self.completed(id);
         Ok(())
     }
 
-    /// The highest durable zxid, if it moved since the last call; an error once the log has failed (then
-    /// nothing more is ever reported synced).
-    pub(crate) fn take_synced(&mut self) -> io::Result<Option<Zxid>> {
+    /// The newest op durable with every op before it, if that moved since the last call; an error once the
+    /// log has failed (then nothing more is ever reported).
+    pub(crate) fn take_persisted(&mut self) -> io::Result<Option<PersistId>> {
         match &mut self.inner {
-            Inner::Memory { appended, reported } => {
-                if *appended > *reported {
-                    *reported = *appended;
-                    Ok(*appended)
+            Inner::Memory { done, reported } => {
+                if *done > *reported {
+                    *reported = *done;
+                    Ok(*done)
                 } else {
                     Ok(None)
                 }
             }
-            Inner::Disk(disk) => disk.take_synced(),
+            Inner::Disk(disk) => {
+                if let Some(zxid) = disk.take_synced()? {
+                    while let Some(&(id, last)) = disk.appends.front() {
+                        if last > zxid {
+                            break;
+                        }
+                        disk.appends.pop_front();
+                        disk.done = disk.done.max(Some(id));
+                    }
+                }
+                if disk.done > disk.reported {
+                    disk.reported = disk.done;
+                    Ok(disk.done)
+                } else {
+                    Ok(None)
+                }
+            }
         }
     }
 }
@@ -512,6 +561,11 @@ mod tests {
     use rzk_core::txn::{Txn, TxnHeader};
     use std::time::{Duration, Instant};
 
+    /// Numbers ops as the core would, per log.
+    fn op(n: u64) -> PersistId {
+        PersistId(n)
+    }
+
     fn txn(zxid: Zxid) -> LoggedTxn {
         LoggedTxn {
             header: TxnHeader {
@@ -525,17 +579,15 @@ mod tests {
     }
 
     #[test]
-    fn in_memory_reports_the_highest_appended_zxid_once() {
+    fn in_memory_reports_the_newest_op_once() {
         let mut log = LogWriter::in_memory();
-        assert_eq!(log.take_synced().unwrap(), None);
-        log.append(vec![txn(3), txn(4)]);
-        log.append(vec![txn(5)]);
-        assert_eq!(log.take_synced().unwrap(), Some(5));
-        assert_eq!(log.take_synced().unwrap(), None);
-        log.append(vec![]);
-        assert_eq!(log.take_synced().unwrap(), None);
-        log.append(vec![txn(6)]);
-        assert_eq!(log.take_synced().unwrap(), Some(6));
+        assert_eq!(log.take_persisted().unwrap(), None);
+        log.append(op(1), vec![txn(3), txn(4)]);
+        log.append(op(2), vec![txn(5)]);
+        assert_eq!(log.take_persisted().unwrap(), Some(op(2)));
+        assert_eq!(log.take_persisted().unwrap(), None);
+        log.append(op(3), vec![txn(6)]);
+        assert_eq!(log.take_persisted().unwrap(), Some(op(3)));
     }
 
     fn disk_log(dir: &std::path::Path) -> (LogWriter, StorageOptions, mio::Poll) {
@@ -551,14 +603,14 @@ mod tests {
         )
     }
 
-    fn wait_synced(log: &mut LogWriter, zxid: Zxid) {
+    fn wait_persisted(log: &mut LogWriter, id: PersistId) {
         let deadline = Instant::now() + Duration::from_secs(10);
         let mut seen = None;
-        while seen < Some(zxid) {
-            assert!(Instant::now() < deadline, "never synced {zxid}");
+        while seen < Some(id) {
+            assert!(Instant::now() < deadline, "never persisted {id:?}");
             log.commit_pending(true);
-            if let Some(z) = log.take_synced().unwrap() {
-                assert!(z <= zxid);
+            if let Some(z) = log.take_persisted().unwrap() {
+                assert!(z <= id);
                 seen = Some(z);
             } else {
                 std::thread::sleep(Duration::from_millis(1));
@@ -571,16 +623,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, options, _poll) = disk_log(dir.path());
         for z in 1..=100 {
-            log.append(vec![txn(z)]);
+            log.append(op(z as u64), vec![txn(z)]);
         }
-        wait_synced(&mut log, 100);
+        wait_persisted(&mut log, op(100));
         let mut tree = DataTree::new();
         for z in 1..=100 {
             tree.apply(&txn(z).header, &txn(z).txn);
         }
         log.snapshot(100, Box::new(tree));
-        log.append((101..=150).map(txn).collect());
-        wait_synced(&mut log, 150);
+        log.append(op(101), (101..=150).map(txn).collect());
+        wait_persisted(&mut log, op(101));
         let counters = Arc::clone(&options.counters);
         drop(log);
         assert_eq!(counters.txns(), 150);
@@ -601,20 +653,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, options, _poll) = disk_log(dir.path());
         // More than an inline commit takes: straight to the writer thread.
-        log.append((1..=40).map(txn).collect());
+        log.append(op(1), (1..=40).map(txn).collect());
         assert!(!log.commit_pending(true));
-        wait_synced(&mut log, 40);
+        wait_persisted(&mut log, op(1));
         let fsyncs = options.counters.fsyncs();
         // The thread is idle now: one txn is held back, then written and synced by commit_pending.
-        log.append(vec![txn(41)]);
+        log.append(op(2), vec![txn(41)]);
         assert!(log.commit_pending(true));
-        assert_eq!(log.take_synced().unwrap(), Some(41));
+        assert_eq!(log.take_persisted().unwrap(), Some(op(2)));
         assert_eq!(options.counters.fsyncs(), fsyncs + 1);
         assert!(!log.commit_pending(true), "nothing left to commit");
         // A busy turn hands its txns to the thread instead.
-        log.append(vec![txn(42)]);
+        log.append(op(3), vec![txn(42)]);
         assert!(!log.commit_pending(false));
-        wait_synced(&mut log, 42);
+        wait_persisted(&mut log, op(3));
         drop(log);
         let v2 = options.log_dir();
         let r = recover(&FsDir::new(&v2), &FsDir::new(&v2)).unwrap();
@@ -628,25 +680,25 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, options, _poll) = disk_log(dir.path());
         std::fs::create_dir(options.log_dir().join("log.1")).unwrap();
-        log.append(vec![txn(1)]);
+        log.append(op(1), vec![txn(1)]);
         assert!(log.commit_pending(true));
-        let err = log.take_synced().unwrap_err();
+        let err = log.take_persisted().unwrap_err();
         assert!(err.to_string().contains("txn log"), "{err}");
-        log.append(vec![txn(2)]);
+        log.append(op(2), vec![txn(2)]);
         assert!(!log.commit_pending(true));
-        assert!(log.take_synced().is_err());
+        assert!(log.take_persisted().is_err());
     }
 
     #[test]
     fn truncate_writes_what_was_queued_then_cuts_and_the_next_append_starts_a_new_file() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, options, _poll) = disk_log(dir.path());
-        log.append((1..=20).map(txn).collect());
-        // Nothing was taken yet: the pending report is cut down to what is left.
-        log.truncate(12).unwrap();
-        assert_eq!(log.take_synced().unwrap(), Some(12));
-        log.append((13..=15).map(txn).collect());
-        wait_synced(&mut log, 15);
+        log.append(op(1), (1..=20).map(txn).collect());
+        // The truncate waits for the append before it: both are durable when it returns.
+        log.truncate(op(2), 12).unwrap();
+        assert_eq!(log.take_persisted().unwrap(), Some(op(2)));
+        log.append(op(3), (13..=15).map(txn).collect());
+        wait_persisted(&mut log, op(3));
         drop(log);
         let v2 = options.log_dir();
         assert!(v2.join("log.1").exists() && v2.join("log.d").exists());
@@ -659,15 +711,15 @@ mod tests {
     fn install_snapshot_discards_the_log_and_later_appends_follow_the_snapshot() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, options, _poll) = disk_log(dir.path());
-        log.append((1..=30).map(txn).collect());
+        log.append(op(1), (1..=30).map(txn).collect());
         let mut tree = DataTree::new();
         for z in 1..=40 {
             tree.apply(&txn(z).header, &txn(z).txn);
         }
-        log.install_snapshot(40, &tree).unwrap();
-        assert_eq!(log.take_synced().unwrap(), None);
-        log.append((41..=42).map(txn).collect());
-        wait_synced(&mut log, 42);
+        log.install_snapshot(op(2), 40, &tree).unwrap();
+        assert_eq!(log.take_persisted().unwrap(), Some(op(2)));
+        log.append(op(3), (41..=42).map(txn).collect());
+        wait_persisted(&mut log, op(3));
         drop(log);
         let v2 = options.log_dir();
         assert!(!v2.join("log.1").exists() && v2.join("log.29").exists());
@@ -680,29 +732,34 @@ mod tests {
     fn epochs_are_on_disk_when_save_returns() {
         let dir = tempfile::tempdir().unwrap();
         let (mut log, options, _poll) = disk_log(dir.path());
-        log.save_epochs(Epochs {
-            accepted: 4,
-            current: 3,
-        })
+        log.append(op(1), (1..=5).map(txn).collect());
+        log.save_epochs(
+            op(2),
+            Epochs {
+                accepted: 4,
+                current: 3,
+            },
+        )
         .unwrap();
+        // The epochs vouch for what came before them: that is durable too.
+        assert_eq!(log.take_persisted().unwrap(), Some(op(2)));
         let r = options.recover().unwrap();
         assert_eq!(
             (r.recovered.accepted_epoch, r.recovered.current_epoch),
             (4, 3)
         );
+        assert_eq!(r.recovered.txns.len(), 5);
     }
 
     #[test]
-    fn in_memory_truncate_and_install_adjust_what_is_reported() {
+    fn in_memory_every_op_is_durable_at_once() {
         let mut log = LogWriter::in_memory();
-        log.append((1..=10).map(txn).collect());
-        log.truncate(6).unwrap();
-        assert_eq!(log.take_synced().unwrap(), Some(6));
-        log.append(vec![txn(7)]);
-        log.install_snapshot(9, &DataTree::new()).unwrap();
-        assert_eq!(log.take_synced().unwrap(), None);
-        log.append(vec![txn(10)]);
-        assert_eq!(log.take_synced().unwrap(), Some(10));
+        log.append(op(1), (1..=10).map(txn).collect());
+        log.truncate(op(2), 6).unwrap();
+        assert_eq!(log.take_persisted().unwrap(), Some(op(2)));
+        log.append(op(3), vec![txn(7)]);
+        log.install_snapshot(op(4), 9, &DataTree::new()).unwrap();
+        assert_eq!(log.take_persisted().unwrap(), Some(op(4)));
     }
 
     #[test]
@@ -711,19 +768,19 @@ mod tests {
         let (mut log, options, _poll) = disk_log(dir.path());
         // The next file cannot be created: its name is taken by a directory.
         std::fs::create_dir(options.log_dir().join("log.1")).unwrap();
-        log.append(vec![txn(1)]);
+        log.append(op(1), vec![txn(1)]);
         let deadline = Instant::now() + Duration::from_secs(10);
         let err = loop {
             log.commit_pending(true);
-            match log.take_synced() {
+            match log.take_persisted() {
                 Err(e) => break e,
                 Ok(None) => std::thread::sleep(Duration::from_millis(1)),
-                Ok(Some(z)) => panic!("reported {z} synced"),
+                Ok(Some(z)) => panic!("reported {z:?} durable"),
             }
             assert!(Instant::now() < deadline);
         };
         assert!(err.to_string().contains("txn log"), "{err}");
-        log.append(vec![txn(2)]);
-        assert!(log.take_synced().is_err());
+        log.append(op(2), vec![txn(2)]);
+        assert!(log.take_persisted().is_err());
     }
 }

@@ -2,15 +2,16 @@
 //! a waker; it moves bytes between sockets and the [`Machine`], feeds it time, and decides nothing.
 //!
 //! One turn of the loop: poll; handle every event (accept, read → `ClientBytes`, writable → flush);
-//! then, after the batch, feed `LogSynced` for appends completed meanwhile, `Tick` if a deadline is due and
+//! then, after the batch, feed `Persisted` for persistence ops completed meanwhile, `Tick` if a deadline is due and
 //! `HostMetrics` now and then, and flush every connection whose output or interest changed, so many
 //! small replies leave in one vectored write.
 //!
 //! In an ensemble ([`ServerOptions::ensemble`]) the same poll also carries the quorum and election
 //! listeners and connections ([`crate::peer`]); their events become the core's peer inputs, fed in order
-//! through the same `step`. The ensemble's persistence outputs (`SaveEpochs`, `TruncateLog`,
-//! `InstallSnapshot`) are carried out synchronously, so they are durable before the next input; if one
-//! fails, no further input is fed and `run` returns the error.
+//! through the same `step`. Persistence ops (`Output::Persist`) are carried out in their order by the
+//! [`LogWriter`]: appends by its writer thread, the ensemble's rarer ops (epoch files, truncations, installed
+//! snapshots) on the loop thread after everything before them is durable. If one fails, no further input
+//! is fed and `run` returns the error.
 
 use std::collections::{BTreeSet, HashMap, VecDeque};
 use std::io::{self, Read};
@@ -23,6 +24,7 @@ use bytes::Bytes;
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
+use rzk_core::node::PersistOp;
 use rzk_core::{ConnId, Input, Output};
 use tracing::{debug, info, trace, warn};
 
@@ -35,7 +37,7 @@ use crate::log_writer::LogWriter;
 use crate::machine::Machine;
 use crate::peer::{EnsembleOptions, Peers};
 use crate::shutdown::Shutdown;
-use crate::storage::{Epochs, StorageOptions};
+use crate::storage::StorageOptions;
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
@@ -382,9 +384,9 @@ impl<M: Machine> Driver<M> {
         // Settling may tell the machine about dead sockets, whose outputs may dirty other connections or
         // append to the log: go on until both are quiet.
         loop {
-            match self.log.take_synced() {
-                Ok(Some(zxid)) => {
-                    self.step(Input::LogSynced { zxid });
+            match self.log.take_persisted() {
+                Ok(Some(id)) => {
+                    self.step(Input::Persisted { id });
                     continue;
                 }
                 Ok(None) => {}
@@ -479,17 +481,15 @@ impl<M: Machine> Driver<M> {
                 Some(peers) => peers.send(to, &msg, now),
                 None => warn!(to, "peer message dropped: this server runs standalone"),
             },
-            Output::SaveEpochs { accepted, current } => {
-                let result = self.log.save_epochs(Epochs { accepted, current });
-                self.persist_or_stop(result, "cannot save the epoch files");
-            }
-            Output::TruncateLog { zxid } => {
-                let result = self.log.truncate(zxid);
-                self.persist_or_stop(result, "cannot truncate the txn log");
-            }
-            Output::InstallSnapshot { zxid, tree } => {
-                let result = self.log.install_snapshot(zxid, &tree);
-                self.persist_or_stop(result, "cannot install the leader's snapshot");
+            Output::Persist { id, op } => {
+                let what = match &op {
+                    PersistOp::Append(_) => "",
+                    PersistOp::SaveEpochs { .. } => "cannot save the epoch files",
+                    PersistOp::Truncate { .. } => "cannot truncate the txn log",
+                    PersistOp::Install { .. } => "cannot install the leader's snapshot",
+                };
+                let result = self.log.persist(id, op);
+                self.persist_or_stop(result, what);
             }
             Output::ReadInterest { conn, enabled } => {
                 if let Some(c) = self.conns.get_mut(&conn) {
@@ -503,7 +503,6 @@ impl<M: Machine> Driver<M> {
                     }
                 }
             }
-            Output::AppendLog(txns) => self.log.append(txns),
             Output::Snapshot { zxid, tree } => self.log.snapshot(zxid, tree),
             Output::AdminReply { id, response } => {
                 if let Some(reply) = self.admin_pending.remove(&id) {

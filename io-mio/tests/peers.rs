@@ -268,7 +268,7 @@ fn garbage_and_oversized_frames_close_only_their_connection() {
 }
 
 #[test]
-fn save_epochs_and_truncate_are_on_disk_before_the_next_input() {
+fn epochs_and_truncate_are_on_disk_once_reported_persisted() {
     let dir = tempfile::tempdir().unwrap();
     let storage = StorageOptions::new(dir.path(), dir.path());
     storage.create_dirs().unwrap();
@@ -282,8 +282,8 @@ fn save_epochs_and_truncate_are_on_disk_before_the_next_input() {
         PeerMachine::new(log.clone(), Some(storage.clone())),
         options,
     );
-    // Each command's "ok" is a later input than the output it checks only if the check ran: the check
-    // runs at the start of the next step, which the following command (or LogSynced) provides.
+    // Each check runs when the driver reports its op durable (`Input::Persisted`), which happens in the
+    // turn that carried it out, before the command's "ok" is flushed.
     command(server.addr, "epochs 3 2");
     command(server.addr, "epochs 5 5");
     command(server.addr, "append 30");
@@ -291,8 +291,10 @@ fn save_epochs_and_truncate_are_on_disk_before_the_next_input() {
     command(server.addr, "append 3");
     command(server.addr, "epochs 6 5");
     server.stop().unwrap();
-    let violations = &log.lock().unwrap().violations;
-    assert!(violations.is_empty(), "{violations:?}");
+    let seen = log.lock().unwrap();
+    assert!(seen.violations.is_empty(), "{:?}", seen.violations);
+    assert_eq!(seen.checked, 4, "every op was reported durable");
+    drop(seen);
     let r = storage.recover().unwrap();
     assert_eq!(
         (r.recovered.accepted_epoch, r.recovered.current_epoch),

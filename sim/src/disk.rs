@@ -1,89 +1,131 @@
-//! A node's disk, as the core's persistence contract sees it: appended txns become durable only when a sync
-//! covering them completes. A crash keeps the durable txns and an arbitrary prefix of the unsynced ones (the
-//! rest lost, a partially written record dropped by recovery), and the newest completed snapshot.
+//! A node's disk, as the core's persistence contract sees it: ops are written in the order the node numbered
+//! them and become durable only when a sync covering them completes (every op takes disk time: appends,
+//! epoch writes, truncations, installed snapshots). A crash keeps what was durable plus an arbitrary prefix
+//! of the ops written since (the rest lost; a partially written append keeps a prefix of its txns), and the
+//! newest completed snapshot.
 
+use std::collections::VecDeque;
+
+use rzk_core::node::{PersistId, PersistOp};
 use rzk_core::tree::DataTree;
 use rzk_core::txn::LoggedTxn;
-use rzk_core::Zxid;
 
 #[derive(Default)]
 pub struct SimDisk {
     /// Durable txns after the snapshot.
     pub durable: Vec<LoggedTxn>,
-    /// Written but not yet synced.
-    pub unsynced: Vec<LoggedTxn>,
     pub snapshot: Option<DataTree>,
-    /// A sync in flight covers up to this zxid.
-    pub syncing: Option<Zxid>,
-    pub syncs: u64,
-    /// Bumped when the log is rewritten (truncate, install): a sync started before covers nothing now.
-    pub generation: u64,
-    /// The epoch files (durable as soon as written).
+    /// The epoch files.
     pub accepted_epoch: u32,
     pub current_epoch: u32,
+    /// Written, not yet durable, in order.
+    pub written: VecDeque<(PersistId, PersistOp)>,
+    /// A sync in flight covers up to this op.
+    pub syncing: Option<PersistId>,
+    pub syncs: u64,
 }
 
 impl SimDisk {
-    pub fn append(&mut self, txns: Vec<LoggedTxn>) {
-        self.unsynced.extend(txns);
+    pub fn write(&mut self, id: PersistId, op: PersistOp) {
+        self.written.push_back((id, op));
     }
 
-    /// Starts a sync of everything written so far, if none is running. Returns the zxid it will cover.
-    pub fn start_sync(&mut self) -> Option<Zxid> {
+    /// Starts a sync of everything written so far, if none is running. Returns the op it will cover.
+    pub fn start_sync(&mut self) -> Option<PersistId> {
         if self.syncing.is_some() {
             return None;
         }
-        let last = self.unsynced.last()?.header.zxid;
+        let last = self.written.back()?.0;
         self.syncing = Some(last);
         Some(last)
     }
 
-    /// The sync covering `zxid` completed: those txns are durable. Returns newly durable txns.
-    pub fn finish_sync(&mut self, zxid: Zxid) -> Vec<LoggedTxn> {
+    /// The sync covering `id` completed: those ops are durable. Returns the txns newly made durable by
+    /// appends (which a standalone server has committed).
+    pub fn finish_sync(&mut self, id: PersistId) -> Vec<LoggedTxn> {
         self.syncing = None;
         self.syncs += 1;
-        let n = self
-            .unsynced
-            .iter()
-            .take_while(|t| t.header.zxid <= zxid)
-            .count();
-        let done: Vec<LoggedTxn> = self.unsynced.drain(..n).collect();
-        self.durable.extend(done.iter().cloned());
-        done
+        let mut appended = Vec::new();
+        while self.written.front().is_some_and(|(op, _)| *op <= id) {
+            if let Some((_, op)) = self.written.pop_front() {
+                self.apply(op, &mut appended);
+            }
+        }
+        appended
     }
 
-    /// A snapshot completed: older txns are no longer needed (purged, as autopurge would).
+    /// Makes one op durable.
+    fn apply(&mut self, op: PersistOp, appended: &mut Vec<LoggedTxn>) {
+        match op {
+            PersistOp::Append(txns) => {
+                self.durable.extend(txns.iter().cloned());
+                appended.extend(txns);
+            }
+            PersistOp::SaveEpochs { accepted, current } => {
+                self.accepted_epoch = accepted;
+                self.current_epoch = current;
+            }
+            PersistOp::Truncate { zxid } => {
+                self.durable.retain(|t| t.header.zxid <= zxid);
+                appended.retain(|t| t.header.zxid <= zxid);
+            }
+            PersistOp::Install { tree, .. } => {
+                self.durable.clear();
+                appended.clear();
+                self.snapshot = Some(*tree);
+            }
+        }
+    }
+
+    /// A snapshot completed: older txns are no longer needed (purged, as autopurge would). A snapshot
+    /// older than the one the disk holds (an install overtook it) is dropped, as recovery would ignore it.
     pub fn store_snapshot(&mut self, tree: DataTree) {
         let z = tree.last_zxid();
+        if self.snapshot.as_ref().is_some_and(|s| s.last_zxid() > z) {
+            return;
+        }
         self.durable.retain(|t| t.header.zxid > z);
         self.snapshot = Some(tree);
     }
 
-    /// Drops every txn after `zxid`, synced or not.
-    pub fn truncate_after(&mut self, zxid: Zxid) {
-        self.durable.retain(|t| t.header.zxid <= zxid);
-        self.unsynced.retain(|t| t.header.zxid <= zxid);
-        self.syncing = None;
-        self.generation += 1;
+    /// How many units a crash can keep of what is written but not durable: each txn of an append, and each
+    /// other op, counts one.
+    pub fn unsynced_units(&self) -> usize {
+        self.written
+            .iter()
+            .map(|(_, op)| match op {
+                PersistOp::Append(txns) => txns.len(),
+                _ => 1,
+            })
+            .sum()
     }
 
-    /// Replaces the whole state with a snapshot (a SNAP sync).
-    pub fn install(&mut self, tree: DataTree) {
-        self.durable.clear();
-        self.unsynced.clear();
-        self.syncing = None;
-        self.generation += 1;
-        self.snapshot = Some(tree);
-    }
-
-    /// Power loss: `keep` of the unsynced txns survive (a prefix: writes reach the platter in order).
-    /// Returns the survivors, which are durable from now on.
+    /// Power loss: the first `keep` units of what was written survive (writes reach the platter in order),
+    /// the rest is lost. Returns the txns that survive, which are durable from now on.
     pub fn crash(&mut self, keep: usize) -> Vec<LoggedTxn> {
         self.syncing = None;
-        let keep = keep.min(self.unsynced.len());
-        let survivors: Vec<LoggedTxn> = self.unsynced.drain(..keep).collect();
-        self.unsynced.clear();
-        self.durable.extend(survivors.iter().cloned());
+        let mut left = keep;
+        let mut survivors = Vec::new();
+        for (_, op) in std::mem::take(&mut self.written) {
+            if left == 0 {
+                break;
+            }
+            match op {
+                PersistOp::Append(mut txns) => {
+                    let whole = txns.len() <= left;
+                    txns.truncate(left);
+                    left -= txns.len();
+                    self.apply(PersistOp::Append(txns), &mut survivors);
+                    if !whole {
+                        break;
+                    }
+                }
+                op => {
+                    left -= 1;
+                    self.apply(op, &mut survivors);
+                }
+            }
+        }
         survivors
     }
 }

@@ -1,8 +1,8 @@
 //! What can happen at a simulated instant: the world's event queue holds these.
 
 use bytes::Bytes;
+use rzk_core::node::PersistId;
 use rzk_core::tree::DataTree;
-use rzk_core::Zxid;
 
 /// Something that happens at a simulated instant.
 pub enum Event {
@@ -27,12 +27,11 @@ pub enum Event {
     ClientSeesClose {
         conn: u64,
     },
+    /// A sync of everything written up to op `id` completed.
     SyncDone {
         node: usize,
         incarnation: u64,
-        zxid: Zxid,
-        /// The disk's log generation when the sync started.
-        gen: u64,
+        id: PersistId,
     },
     SnapshotDone {
         node: usize,

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use bytes::Bytes;
 use rzk_core::config::ServerConfig;
-use rzk_core::node::{Input, NodeConfig, Output};
+use rzk_core::node::{Input, NodeConfig, Output, PersistId};
 use rzk_core::peer::PeerMsg;
 use rzk_core::tree::DataTree;
 use rzk_core::txn::LoggedTxn;
@@ -165,9 +165,8 @@ impl World {
             Event::SyncDone {
                 node,
                 incarnation,
-                zxid,
-                gen,
-            } => self.on_sync_done(node, incarnation, zxid, gen),
+                id,
+            } => self.on_sync_done(node, incarnation, id),
             Event::SnapshotDone {
                 node,
                 incarnation,
@@ -286,14 +285,6 @@ impl World {
     /// Carries out one output of node `n`.
     fn apply_output(&mut self, n: usize, o: Output) {
         match o {
-            // Durable before the next input, as the contract says: applied at once.
-            Output::SaveEpochs { accepted, current } => {
-                let d = &mut self.hosts[n].disk;
-                d.accepted_epoch = accepted;
-                d.current_epoch = current;
-            }
-            Output::TruncateLog { zxid } => self.hosts[n].disk.truncate_after(zxid),
-            Output::InstallSnapshot { tree, .. } => self.hosts[n].disk.install(*tree),
             Output::ToPeer { to, msg } => self.send_to_peer(n, to, msg),
             Output::ToClient { conn, bytes } => {
                 let lat = latency(&mut self.rng, &self.params.plan, self.fault_phase);
@@ -319,8 +310,8 @@ impl World {
                 }
             }
             Output::ReadInterest { .. } | Output::AdminReply { .. } => {}
-            Output::AppendLog(txns) => {
-                self.hosts[n].disk.append(txns);
+            Output::Persist { id, op } => {
+                self.hosts[n].disk.write(id, op);
                 self.start_sync(n);
             }
             Output::Snapshot { tree, .. } => {
@@ -341,7 +332,7 @@ impl World {
     // ---- disks
 
     fn start_sync(&mut self, n: usize) {
-        let Some(zxid) = self.hosts[n].disk.start_sync() else {
+        let Some(id) = self.hosts[n].disk.start_sync() else {
             return;
         };
         let plan = &self.params.plan;
@@ -357,19 +348,14 @@ impl World {
             Event::SyncDone {
                 node: n,
                 incarnation,
-                zxid,
-                gen: self.hosts[n].disk.generation,
+                id,
             },
         );
     }
 
-    fn on_sync_done(&mut self, node: usize, incarnation: u64, zxid: Zxid, gen: u64) {
+    fn on_sync_done(&mut self, node: usize, incarnation: u64, id: PersistId) {
         if self.hosts[node].incarnation != incarnation {
             return;
-        }
-        if self.hosts[node].disk.generation != gen {
-            // The log was rewritten since this sync began: it covers nothing; sync what is there.
-            return self.start_sync(node);
         }
         if self.params.plan.fsync_fail_chance > 0.0
             && self.fault_phase
@@ -382,14 +368,14 @@ impl World {
             self.crash(node);
             return;
         }
-        let done = self.hosts[node].disk.finish_sync(zxid);
+        let done = self.hosts[node].disk.finish_sync(id);
         // Alone, a server commits what is durable; in an ensemble, commits come from the quorum.
         if self.hosts.len() < 2 {
             self.record_durable(done);
         }
         self.trace
-            .line(self.now, || format!("node {node}: synced to 0x{zxid:x}"));
-        self.step_node(node, Input::LogSynced { zxid });
+            .line(self.now, || format!("node {node}: synced op {}", id.0));
+        self.step_node(node, Input::Persisted { id });
         self.start_sync(node);
     }
 
@@ -648,11 +634,11 @@ impl World {
 
     fn crash(&mut self, n: usize) {
         self.hosts[n].crash();
-        let unsynced = self.hosts[n].disk.unsynced.len() as u64;
+        let unsynced = self.hosts[n].disk.unsynced_units() as u64;
         let keep = self.rng.range(0, unsynced) as usize;
         let survivors = self.hosts[n].disk.crash(keep);
         self.trace.line(self.now, || {
-            format!("node {n} crashes ({keep} of {unsynced} unsynced txns survive)")
+            format!("node {n} crashes ({keep} of {unsynced} unsynced writes survive)")
         });
         if self.hosts.len() < 2 {
             self.record_durable(survivors);

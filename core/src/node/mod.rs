@@ -34,8 +34,8 @@ use crate::watch::WatchManager;
 use crate::Zxid;
 use connection::Connection;
 use overlay::Overlay;
-pub use persist::{PersistId, PersistOp};
 use persist::Persistence;
+pub use persist::{PersistId, PersistOp};
 use sessionless::HandshakeDeadlines;
 use stats::ServerStats;
 

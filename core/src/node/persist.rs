@@ -165,7 +165,10 @@ impl Persistence {
         if !blocked && !queued {
             return Some((to, msg));
         }
-        self.held.entry(to).or_default().push_back(Held { after, msg });
+        self.held
+            .entry(to)
+            .or_default()
+            .push_back(Held { after, msg });
         None
     }
 
@@ -175,9 +178,7 @@ impl Persistence {
         let mut out = Vec::new();
         for (to, queue) in self.held.iter_mut() {
             while let Some(front) = queue.front() {
-                let waiting = front
-                    .after
-                    .is_some_and(|a| durable.is_none_or(|d| d < a));
+                let waiting = front.after.is_some_and(|a| durable.is_none_or(|d| d < a));
                 if waiting {
                     break;
                 }
@@ -244,7 +245,10 @@ mod tests {
             zxid: 9,
             tree: Box::default(),
         });
-        assert!(ahead.durable_log_end() < 9, "the old log is not the new history");
+        assert!(
+            ahead.durable_log_end() < 9,
+            "the old log is not the new history"
+        );
         ahead.completed(j);
         assert_eq!(ahead.durable_log_end(), 9);
         p.completed(i);

@@ -2,7 +2,8 @@
 //! - `pause`: replies `paused`, stops reading the connection, resumes it at the next Tick (`resumed`);
 //! - `big N`: replies N bytes (in 64 KiB chunks);
 //! - `close`: asks the driver to close the connection (after what is queued);
-//! - `write`: appends one txn to the log and replies `synced Z` once LogSynced covers its zxid Z;
+//! - `write`: appends one txn to the log (persistence op Z, zxid Z) and replies `synced Z` once Persisted
+//!   covers op Z;
 //! - `tick`: replies `tick` at the next Tick;
 //! - anything else is echoed back.
 //!
@@ -11,6 +12,7 @@
 use std::collections::BTreeMap;
 
 use bytes::Bytes;
+use rzk_core::node::{PersistId, PersistOp};
 use rzk_core::txn::{LoggedTxn, Txn, TxnHeader};
 use rzk_core::{ConnId, Input, Output, Zxid};
 use rzk_io_mio::Machine;
@@ -29,7 +31,7 @@ pub struct LineMachine {
     conns: BTreeMap<ConnId, Conn>,
     last_now: u64,
     next_zxid: Zxid,
-    /// (zxid, conn) of writes waiting for LogSynced.
+    /// (zxid, conn) of writes waiting for Persisted.
     unsynced: Vec<(Zxid, ConnId)>,
     deadline: Option<u64>,
 }
@@ -90,15 +92,18 @@ impl LineMachine {
                 let zxid = self.next_zxid;
                 self.next_zxid += 1;
                 self.unsynced.push((zxid, conn));
-                out.push(Output::AppendLog(vec![LoggedTxn {
-                    header: TxnHeader {
-                        session_id: 1,
-                        cxid: 0,
-                        zxid,
-                        time: now as i64,
-                    },
-                    txn: Txn::Delete { path: "/x".into() },
-                }]));
+                out.push(Output::Persist {
+                    id: PersistId(zxid as u64),
+                    op: PersistOp::Append(vec![LoggedTxn {
+                        header: TxnHeader {
+                            session_id: 1,
+                            cxid: 0,
+                            zxid,
+                            time: now as i64,
+                        },
+                        txn: Txn::Delete { path: "/x".into() },
+                    }]),
+                });
             }
             "tick" => {
                 if let Some(c) = self.conns.get_mut(&conn) {
@@ -176,9 +181,11 @@ impl Machine for LineMachine {
                 }
                 self.seen.lock().unwrap().closed += 1;
             }
-            Input::LogSynced { zxid } => {
-                let (done, pending): (Vec<_>, Vec<_>) =
-                    self.unsynced.drain(..).partition(|(z, _)| *z <= zxid);
+            Input::Persisted { id } => {
+                let (done, pending): (Vec<_>, Vec<_>) = self
+                    .unsynced
+                    .drain(..)
+                    .partition(|(z, _)| *z as u64 <= id.0);
                 self.unsynced = pending;
                 for (z, conn) in done {
                     if self.conns.contains_key(&conn) {

@@ -1,9 +1,9 @@
 //! A fake machine for the peer transport, commanded by lines on its client port:
 //! - `send TO N`: N Zab messages (Commit with zxids counting up per destination) and N election
 //!   notifications (election epochs counting up) to server TO;
-//! - `epochs A C`: emits SaveEpochs; the next input checks both files are on disk;
-//! - `append N`: appends N txns to the log; `truncate Z`: emits TruncateLog, and the next input checks
-//!   recovery then finds exactly the txns up to Z.
+//! - `epochs A C`: persists the epochs; once the driver reports that op durable, both files must be on disk;
+//! - `append N`: appends N txns to the log; `truncate Z`: truncates the log, and once that is reported
+//!   durable, recovery must find exactly the txns up to Z.
 //!
 //! Each command is answered `ok`. Every peer input is recorded, and what the driver must never do is a
 //! violation.
@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use rzk_core::election::{Notification, PeerState, Vote};
+use rzk_core::node::{PersistId, PersistOp};
 use rzk_core::peer::{PeerMsg, ServerId};
 use rzk_core::txn::{LoggedTxn, Txn, TxnHeader};
 use rzk_core::zab::ZabMsg;
@@ -31,6 +32,8 @@ pub enum PeerEvent {
 pub struct PeerLog {
     pub events: Vec<PeerEvent>,
     pub violations: Vec<String>,
+    /// Storage checks run (each once its op was reported durable).
+    pub checked: usize,
 }
 
 impl PeerLog {
@@ -78,7 +81,9 @@ pub struct PeerMachine {
     partial: BTreeMap<ConnId, Vec<u8>>,
     sent: BTreeMap<ServerId, u64>,
     next_zxid: Zxid,
-    check: Option<Check>,
+    next_op: u64,
+    /// Checks to run once the op they follow is reported durable.
+    checks: Vec<(PersistId, Check)>,
 }
 
 impl PeerMachine {
@@ -89,19 +94,35 @@ impl PeerMachine {
             partial: BTreeMap::new(),
             sent: BTreeMap::new(),
             next_zxid: 1,
-            check: None,
+            next_op: 1,
+            checks: Vec::new(),
         }
+    }
+
+    fn persist(&mut self, op: PersistOp, out: &mut Vec<Output>) -> PersistId {
+        let id = PersistId(self.next_op);
+        self.next_op += 1;
+        out.push(Output::Persist { id, op });
+        id
     }
 
     fn violation(&self, what: String) {
         self.log.lock().unwrap().violations.push(what);
     }
 
-    /// Runs the check an earlier output asked for: it must hold at the very next input.
-    fn run_check(&mut self) {
-        let Some(check) = self.check.take() else {
-            return;
-        };
+    /// Runs the checks of every op up to `id`, which the driver reports durable.
+    fn run_checks(&mut self, id: PersistId) {
+        let (due, later): (Vec<_>, Vec<_>) = std::mem::take(&mut self.checks)
+            .into_iter()
+            .partition(|(op, _)| *op <= id);
+        self.checks = later;
+        for (_, check) in due {
+            self.run_check(check);
+        }
+    }
+
+    fn run_check(&mut self, check: Check) {
+        self.log.lock().unwrap().checked += 1;
         let Some(storage) = &self.storage else {
             return self.violation("a check without storage".into());
         };
@@ -172,8 +193,8 @@ impl PeerMachine {
             }
             "epochs" => {
                 let (accepted, current) = (num(1) as u32, num(2) as u32);
-                out.push(Output::SaveEpochs { accepted, current });
-                self.check = Some(Check::Epochs(accepted, current));
+                let id = self.persist(PersistOp::SaveEpochs { accepted, current }, out);
+                self.checks.push((id, Check::Epochs(accepted, current)));
             }
             "append" => {
                 let txns = (0..num(1))
@@ -191,13 +212,13 @@ impl PeerMachine {
                         }
                     })
                     .collect();
-                out.push(Output::AppendLog(txns));
+                self.persist(PersistOp::Append(txns), out);
             }
             "truncate" => {
                 let zxid = num(1) as Zxid;
-                out.push(Output::TruncateLog { zxid });
+                let id = self.persist(PersistOp::Truncate { zxid }, out);
                 self.next_zxid = zxid + 1;
-                self.check = Some(Check::Truncated(zxid));
+                self.checks.push((id, Check::Truncated(zxid)));
             }
             other => self.violation(format!("unknown command {other:?}")),
         }
@@ -206,8 +227,8 @@ impl PeerMachine {
 
 impl Machine for PeerMachine {
     fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
-        self.run_check();
         match input {
+            Input::Persisted { id } => self.run_checks(id),
             Input::AdminCommand { .. } => {}
             Input::PeerConnected { peer } => {
                 self.log
@@ -265,7 +286,7 @@ impl Machine for PeerMachine {
                     });
                 }
             }
-            Input::Tick | Input::LogSynced { .. } | Input::HostMetrics { .. } => {}
+            Input::Tick | Input::HostMetrics { .. } => {}
         }
     }
 

@@ -101,7 +101,8 @@ impl Node {
             Role::Following(f) => f.session,
             _ => 0,
         };
-        self.peer_out.push((to, None, PeerMsg::Zab { session, msg }));
+        self.peer_out
+            .push((to, None, PeerMsg::Zab { session, msg }));
     }
 
     /// Sends a message that vouches for the epoch files (an epoch acknowledgement, LEADERINFO, UPTODATE):
