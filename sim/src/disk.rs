@@ -9,6 +9,7 @@ use std::collections::VecDeque;
 use rzk_core::node::{PersistId, PersistOp};
 use rzk_core::tree::DataTree;
 use rzk_core::txn::LoggedTxn;
+use rzk_core::Zxid;
 
 #[derive(Default)]
 pub struct SimDisk {
@@ -75,6 +76,43 @@ impl SimDisk {
                 self.snapshot = Some(*tree);
             }
         }
+    }
+
+    /// Whether the history up to `zxid` is durable here: inside the snapshot, or a durable logged txn.
+    pub fn holds_durably(&self, zxid: Zxid) -> bool {
+        zxid <= 0
+            || self
+                .snapshot
+                .as_ref()
+                .is_some_and(|s| s.last_zxid() >= zxid)
+            || self
+                .durable
+                .binary_search_by_key(&zxid, |t| t.header.zxid)
+                .is_ok()
+    }
+
+    /// Whether this exact txn is durable here (in the log, or covered by the snapshot).
+    pub fn holds_txn_durably(&self, txn: &LoggedTxn) -> bool {
+        let zxid = txn.header.zxid;
+        self.snapshot
+            .as_ref()
+            .is_some_and(|s| s.last_zxid() >= zxid)
+            || self
+                .durable
+                .binary_search_by_key(&zxid, |t| t.header.zxid)
+                .is_ok_and(|i| self.durable[i] == *txn)
+    }
+
+    /// Every txn logged after `zxid`, durable or only written.
+    pub fn logged_after(&self, zxid: Zxid) -> impl Iterator<Item = &LoggedTxn> {
+        let written = self.written.iter().flat_map(|(_, op)| match op {
+            PersistOp::Append(txns) => txns.as_slice(),
+            _ => &[],
+        });
+        self.durable
+            .iter()
+            .chain(written)
+            .filter(move |t| t.header.zxid > zxid)
     }
 
     /// A snapshot completed: older txns are no longer needed (purged, as autopurge would). A snapshot

@@ -13,6 +13,7 @@ pub mod event;
 pub mod faults;
 pub mod history;
 pub mod host;
+pub mod invariants;
 pub mod net;
 pub mod partition;
 pub mod queue;

@@ -41,7 +41,7 @@ pub struct World {
     pub now: u64,
     queue: EventQueue<Event>,
     rng: SimRng,
-    hosts: Vec<Host>,
+    pub(crate) hosts: Vec<Host>,
     pub clients: Vec<SimClient>,
     net: Network,
     pub params: WorldParams,
@@ -58,6 +58,7 @@ pub struct World {
     node_seed: u64,
     /// Per node: the newest committed zxid already recorded from its committed log.
     seen_committed: Vec<i64>,
+    pub(crate) invariants: crate::invariants::Invariants,
 }
 
 /// A network latency: the plan's base range, plus a slow-packet delay while faults are on.
@@ -106,6 +107,7 @@ impl World {
             fault_phase: true,
             node_seed,
             seen_committed,
+            invariants: Default::default(),
         };
         if w.hosts.len() > 1 {
             if let Some(every) = w.params.plan.partition_every {
@@ -244,10 +246,12 @@ impl World {
         let Some(out) = self.hosts[n].step(n, self.now, input) else {
             return;
         };
+        self.check_outputs(n, &out);
         for o in out {
             self.apply_output(n, o);
         }
         self.pull_committed(n);
+        self.check_leader(n);
         self.schedule_tick(n);
     }
 
@@ -395,6 +399,7 @@ impl World {
         if let Some(last) = fresh.last() {
             self.seen_committed[n] = last.header.zxid;
         }
+        self.check_applied(n, &fresh);
         self.record_durable(fresh);
     }
 

@@ -47,6 +47,14 @@ impl AckTracker {
         out
     }
 
+    /// Forgets `from`'s acknowledgements of outstanding proposals: it starts a new session and will be synced
+    /// again, which may truncate them from its log, so they must not help a proposal commit any more.
+    pub fn withdraw(&mut self, from: ServerId) {
+        for acks in self.pending.values_mut() {
+            acks.remove(&from);
+        }
+    }
+
     /// Commits every proposal up to `zxid` whatever its acks (only for the planted commit-before-quorum bug).
     pub fn force_commit(&mut self, zxid: Zxid) -> Vec<Zxid> {
         let rest = self.pending.split_off(&(zxid + 1));
@@ -101,5 +109,15 @@ mod tests {
         let mut t = AckTracker::new(Quorum::new([7]), 0);
         t.propose(5);
         assert_eq!(t.ack(7, 5), vec![5]);
+    }
+
+    #[test]
+    fn withdrawn_acks_no_longer_count() {
+        let mut t = AckTracker::new(Quorum::new([1, 2, 3]), 0);
+        t.propose(1);
+        assert!(t.ack(1, 1).is_empty());
+        t.withdraw(1);
+        assert!(t.ack(2, 1).is_empty(), "one ack of three is no quorum");
+        assert_eq!(t.ack(3, 1), vec![1]);
     }
 }

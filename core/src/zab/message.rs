@@ -50,12 +50,15 @@ pub enum ZabMsg {
     Snap {
         snapshot: Box<SnapshotData>,
     },
-    /// Leader -> learner: the synced history is complete; the new epoch starts at `zxid`.
+    /// Leader -> learner: the synced history is complete; the new epoch starts at `zxid`. What the learner
+    /// logged up to `committed` is the leader's history (applied at UPTODATE); what it logged after that is
+    /// outstanding proposals of this leader, which wait for their COMMIT.
     NewLeader {
         epoch: u32,
         zxid: Zxid,
+        committed: Zxid,
     },
-    /// Learner -> leader: I persisted the synced history and the new epoch.
+    /// Learner -> leader: I persisted the synced history (through `zxid`) and the new epoch.
     AckNewLeader {
         zxid: Zxid,
     },

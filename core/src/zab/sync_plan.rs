@@ -23,10 +23,21 @@ pub enum SyncPlan {
     Snap,
 }
 
-/// Plans the sync of a learner whose last logged zxid is `peer_last` against the leader's history `log`.
-pub fn plan(log: &CommittedLog, peer_last: Zxid) -> SyncPlan {
+/// Plans the sync of a learner whose last logged zxid is `peer_last` against the leader's history `log` and
+/// its outstanding proposals `proposals` (in zxid order, all after the history).
+pub fn plan(log: &CommittedLog, proposals: &[LoggedTxn], peer_last: Zxid) -> SyncPlan {
     if let Some(txns) = log.after(peer_last) {
         return SyncPlan::Diff(txns);
+    }
+    // The learner holds our whole history and some of our outstanding proposals (it left and came back while
+    // we were proposing): nothing to drop; the proposals it lacks are sent with the others. Truncating them
+    // instead would remove from its log a proposal that may commit meanwhile.
+    if peer_last > log.last()
+        && proposals
+            .binary_search_by_key(&peer_last, |t| t.header.zxid)
+            .is_ok()
+    {
+        return SyncPlan::Diff(Vec::new());
     }
     // The learner has a zxid we do not. Keep its txns up to our newest point in the same epoch (those are
     // the same txns, proposed by the same leader); drop the rest.
@@ -76,18 +87,18 @@ mod tests {
     #[test]
     fn a_learner_that_is_caught_up_gets_an_empty_diff() {
         let l = log(0, &[(1, 1), (1, 2)]);
-        assert_eq!(plan(&l, zxid::make(1, 2)), SyncPlan::Diff(vec![]));
+        assert_eq!(plan(&l, &[], zxid::make(1, 2)), SyncPlan::Diff(vec![]));
     }
 
     #[test]
     fn a_learner_behind_within_the_log_gets_a_diff() {
         let l = log(0, &[(1, 1), (1, 2), (2, 1)]);
         assert_eq!(
-            plan(&l, zxid::make(1, 1)),
+            plan(&l, &[], zxid::make(1, 1)),
             SyncPlan::Diff(vec![txn(1, 2), txn(2, 1)])
         );
         assert_eq!(
-            plan(&l, 0),
+            plan(&l, &[], 0),
             SyncPlan::Diff(vec![txn(1, 1), txn(1, 2), txn(2, 1)])
         );
     }
@@ -96,7 +107,7 @@ mod tests {
     fn a_learner_ahead_in_the_same_epoch_is_truncated() {
         let l = log(0, &[(1, 1), (1, 2)]);
         assert_eq!(
-            plan(&l, zxid::make(1, 5)),
+            plan(&l, &[], zxid::make(1, 5)),
             SyncPlan::TruncThenDiff {
                 to: zxid::make(1, 2),
                 txns: vec![]
@@ -109,7 +120,7 @@ mod tests {
         // The learner logged (1,3) from the old leader, which never committed; the new leader has (2,1).
         let l = log(0, &[(1, 1), (1, 2), (2, 1)]);
         assert_eq!(
-            plan(&l, zxid::make(1, 3)),
+            plan(&l, &[], zxid::make(1, 3)),
             SyncPlan::TruncThenDiff {
                 to: zxid::make(1, 2),
                 txns: vec![txn(2, 1)]
@@ -120,22 +131,22 @@ mod tests {
     #[test]
     fn a_learner_too_far_behind_gets_a_snapshot() {
         let l = log(zxid::make(1, 10), &[(1, 11), (1, 12)]);
-        assert_eq!(plan(&l, zxid::make(1, 3)), SyncPlan::Snap);
-        assert_eq!(plan(&l, 0), SyncPlan::Snap);
+        assert_eq!(plan(&l, &[], zxid::make(1, 3)), SyncPlan::Snap);
+        assert_eq!(plan(&l, &[], 0), SyncPlan::Snap);
     }
 
     #[test]
     fn a_learner_with_an_unknown_epoch_beyond_our_history_gets_a_snapshot() {
         // The learner has epoch 3 txns; our newest point below it is from epoch 2: cannot line up.
         let l = log(zxid::make(1, 10), &[(2, 1)]);
-        assert_eq!(plan(&l, zxid::make(3, 4)), SyncPlan::Snap);
+        assert_eq!(plan(&l, &[], zxid::make(3, 4)), SyncPlan::Snap);
     }
 
     #[test]
     fn a_fresh_leader_drops_everything_a_learner_holds_beyond_it() {
         let l = log(0, &[]);
         assert_eq!(
-            plan(&l, zxid::make(1, 2)),
+            plan(&l, &[], zxid::make(1, 2)),
             SyncPlan::TruncThenDiff {
                 to: 0,
                 txns: vec![]
@@ -154,6 +165,6 @@ mod tests {
             (zxid::make(1, 2), zxid::make(1, 4), 2)
         );
         assert!(l.contains(zxid::make(1, 2)) && !l.contains(zxid::make(1, 1)));
-        assert_eq!(plan(&l, zxid::make(1, 1)), SyncPlan::Snap);
+        assert_eq!(plan(&l, &[], zxid::make(1, 1)), SyncPlan::Snap);
     }
 }

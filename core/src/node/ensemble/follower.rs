@@ -132,7 +132,19 @@ impl Node {
                 self.to_log.push(txn.clone());
                 self.in_flight.push_back(InFlight { txn, origin: None });
             }
-            ZabMsg::NewLeader { epoch, .. } => {
+            ZabMsg::NewLeader {
+                epoch, committed, ..
+            } => {
+                // What we logged past the leader's history is its outstanding proposals: they wait for their
+                // COMMIT like any proposal, instead of being applied with the history at UPTODATE.
+                let mut outstanding = self.pending_log.split_off(
+                    self.pending_log
+                        .partition_point(|t| t.header.zxid <= committed),
+                );
+                outstanding.retain(|t| t.header.zxid > self.tree.last_zxid());
+                for txn in outstanding.into_iter().rev() {
+                    self.in_flight.push_front(InFlight { txn, origin: None });
+                }
                 let durable_through = self.last_logged();
                 if let Some(f) = self.follower_mut() {
                     f.new_leader = Some(NewLeaderPending {
@@ -254,9 +266,9 @@ impl Node {
             },
             out,
         );
-        // Vouches for the new current epoch: it (and everything after it to the leader) leaves once the
-        // epoch files are durable.
-        let zxid = self.tree.last_zxid();
+        // Vouches for the new current epoch and the synced history up to `zxid`: it (and everything after it
+        // to the leader) leaves once the epoch files are durable.
+        let zxid = pending.durable_through;
         let leader = self.leader_id();
         self.send_after_epochs(leader, ZabMsg::AckNewLeader { zxid });
         // Proposals of the new epoch logged so far are acknowledged only now (see `follower_synced`).

@@ -222,9 +222,12 @@ impl Node {
     ) {
         let m = self.membership_arc();
         let Some(l) = self.leader_mut() else { return };
-        // Any earlier session's stream stops: proposals and commits resume once it is synced again.
+        // Any earlier session's stream stops: proposals and commits resume once it is synced again. Its
+        // acknowledgements of outstanding proposals go too: the sync may truncate those from its log (the
+        // TRUNC point is our last committed txn), so counting them could commit a txn that only we hold.
         l.learners
             .insert(from, LearnerHandler::new(session, now, info));
+        l.acks.withdraw(from);
         match l.epoch {
             Some(e) if info.accepted_epoch > e => {
                 // The learner promised a newer epoch (to a leader that never established itself) and cannot
@@ -419,7 +422,9 @@ impl Node {
                 history.push(t.clone());
             }
         }
-        match plan_sync(&history, peer_last) {
+        let proposals: Vec<LoggedTxn> = self.in_flight.iter().map(|f| f.txn.clone()).collect();
+        let committed = history.last();
+        match plan_sync(&history, &proposals, peer_last) {
             SyncPlan::Diff(txns) => self.send(to, ZabMsg::Diff { txns }),
             SyncPlan::TruncThenDiff { to: z, txns } => {
                 self.send(to, ZabMsg::Trunc { zxid: z });
@@ -432,7 +437,6 @@ impl Node {
                 self.send(to, ZabMsg::Diff { txns });
             }
         }
-        let proposals: Vec<LoggedTxn> = self.in_flight.iter().map(|f| f.txn.clone()).collect();
         for txn in proposals {
             self.send(to, ZabMsg::Proposal { txn });
         }
@@ -441,6 +445,7 @@ impl Node {
             ZabMsg::NewLeader {
                 epoch,
                 zxid: zxid::make(epoch, 0),
+                committed,
             },
         );
     }

@@ -329,4 +329,27 @@ impl Node {
     pub fn committed_log(&self) -> &CommittedLog {
         &self.committed_log
     }
+
+    /// The newest epoch this server accepted from a prospective leader (what acceptedEpoch must hold).
+    pub fn accepted_epoch(&self) -> u32 {
+        self.accepted_epoch
+    }
+
+    /// The epoch of the leader this server last synced with, or leads (what currentEpoch must hold).
+    pub fn current_epoch(&self) -> u32 {
+        self.current_epoch
+    }
+
+    /// The epoch this server leads, once it is established (a quorum acknowledged NEWLEADER).
+    pub fn established_epoch(&self) -> Option<u32> {
+        match &self.role {
+            Role::Leading(l) if self.serving() => l.epoch,
+            _ => None,
+        }
+    }
+
+    /// The newest zxid in this server's log, applied or not.
+    pub fn last_logged_zxid(&self) -> Zxid {
+        self.last_logged()
+    }
 }
