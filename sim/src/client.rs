@@ -444,6 +444,11 @@ impl SimClient {
                     Ok(resp) if resp.session_id != 0 && resp.time_out > 0 => {
                         c.handshaken = true;
                         self.timeout = resp.time_out;
+                        if self.session.as_ref().map(|s| s.0) != Some(resp.session_id) {
+                            history
+                                .sessions
+                                .push((self.id, resp.session_id, resp.time_out, now));
+                        }
                         self.session = Some((resp.session_id, resp.passwd));
                     }
                     _ => {
@@ -482,7 +487,12 @@ impl SimClient {
                 break;
             };
             if header.xid != p.xid {
-                // Out-of-order reply: a protocol violation worth failing on.
+                // ZooKeeper answers each connection in request order: a reply to anything but the oldest
+                // pending request is a violation, whatever the client would do next.
+                history.protocol.push(format!(
+                    "reply order: conn {} got the reply to xid {} at {now} ms while xid {} ({:?}) was the oldest pending",
+                    c.id, header.xid, p.xid, p.op
+                ));
                 history.ops[p.record].outcome = Outcome::Err(ErrorCode::RuntimeInconsistency);
                 actions.push(ClientAction::Close);
                 self.on_disconnected(now, history);

@@ -134,4 +134,8 @@ pub struct History {
     pub watches: Vec<WatchRecord>,
     /// Sessions whose expiry a client was told of.
     pub expired_sessions: Vec<i64>,
+    /// Protocol violations a client saw on the wire (a reply out of request order...), as they happened.
+    pub protocol: Vec<String>,
+    /// Every session a client held: (client, session id, negotiated timeout ms, when it was established).
+    pub sessions: Vec<(usize, i64, i32, u64)>,
 }

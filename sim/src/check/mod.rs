@@ -9,6 +9,7 @@ mod liveness;
 mod replay;
 mod sessions;
 mod state;
+mod trees;
 mod watches;
 
 pub use linearizable::check_register;
@@ -19,6 +20,7 @@ use crate::world::World;
 /// Runs every checker over a finished run.
 pub fn check_all(world: &World) -> Vec<String> {
     let mut v = world.violations.clone();
+    v.extend(world.history.protocol.iter().cloned());
     let replay = match Replay::build(&world.durable) {
         Ok(r) => r,
         Err(e) => {
@@ -35,5 +37,6 @@ pub fn check_all(world: &World) -> Vec<String> {
     v.extend(ephemerals::check(world));
     v.extend(expiry::check(world));
     v.extend(liveness::check(world));
+    v.extend(trees::check(world));
     v
 }
