@@ -21,9 +21,18 @@ use crate::rng::SimRng;
 /// What the client asks the world to do.
 #[derive(Debug)]
 pub enum ClientAction {
-    Connect { node: usize },
-    Send(Bytes),
-    Close,
+    Connect {
+        node: usize,
+    },
+    /// Send bytes on connection `conn` (dropped if it is no longer open).
+    Send {
+        conn: u64,
+        bytes: Bytes,
+    },
+    /// Close connection `conn`.
+    Close {
+        conn: u64,
+    },
 }
 
 /// The workload's shape, drawn per seed.
@@ -107,6 +116,10 @@ impl SimClient {
 
     /// The world opened a connection for us (after `Connect`): send the handshake.
     pub fn on_opened(&mut self, now: u64, conn: u64) -> Vec<ClientAction> {
+        if self.connecting != Some(conn) {
+            // We gave up on this connection (it was reset while opening); the world closes it.
+            return vec![ClientAction::Close { conn }];
+        }
         self.connecting = None;
         let (session_id, passwd) = self
             .session
@@ -128,7 +141,10 @@ impl SimClient {
             last_heard: now,
             last_sent: now,
         });
-        vec![ClientAction::Send(frame_connect(&req))]
+        vec![ClientAction::Send {
+            conn,
+            bytes: frame_connect(&req),
+        }]
     }
 
     /// The connection is gone (reset, server crash, or closed by the server).
@@ -168,7 +184,7 @@ impl SimClient {
         let read_timeout = (self.timeout as u64 * 2 / 3).max(1);
         let waiting = !c.handshaken || !c.pending.is_empty();
         if waiting && now.saturating_sub(c.last_heard) > read_timeout {
-            actions.push(ClientAction::Close);
+            actions.push(ClientAction::Close { conn: c.id });
             self.on_disconnected(now, history);
             return (actions, now + think);
         }
@@ -411,11 +427,10 @@ impl SimClient {
                 record,
                 sync_half,
             });
-            actions.push(ClientAction::Send(frame_request(&Request {
-                xid,
-                op,
-                body,
-            })));
+            actions.push(ClientAction::Send {
+                conn: c.id,
+                bytes: frame_request(&Request { xid, op, body }),
+            });
         }
         c.last_sent = now;
         actions
@@ -434,7 +449,7 @@ impl SimClient {
                 Ok(Some(f)) => f,
                 Ok(None) => break,
                 Err(_) => {
-                    actions.push(ClientAction::Close);
+                    actions.push(ClientAction::Close { conn: c.id });
                     self.on_disconnected(now, history);
                     break;
                 }
@@ -456,7 +471,7 @@ impl SimClient {
                         if let Some((id, _)) = self.session.take() {
                             history.expired_sessions.push(id);
                         }
-                        actions.push(ClientAction::Close);
+                        actions.push(ClientAction::Close { conn: c.id });
                         self.on_disconnected(now, history);
                         break;
                     }
@@ -477,12 +492,12 @@ impl SimClient {
                 continue;
             }
             let Some(p) = c.pending.pop_front() else {
-                actions.push(ClientAction::Close);
+                actions.push(ClientAction::Close { conn: c.id });
                 self.on_disconnected(now, history);
                 break;
             };
             let Ok((header, body)) = decode_reply(frame, p.op) else {
-                actions.push(ClientAction::Close);
+                actions.push(ClientAction::Close { conn: c.id });
                 self.on_disconnected(now, history);
                 break;
             };
@@ -494,7 +509,7 @@ impl SimClient {
                     c.id, header.xid, p.xid, p.op
                 ));
                 history.ops[p.record].outcome = Outcome::Err(ErrorCode::RuntimeInconsistency);
-                actions.push(ClientAction::Close);
+                actions.push(ClientAction::Close { conn: c.id });
                 self.on_disconnected(now, history);
                 break;
             }

@@ -106,9 +106,23 @@ const HEAL_MS: u64 = 30_000;
 /// Simulates one seed and returns the finished world (history, committed txns, servers) unchecked.
 pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     let mut rng = SimRng::new(seed);
-    // Drawn even when given, so `--nodes N` replays a seed that drew N exactly.
-    let drawn_nodes = *rng.pick(&[1, 1, 3, 3, 3, 5, 5, 7]);
-    let nodes = opts.nodes.unwrap_or(drawn_nodes);
+    // The layout: odd and even voter counts, and up to two observers anywhere in the server list, so that a
+    // wrong quorum rule (observers counted, a miscounted majority) changes who can commit. Drawn even when
+    // `--nodes N` is given, so that it replays a seed that drew N servers exactly.
+    let drawn_voters = *rng.pick(&[1, 1, 2, 3, 3, 3, 4, 5, 5, 7]);
+    let drawn_observers = if drawn_voters > 1 {
+        *rng.pick(&[0, 0, 0, 1, 1, 2])
+    } else {
+        0
+    };
+    let nodes = opts.nodes.unwrap_or(drawn_voters + drawn_observers);
+    // At least two voters stay (one voter alone would be a standalone server).
+    let observers = drawn_observers.min(nodes.saturating_sub(2));
+    let mut observer_ids: Vec<u64> = (1..=nodes as u64).collect();
+    for i in (1..observer_ids.len()).rev() {
+        observer_ids.swap(i, rng.range(0, i as u64) as usize);
+    }
+    observer_ids.truncate(observers);
     let drawn_clients = rng.range(2, 6) as usize;
     let clients = opts
         .max_clients
@@ -125,8 +139,6 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     config.snap_count = rng.range(50, 2_000);
     config.container_check_interval_ms = 1_000;
     config.global_outstanding_limit = rng.range(2, 1000) as u32;
-    // Some ensembles have an observer (the last server), which must serve the same history without voting.
-    let observer = nodes > 1 && rng.chance(0.3);
     if nodes > 1 {
         config.init_limit = 10;
         config.sync_limit = 5;
@@ -136,7 +148,7 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
                 host: format!("10.0.0.{id}"),
                 quorum_port: 2888,
                 election_port: 3888,
-                peer_type: if observer && id == nodes as u64 {
+                peer_type: if observer_ids.contains(&id) {
                     rzk_core::config::PeerType::Observer
                 } else {
                     rzk_core::config::PeerType::Participant

@@ -107,15 +107,6 @@ impl Network {
         conn
     }
 
-    /// The newest open connection of `client`, if any.
-    pub fn client_conn(&mut self, client: usize) -> Option<(u64, &mut NetConn)> {
-        self.conns
-            .iter_mut()
-            .rev()
-            .find(|(_, c)| c.client == client && c.open)
-            .map(|(id, c)| (*id, c))
-    }
-
     /// Open connections, by id.
     pub fn open_conns(&self) -> Vec<u64> {
         self.conns

@@ -495,6 +495,10 @@ impl World {
             return;
         };
         let (n, client) = (c.node, c.client);
+        if !c.open {
+            // Reset (or given up) while it was opening: there is nothing to open.
+            return;
+        }
         if self.hosts[n].node.is_none() {
             // Connection refused.
             self.queue.push(self.now, Event::ClientSeesClose { conn });
@@ -600,18 +604,18 @@ impl World {
                     let lat = latency(&mut self.rng, &self.params.plan, self.fault_phase);
                     self.queue.push(self.now + lat, Event::Opened { conn });
                 }
-                ClientAction::Send(bytes) => {
+                ClientAction::Send { conn, bytes } => {
                     let lat = latency(&mut self.rng, &self.params.plan, self.fault_phase);
-                    let Some((conn, c)) = self.net.client_conn(client) else {
+                    let Some(c) = self.net.conns.get_mut(&conn).filter(|c| c.open) else {
                         continue;
                     };
                     let at = (self.now + lat).max(c.last_to_server);
                     c.last_to_server = at;
                     self.queue.push(at, Event::ToServer { conn, bytes });
                 }
-                ClientAction::Close => {
+                ClientAction::Close { conn } => {
                     let lat = latency(&mut self.rng, &self.params.plan, self.fault_phase);
-                    if let Some((conn, c)) = self.net.client_conn(client) {
+                    if let Some(c) = self.net.conns.get_mut(&conn).filter(|c| c.open) {
                         c.open = false;
                         let at = (self.now + lat).max(c.last_to_server);
                         self.queue.push(at, Event::ServerSeesClose { conn });
