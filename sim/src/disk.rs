@@ -126,13 +126,15 @@ impl SimDisk {
         self.snapshot = Some(tree);
     }
 
-    /// How many units a crash can keep of what is written but not durable: each txn of an append, and each
-    /// other op, counts one.
+    /// How many units a crash can keep of what is written but not durable: each txn of an append, each
+    /// epoch file, and each other op, counts one.
     pub fn unsynced_units(&self) -> usize {
         self.written
             .iter()
             .map(|(_, op)| match op {
                 PersistOp::Append(txns) => txns.len(),
+                // Two files, written one after the other (acceptedEpoch, then currentEpoch).
+                PersistOp::SaveEpochs { .. } => 2,
                 _ => 1,
             })
             .sum()
@@ -157,6 +159,15 @@ impl SimDisk {
                     if !whole {
                         break;
                     }
+                }
+                PersistOp::SaveEpochs { accepted, .. } if left == 1 => {
+                    // A crash between the two epoch files: acceptedEpoch is new, currentEpoch is not.
+                    self.accepted_epoch = accepted;
+                    break;
+                }
+                op @ PersistOp::SaveEpochs { .. } => {
+                    left -= 2;
+                    self.apply(op, &mut survivors);
                 }
                 op => {
                     left -= 1;

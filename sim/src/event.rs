@@ -42,6 +42,12 @@ pub enum Event {
         client: usize,
     },
     Crash,
+    /// A crash point fired: node `node` dies if it still runs `incarnation`.
+    CrashPoint {
+        node: usize,
+        incarnation: u64,
+        moments: Vec<crate::crash_points::Moment>,
+    },
     Restart {
         node: usize,
     },

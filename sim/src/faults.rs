@@ -62,6 +62,63 @@ pub struct FaultPlan {
     pub fsync_ms: (u64, u64),
     pub slow_fsync_chance: f64,
     pub fsync_fail_chance: f64,
+    /// Crashes at the worst moments (BUGGIFY-style): which protocol events are armed and how often.
+    pub crash_points: CrashPoints,
+}
+
+/// Protocol events at which a server may crash within milliseconds, when random crashes every few seconds
+/// would almost never line up with them. Each is a probability per event (0 = not armed).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CrashPoints {
+    /// A server sends an ACK, ACKNEWLEADER or ACKEPOCH while it has written data that is not durable.
+    pub ack_unsynced: f64,
+    /// A server writes its epoch files (the crash may fall between the two).
+    pub epochs: f64,
+    /// A learner receives its sync (DIFF, TRUNC, SNAP).
+    pub sync: f64,
+    /// A learner truncates its log or installs a snapshot.
+    pub rewrite: f64,
+    /// A leader proposes.
+    pub propose: f64,
+    /// After a crash-point crash, the chance that more servers (the leader first) follow within
+    /// milliseconds until a quorum is down.
+    pub burst: f64,
+    /// At most this many crash-point crashes in a run.
+    pub budget: u32,
+}
+
+impl CrashPoints {
+    fn draw(rng: &mut SimRng) -> CrashPoints {
+        let rate = |rng: &mut SimRng| {
+            if rng.chance(0.5) {
+                rng.range(5, 200) as f64 / 1000.0
+            } else {
+                0.0
+            }
+        };
+        CrashPoints {
+            ack_unsynced: rate(rng),
+            epochs: rate(rng),
+            sync: rate(rng),
+            rewrite: rate(rng),
+            propose: rate(rng) / 10.0,
+            burst: rng.range(0, 60) as f64 / 100.0,
+            budget: rng.range(3, 30) as u32,
+        }
+    }
+
+    pub fn any(&self) -> bool {
+        self.budget > 0
+            && [
+                self.ack_unsynced,
+                self.epochs,
+                self.sync,
+                self.rewrite,
+                self.propose,
+            ]
+            .iter()
+            .any(|r| *r > 0.0)
+    }
 }
 
 impl FaultPlan {
@@ -81,6 +138,7 @@ impl FaultPlan {
             && self.drift_ppm == 0
             && self.jump_every.is_none()
             && self.fsync_fail_chance == 0.0
+            && !self.crash_points.any()
     }
 
     /// A calm world: fast network and disk, no faults.
@@ -103,6 +161,7 @@ impl FaultPlan {
             fsync_ms: (1, 2),
             slow_fsync_chance: 0.0,
             fsync_fail_chance: 0.0,
+            crash_points: CrashPoints::default(),
         }
     }
 
@@ -120,6 +179,9 @@ impl FaultPlan {
             p.down_ms = (rng.range(10, 500), rng.range(500, 5_000));
             p.pause_every = rng.chance(0.5).then(|| rng.range(2_000, 15_000));
             p.pause_ms = (rng.range(10, 200), rng.range(200, 3_000));
+            if rng.chance(0.6) {
+                p.crash_points = CrashPoints::draw(rng);
+            }
         }
         if on(rng, FaultFilter::Net) {
             p.reset_every = Some(rng.range(500, 10_000));
@@ -152,6 +214,19 @@ impl FaultPlan {
         let mut parts = Vec::new();
         if let Some(e) = self.crash_every {
             parts.push(format!("crash/{e}ms"));
+        }
+        if self.crash_points.any() {
+            let c = &self.crash_points;
+            parts.push(format!(
+                "crashpoints(ack{:.1}%,epochs{:.1}%,sync{:.1}%,rewrite{:.1}%,propose{:.1}%,burst{:.0}%,max{})",
+                c.ack_unsynced * 100.0,
+                c.epochs * 100.0,
+                c.sync * 100.0,
+                c.rewrite * 100.0,
+                c.propose * 100.0,
+                c.burst * 100.0,
+                c.budget
+            ));
         }
         if let Some(e) = self.pause_every {
             parts.push(format!("pause/{e}ms"));

@@ -8,6 +8,7 @@
 pub mod check;
 pub mod client;
 pub mod clock;
+pub mod crash_points;
 pub mod disk;
 pub mod event;
 pub mod faults;

@@ -39,8 +39,8 @@ pub struct WorldParams {
 
 pub struct World {
     pub now: u64,
-    queue: EventQueue<Event>,
-    rng: SimRng,
+    pub(crate) queue: EventQueue<Event>,
+    pub(crate) rng: SimRng,
     pub(crate) hosts: Vec<Host>,
     pub clients: Vec<SimClient>,
     net: Network,
@@ -54,7 +54,9 @@ pub struct World {
     pub trace: Trace,
     pub healed_at: u64,
     pub events: u64,
-    fault_phase: bool,
+    pub(crate) fault_phase: bool,
+    /// Crash-point crashes so far (bounded by the plan's budget).
+    pub(crate) crash_points_used: u32,
     node_seed: u64,
     /// Per node: the newest committed zxid already recorded from its committed log.
     seen_committed: Vec<i64>,
@@ -105,6 +107,7 @@ impl World {
             healed_at: 0,
             events: 0,
             fault_phase: true,
+            crash_points_used: 0,
             node_seed,
             seen_committed,
             invariants: Default::default(),
@@ -193,6 +196,11 @@ impl World {
                 }
             }
             Event::Crash => self.fault_crash(),
+            Event::CrashPoint {
+                node,
+                incarnation,
+                moments,
+            } => self.on_crash_point(node, incarnation, moments),
             Event::Restart { node } => {
                 if self.hosts[node].node.is_none() {
                     self.start_node(node);
@@ -243,15 +251,18 @@ impl World {
 
     /// Steps a node with one input and carries out its outputs.
     fn step_node(&mut self, n: usize, input: Input) {
+        let sync = crate::crash_points::is_sync(&input);
         let Some(out) = self.hosts[n].step(n, self.now, input) else {
             return;
         };
         self.check_outputs(n, &out);
+        let moments = self.moments(n, sync, &out);
         for o in out {
             self.apply_output(n, o);
         }
         self.pull_committed(n);
         self.check_leader(n);
+        self.crash_points(n, &moments);
         self.schedule_tick(n);
     }
 
@@ -641,7 +652,7 @@ impl World {
         self.reschedule(self.params.plan.crash_every, Event::Crash);
     }
 
-    fn crash(&mut self, n: usize) {
+    pub(crate) fn crash(&mut self, n: usize) {
         self.hosts[n].crash();
         let unsynced = self.hosts[n].disk.unsynced_units() as u64;
         let keep = self.rng.range(0, unsynced) as usize;
