@@ -21,10 +21,23 @@ pub enum PlantedBug {
     ServeBeforeNewLeaderQuorum,
     /// Followers expire sessions by their own clients' activity and ask the leader to close them.
     FollowerExpiresSessions,
+    /// A learner acknowledges the leader's epoch before its acceptedEpoch file is durable.
+    AckEpochBeforeDurable,
+    /// A learner acknowledges NEWLEADER before its new currentEpoch is durable (ZOOKEEPER-1264's kind: a
+    /// crash then leaves it with the synced history under the old epoch).
+    NewLeaderAckBeforeDurable,
+    /// The quorum is built from every server listed, observers included.
+    QuorumCountsObservers,
+    /// A sync tells a rejoining learner that the leader's outstanding proposals are committed history.
+    SyncMarksProposalsCommitted,
+    /// The leader ignores the session activity its learners report in their pings.
+    LeaderIgnoresLearnerPings,
+    /// A follower answers a read at once, ahead of the same connection's earlier writes.
+    ReadBeforeEarlierWrite,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 7] = [
+    pub const ALL: [PlantedBug; 13] = [
         PlantedBug::AckBeforeFsync,
         PlantedBug::SeqCounterNotRestored,
         PlantedBug::CommitBeforeQuorum,
@@ -32,6 +45,12 @@ impl PlantedBug {
         PlantedBug::ElectionById,
         PlantedBug::ServeBeforeNewLeaderQuorum,
         PlantedBug::FollowerExpiresSessions,
+        PlantedBug::AckEpochBeforeDurable,
+        PlantedBug::NewLeaderAckBeforeDurable,
+        PlantedBug::QuorumCountsObservers,
+        PlantedBug::SyncMarksProposalsCommitted,
+        PlantedBug::LeaderIgnoresLearnerPings,
+        PlantedBug::ReadBeforeEarlierWrite,
     ];
 
     pub fn name(self) -> &'static str {
@@ -43,6 +62,12 @@ impl PlantedBug {
             PlantedBug::ElectionById => "election-by-id",
             PlantedBug::ServeBeforeNewLeaderQuorum => "serve-before-newleader-quorum",
             PlantedBug::FollowerExpiresSessions => "follower-expires-sessions",
+            PlantedBug::AckEpochBeforeDurable => "ack-epoch-before-durable",
+            PlantedBug::NewLeaderAckBeforeDurable => "newleader-ack-before-durable",
+            PlantedBug::QuorumCountsObservers => "quorum-counts-observers",
+            PlantedBug::SyncMarksProposalsCommitted => "sync-marks-proposals-committed",
+            PlantedBug::LeaderIgnoresLearnerPings => "leader-ignores-learner-pings",
+            PlantedBug::ReadBeforeEarlierWrite => "read-before-earlier-write",
         }
     }
 

@@ -42,6 +42,11 @@ pub struct Workload {
     pub depth: usize,
     pub think_ms: u64,
     pub session_timeout: i32,
+    /// Clients below this index go idle now and then: for two to four session timeouts they only ping, so
+    /// nothing but pings (through whatever server they are on) keeps their sessions alive.
+    pub idlers: usize,
+    /// Idle stretches end by this time (global ms), so that the liveness window after the heal sees writes.
+    pub idle_before: u64,
 }
 
 struct Pending {
@@ -76,6 +81,8 @@ pub struct SimClient {
     counter: u64,
     /// The client stops issuing new ops (but keeps its session alive) after this time.
     pub active: bool,
+    /// Until then the client only pings (an idle stretch).
+    idle_until: u64,
 }
 
 impl SimClient {
@@ -93,6 +100,7 @@ impl SimClient {
             next_xid: 1,
             counter: 0,
             active: true,
+            idle_until: 0,
         }
     }
 
@@ -151,6 +159,14 @@ impl SimClient {
     pub fn on_disconnected(&mut self, now: u64, history: &mut History) {
         self.connecting = None;
         if let Some(c) = self.conn.take() {
+            if let Some(span) = history
+                .connected
+                .iter_mut()
+                .rev()
+                .find(|s| s.conn == c.id && s.to.is_none())
+            {
+                span.to = Some(now);
+            }
             for p in c.pending {
                 if !p.sync_half {
                     let r = &mut history.ops[p.record];
@@ -194,7 +210,12 @@ impl SimClient {
         if !c.handshaken {
             return (actions, next);
         }
-        if self.active && c.pending.len() < self.workload.depth {
+        if self.id < self.workload.idlers && now >= self.idle_until && self.rng.chance(0.002) {
+            let t = self.timeout.max(1) as u64;
+            self.idle_until = (now + self.rng.range(2 * t, 4 * t)).min(self.workload.idle_before);
+        }
+        let idle = now < self.idle_until;
+        if self.active && !idle && c.pending.len() < self.workload.depth {
             let op = self.next_op();
             actions.extend(self.issue(now, op, history));
         } else if now.saturating_sub(c.last_sent) > ping_every {
@@ -464,6 +485,13 @@ impl SimClient {
                                 .sessions
                                 .push((self.id, resp.session_id, resp.time_out, now));
                         }
+                        history.connected.push(crate::history::ConnSpan {
+                            client: self.id,
+                            conn: c.id,
+                            session: resp.session_id,
+                            from: now,
+                            to: None,
+                        });
                         self.session = Some((resp.session_id, resp.passwd));
                     }
                     _ => {

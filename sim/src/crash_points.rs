@@ -144,5 +144,6 @@ impl World {
         let (lo, hi) = self.params.plan.down_ms;
         let at = self.now + self.rng.range(lo.max(1), hi.max(lo.max(1)));
         self.queue.push(at, Event::Restart { node: n });
+        self.touched(at, crate::world::Touched::Node(n));
     }
 }

@@ -54,6 +54,12 @@ pub enum Event {
     Pause,
     ClockJump,
     Reset,
+    /// A link between two servers resets; it comes back with `PeerRelink`.
+    PeerReset,
+    PeerRelink {
+        a: usize,
+        b: usize,
+    },
     Heal,
     StopClients,
     /// A paused node resumes: its deferred events are handled in order.

@@ -46,6 +46,9 @@ pub struct FaultPlan {
     pub pause_ms: (u64, u64),
     /// Mean ms between connection resets.
     pub reset_every: Option<u64>,
+    /// Mean ms between resets of a link between two servers (both ends reconnect a moment later: a learner
+    /// rejoins its leader, with proposals in flight).
+    pub peer_reset_every: Option<u64>,
     /// Mean ms between partitions of the servers, and how long each lasts.
     pub partition_every: Option<u64>,
     pub partition_ms: (u64, u64),
@@ -132,6 +135,7 @@ impl FaultPlan {
             && self.crash_every.is_none()
             && self.pause_every.is_none()
             && self.reset_every.is_none()
+            && self.peer_reset_every.is_none()
             && self.partition_every.is_none()
             && self.slow_chance == 0.0
             && self.skew_ms == 0
@@ -149,6 +153,7 @@ impl FaultPlan {
             pause_every: None,
             pause_ms: (0, 0),
             reset_every: None,
+            peer_reset_every: None,
             partition_every: None,
             partition_ms: (0, 0),
             latency_ms: (1, 2),
@@ -185,6 +190,7 @@ impl FaultPlan {
         }
         if on(rng, FaultFilter::Net) {
             p.reset_every = Some(rng.range(500, 10_000));
+            p.peer_reset_every = rng.chance(0.5).then(|| rng.range(500, 10_000));
             p.partition_every = rng.chance(0.6).then(|| rng.range(3_000, 20_000));
             p.partition_ms = (rng.range(100, 1_000), rng.range(1_000, 10_000));
             p.latency_ms = (rng.range(0, 2), rng.range(2, 30));
@@ -233,6 +239,9 @@ impl FaultPlan {
         }
         if let Some(e) = self.reset_every {
             parts.push(format!("reset/{e}ms"));
+        }
+        if let Some(e) = self.peer_reset_every {
+            parts.push(format!("peerreset/{e}ms"));
         }
         if let Some(e) = self.partition_every {
             parts.push(format!("partition/{e}ms"));

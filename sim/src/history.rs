@@ -138,4 +138,17 @@ pub struct History {
     pub protocol: Vec<String>,
     /// Every session a client held: (client, session id, negotiated timeout ms, when it was established).
     pub sessions: Vec<(usize, i64, i32, u64)>,
+    /// Every connection on which a client held a session, from its handshake to its end.
+    pub connected: Vec<ConnSpan>,
+}
+
+/// A connection with an established session, as its client saw it.
+#[derive(Debug, Clone)]
+pub struct ConnSpan {
+    pub client: usize,
+    pub conn: u64,
+    pub session: i64,
+    /// When the handshake completed, and when the client saw the connection end (None: still up).
+    pub from: u64,
+    pub to: Option<u64>,
 }

@@ -173,6 +173,8 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
             )
             .max(8 * (plan.latency_ms.1 + plan.fsync_ms.1))
             .min(config.max_session_timeout as u64) as i32,
+        idlers: 1 + rng.range(0, clients as u64 / 2) as usize,
+        idle_before: opts.fault_ms + check::liveness::LIVENESS_BOUND_MS,
     };
     let params = WorldParams {
         nodes,

@@ -37,6 +37,27 @@ pub struct WorldParams {
     pub plant: Vec<rzk_core::planted::PlantedBug>,
 }
 
+/// What a fault touched, for telling quiet stretches apart (see `check::expiry`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Touched {
+    /// A server: crashed, paused, or its clock jumped.
+    Node(usize),
+    /// The link between two servers: cut, lossy one way, flapping.
+    Link(usize, usize),
+    /// One client connection: reset.
+    Conn(u64),
+    /// Every link: slow packets are on.
+    Network,
+}
+
+/// A fault's span in global time (`from == to` for an instant).
+#[derive(Debug, Clone, Copy)]
+pub struct FaultSpan {
+    pub from: u64,
+    pub to: u64,
+    pub touched: Touched,
+}
+
 pub struct World {
     pub now: u64,
     pub(crate) queue: EventQueue<Event>,
@@ -61,6 +82,12 @@ pub struct World {
     /// Per node: the newest committed zxid already recorded from its committed log.
     seen_committed: Vec<i64>,
     pub(crate) invariants: crate::invariants::Invariants,
+    /// Every fault and what it touched.
+    pub faults: Vec<FaultSpan>,
+    /// When the established leader changed, and to whom (None: no established leader).
+    pub leaders: Vec<(u64, Option<usize>)>,
+    /// The server each client connection went to.
+    pub conn_nodes: BTreeMap<u64, usize>,
 }
 
 /// A network latency: the plan's base range, plus a slow-packet delay while faults are on.
@@ -111,7 +138,18 @@ impl World {
             node_seed,
             seen_committed,
             invariants: Default::default(),
+            faults: Vec::new(),
+            leaders: Vec::new(),
+            conn_nodes: BTreeMap::new(),
         };
+        if w.params.plan.slow_chance > 0.0 {
+            let end = w.params.fault_ms;
+            w.faults.push(FaultSpan {
+                from: 0,
+                to: end,
+                touched: Touched::Network,
+            });
+        }
         if w.hosts.len() > 1 {
             if let Some(every) = w.params.plan.partition_every {
                 let at = w.rng.range(every / 2, every * 3 / 2);
@@ -127,11 +165,12 @@ impl World {
         }
         let plan = w.params.plan.clone();
         type FirstFault = (Option<u64>, fn() -> Event);
-        let first: [FirstFault; 4] = [
+        let first: [FirstFault; 5] = [
             (plan.crash_every, || Event::Crash),
             (plan.pause_every, || Event::Pause),
             (plan.reset_every, || Event::Reset),
             (plan.jump_every, || Event::ClockJump),
+            (plan.peer_reset_every, || Event::PeerReset),
         ];
         for (every, ev) in first {
             if let Some(every) = every {
@@ -209,6 +248,8 @@ impl World {
             Event::Pause => self.fault_pause(),
             Event::ClockJump => self.fault_clock_jump(),
             Event::Reset => self.fault_reset(),
+            Event::PeerReset => self.fault_peer_reset(),
+            Event::PeerRelink { a, b } => self.link_up(a, b),
             Event::Partition => self.fault_partition(),
             Event::Flap { a, b, until } => self.fault_flap(a, b, until),
             Event::Unpartition => self.heal_partition(),
@@ -262,6 +303,7 @@ impl World {
         }
         self.pull_committed(n);
         self.check_leader(n);
+        self.note_leader();
         self.crash_points(n, &moments);
         self.schedule_tick(n);
     }
@@ -381,6 +423,8 @@ impl World {
                 format!("node {node}: fsync failed, server stops")
             });
             self.crash(node);
+            let heal = self.params.fault_ms;
+            self.touched(heal, Touched::Node(node));
             return;
         }
         let done = self.hosts[node].disk.finish_sync(id);
@@ -519,6 +563,7 @@ impl World {
         if let Some(c) = self.net.conns.get_mut(&conn) {
             c.incarnation = incarnation;
         }
+        self.conn_nodes.insert(conn, n);
         let addr = format!(
             "10.0.{}.{}:{}",
             client / 250,
@@ -648,6 +693,7 @@ impl World {
             let (lo, hi) = self.params.plan.down_ms;
             let at = self.now + self.rng.range(lo, hi);
             self.queue.push(at, Event::Restart { node: n });
+            self.touched(at, Touched::Node(n));
         }
         self.reschedule(self.params.plan.crash_every, Event::Crash);
     }
@@ -685,6 +731,7 @@ impl World {
         let (lo, hi) = self.params.plan.pause_ms;
         let until = self.now + self.rng.range(lo, hi);
         self.hosts[n].paused_until = self.hosts[n].paused_until.max(until);
+        self.touched(until, Touched::Node(n));
         self.trace
             .line(self.now, || format!("node {n} paused until {until}"));
         self.reschedule(self.params.plan.pause_every, Event::Pause);
@@ -732,6 +779,7 @@ impl World {
         let j = self.params.plan.jump_ms;
         let delta = self.rng.range(0, 2 * j) as i64 - j as i64;
         self.hosts[n].clock.jump(delta);
+        self.touched(self.now, Touched::Node(n));
         self.trace
             .line(self.now, || format!("node {n} clock jumps {delta} ms"));
         self.hosts[n].tick_at = None;
@@ -751,11 +799,32 @@ impl World {
                 c.open = false;
                 c.reset = true;
             }
+            self.touched(self.now, Touched::Conn(conn));
             let lat = latency(&mut self.rng, &self.params.plan, self.fault_phase);
             self.queue
                 .push(self.now + lat, Event::ClientSeesClose { conn });
         }
         self.reschedule(self.params.plan.reset_every, Event::Reset);
+    }
+
+    /// A peer link resets (a TCP reset, a proxy restart): both ends see it drop and reconnect a moment later.
+    fn fault_peer_reset(&mut self) {
+        if !self.fault_phase {
+            return;
+        }
+        let n = self.hosts.len();
+        let up: Vec<(usize, usize)> = (0..n)
+            .flat_map(|a| (a + 1..n).map(move |b| (a, b)))
+            .filter(|&(a, b)| self.net.link(a, b).is_some())
+            .collect();
+        if !up.is_empty() {
+            let (a, b) = *self.rng.pick(&up);
+            let back = self.now + self.rng.range(1, 50);
+            self.touched(back, Touched::Link(a, b));
+            self.link_down(a, b);
+            self.queue.push(back, Event::PeerRelink { a, b });
+        }
+        self.reschedule(self.params.plan.peer_reset_every, Event::PeerReset);
     }
 
     fn fault_partition(&mut self) {
@@ -772,19 +841,22 @@ impl World {
             self.now,
             hi.max(lo),
         );
+        let at = self.now + self.rng.range(lo, hi);
         if let Some(one_way) = p.one_way {
             self.net.one_way.insert(one_way);
+            self.touched(at, Touched::Link(one_way.0, one_way.1));
         }
         if let Some((a, b, until)) = p.flap {
             self.queue.push(self.now, Event::Flap { a, b, until });
+            self.touched(until, Touched::Link(a, b));
         }
         for (a, b) in p.cut {
             self.net.cut.insert((a, b));
+            self.touched(at, Touched::Link(a, b));
             self.link_down(a, b);
         }
         self.trace
             .line(self.now, || format!("partition: {}", p.description));
-        let at = self.now + self.rng.range(lo, hi);
         self.queue.push(at, Event::Unpartition);
         self.reschedule(self.params.plan.partition_every, Event::Partition);
     }
@@ -835,6 +907,28 @@ impl World {
             }
         }
         self.heal_partition();
+    }
+
+    /// Records a fault touching `what` from now until `to`.
+    pub(crate) fn touched(&mut self, to: u64, touched: Touched) {
+        self.faults.push(FaultSpan {
+            from: self.now,
+            to: to.max(self.now),
+            touched,
+        });
+    }
+
+    /// Notes a change of the established leader.
+    fn note_leader(&mut self) {
+        let leader = (0..self.hosts.len()).find(|&m| {
+            self.hosts[m]
+                .node
+                .as_ref()
+                .is_some_and(|node| node.established_epoch().is_some())
+        });
+        if self.leaders.last().map(|l| l.1) != Some(leader) {
+            self.leaders.push((self.now, leader));
+        }
     }
 
     fn reschedule(&mut self, every: Option<u64>, ev: Event) {

@@ -276,7 +276,7 @@ impl Node {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn reply(
+    pub(super) fn reply(
         &mut self,
         now: u64,
         conn: ConnId,

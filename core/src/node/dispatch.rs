@@ -224,6 +224,18 @@ impl Node {
                 self.queue_answer(now, conn, req.xid, op, ErrorCode::Unimplemented, None, true);
                 return self.drain(now, conn, out);
             }
+            _ if self
+                .planted
+                .has(crate::planted::PlantedBug::ReadBeforeEarlierWrite)
+                && self.is_follower() =>
+            {
+                // Planted: a follower's fast path answers a read at once, ahead of queued writes.
+                let (err, body) = match self.answer_read(conn, &req) {
+                    Ok(body) => (ErrorCode::Ok, body),
+                    Err(err) => (err, crate::proto::response::ResponseBody::Empty),
+                };
+                return self.reply(now, conn, op, req.xid, now, err, &body, out);
+            }
             _ => SlotState::Deferred(req.clone()),
         };
         if let Some(c) = self.conns.get_mut(&conn) {

@@ -325,6 +325,11 @@ impl Node {
                 self.tree = tree;
             }
         }
+        if planted.has(PlantedBug::QuorumCountsObservers) {
+            let (server, me) = (&self.config.server, self.config.server_id);
+            self.membership =
+                ensemble::Membership::build(server, me, true).map(std::sync::Arc::new);
+        }
         self.planted = planted;
     }
 

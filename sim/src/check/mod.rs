@@ -5,7 +5,7 @@ mod durability;
 mod ephemerals;
 mod expiry;
 pub mod linearizable;
-mod liveness;
+pub mod liveness;
 mod replay;
 mod sessions;
 mod state;

@@ -219,7 +219,11 @@ impl Node {
             last_zxid: self.last_logged(),
         };
         let leader = self.leader_id();
-        self.send_after_epochs(leader, ack);
+        if self.planted.has(PlantedBug::AckEpochBeforeDurable) {
+            self.send(leader, ack);
+        } else {
+            self.send_after_epochs(leader, ack);
+        }
     }
 
     /// Applies the logged history that is now known committed (after a sync, or on being established).
@@ -270,7 +274,11 @@ impl Node {
         // to the leader) leaves once the epoch files are durable.
         let zxid = pending.durable_through;
         let leader = self.leader_id();
-        self.send_after_epochs(leader, ZabMsg::AckNewLeader { zxid });
+        if self.planted.has(PlantedBug::NewLeaderAckBeforeDurable) {
+            self.send(leader, ZabMsg::AckNewLeader { zxid });
+        } else {
+            self.send_after_epochs(leader, ZabMsg::AckNewLeader { zxid });
+        }
         // Proposals of the new epoch logged so far are acknowledged only now (see `follower_synced`).
         if !self.is_observer() {
             self.send_to_leader(ZabMsg::Ack { zxid: synced });

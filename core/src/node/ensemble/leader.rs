@@ -423,7 +423,11 @@ impl Node {
             }
         }
         let proposals: Vec<LoggedTxn> = self.in_flight.iter().map(|f| f.txn.clone()).collect();
-        let committed = history.last();
+        let committed = if self.planted.has(PlantedBug::SyncMarksProposalsCommitted) {
+            self.last_logged()
+        } else {
+            history.last()
+        };
         match plan_sync(&history, &proposals, peer_last) {
             SyncPlan::Diff(txns) => self.send(to, ZabMsg::Diff { txns }),
             SyncPlan::TruncThenDiff { to: z, txns } => {
@@ -573,6 +577,9 @@ impl Node {
 
     /// A learner's ping carries the sessions its clients kept alive.
     fn on_learner_ping(&mut self, now: u64, sessions: Vec<(i64, i32)>) {
+        if self.planted.has(PlantedBug::LeaderIgnoresLearnerPings) {
+            return;
+        }
         for (s, t) in sessions {
             // A closing session stays closing (touch refuses it); one the tracker lost track of but the
             // committed state still holds is tracked again.
@@ -632,7 +639,10 @@ impl Node {
             tracing::warn!("leader lost its quorum; looking again");
             return self.start_election(now, out);
         }
-        if now >= next_ping {
+        // A clock stepped back leaves `next_ping` far ahead: learners would report their clients' session
+        // activity only once the clock caught up, and their sessions would expire meanwhile.
+        let half_tick = (tick / 2).max(1);
+        if now >= next_ping || next_ping > now + half_tick {
             let learners: Vec<ServerId> = l.learners.keys().copied().collect();
             for p in learners {
                 self.send(
@@ -642,7 +652,7 @@ impl Node {
                     },
                 );
             }
-            self.next_ping = now + (tick / 2).max(1);
+            self.next_ping = now + half_tick;
         }
     }
 

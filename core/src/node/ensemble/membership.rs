@@ -17,6 +17,15 @@ pub struct Membership {
 impl Membership {
     /// The membership zoo.cfg describes, or `None` for a standalone server (no `server.N` lines).
     pub fn from_config(config: &ServerConfig, me: ServerId) -> Option<Membership> {
+        Self::build(config, me, false)
+    }
+
+    /// `counts_observers` is the planted quorum-counts-observers bug: the voters' filter forgotten.
+    pub(in crate::node) fn build(
+        config: &ServerConfig,
+        me: ServerId,
+        counts_observers: bool,
+    ) -> Option<Membership> {
         if config.servers.is_empty() {
             return None;
         }
@@ -24,13 +33,18 @@ impl Membership {
             config
                 .servers
                 .iter()
-                .filter(move |s| s.peer_type == kind)
+                .filter(move |s| s.peer_type == kind || counts_observers)
                 .map(|s| s.id)
         };
         Some(Membership {
             me,
             quorum: Quorum::new(of(PeerType::Participant)),
-            observers: of(PeerType::Observer).collect(),
+            observers: config
+                .servers
+                .iter()
+                .filter(|s| s.peer_type == PeerType::Observer)
+                .map(|s| s.id)
+                .collect(),
         })
     }
 
