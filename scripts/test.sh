@@ -11,6 +11,7 @@
 #   PYTEST_ARGS        extra arguments for pytest (e.g. "-k watches -x")
 #   RZK_SIM_SEEDS      fixed simulator seeds to run (default 2000, seeds 0..N) plus
 #   RZK_SIM_RANDOM     fresh random seeds (default 500); a failure prints its replay command
+#   RZK_SIM_CALM       calm seeds (no faults: every session expiry is a violation; default 100)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -97,6 +98,7 @@ if [ "$BUILT" = 1 ]; then
     if cargo build --release -p rzk &&
         ./target/release/rzk sim --seeds "${RZK_SIM_SEEDS:-2000}" --start 0 --jobs 2 &&
         ./target/release/rzk sim --seeds "${RZK_SIM_RANDOM:-500}" --jobs 2 &&
+        ./target/release/rzk sim --seeds "${RZK_SIM_CALM:-100}" --start 0 --faults none --jobs 2 &&
         cargo test --release -p rzk-sim --features planted-bugs --test planted -- --nocapture; then
         record sim ok
     else

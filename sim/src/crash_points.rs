@@ -139,7 +139,9 @@ impl World {
             return;
         }
         self.trace
-            .line(self.now, || format!("crash point {moments:?}: node {n}"));
+            .line(self.now, [17, n as u64, moments.len() as u64], || {
+                format!("crash point {moments:?}: node {n}")
+            });
         self.crash(n);
         let (lo, hi) = self.params.plan.down_ms;
         let at = self.now + self.rng.range(lo.max(1), hi.max(lo.max(1)));

@@ -23,7 +23,7 @@ use crate::host::Host;
 use crate::net::Network;
 use crate::queue::EventQueue;
 use crate::rng::SimRng;
-use crate::trace::{describe, Trace};
+use crate::trace::{describe, fingerprint, Trace};
 
 /// Run parameters drawn from the seed.
 pub struct WorldParams {
@@ -278,7 +278,8 @@ impl World {
         if let Err(e) = started {
             self.violations.push(e);
         }
-        self.trace.line(self.now, || {
+        let incarnation = self.hosts[n].incarnation;
+        self.trace.line(self.now, [1, n as u64, incarnation], || {
             format!(
                 "node {n} starts (incarnation {})",
                 self.hosts[n].incarnation
@@ -297,13 +298,17 @@ impl World {
             return;
         };
         self.check_outputs(n, &out);
-        let moments = self.moments(n, sync, &out);
+        let moments = if self.params.plan.crash_points.any() {
+            self.moments(n, sync, &out)
+        } else {
+            Vec::new()
+        };
         for o in out {
             self.apply_output(n, o);
         }
         self.pull_committed(n);
         self.check_leader(n);
-        self.note_leader();
+        self.note_leader(n);
         self.crash_points(n, &moments);
         self.schedule_tick(n);
     }
@@ -419,7 +424,7 @@ impl World {
             && self.rng.chance(self.params.plan.fsync_fail_chance)
         {
             // An fsync error: the production driver stops the server rather than acknowledge.
-            self.trace.line(self.now, || {
+            self.trace.line(self.now, [2, node as u64, 0], || {
                 format!("node {node}: fsync failed, server stops")
             });
             self.crash(node);
@@ -432,8 +437,9 @@ impl World {
         if self.hosts.len() < 2 {
             self.record_durable(done);
         }
-        self.trace
-            .line(self.now, || format!("node {node}: synced op {}", id.0));
+        self.trace.line(self.now, [3, node as u64, id.0], || {
+            format!("node {node}: synced op {}", id.0)
+        });
         self.step_node(node, Input::Persisted { id });
         self.start_sync(node);
     }
@@ -450,6 +456,10 @@ impl World {
         };
         let log = node.committed_log();
         let seen = self.seen_committed[n];
+        if log.last() <= seen {
+            // Most steps commit nothing.
+            return;
+        }
         let fresh: Vec<LoggedTxn> = log.iter_after(seen).cloned().collect();
         if let Some(last) = fresh.last() {
             self.seen_committed[n] = last.header.zxid;
@@ -485,7 +495,9 @@ impl World {
             return;
         }
         self.net.bring_up(a, b);
-        self.trace.line(self.now, || format!("link {a}-{b} up"));
+        self.trace.line(self.now, [4, a as u64, b as u64], || {
+            format!("link {a}-{b} up")
+        });
         self.step_node(a, Input::PeerConnected { peer: b as u64 + 1 });
         self.step_node(b, Input::PeerConnected { peer: a as u64 + 1 });
     }
@@ -495,7 +507,9 @@ impl World {
         if !self.net.take_down(a, b) {
             return;
         }
-        self.trace.line(self.now, || format!("link {a}-{b} down"));
+        self.trace.line(self.now, [5, a as u64, b as u64], || {
+            format!("link {a}-{b} down")
+        });
         self.step_node(a, Input::PeerDisconnected { peer: b as u64 + 1 });
         self.step_node(b, Input::PeerDisconnected { peer: a as u64 + 1 });
     }
@@ -531,7 +545,8 @@ impl World {
             self.defer_if_paused(to, Event::PeerDeliver { from, to, gen, msg });
             return;
         }
-        self.trace.line(self.now, || {
+        let key = [6, (from as u64) << 32 | to as u64, fingerprint(&msg)];
+        self.trace.line(self.now, key, || {
             format!("node {from} -> node {to}: {}", describe(&msg))
         });
         self.step_node(
@@ -571,7 +586,7 @@ impl World {
             30000 + conn % 30000
         );
         let addr = addr.parse().expect("well-formed simulated address");
-        self.trace.line(self.now, || {
+        self.trace.line(self.now, [7, conn, n as u64], || {
             format!("conn {conn}: client {client} -> node {n} open")
         });
         self.step_node(n, Input::ClientOpened { conn, addr });
@@ -596,9 +611,10 @@ impl World {
         ) {
             return;
         }
-        self.trace.line(self.now, || {
-            format!("conn {conn}: {} bytes to node {n}", bytes.len())
-        });
+        self.trace
+            .line(self.now, [8, conn, bytes.len() as u64], || {
+                format!("conn {conn}: {} bytes to node {n}", bytes.len())
+            });
         self.trace.mix(&bytes);
         self.step_node(n, Input::ClientBytes { conn, bytes });
     }
@@ -615,9 +631,10 @@ impl World {
             // The client already gave up on this connection.
             return;
         }
-        self.trace.line(self.now, || {
-            format!("conn {conn}: {} bytes to client {client}", bytes.len())
-        });
+        self.trace
+            .line(self.now, [9, conn, bytes.len() as u64], || {
+                format!("conn {conn}: {} bytes to client {client}", bytes.len())
+            });
         self.trace.mix(&bytes);
         let actions = self.clients[client].on_bytes(self.now, &bytes, &mut self.history);
         self.client_actions(client, actions);
@@ -640,7 +657,7 @@ impl World {
         };
         c.open = false;
         let client = c.client;
-        self.trace.line(self.now, || {
+        self.trace.line(self.now, [10, conn, client as u64], || {
             format!("conn {conn}: client {client} sees close")
         });
         if self.clients[client].owns(conn) {
@@ -700,10 +717,11 @@ impl World {
 
     pub(crate) fn crash(&mut self, n: usize) {
         self.hosts[n].crash();
+        self.note_leader(n);
         let unsynced = self.hosts[n].disk.unsynced_units() as u64;
         let keep = self.rng.range(0, unsynced) as usize;
         let survivors = self.hosts[n].disk.crash(keep);
-        self.trace.line(self.now, || {
+        self.trace.line(self.now, [11, n as u64, keep as u64], || {
             format!("node {n} crashes ({keep} of {unsynced} unsynced writes survive)")
         });
         if self.hosts.len() < 2 {
@@ -732,8 +750,9 @@ impl World {
         let until = self.now + self.rng.range(lo, hi);
         self.hosts[n].paused_until = self.hosts[n].paused_until.max(until);
         self.touched(until, Touched::Node(n));
-        self.trace
-            .line(self.now, || format!("node {n} paused until {until}"));
+        self.trace.line(self.now, [12, n as u64, until], || {
+            format!("node {n} paused until {until}")
+        });
         self.reschedule(self.params.plan.pause_every, Event::Pause);
     }
 
@@ -780,8 +799,9 @@ impl World {
         let delta = self.rng.range(0, 2 * j) as i64 - j as i64;
         self.hosts[n].clock.jump(delta);
         self.touched(self.now, Touched::Node(n));
-        self.trace
-            .line(self.now, || format!("node {n} clock jumps {delta} ms"));
+        self.trace.line(self.now, [13, n as u64, delta as u64], || {
+            format!("node {n} clock jumps {delta} ms")
+        });
         self.hosts[n].tick_at = None;
         self.schedule_tick(n);
         self.reschedule(self.params.plan.jump_every, Event::ClockJump);
@@ -794,7 +814,8 @@ impl World {
         let open = self.net.open_conns();
         if !open.is_empty() {
             let conn = *self.rng.pick(&open);
-            self.trace.line(self.now, || format!("conn {conn}: reset"));
+            self.trace
+                .line(self.now, [14, conn, 0], || format!("conn {conn}: reset"));
             if let Some(c) = self.net.conns.get_mut(&conn) {
                 c.open = false;
                 c.reset = true;
@@ -850,13 +871,14 @@ impl World {
             self.queue.push(self.now, Event::Flap { a, b, until });
             self.touched(until, Touched::Link(a, b));
         }
-        for (a, b) in p.cut {
+        for &(a, b) in &p.cut {
             self.net.cut.insert((a, b));
             self.touched(at, Touched::Link(a, b));
             self.link_down(a, b);
         }
-        self.trace
-            .line(self.now, || format!("partition: {}", p.description));
+        self.trace.line(self.now, [15, p.cut.len() as u64, at], || {
+            format!("partition: {}", p.description)
+        });
         self.queue.push(at, Event::Unpartition);
         self.reschedule(self.params.plan.partition_every, Event::Partition);
     }
@@ -894,7 +916,7 @@ impl World {
     fn heal(&mut self) {
         self.fault_phase = false;
         self.healed_at = self.now;
-        self.trace.line(self.now, || {
+        self.trace.line(self.now, [16, 0, 0], || {
             "heal: faults stop, every node restarts".to_string()
         });
         for n in 0..self.hosts.len() {
@@ -918,17 +940,19 @@ impl World {
         });
     }
 
-    /// Notes a change of the established leader.
-    fn note_leader(&mut self) {
-        let leader = (0..self.hosts.len()).find(|&m| {
-            self.hosts[m]
-                .node
-                .as_ref()
-                .is_some_and(|node| node.established_epoch().is_some())
-        });
-        if self.leaders.last().map(|l| l.1) != Some(leader) {
-            self.leaders.push((self.now, leader));
-        }
+    /// Notes a change of the established leader after a step of node `n` (only its own state changed).
+    fn note_leader(&mut self, n: usize) {
+        let leads = self.hosts[n]
+            .node
+            .as_ref()
+            .is_some_and(|node| node.established_epoch().is_some());
+        let current = self.leaders.last().and_then(|l| l.1);
+        let next = match (leads, current) {
+            (true, c) if c != Some(n) => Some(n),
+            (false, Some(c)) if c == n => None,
+            _ => return,
+        };
+        self.leaders.push((self.now, next));
     }
 
     fn reschedule(&mut self, every: Option<u64>, ev: Event) {
