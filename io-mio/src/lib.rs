@@ -20,7 +20,9 @@ mod machine;
 pub mod peer;
 mod server;
 mod shutdown;
-pub mod storage;
+mod snapshot_thread;
+/// The on-disk formats and recovery live in `rzk-storage`, shared with the simulator.
+pub use rzk_storage as storage;
 
 pub use clock::Clock;
 pub use host::{max_fds, open_fds, raise_fd_limit};

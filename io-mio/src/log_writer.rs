@@ -46,9 +46,10 @@ use rzk_core::txn::LoggedTxn;
 use rzk_core::Zxid;
 use tracing::error;
 
+use crate::snapshot_thread::SnapshotThread;
 use crate::storage::{
     bump, encode_txns, install_snapshot, save_epochs, truncate_log, Epochs, FsDir, LogFile,
-    SnapshotThread, StorageCounters, StorageOptions,
+    StorageCounters, StorageOptions,
 };
 
 /// Txns written per group commit at most (the rest waits for the next one), bounding reply latency.
@@ -359,7 +360,7 @@ impl DiskLog {
 
     /// Waits until the writer has written, synced and reported everything queued (taking the report into
     /// `carried`) and closed its file, and pauses the snapshot thread while the guard lives.
-    fn pause(&mut self) -> io::Result<crate::storage::Paused> {
+    fn pause(&mut self) -> io::Result<crate::snapshot_thread::Paused> {
         let (done, answer) = mpsc::channel();
         self.send(Command::Barrier(done));
         let answered = answer.recv().is_ok();

@@ -126,10 +126,10 @@ pub fn install_snapshot(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::dir::MemDir;
-    use crate::storage::recovery::recover;
-    use crate::storage::snapshot::{encode_snapshot, snapshot_name, tests::tree_after};
-    use crate::storage::txn_log::{encode_log_file, log_name};
+    use crate::dir::MemDir;
+    use crate::recovery::recover;
+    use crate::snapshot::{encode_snapshot, snapshot_name, tests::tree_after};
+    use crate::txn_log::{encode_log_file, log_name};
 
     /// Logs holding txns 1..=n of [`tree_after`], split into files starting at `starts`, with zeros after the
     /// records of the last one (preallocation), and snapshots at `snaps`.

@@ -20,7 +20,7 @@ use rzk_core::tree::DataTree;
 use rzk_core::Zxid;
 use tracing::{error, info, warn};
 
-use super::{bump, write_snapshot_file, StorageOptions};
+use crate::storage::{bump, write_snapshot_file, StorageOptions};
 
 /// What the thread is asked to do, in order.
 enum Job {

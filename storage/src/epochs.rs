@@ -102,7 +102,7 @@ pub fn write_epoch_file(dir: &Path, name: &str, value: u32) -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::{FsDir, MemDir};
+    use crate::{FsDir, MemDir};
 
     #[test]
     fn epochs_round_trip_through_the_files() {

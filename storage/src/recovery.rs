@@ -362,9 +362,9 @@ pub fn verify_dir(dir: &dyn Dir) -> Result<Vec<FileCheck>, RecoveryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::dir::MemDir;
-    use crate::storage::snapshot::{encode_snapshot, snapshot_name, tests::tree_after};
-    use crate::storage::txn_log::{encode_log_file, log_name, scan_log};
+    use crate::dir::MemDir;
+    use crate::snapshot::{encode_snapshot, snapshot_name, tests::tree_after};
+    use crate::txn_log::{encode_log_file, log_name, scan_log};
     use proptest::prelude::*;
 
     /// A directory with snapshots at `snaps` and log files starting at `log_starts`, holding the txns
@@ -600,7 +600,7 @@ mod tests {
             let scan = scan_log(&full).unwrap();
             let cut = (scan.good_end as f64 * cut_frac) as usize;
             let mut torn = full[..cut].to_vec();
-            if cut >= crate::storage::format::FILE_HEADER_LEN {
+            if cut >= crate::format::FILE_HEADER_LEN {
                 torn.extend(&garbage);
             } else {
                 // The header is synced before any record is written: a crash can only tear it into zeros
@@ -671,7 +671,7 @@ mod tests {
 #[cfg(test)]
 mod generate {
     use super::*;
-    use crate::storage::{write_snapshot_file, FsDir, LogFile, StorageOptions};
+    use crate::{write_snapshot_file, FsDir, LogFile, StorageOptions};
     use bytes::Bytes;
     use rzk_core::proto::records::{Acl, Id};
     use rzk_core::tree::DataTree;
@@ -754,7 +754,7 @@ mod generate {
                 write_snapshot_file(&options.snap_dir(), half, &tree).unwrap();
                 log = LogFile::create(&options.log_dir(), zxid, 64 << 20).unwrap();
             }
-            crate::storage::encode_txns(std::slice::from_ref(&t), &mut buf).unwrap();
+            crate::encode_txns(std::slice::from_ref(&t), &mut buf).unwrap();
         }
         log.append(&buf).unwrap();
         log.sync().unwrap();

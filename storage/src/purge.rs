@@ -73,7 +73,7 @@ pub fn purge(snap_dir: &dyn Dir, log_dir: &dyn Dir, retain: u32) -> PurgePlan {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::storage::dir::MemDir;
+    use crate::dir::MemDir;
 
     #[test]
     fn keeps_the_newest_snapshots_and_the_logs_they_need() {

@@ -1,5 +1,7 @@
-//! Durability: the on-disk formats, recovery, verification and purging, and the snapshot thread. The log
-//! writer thread (group commit) is `crate::log_writer`.
+//! rzk-storage: the on-disk formats, recovery, verification, purging and the rewrites an ensemble makes
+//! (truncate, install a snapshot), with no event loop and no threads, so that the production driver
+//! (`rzk-io-mio`, which adds the log writer and snapshot threads) and the simulator (`rzk-sim`, whose disk
+//! stores these very bytes and recovers with this very code) share them.
 //!
 //! Layout, as ZooKeeper's: `dataLogDir/version-2/log.<zxid hex>` and `dataDir/version-2/snapshot.<zxid hex>`.
 //! The byte formats and the persistence contract (what the simulator's disk models) are in
@@ -18,7 +20,6 @@ mod purge;
 mod recovery;
 mod rewrite;
 mod snapshot;
-mod snapshot_thread;
 mod txn_log;
 
 use std::path::PathBuf;
@@ -40,7 +41,6 @@ pub use snapshot::{
     encode_snapshot, parse_snapshot_name, read_snapshot, snapshot_name, write_snapshot_file,
     SnapshotError,
 };
-pub(crate) use snapshot_thread::{Paused, SnapshotThread};
 pub use txn_log::{
     encode_log_file, encode_txns, log_name, parse_log_name, scan_log, Corruption, LogFile, LogScan,
     Tail,
@@ -148,6 +148,6 @@ impl StorageCounters {
     }
 }
 
-pub(crate) fn bump(counter: &AtomicU64, by: u64) {
+pub fn bump(counter: &AtomicU64, by: u64) {
     counter.fetch_add(by, Ordering::Relaxed);
 }
