@@ -266,7 +266,7 @@ impl LogWriter {
             }
             // The epochs vouch for the log before them (a learner's synced history): that comes first.
             let _paused = disk.pause()?;
-            save_epochs(&disk.options.snap_dir(), epochs, disk.epochs)?;
+            save_epochs(&FsDir::new(disk.options.snap_dir()), epochs, disk.epochs)?;
             disk.epochs = Some(epochs);
         }
         self.completed(id);

@@ -130,6 +130,52 @@ impl World {
         }
     }
 
+    /// Before a sync completes and runs an epoch write, truncate or install: if that crash point is armed,
+    /// the disk fails after a few more calls, so the server dies in the middle of the operation (between the
+    /// two epoch files, after the cut but before the snapshot, after the snapshot but before the old logs
+    /// are gone...).
+    pub(crate) fn rewrite_crash_point(&mut self, n: usize, covers: rzk_core::node::PersistId) {
+        let c = &self.params.plan.crash_points;
+        if !self.fault_phase || self.crash_points_used >= c.budget {
+            return;
+        }
+        let chance = self.hosts[n]
+            .disk
+            .written
+            .iter()
+            .take_while(|(id, _, _)| *id <= covers)
+            .map(|(_, op, _)| match op {
+                PersistOp::SaveEpochs { .. } => c.epochs,
+                PersistOp::Truncate { .. } | PersistOp::Install { .. } => c.rewrite,
+                PersistOp::Append(_) => 0.0,
+            })
+            .fold(0.0, f64::max);
+        if chance > 0.0 && self.rng.chance(chance) {
+            self.crash_points_used += 1;
+            let calls = self.rng.range(0, 8) as u32;
+            self.hosts[n].disk.dir.arm_fuse(calls);
+        }
+    }
+
+    /// A disk call failed. If an armed fuse blew, that is the simulated crash in the middle of an operation;
+    /// otherwise the storage code failed on a disk that holds what it wrote: a violation. Either way the
+    /// server is down (as the driver stops on a disk error) and comes back later.
+    pub(crate) fn disk_failed(&mut self, n: usize, e: std::io::Error) {
+        let blown = self.hosts[n].disk.dir.fuse_blown();
+        if !blown {
+            self.violations
+                .push(format!("node {n}: a disk operation failed: {e}"));
+        }
+        self.trace.line(self.now, [18, n as u64, blown as u64], || {
+            format!("node {n}: disk fails mid-write ({e}), server stops")
+        });
+        self.crash(n);
+        let (lo, hi) = self.params.plan.down_ms;
+        let at = self.now + self.rng.range(lo.max(1), hi.max(lo.max(1)));
+        self.queue.push(at, Event::Restart { node: n });
+        self.touched(at, crate::world::Touched::Node(n));
+    }
+
     /// A crash point fires: the server dies now, if it still runs the incarnation that met the moment.
     pub(crate) fn on_crash_point(&mut self, n: usize, incarnation: u64, moments: Vec<Moment>) {
         if !self.fault_phase

@@ -37,24 +37,22 @@ impl Host {
         }
     }
 
-    /// Starts a new incarnation from what the disk holds. `seed` is mixed with the incarnation.
+    /// Starts a new incarnation from what the disk holds, read by the production recovery code. `seed` is
+    /// mixed with the incarnation. Returns the recovered txns (which a standalone server commits), or why
+    /// the server cannot start.
     pub fn start(
         &mut self,
         config: NodeConfig,
         now: u64,
         seed: u64,
         plant: &[rzk_core::planted::PlantedBug],
-    ) -> Result<(), String> {
+    ) -> Result<Vec<rzk_core::txn::LoggedTxn>, String> {
         self.incarnation += 1;
-        let recovered = Recovered {
-            tree: self.disk.snapshot.clone(),
-            txns: self.disk.durable.clone(),
-            accepted_epoch: self.disk.accepted_epoch,
-            current_epoch: self.disk.current_epoch,
-        };
+        let recovered: Recovered = self.disk.recover()?;
+        let survivors = recovered.txns.clone();
         let local = self.clock.local(now);
         let mut node = Node::new(config, recovered, local, seed ^ self.incarnation);
-        let mut result = Ok(());
+        let mut result = Ok(survivors);
         if !plant.is_empty() {
             match rzk_core::planted::Planted::new(plant) {
                 Ok(p) => node.plant(p),

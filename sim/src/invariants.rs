@@ -91,7 +91,7 @@ impl World {
 
     /// Node `n` applied these txns: a majority of the voters must hold each durably.
     pub(crate) fn check_applied(&mut self, n: usize, txns: &[LoggedTxn]) {
-        let voters = self.voters();
+        let voters = std::mem::take(&mut self.voters);
         let majority = voters.len() / 2 + 1;
         for t in txns {
             let holders = voters
@@ -106,6 +106,7 @@ impl World {
                 ));
             }
         }
+        self.voters = voters;
     }
 
     /// After a step of node `n`: no two established leaders of one epoch.
@@ -128,7 +129,7 @@ impl World {
     }
 
     /// The voting members' indexes.
-    fn voters(&self) -> Vec<usize> {
+    pub(crate) fn voter_indexes(&self) -> Vec<usize> {
         let servers = &self.params.config.servers;
         if servers.is_empty() {
             return (0..self.hosts.len()).collect();

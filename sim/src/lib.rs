@@ -19,6 +19,7 @@ pub mod net;
 pub mod partition;
 pub mod queue;
 pub mod rng;
+pub mod sim_dir;
 pub mod trace;
 pub mod world;
 

@@ -82,6 +82,8 @@ pub struct World {
     /// Per node: the newest committed zxid already recorded from its committed log.
     seen_committed: Vec<i64>,
     pub(crate) invariants: crate::invariants::Invariants,
+    /// The voting members' indexes.
+    pub(crate) voters: Vec<usize>,
     /// Every fault and what it touched.
     pub faults: Vec<FaultSpan>,
     /// When the established leader changed, and to whom (None: no established leader).
@@ -138,10 +140,12 @@ impl World {
             node_seed,
             seen_committed,
             invariants: Default::default(),
+            voters: Vec::new(),
             faults: Vec::new(),
             leaders: Vec::new(),
             conn_nodes: BTreeMap::new(),
         };
+        w.voters = w.voter_indexes();
         if w.params.plan.slow_chance > 0.0 {
             let end = w.params.fault_ms;
             w.faults.push(FaultSpan {
@@ -217,7 +221,9 @@ impl World {
                 tree,
             } => {
                 if self.hosts[node].incarnation == incarnation {
-                    self.hosts[node].disk.store_snapshot(*tree);
+                    if let Err(e) = self.hosts[node].disk.store_snapshot(*tree) {
+                        self.disk_failed(node, e);
+                    }
                 }
             }
             Event::ClientWake { client } => {
@@ -274,9 +280,14 @@ impl World {
     fn start_node(&mut self, n: usize) {
         let config = self.node_config(n);
         let seed = self.node_seed ^ (n as u64) << 32;
-        let started = self.hosts[n].start(config, self.now, seed, &self.params.plant);
-        if let Err(e) = started {
-            self.violations.push(e);
+        match self.hosts[n].start(config, self.now, seed, &self.params.plant) {
+            // Alone, a server commits what it recovers (survivors of a crash included).
+            Ok(recovered) if self.hosts.len() < 2 => self.record_durable(recovered),
+            Ok(_) => {}
+            Err(e) => {
+                self.violations.push(format!("node {n}: {e}"));
+                return;
+            }
         }
         let incarnation = self.hosts[n].incarnation;
         self.trace.line(self.now, [1, n as u64, incarnation], || {
@@ -373,10 +384,15 @@ impl World {
             }
             Output::ReadInterest { .. } | Output::AdminReply { .. } => {}
             Output::Persist { id, op } => {
-                self.hosts[n].disk.write(id, op);
+                if let Err(e) = self.hosts[n].disk.write(id, op) {
+                    return self.disk_failed(n, e);
+                }
                 self.start_sync(n);
             }
             Output::Snapshot { tree, .. } => {
+                if let Err(e) = self.hosts[n].disk.roll() {
+                    return self.disk_failed(n, e);
+                }
                 let incarnation = self.hosts[n].incarnation;
                 let at = self.now + self.rng.range(1, 100);
                 self.queue.push(
@@ -432,7 +448,11 @@ impl World {
             self.touched(heal, Touched::Node(node));
             return;
         }
-        let done = self.hosts[node].disk.finish_sync(id);
+        self.rewrite_crash_point(node, id);
+        let done = match self.hosts[node].disk.finish_sync(id) {
+            Ok(done) => done,
+            Err(e) => return self.disk_failed(node, e),
+        };
         // Alone, a server commits what is durable; in an ensemble, commits come from the quorum.
         if self.hosts.len() < 2 {
             self.record_durable(done);
@@ -718,15 +738,11 @@ impl World {
     pub(crate) fn crash(&mut self, n: usize) {
         self.hosts[n].crash();
         self.note_leader(n);
-        let unsynced = self.hosts[n].disk.unsynced_units() as u64;
-        let keep = self.rng.range(0, unsynced) as usize;
-        let survivors = self.hosts[n].disk.crash(keep);
-        self.trace.line(self.now, [11, n as u64, keep as u64], || {
-            format!("node {n} crashes ({keep} of {unsynced} unsynced writes survive)")
+        let unsynced = self.hosts[n].disk.dir.unsynced_bytes() as u64;
+        self.hosts[n].disk.crash(&mut self.rng);
+        self.trace.line(self.now, [11, n as u64, unsynced], || {
+            format!("node {n} crashes ({unsynced} unsynced bytes at risk)")
         });
-        if self.hosts.len() < 2 {
-            self.record_durable(survivors);
-        }
         for m in 0..self.hosts.len() {
             self.link_down(n, m);
         }

@@ -1,5 +1,6 @@
-//! [`Dir`]: the few directory operations recovery, verification and purging need, so they run against a
-//! real directory ([`FsDir`]) or bytes in memory ([`MemDir`]: tests, fuzzing, a simulated disk).
+//! [`Dir`]: the directory operations recovery, verification, purging and the rewrites need, so they run
+//! against a real directory ([`FsDir`]), bytes in memory ([`MemDir`]: tests, fuzzing), or the simulator's
+//! disk, which keeps exactly what these calls make durable and loses the rest in a crash.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
@@ -19,6 +20,22 @@ pub trait Dir {
     fn remove(&self, name: &str) -> io::Result<()>;
     /// How to name a file in messages.
     fn display(&self, name: &str) -> String;
+    /// Writes `bytes` as file `name` (replacing it), and syncs the file. Its directory entry is durable only
+    /// after [`Dir::sync_dir`].
+    fn write_synced(&self, name: &str, bytes: &[u8]) -> io::Result<()>;
+    /// Renames a file, replacing `to`; durable only after [`Dir::sync_dir`].
+    fn rename(&self, from: &str, to: &str) -> io::Result<()>;
+    /// Makes the creates, renames and removes made in this directory so far durable.
+    fn sync_dir(&self) -> io::Result<()>;
+}
+
+/// Replaces file `name` with `bytes` atomically and durably: a temp file, synced, renamed over it, and the
+/// directory synced (a crash leaves the old file or the new one, never a mix).
+pub fn replace_atomically(dir: &dyn Dir, name: &str, bytes: &[u8]) -> io::Result<()> {
+    let temp = format!("{name}.tmp");
+    dir.write_synced(&temp, bytes)?;
+    dir.rename(&temp, name)?;
+    dir.sync_dir()
 }
 
 /// A directory on disk.
@@ -79,6 +96,21 @@ impl Dir for FsDir {
     fn display(&self, name: &str) -> String {
         self.path.join(name).display().to_string()
     }
+
+    fn write_synced(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        use std::io::Write;
+        let mut file = File::create(self.path.join(name))?;
+        file.write_all(bytes)?;
+        file.sync_all()
+    }
+
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        fs::rename(self.path.join(from), self.path.join(to))
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        sync_dir(&self.path)
+    }
 }
 
 /// A directory held in memory.
@@ -134,5 +166,23 @@ impl Dir for MemDir {
 
     fn display(&self, name: &str) -> String {
         name.to_owned()
+    }
+
+    fn write_synced(&self, name: &str, bytes: &[u8]) -> io::Result<()> {
+        self.put(name, bytes.to_vec());
+        Ok(())
+    }
+
+    fn rename(&self, from: &str, to: &str) -> io::Result<()> {
+        let mut files = self.lock();
+        let f = files
+            .remove(from)
+            .ok_or_else(|| io::Error::new(io::ErrorKind::NotFound, from.to_owned()))?;
+        files.insert(to.to_owned(), f);
+        Ok(())
+    }
+
+    fn sync_dir(&self) -> io::Result<()> {
+        Ok(())
     }
 }

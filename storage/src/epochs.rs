@@ -11,19 +11,15 @@
 //! defaults to the epoch of the last zxid and acceptedEpoch to currentEpoch, as in ZooKeeper. A file that is
 //! not a number is a startup error, never a silent zero.
 
-use std::fs::{self, File};
-use std::io::{self, Write};
-use std::path::Path;
+use std::io;
 
 use rzk_core::Zxid;
 
-use super::dir::{sync_dir, Dir};
+use super::dir::{replace_atomically, Dir};
 
 /// ZooKeeper's file names.
 pub const ACCEPTED_EPOCH_FILE: &str = "acceptedEpoch";
 pub const CURRENT_EPOCH_FILE: &str = "currentEpoch";
-/// Suffix of an epoch file being written (ZooKeeper's AtomicFileOutputStream uses the same).
-const TEMP_SUFFIX: &str = ".tmp";
 
 /// An epoch file that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -78,7 +74,7 @@ fn read_one(dir: &dyn Dir, name: &str) -> Result<Option<u32>, EpochError> {
 
 /// Writes both epoch files durably (accepted first), skipping a file whose value `previous` says is already
 /// on disk.
-pub fn save_epochs(dir: &Path, epochs: Epochs, previous: Option<Epochs>) -> io::Result<()> {
+pub fn save_epochs(dir: &dyn Dir, epochs: Epochs, previous: Option<Epochs>) -> io::Result<()> {
     if previous.map(|p| p.accepted) != Some(epochs.accepted) {
         write_epoch_file(dir, ACCEPTED_EPOCH_FILE, epochs.accepted)?;
     }
@@ -89,20 +85,15 @@ pub fn save_epochs(dir: &Path, epochs: Epochs, previous: Option<Epochs>) -> io::
 }
 
 /// Replaces `dir/name` with `value` atomically and durably.
-pub fn write_epoch_file(dir: &Path, name: &str, value: u32) -> io::Result<()> {
-    let temp = dir.join(format!("{name}{TEMP_SUFFIX}"));
-    let mut file = File::create(&temp)?;
-    file.write_all(value.to_string().as_bytes())?;
-    file.sync_all()?;
-    drop(file);
-    fs::rename(&temp, dir.join(name))?;
-    sync_dir(dir)
+pub fn write_epoch_file(dir: &dyn Dir, name: &str, value: u32) -> io::Result<()> {
+    replace_atomically(dir, name, value.to_string().as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::{FsDir, MemDir};
+    use std::fs;
 
     #[test]
     fn epochs_round_trip_through_the_files() {
@@ -112,7 +103,7 @@ mod tests {
             accepted: 7,
             current: 5,
         };
-        save_epochs(tmp.path(), epochs, None).unwrap();
+        save_epochs(&dir, epochs, None).unwrap();
         assert_eq!(read_epochs(&dir, 0).unwrap(), epochs);
         assert_eq!(
             fs::read_to_string(tmp.path().join(ACCEPTED_EPOCH_FILE)).unwrap(),
@@ -122,7 +113,7 @@ mod tests {
             accepted: 8,
             current: 8,
         };
-        save_epochs(tmp.path(), next, Some(epochs)).unwrap();
+        save_epochs(&dir, next, Some(epochs)).unwrap();
         assert_eq!(read_epochs(&dir, 0).unwrap(), next);
         assert!(!tmp.path().join("currentEpoch.tmp").exists());
     }
@@ -130,13 +121,14 @@ mod tests {
     #[test]
     fn an_unchanged_epoch_is_not_rewritten() {
         let tmp = tempfile::tempdir().unwrap();
+        let dir = FsDir::new(tmp.path());
         let e = Epochs {
             accepted: 3,
             current: 2,
         };
-        save_epochs(tmp.path(), e, None).unwrap();
+        save_epochs(&dir, e, None).unwrap();
         fs::remove_file(tmp.path().join(CURRENT_EPOCH_FILE)).unwrap();
-        save_epochs(tmp.path(), Epochs { accepted: 4, ..e }, Some(e)).unwrap();
+        save_epochs(&dir, Epochs { accepted: 4, ..e }, Some(e)).unwrap();
         assert!(!tmp.path().join(CURRENT_EPOCH_FILE).exists());
         assert_eq!(
             fs::read_to_string(tmp.path().join(ACCEPTED_EPOCH_FILE)).unwrap(),

@@ -26,20 +26,22 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-pub use dir::{Dir, FsDir, MemDir};
+pub use dir::{replace_atomically, Dir, FsDir, MemDir};
 pub use epochs::{
     read_epochs, save_epochs, write_epoch_file, EpochError, Epochs, ACCEPTED_EPOCH_FILE,
     CURRENT_EPOCH_FILE,
 };
-pub use format::{FormatError, FORMAT_VERSION, MAX_RECORD_LEN};
+pub use format::{
+    encode_file_header, FormatError, FORMAT_VERSION, LOG_MAGIC, MAX_RECORD_LEN, SNAPSHOT_MAGIC,
+};
 pub use purge::{plan_purge, purge, PurgePlan, MIN_SNAP_RETAIN_COUNT};
 pub use recovery::{
     recover, verify_dir, FileCheck, FileProblem, Recovery, RecoveryError, RecoveryReport,
 };
-pub use rewrite::{install_snapshot, truncate_log, RewriteReport};
+pub use rewrite::{install_snapshot, install_snapshot_with, truncate_log, RewriteReport};
 pub use snapshot::{
     encode_snapshot, parse_snapshot_name, read_snapshot, snapshot_name, write_snapshot_file,
-    SnapshotError,
+    write_snapshot_in, SnapshotError,
 };
 pub use txn_log::{
     encode_log_file, encode_txns, log_name, parse_log_name, scan_log, Corruption, LogFile, LogScan,

@@ -106,12 +106,25 @@ pub fn install_snapshot(
     tree: &DataTree,
 ) -> io::Result<RewriteReport> {
     let (snaps, logs) = (FsDir::new(snap_dir), FsDir::new(log_dir));
-    let mut report = truncate_log(&snaps, &logs, zxid)?;
-    write_snapshot_file(snap_dir, zxid, tree).map_err(|e| match e {
-        super::snapshot::SnapshotError::Io(e) => e,
-        other => io::Error::other(other.to_string()),
-    })?;
-    for (_, name) in sorted(&logs, parse_log_name)? {
+    install_snapshot_with(&snaps, &logs, zxid, tree, || {
+        write_snapshot_file(snap_dir, zxid, tree)
+            .map(|_| ())
+            .map_err(snapshot_io)
+    })
+}
+
+/// [`install_snapshot`] on any [`Dir`], the snapshot written by `write` (the production driver streams it to
+/// a file with paced writeback; the simulator writes the encoded bytes through its `Dir`).
+pub fn install_snapshot_with(
+    snaps: &dyn Dir,
+    logs: &dyn Dir,
+    zxid: Zxid,
+    tree: &DataTree,
+    write: impl FnOnce() -> io::Result<()>,
+) -> io::Result<RewriteReport> {
+    let mut report = truncate_log(snaps, logs, zxid)?;
+    write()?;
+    for (_, name) in sorted(logs, parse_log_name)? {
         logs.remove(&name)?;
         report.removed.push(logs.display(&name));
     }
@@ -121,6 +134,13 @@ pub fn install_snapshot(
         "snapshot installed; the txn log starts over"
     );
     Ok(report)
+}
+
+fn snapshot_io(e: super::snapshot::SnapshotError) -> io::Error {
+    match e {
+        super::snapshot::SnapshotError::Io(e) => e,
+        other => io::Error::other(other.to_string()),
+    }
 }
 
 #[cfg(test)]

@@ -16,7 +16,7 @@ use rzk_core::tree::{DataTree, PersistedStat, RestoreError, TreeBuilder};
 use rzk_core::Zxid;
 use serde::{Deserialize, Serialize};
 
-use super::dir::sync_dir;
+use super::dir::{replace_atomically, sync_dir, Dir};
 use super::format::{
     decode_file_header, decode_payload, encode_file_header, encode_record, read_frame, FormatError,
     Frame, FILE_HEADER_LEN, SNAPSHOT_MAGIC,
@@ -167,6 +167,14 @@ pub fn write_snapshot_file(
     fs::rename(&temp_path, &final_path)?;
     sync_dir(dir)?;
     Ok(final_path)
+}
+
+/// Writes `snapshot.<zxid>` into `dir` as [`write_snapshot_file`] does (temp file, sync, rename, directory
+/// sync), from the encoded bytes: for any [`Dir`] (the simulator's disk).
+pub fn write_snapshot_in(dir: &dyn Dir, zxid: Zxid, tree: &DataTree) -> Result<(), SnapshotError> {
+    let bytes = encode_snapshot(zxid, tree)?;
+    replace_atomically(dir, &snapshot_name(zxid), &bytes)?;
+    Ok(())
 }
 
 /// Reads and checks a whole snapshot file: the zxid it is exact at and the tree.

@@ -26,11 +26,30 @@ impl Quorum {
 
     /// Whether `ids` (duplicates and non-voters ignored) form a majority of the voters.
     pub fn is_quorum(&self, ids: impl IntoIterator<Item = ServerId>) -> bool {
-        let acked: BTreeSet<ServerId> = ids
-            .into_iter()
-            .filter(|id| self.voters.contains(id))
-            .collect();
-        acked.len() * 2 > self.voters.len()
+        // Counted without allocating (this runs for every ACK): distinct voters seen, on the stack while
+        // there are few, as in every real ensemble.
+        let mut seen = [0 as ServerId; 16];
+        let mut n = 0;
+        let mut spill: Option<BTreeSet<ServerId>> = None;
+        for id in ids {
+            if !self.voters.contains(&id) {
+                continue;
+            }
+            if let Some(set) = &mut spill {
+                set.insert(id);
+            } else if !seen[..n].contains(&id) {
+                if n == seen.len() {
+                    let mut set: BTreeSet<ServerId> = seen.iter().copied().collect();
+                    set.insert(id);
+                    spill = Some(set);
+                } else {
+                    seen[n] = id;
+                    n += 1;
+                }
+            }
+        }
+        let count = spill.map_or(n, |s| s.len());
+        count * 2 > self.voters.len()
     }
 }
 
@@ -46,5 +65,13 @@ mod tests {
         assert!(!q.is_quorum([1, 2, 9, 9]));
         assert!(Quorum::new([1]).is_quorum([1]));
         assert!(!Quorum::new([1, 2]).is_quorum([1]));
+    }
+
+    #[test]
+    fn large_ensembles_count_each_voter_once() {
+        let q = Quorum::new(1..=41);
+        assert!(!q.is_quorum((1..=20).chain(1..=20)));
+        assert!(q.is_quorum((1..=21).chain([99])));
+        assert!(q.is_quorum((1..=41).rev()));
     }
 }

@@ -79,7 +79,20 @@ impl CommittedLog {
 
     /// The kept txns with zxids above `zxid`, oldest first (whatever `zxid` is).
     pub fn iter_after(&self, zxid: Zxid) -> impl Iterator<Item = &LoggedTxn> {
-        let i = self.txns.partition_point(|t| t.header.zxid <= zxid);
+        // Callers mostly ask for the few newest txns: look from the end first.
+        let n = self.txns.len();
+        let near = self
+            .txns
+            .iter()
+            .rev()
+            .take(32)
+            .take_while(|t| t.header.zxid > zxid)
+            .count();
+        let i = if near < 32 || near == n {
+            n - near
+        } else {
+            self.txns.partition_point(|t| t.header.zxid <= zxid)
+        };
         self.txns.range(i..)
     }
 
