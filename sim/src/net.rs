@@ -1,6 +1,11 @@
 //! The simulated network: client connections (TCP: in order, until reset or closed) and the links between
-//! servers (up or down, each with a generation so messages sent on a link that later dropped are lost, and
-//! FIFO per direction), plus what a partition has cut. Latencies are drawn by the world and passed in.
+//! servers, plus what a partition has cut. Latencies are drawn by the world and passed in.
+//!
+//! A link between two servers is what the production transport keeps (io-mio's `peer` module): two TCP
+//! connections, one to the quorum port and one to the election port, each FIFO on its own, so a Zab message
+//! and a vote sent one after the other may arrive in either order. The link is up while both are, and goes
+//! down (losing what was in flight on both) as soon as either fails; a generation tells messages of an
+//! older pair of connections apart, as nothing from it may arrive after the link came back.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -25,8 +30,8 @@ pub struct Network {
     /// Peer links (smaller index first) that are up, with their generation.
     links: BTreeMap<(usize, usize), u64>,
     link_gen: u64,
-    /// Last delivery time per directed link, for FIFO.
-    peer_fifo: BTreeMap<(usize, usize), u64>,
+    /// Last delivery time per directed connection (from, to, election port?), for FIFO.
+    peer_fifo: BTreeMap<(usize, usize, bool), u64>,
     /// Node pairs cut by a partition.
     pub cut: BTreeSet<(usize, usize)>,
     /// Directed links (from, to) whose messages vanish while the connection looks up (a one-way partition);
@@ -69,12 +74,14 @@ impl Network {
         self.links.remove(&key(a, b)).is_some()
     }
 
-    /// When a message sent now from `from` to `to` arrives (after `latency`, never before an earlier one on
-    /// that direction), and on which link generation; `None` if it is lost (link down, or one-way cut).
+    /// When a message sent now from `from` to `to` on the election port (or the quorum port) arrives (after
+    /// `latency`, never before an earlier one on that connection), and on which link generation; `None` if it
+    /// is lost (link down, or one-way cut).
     pub fn peer_send(
         &mut self,
         from: usize,
         to: usize,
+        election: bool,
         now: u64,
         latency: impl FnOnce() -> u64,
     ) -> Option<(u64, u64)> {
@@ -82,9 +89,13 @@ impl Network {
         if self.one_way.contains(&(from, to)) {
             return None;
         }
-        let last = self.peer_fifo.get(&(from, to)).copied().unwrap_or(0);
+        let last = self
+            .peer_fifo
+            .get(&(from, to, election))
+            .copied()
+            .unwrap_or(0);
         let at = (now + latency()).max(last);
-        self.peer_fifo.insert((from, to), at);
+        self.peer_fifo.insert((from, to, election), at);
         Some((at, gen))
     }
 

@@ -540,9 +540,10 @@ impl World {
             return;
         }
         let (rng, plan, faulty) = (&mut self.rng, &self.params.plan, self.fault_phase);
+        let election = msg.is_election();
         let Some((at, gen)) = self
             .net
-            .peer_send(n, m, self.now, || latency(rng, plan, faulty))
+            .peer_send(n, m, election, self.now, || latency(rng, plan, faulty))
         else {
             return;
         };
@@ -844,7 +845,8 @@ impl World {
         self.reschedule(self.params.plan.reset_every, Event::Reset);
     }
 
-    /// A peer link resets (a TCP reset, a proxy restart): both ends see it drop and reconnect a moment later.
+    /// One of a peer link's two connections resets (a TCP reset, a proxy restart): as in the production
+    /// transport the link goes down with it, both ends see that, and it comes back a moment later.
     fn fault_peer_reset(&mut self) {
         if !self.fault_phase {
             return;
