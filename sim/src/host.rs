@@ -64,16 +64,18 @@ impl Host {
         result
     }
 
-    /// Steps the node (if running) with one input at global time `now`; returns its outputs.
-    pub fn step(&mut self, n: usize, now: u64, input: Input) -> Option<Vec<Output>> {
-        let node = self.node.as_mut()?;
+    /// Steps the node (if running) with one input at global time `now`, appending its outputs to `out`;
+    /// false if it is not running.
+    pub fn step(&mut self, n: usize, now: u64, input: Input, out: &mut Vec<Output>) -> bool {
+        let Some(node) = self.node.as_mut() else {
+            return false;
+        };
         let local = self.clock.local(now);
-        let mut out = Vec::new();
         // The node's own log lines (shown with `--trace`) say which server wrote them.
         let span = tracing::info_span!("node", n);
         let _entered = span.enter();
-        node.step(local, input, &mut out);
-        Some(out)
+        node.step(local, input, out);
+        true
     }
 
     /// The global time of the node's next deadline, if it is running and has one.

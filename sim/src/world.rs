@@ -84,6 +84,8 @@ pub struct World {
     pub(crate) invariants: crate::invariants::Invariants,
     /// The voting members' indexes.
     pub(crate) voters: Vec<usize>,
+    /// A node step's outputs, reused.
+    out_buf: Vec<Output>,
     /// Every fault and what it touched.
     pub faults: Vec<FaultSpan>,
     /// When the established leader changed, and to whom (None: no established leader).
@@ -141,6 +143,7 @@ impl World {
             seen_committed,
             invariants: Default::default(),
             voters: Vec::new(),
+            out_buf: Vec::new(),
             faults: Vec::new(),
             leaders: Vec::new(),
             conn_nodes: BTreeMap::new(),
@@ -305,18 +308,23 @@ impl World {
     /// Steps a node with one input and carries out its outputs.
     fn step_node(&mut self, n: usize, input: Input) {
         let sync = crate::crash_points::is_sync(&input);
-        let Some(out) = self.hosts[n].step(n, self.now, input) else {
+        // Outputs go to a buffer kept between steps (a nested step, from an output, takes a fresh one).
+        let mut out = std::mem::take(&mut self.out_buf);
+        out.clear();
+        if !self.hosts[n].step(n, self.now, input, &mut out) {
+            self.out_buf = out;
             return;
-        };
+        }
         self.check_outputs(n, &out);
         let moments = if self.params.plan.crash_points.any() {
             self.moments(n, sync, &out)
         } else {
             Vec::new()
         };
-        for o in out {
+        for o in out.drain(..) {
             self.apply_output(n, o);
         }
+        self.out_buf = out;
         self.pull_committed(n);
         self.check_leader(n);
         self.note_leader(n);

@@ -423,11 +423,12 @@ impl Node {
     /// Peer messages of this step: Zab messages go through `persistence` (which holds those that must wait
     /// for a durable write, and everything behind them on the same link); votes go at once.
     fn flush_peer_messages(&mut self, out: &mut Vec<Output>) {
-        for (to, after, msg) in std::mem::take(&mut self.peer_out) {
+        let persistence = &mut self.persistence;
+        for (to, after, msg) in self.peer_out.drain(..) {
             let ready = if msg.is_election() {
                 Some((to, msg))
             } else {
-                self.persistence.send(to, after, msg)
+                persistence.send(to, after, msg)
             };
             if let Some((to, msg)) = ready {
                 out.push(Output::ToPeer { to, msg });
