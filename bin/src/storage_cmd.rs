@@ -8,6 +8,7 @@ use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use rzk_core::proto::records::Acl;
 use rzk_core::txn::{LoggedTxn, Txn};
+use rzk_core::Data;
 use rzk_io_mio::storage::{
     read_snapshot, scan_log, verify_dir, FileProblem, FsDir, Tail, VERSION_DIR,
 };
@@ -99,8 +100,8 @@ fn txn_fields(txn: &Txn) -> String {
             ephemeral_owner,
             parent_cversion,
         } => format!(
-            "'{path},#{},{},{ephemeral_owner:#x},{parent_cversion}",
-            hex(data),
+            "'{path},{},{},{ephemeral_owner:#x},{parent_cversion}",
+            data_text(data),
             acl_text(acl)
         ),
         Txn::Delete { path } | Txn::Check { path } => format!("'{path}"),
@@ -108,7 +109,7 @@ fn txn_fields(txn: &Txn) -> String {
             path,
             data,
             version,
-        } => format!("'{path},#{},{version}", hex(data)),
+        } => format!("'{path},{},{version}", data_text(data)),
         Txn::SetAcl { path, acl, version } => format!("'{path},{},{version}", acl_text(acl)),
         Txn::Multi(subs) => subs
             .iter()
@@ -119,8 +120,12 @@ fn txn_fields(txn: &Txn) -> String {
     }
 }
 
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().fold(String::new(), |mut s, b| {
+/// `#` and the bytes in hex, or `null` for null data.
+fn data_text(data: &Data) -> String {
+    if data.is_null() {
+        return "null".into();
+    }
+    data.iter().fold(String::from("#"), |mut s, b| {
         let _ = write!(s, "{b:02x}");
         s
     })
@@ -219,7 +224,6 @@ fn verify(dir: &Path) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use bytes::Bytes;
     use rzk_core::txn::TxnHeader;
 
     #[test]
@@ -243,7 +247,7 @@ mod tests {
             },
             txn: Txn::SetData {
                 path: "/a".into(),
-                data: Bytes::from_static(b"hi"),
+                data: Data::from_static(b"hi"),
                 version: 2,
             },
         };

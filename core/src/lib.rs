@@ -7,6 +7,7 @@
 pub mod acl;
 pub mod admin;
 pub mod config;
+pub mod data;
 pub mod election;
 pub mod four_letter;
 pub mod ids;
@@ -22,5 +23,6 @@ pub mod watch;
 pub mod zab;
 pub mod zxid;
 
+pub use data::Data;
 pub use node::{ClientAddr, ConnId, Input, Node, NodeConfig, Output, Recovered, ServerMode};
 pub use zxid::Zxid;

@@ -4,7 +4,7 @@
 //! A txn is fully determined: sequential names, versions, parent cversions and ephemeral owners are all
 //! computed before logging, so applying it is deterministic on every replica.
 
-use bytes::Bytes;
+use crate::Data;
 use serde::{Deserialize, Serialize};
 
 use crate::proto::records::Acl;
@@ -35,7 +35,7 @@ pub enum Txn {
     /// A node created; `path` is final (sequential suffix already appended).
     Create {
         path: String,
-        data: Bytes,
+        data: Data,
         acl: Vec<Acl>,
         /// The raw owner: a session id for ephemerals, 0 for persistent nodes, or the container/TTL markers
         /// of [`crate::tree::NodeKind`].
@@ -48,7 +48,7 @@ pub enum Txn {
     },
     SetData {
         path: String,
-        data: Bytes,
+        data: Data,
         version: i32,
     },
     SetAcl {

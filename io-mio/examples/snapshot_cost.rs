@@ -16,10 +16,10 @@
 
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use rzk_core::proto::records::{Acl, Id};
 use rzk_core::tree::DataTree;
 use rzk_core::txn::{Txn, TxnHeader};
+use rzk_core::Data;
 use rzk_io_mio::storage::encode_snapshot;
 
 /// Parents the znodes are spread over (unless `--flat`).
@@ -61,7 +61,7 @@ fn open_acl() -> Vec<Acl> {
 fn create(path: String) -> Txn {
     Txn::Create {
         path,
-        data: Bytes::from(vec![b'x'; 100]),
+        data: Data::from(vec![b'x'; 100]),
         acl: open_acl(),
         ephemeral_owner: 0,
         parent_cversion: -1,
@@ -71,7 +71,7 @@ fn create(path: String) -> Txn {
 fn set(path: String) -> Txn {
     Txn::SetData {
         path,
-        data: Bytes::from(vec![b'y'; 100]),
+        data: Data::from(vec![b'y'; 100]),
         version: 1,
     }
 }

@@ -14,6 +14,7 @@ use rzk_core::proto::records::*;
 use rzk_core::proto::request::{MultiOp, Request, RequestBody};
 use rzk_core::proto::response::{MultiResult, ResponseBody};
 use rzk_core::proto::{ErrorCode, OpCode};
+use rzk_core::Data;
 
 use crate::history::{History, OkValue, OpKind, OpRecord, Outcome, Received, WatchRecord};
 use crate::rng::SimRng;
@@ -224,9 +225,14 @@ impl SimClient {
         (actions, next)
     }
 
-    fn value(&mut self) -> Bytes {
+    /// A value no other write uses, or now and then null (ZooKeeper's "no data", which must stay apart
+    /// from empty data through the log, snapshots and Zab sync).
+    fn value(&mut self) -> Data {
         self.counter += 1;
-        Bytes::from(format!("c{}-{}", self.id, self.counter))
+        if self.rng.range(0, 15) == 0 {
+            return Data::null();
+        }
+        Data::from(format!("c{}-{}", self.id, self.counter).into_bytes())
     }
 
     fn key(&mut self) -> String {
@@ -311,7 +317,7 @@ impl SimClient {
     }
 
     fn request(&mut self, kind: &OpKind) -> Vec<(OpCode, RequestBody, bool)> {
-        let create = |path: &str, value: &Bytes, flags| CreateRequest {
+        let create = |path: &str, value: &Data, flags| CreateRequest {
             path: path.to_owned(),
             data: value.clone(),
             acl: open_acl_unsafe(),

@@ -2,21 +2,21 @@
 //! outcome and the zxid of its reply; and, per connection, the order in which replies and notifications
 //! arrived. Checkers read only this and the durable txn record.
 
-use bytes::Bytes;
 use rzk_core::proto::ErrorCode;
+use rzk_core::Data;
 
 /// One client operation.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum OpKind {
     Create {
         path: String,
-        value: Bytes,
+        value: Data,
         ephemeral: bool,
         sequential: bool,
     },
     Set {
         path: String,
-        value: Bytes,
+        value: Data,
         version: i32,
     },
     Delete {
@@ -42,7 +42,7 @@ pub enum OpKind {
     /// setData of several paths in one multi.
     MultiSet {
         paths: Vec<String>,
-        value: Bytes,
+        value: Data,
     },
     Ping,
 }
@@ -84,7 +84,7 @@ pub enum Outcome {
 /// What a successful reply carried.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct OkValue {
-    pub data: Option<Bytes>,
+    pub data: Option<Data>,
     pub version: Option<i32>,
     pub path: Option<String>,
     pub children: Option<Vec<String>>,

@@ -9,8 +9,11 @@
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-/// The version written in every file header; readers refuse other versions.
-pub const FORMAT_VERSION: u32 = 1;
+/// The version written in every file header. Version 2 added null znode data; version 1 files (see
+/// `format_v1`) are still read. Readers refuse any other version.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this build reads.
+pub const OLDEST_READABLE_VERSION: u32 = 1;
 /// Magic of a transaction log file.
 pub const LOG_MAGIC: [u8; 4] = *b"RZKL";
 /// Magic of a snapshot file.
@@ -35,7 +38,7 @@ pub enum FormatError {
     ZeroHeader,
     #[error("bad magic {0:02x?} (not an rzk file of this kind)")]
     BadMagic([u8; 4]),
-    #[error("unsupported format version {0} (this build reads {FORMAT_VERSION})")]
+    #[error("unsupported format version {0} (this build reads {OLDEST_READABLE_VERSION} to {FORMAT_VERSION})")]
     BadVersion(u32),
     #[error("record payload does not decode: {0}")]
     Decode(String),
@@ -60,8 +63,17 @@ pub fn encode_file_header(magic: [u8; 4], zxid: i64) -> [u8; FILE_HEADER_LEN] {
     h
 }
 
-/// The zxid in a file header of the expected kind.
-pub fn decode_file_header(bytes: &[u8], magic: [u8; 4]) -> Result<i64, FormatError> {
+/// What a file header says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileHeader {
+    /// The format version its records are in.
+    pub version: u32,
+    /// A log's first txn, or the zxid a snapshot is exact at.
+    pub zxid: i64,
+}
+
+/// Decodes a file header of the expected kind, in a version this build reads.
+pub fn decode_file_header(bytes: &[u8], magic: [u8; 4]) -> Result<FileHeader, FormatError> {
     let Some(h) = bytes.get(..FILE_HEADER_LEN) else {
         return Err(FormatError::ShortHeader);
     };
@@ -73,12 +85,15 @@ pub fn decode_file_header(bytes: &[u8], magic: [u8; 4]) -> Result<i64, FormatErr
         return Err(FormatError::BadMagic(found));
     }
     let version = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-    if version != FORMAT_VERSION {
+    if !(OLDEST_READABLE_VERSION..=FORMAT_VERSION).contains(&version) {
         return Err(FormatError::BadVersion(version));
     }
     let mut z = [0u8; 8];
     z.copy_from_slice(&h[8..16]);
-    Ok(i64::from_le_bytes(z))
+    Ok(FileHeader {
+        version,
+        zxid: i64::from_le_bytes(z),
+    })
 }
 
 fn bincode_config() -> impl bincode::config::Config {
@@ -404,7 +419,13 @@ mod tests {
     #[test]
     fn headers_check_magic_version_and_zeros() {
         let h = encode_file_header(LOG_MAGIC, 0x1_0000_0005);
-        assert_eq!(decode_file_header(&h, LOG_MAGIC), Ok(0x1_0000_0005));
+        assert_eq!(
+            decode_file_header(&h, LOG_MAGIC),
+            Ok(FileHeader {
+                version: FORMAT_VERSION,
+                zxid: 0x1_0000_0005
+            })
+        );
         assert_eq!(
             decode_file_header(&h, SNAPSHOT_MAGIC),
             Err(FormatError::BadMagic(LOG_MAGIC))
@@ -417,11 +438,14 @@ mod tests {
             decode_file_header(&[0; 16], LOG_MAGIC),
             Err(FormatError::ZeroHeader)
         );
-        let mut v2 = h;
-        v2[4] = 2;
+        let mut v1 = h;
+        v1[4] = 1;
+        assert_eq!(decode_file_header(&v1, LOG_MAGIC).map(|h| h.version), Ok(1));
+        let mut v3 = h;
+        v3[4] = 3;
         assert_eq!(
-            decode_file_header(&v2, LOG_MAGIC),
-            Err(FormatError::BadVersion(2))
+            decode_file_header(&v3, LOG_MAGIC),
+            Err(FormatError::BadVersion(3))
         );
     }
 

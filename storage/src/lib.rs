@@ -14,6 +14,7 @@ mod crc_shift;
 mod dir;
 mod epochs;
 mod format;
+mod format_v1;
 mod paced_file;
 mod prefetch;
 mod purge;

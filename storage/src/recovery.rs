@@ -672,10 +672,10 @@ mod tests {
 mod generate {
     use super::*;
     use crate::{write_snapshot_file, FsDir, LogFile, StorageOptions};
-    use bytes::Bytes;
     use rzk_core::proto::records::{Acl, Id};
     use rzk_core::tree::DataTree;
     use rzk_core::txn::{Txn, TxnHeader};
+    use rzk_core::Data;
 
     fn txn(zxid: Zxid, half: Zxid) -> LoggedTxn {
         let n = (zxid - 1) % half;
@@ -683,7 +683,7 @@ mod generate {
         let txn = if zxid <= 100 {
             Txn::Create {
                 path: format!("/d{}", zxid - 1),
-                data: Bytes::new(),
+                data: Data::default(),
                 acl: vec![Acl {
                     perms: 31,
                     id: Id {
@@ -697,7 +697,7 @@ mod generate {
         } else if zxid <= half {
             Txn::Create {
                 path,
-                data: Bytes::from(vec![b'x'; 64]),
+                data: Data::from(vec![b'x'; 64]),
                 acl: vec![Acl {
                     perms: 31,
                     id: Id {
@@ -711,7 +711,7 @@ mod generate {
         } else {
             Txn::SetData {
                 path,
-                data: Bytes::from(vec![b'y'; 64]),
+                data: Data::from(vec![b'y'; 64]),
                 version: 1,
             }
         };

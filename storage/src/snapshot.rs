@@ -10,10 +10,9 @@ use std::fs::{self, File};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
 use rzk_core::proto::records::Acl;
 use rzk_core::tree::{DataTree, PersistedStat, RestoreError, TreeBuilder};
-use rzk_core::Zxid;
+use rzk_core::{Data, Zxid};
 use serde::{Deserialize, Serialize};
 
 use super::dir::{replace_atomically, sync_dir, Dir};
@@ -21,6 +20,7 @@ use super::format::{
     decode_file_header, decode_payload, encode_file_header, encode_record, read_frame, FormatError,
     Frame, FILE_HEADER_LEN, SNAPSHOT_MAGIC,
 };
+use super::format_v1::SnapshotRecordV1;
 use super::paced_file::PacedFile;
 use super::prefetch::{prefetch, Lookahead};
 use super::txn_log::parse_hex_suffix;
@@ -44,7 +44,7 @@ pub fn parse_snapshot_name(name: &str) -> Option<Zxid> {
 pub enum SnapshotRecord {
     Node {
         path: String,
-        data: Bytes,
+        data: Data,
         acl: Vec<Acl>,
         stat: PersistedStat,
     },
@@ -68,7 +68,7 @@ pub enum SnapshotRecord {
 enum NodeRecordRef<'a> {
     Node {
         path: &'a str,
-        data: &'a Bytes,
+        data: &'a Data,
         acl: &'a [Acl],
         stat: &'a PersistedStat,
     },
@@ -177,9 +177,19 @@ pub fn write_snapshot_in(dir: &dyn Dir, zxid: Zxid, tree: &DataTree) -> Result<(
     Ok(())
 }
 
+/// Decodes one snapshot record of format `version`.
+fn decode_record(version: u32, payload: &[u8]) -> Result<SnapshotRecord, FormatError> {
+    if version == 1 {
+        decode_payload::<SnapshotRecordV1>(payload).map(SnapshotRecord::from)
+    } else {
+        decode_payload(payload)
+    }
+}
+
 /// Reads and checks a whole snapshot file: the zxid it is exact at and the tree.
 pub fn read_snapshot(buf: &[u8]) -> Result<(Zxid, DataTree), SnapshotError> {
-    let zxid = decode_file_header(buf, SNAPSHOT_MAGIC).map_err(SnapshotError::Header)?;
+    let header = decode_file_header(buf, SNAPSHOT_MAGIC).map_err(SnapshotError::Header)?;
+    let zxid = header.zxid;
     let mut builder = TreeBuilder::new();
     let (mut nodes, mut sessions) = (0u64, 0u64);
     let mut at = FILE_HEADER_LEN;
@@ -194,11 +204,10 @@ pub fn read_snapshot(buf: &[u8]) -> Result<(Zxid, DataTree), SnapshotError> {
                 })
             }
         };
-        let record: SnapshotRecord =
-            decode_payload(payload).map_err(|e| SnapshotError::Record {
-                offset: at,
-                reason: e.to_string(),
-            })?;
+        let record = decode_record(header.version, payload).map_err(|e| SnapshotError::Record {
+            offset: at,
+            reason: e.to_string(),
+        })?;
         match record {
             SnapshotRecord::Node {
                 path,
@@ -280,7 +289,8 @@ pub(crate) mod tests {
         }
     }
 
-    /// A tree after `n` txns: a session, its ephemeral, and some persistent nodes with data.
+    /// A tree after `n` txns: a session, its ephemeral, and some persistent nodes with data (null data for
+    /// every fifth zxid).
     pub(crate) fn tree_after(n: Zxid) -> (DataTree, Vec<LoggedTxn>) {
         let mut tree = DataTree::new();
         let mut log = Vec::new();
@@ -289,21 +299,29 @@ pub(crate) mod tests {
                 1 => Txn::CreateSession { timeout: 30_000 },
                 2 => Txn::Create {
                     path: "/eph".into(),
-                    data: Bytes::new(),
+                    data: Data::default(),
                     acl: acl(),
                     ephemeral_owner: 0x77,
                     parent_cversion: -1,
                 },
                 z if z % 2 == 1 => Txn::Create {
                     path: format!("/n{z}"),
-                    data: Bytes::from(format!("v{z}")),
+                    data: if z % 5 == 0 {
+                        Data::null()
+                    } else {
+                        Data::from(format!("v{z}"))
+                    },
                     acl: acl(),
                     ephemeral_owner: 0,
                     parent_cversion: -1,
                 },
                 z => Txn::SetData {
                     path: format!("/n{}", z - 1),
-                    data: Bytes::from(format!("w{z}")),
+                    data: if z % 5 == 0 {
+                        Data::null()
+                    } else {
+                        Data::from(format!("w{z}"))
+                    },
                     version: 1,
                 },
             };
@@ -341,6 +359,16 @@ pub(crate) mod tests {
         assert_eq!(back.digest(), tree.digest());
         assert_eq!(back.sessions(), tree.sessions());
         back.check_invariants().unwrap();
+        let nulls: Vec<&str> = back
+            .nodes()
+            .filter(|(_, n)| n.data().is_null())
+            .map(|(p, _)| p)
+            .collect();
+        assert_eq!(
+            nulls,
+            ["/n19", "/n29", "/n39", "/n9"],
+            "null data stays null"
+        );
     }
 
     #[test]

@@ -17,8 +17,9 @@ use rzk_core::Zxid;
 use super::dir::sync_dir;
 use super::format::{
     decode_file_header, decode_payload, encode_file_header, find_valid_record_after, read_frame,
-    FormatError, Frame, FILE_HEADER_LEN, LOG_MAGIC,
+    FormatError, Frame, FILE_HEADER_LEN, FORMAT_VERSION, LOG_MAGIC, OLDEST_READABLE_VERSION,
 };
+use super::format_v1::LoggedTxnV1;
 
 const LOG_PREFIX: &str = "log.";
 
@@ -81,10 +82,28 @@ fn is_torn_magic(found: [u8; 4], magic: [u8; 4]) -> bool {
     (0..=4).any(|k| found[..k] == magic[..k] && found[k..].iter().all(|&b| b == 0))
 }
 
+/// Decodes one log record of format `version`.
+fn decode_txn(version: u32, payload: &[u8]) -> Result<LoggedTxn, FormatError> {
+    if version == 1 {
+        decode_payload::<LoggedTxnV1>(payload).map(LoggedTxn::from)
+    } else {
+        decode_payload(payload)
+    }
+}
+
+/// [`find_valid_record_after`] for log records of format `version`.
+fn find_valid_txn_after(version: u32, buf: &[u8], after: usize) -> Option<usize> {
+    if version == 1 {
+        find_valid_record_after::<LoggedTxnV1>(buf, after)
+    } else {
+        find_valid_record_after::<LoggedTxn>(buf, after)
+    }
+}
+
 /// Reads every record of a log file.
 pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
-    let header_zxid = match decode_file_header(buf, LOG_MAGIC) {
-        Ok(z) => z,
+    let (version, header_zxid) = match decode_file_header(buf, LOG_MAGIC) {
+        Ok(h) => (h.version, h.zxid),
         Err(
             e @ (FormatError::ShortHeader
             | FormatError::ZeroHeader
@@ -94,7 +113,11 @@ pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
             // Torn while being created (the header is synced before any record is written): only if
             // nothing valid follows. A header with another magic or another (non-zero) format version is
             // foreign, not torn: it is never truncated or removed.
-            if let Some(at) = find_valid_record_after::<LoggedTxn>(buf, 0) {
+            // A header is torn only while this build creates a file, but look for records of either
+            // version: a record that decodes means the damage is not a torn creation.
+            let valid = find_valid_txn_after(FORMAT_VERSION, buf, 0)
+                .or_else(|| find_valid_txn_after(OLDEST_READABLE_VERSION, buf, 0));
+            if let Some(at) = valid {
                 return Err(Corruption {
                     offset: 0,
                     reason: format!("{e}, yet a valid record follows at {at}"),
@@ -129,7 +152,7 @@ pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
     loop {
         match read_frame(buf, at) {
             Frame::Record { payload, next } => {
-                let txn: LoggedTxn = decode_payload(payload).map_err(|e| Corruption {
+                let txn = decode_txn(version, payload).map_err(|e| Corruption {
                     offset: at,
                     reason: format!("checksum is good but {e}"),
                 })?;
@@ -156,7 +179,7 @@ pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
                 scan.good_end = at;
             }
             Frame::End => {
-                if let Some(later) = find_valid_record_after::<LoggedTxn>(buf, at) {
+                if let Some(later) = find_valid_txn_after(version, buf, at) {
                     return Err(Corruption {
                         offset: at,
                         reason: format!(
@@ -167,7 +190,7 @@ pub fn scan_log(buf: &[u8]) -> Result<LogScan, Corruption> {
                 return Ok(scan);
             }
             Frame::Bad(bad) => {
-                if let Some(later) = find_valid_record_after::<LoggedTxn>(buf, at) {
+                if let Some(later) = find_valid_txn_after(version, buf, at) {
                     return Err(Corruption {
                         offset: at,
                         reason: format!("{bad}, yet a valid record follows at {later}"),
@@ -288,9 +311,9 @@ pub fn encode_log_file(txns: &[LoggedTxn]) -> Result<Vec<u8>, FormatError> {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use bytes::Bytes;
     use proptest::prelude::*;
     use rzk_core::txn::{Txn, TxnHeader};
+    use rzk_core::Data;
 
     pub(crate) fn txn(zxid: Zxid) -> LoggedTxn {
         LoggedTxn {
@@ -302,7 +325,11 @@ pub(crate) mod tests {
             },
             txn: Txn::SetData {
                 path: format!("/n{}", zxid % 7),
-                data: Bytes::from(vec![zxid as u8; (zxid % 13) as usize]),
+                // Empty for every 13th, null for every 11th.
+                data: match zxid % 11 {
+                    0 => Data::null(),
+                    _ => Data::from(vec![zxid as u8; (zxid % 13) as usize]),
+                },
                 version: zxid as i32,
             },
         }

@@ -123,3 +123,61 @@ def test_damage_in_the_middle_of_a_large_rzk_log_is_corruption_not_a_torn_tail(w
     assert r.returncode != 0
     assert "corrupt" in r.stderr and "yet a valid record follows" in r.stderr, r.stderr
     assert digests(data_dir) == before, "a corrupt log must not be repaired away"
+
+
+FIXTURES_V1 = Path(__file__).resolve().parents[2] / "storage" / "tests" / "fixtures" / "v1"
+
+
+def test_a_data_directory_of_format_version_1_is_served_and_null_data_survives_a_restart(workdir):
+    """The files of the last build before null data (format 1) are served as they were; null data written
+    on top of them (format 2 files beside format 1 ones) stays null across a restart, and the dump tools
+    print the old files exactly as that build did."""
+    data_dir = workdir / "data"
+    shutil.copytree(FIXTURES_V1 / "version-2", data_dir / "version-2")
+    rzk = str(servers.rzk_binary())
+    logs = "".join(
+        subprocess.run([rzk, "log", "dump", str(data_dir / "version-2" / f"log.{n}")], capture_output=True, text=True, check=True).stdout
+        for n in ("1", "c", "18", "23")
+    )
+    assert logs == (FIXTURES_V1 / "logs.dump").read_text()
+    snap = subprocess.run([rzk, "snapshot", "dump", str(data_dir / "version-2" / "snapshot.22")], capture_output=True, text=True, check=True)
+    assert snap.stdout == (FIXTURES_V1 / "snapshot.22.dump").read_text()
+
+    port = servers.free_port()
+    cfg = workdir / "v1.cfg"
+    cfg.write_text(f"tickTime=200\ndataDir={data_dir}\nclientPort={port}\nclientPortAddress=127.0.0.1\nadmin.enableServer=false\n")
+
+    def serve():
+        return subprocess.Popen([rzk, "server", str(cfg)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+
+    proc = serve()
+    try:
+        c = KazooClient(hosts=f"127.0.0.1:{port}")
+        c.start(timeout=30)
+        assert c.get("/app/n03")[0] == b"changed"
+        assert c.get("/app/empty")[0] == b""
+        assert c.get("/app/bin")[0] == bytes(range(256))
+        assert c.exists("/app/n04") is None
+        c.create("/app/null", None)
+        c.create("/app/set-null", b"x")
+        c.set("/app/set-null", None)
+        assert c.get("/app/null")[0] is None
+        c.stop()
+        c.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+    proc = serve()
+    try:
+        c = KazooClient(hosts=f"127.0.0.1:{port}")
+        c.start(timeout=30)
+        data, stat = c.get("/app/null")
+        assert data is None and stat.dataLength == 0
+        assert c.get("/app/set-null")[0] is None
+        assert c.get("/app/empty")[0] == b"", "empty stays apart from null"
+        assert c.get("/app/late")[0] == b"after the snapshot"
+        c.stop()
+        c.close()
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)

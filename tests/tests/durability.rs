@@ -5,6 +5,7 @@
 //! Builds the binary with `cargo build -p rzk` if `target/debug/rzk` is missing. The seed of the kill
 //! schedule is `RZK_DURABILITY_SEED` (default fixed), printed so a failure can be replayed.
 
+use rzk_core::Data;
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{self, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -209,7 +210,7 @@ impl Client {
     fn create(&mut self, path: &str, data: &[u8], flags: i32) -> io::Result<Result<String, i32>> {
         let body = RequestBody::Create(CreateRequest {
             path: path.into(),
-            data: Bytes::copy_from_slice(data),
+            data: Data::copy_from_slice(data),
             acl: open_acl(),
             flags,
         });
@@ -223,7 +224,7 @@ impl Client {
     fn set(&mut self, path: &str, data: &[u8], version: i32) -> io::Result<Result<i32, i32>> {
         let body = RequestBody::SetData(SetDataRequest {
             path: path.into(),
-            data: Bytes::copy_from_slice(data),
+            data: Data::copy_from_slice(data),
             version,
         });
         Ok(match self.call(OpCode::SetData, body)? {
@@ -239,7 +240,7 @@ impl Client {
             watch: false,
         });
         Ok(match self.call(OpCode::GetData, body)? {
-            (_, 0, ResponseBody::GetData(r)) => Ok((r.data, r.stat.version)),
+            (_, 0, ResponseBody::GetData(r)) => Ok((r.data.bytes(), r.stat.version)),
             (_, err, _) => Err(err),
         })
     }

@@ -83,7 +83,7 @@ pub fn create(path: String, data: Bytes, ephemeral: bool) -> (OpCode, RequestBod
         OpCode::Create,
         RequestBody::Create(CreateRequest {
             path,
-            data,
+            data: data.into(),
             acl: open_acl(),
             flags: if ephemeral { 1 } else { 0 },
         }),
@@ -102,7 +102,7 @@ pub fn set_data(path: String, data: Bytes) -> (OpCode, RequestBody) {
         OpCode::SetData,
         RequestBody::SetData(SetDataRequest {
             path,
-            data,
+            data: data.into(),
             version: -1,
         }),
     )

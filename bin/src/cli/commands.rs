@@ -9,6 +9,7 @@ use rzk_core::proto::records::*;
 use rzk_core::proto::request::RequestBody;
 use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::{ErrorCode, OpCode};
+use rzk_core::Data;
 
 use super::args::{call, path_arg, tokenize, Args, CmdResult, Failure};
 use super::client::{resolve_servers, CallError, Client, EventSink, WatchKind};
@@ -377,11 +378,11 @@ fn ls(c: &mut Client, args: &Args) -> CmdResult {
 
 fn create(c: &mut Client, args: &Args) -> CmdResult {
     let path = path_arg(args, 0)?;
+    // No data argument is null data, as zkCli sends it.
     let data = args
         .positional
         .get(1)
-        .map(|d| Bytes::from(d.clone().into_bytes()))
-        .unwrap_or_default();
+        .map_or(Data::null(), |d| Data::from(d.clone().into_bytes()));
     let acl = match args.positional.get(2) {
         Some(text) => format::parse_acl(text).map_err(Failure::Message)?,
         None => format::open_acl(),
@@ -470,7 +471,7 @@ fn get(c: &mut Client, args: &Args) -> CmdResult {
         if watch {
             c.remember_watch(WatchKind::Data, &path);
         }
-        if r.stat.data_length < 0 {
+        if r.data.is_null() {
             println!("null");
         } else {
             println!("{}", String::from_utf8_lossy(&r.data));
@@ -487,7 +488,7 @@ fn set(c: &mut Client, args: &Args) -> CmdResult {
     let data = args.positional.get(1).ok_or(Failure::Usage)?;
     let body = RequestBody::SetData(SetDataRequest {
         path: path.clone(),
-        data: Bytes::from(data.clone().into_bytes()),
+        data: Data::from(data.clone().into_bytes()),
         version: version_arg(args)?,
     });
     if let ResponseBody::SetData(r) = call(c, OpCode::SetData, body, &path)? {

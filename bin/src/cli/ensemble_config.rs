@@ -27,7 +27,7 @@ pub fn config(c: &mut Client, args: &Args) -> CmdResult {
     if watch {
         c.remember_watch(WatchKind::Data, CONFIG_PATH);
     }
-    let text = if r.stat.data_length < 0 {
+    let text = if r.data.is_null() {
         "null".to_string()
     } else {
         String::from_utf8_lossy(&r.data).into_owned()

@@ -10,7 +10,6 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use bytes::Bytes;
 use rzk_core::proto::path::{validate, PathError};
 use rzk_core::proto::records::{
     CreateRequest, DeleteRequest, ExistsRequest, GetChildrenRequest, GetDataRequest,
@@ -19,6 +18,7 @@ use rzk_core::proto::records::{
 use rzk_core::proto::request::RequestBody;
 use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::{ErrorCode, OpCode};
+use rzk_core::Data;
 
 use super::args::{Args, CmdResult, Failure};
 use super::client::{CallError, Client};
@@ -177,7 +177,7 @@ fn get_children(c: &mut Client, path: &str) -> Result<Vec<String>, Op> {
 fn create(c: &mut Client, path: &str, data: String) -> Result<(), Op> {
     let body = RequestBody::Create(CreateRequest {
         path: path.to_string(),
-        data: Bytes::from(data.into_bytes()),
+        data: Data::from(data.into_bytes()),
         acl: format::open_acl(),
         flags: 0,
     });
@@ -194,7 +194,7 @@ fn create_if_missing(c: &mut Client, path: &str) -> Result<(), Op> {
 fn set_data(c: &mut Client, path: &str, data: String) -> Result<(), Op> {
     let body = RequestBody::SetData(SetDataRequest {
         path: path.to_string(),
-        data: Bytes::from(data.into_bytes()),
+        data: Data::from(data.into_bytes()),
         version: -1,
     });
     request(c, OpCode::SetData, path, body).map(|_| ())

@@ -167,6 +167,7 @@ impl Node {
             | OpCode::CreateContainer
             | OpCode::CreateTtl
             | OpCode::Delete
+            | OpCode::DeleteContainer
             | OpCode::SetData
             | OpCode::SetAcl
             | OpCode::Check
@@ -211,16 +212,8 @@ impl Node {
                 self.queue_answer(now, conn, req.xid, op, err, None, false);
                 return self.drain(now, conn, out);
             }
-            OpCode::Sasl => {
-                // No SASL provider is configured: like ZooKeeper without one, refuse the exchange.
-                self.queue_answer(now, conn, req.xid, op, ErrorCode::AuthFailed, None, true);
-                return self.drain(now, conn, out);
-            }
-            // deleteContainer is the server's own op; createSession only exists as a handshake.
-            OpCode::DeleteContainer
-            | OpCode::CreateSession
-            | OpCode::Notification
-            | OpCode::Error => {
+            // createSession only exists as a handshake.
+            OpCode::CreateSession | OpCode::Notification | OpCode::Error => {
                 self.queue_answer(now, conn, req.xid, op, ErrorCode::Unimplemented, None, true);
                 return self.drain(now, conn, out);
             }

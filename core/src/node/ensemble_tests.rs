@@ -6,6 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
+use crate::Data;
 use bytes::Bytes;
 
 use super::*;
@@ -474,7 +475,7 @@ impl Cluster {
     fn send_create(&mut self, id: ServerId, conn: ConnId, xid: i32, path: &str) {
         let body = RequestBody::Create(CreateRequest {
             path: path.into(),
-            data: Bytes::from_static(b"v"),
+            data: Data::from_static(b"v"),
             acl: crate::acl::open_acl_unsafe(),
             flags: 0,
         });
@@ -539,7 +540,7 @@ fn txn(epoch: u32, counter: u32, parent_cversion: i32) -> LoggedTxn {
         },
         txn: Txn::Create {
             path: path(epoch, counter),
-            data: Bytes::from_static(b"x"),
+            data: Data::from_static(b"x"),
             acl: crate::acl::open_acl_unsafe(),
             ephemeral_owner: 0,
             parent_cversion,

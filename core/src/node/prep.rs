@@ -10,6 +10,7 @@ use crate::proto::request::{MultiOp, RequestBody};
 use crate::proto::{ErrorCode, OpCode};
 use crate::tree::NodeKind;
 use crate::txn::Txn;
+use crate::Data;
 
 /// Who is writing, and when.
 pub struct PrepCtx<'a> {
@@ -41,9 +42,7 @@ pub fn prep_write(
         RequestBody::CreateTtl(r) => {
             prep_create(view, ctx, op, &r.path, &r.data, &r.acl, r.flags, r.ttl)
         }
-        RequestBody::Delete(r) if op == OpCode::DeleteContainer => {
-            prep_delete_container(view, &r.path)
-        }
+        RequestBody::DeleteContainer(_) => prep_client_delete_container(),
         RequestBody::Delete(r) => prep_delete(view, ctx, &r.path, r.version),
         RequestBody::SetData(r) => prep_set_data(view, ctx, &r.path, &r.data, r.version),
         RequestBody::SetAcl(r) => prep_set_acl(view, ctx, &r.path, &r.acl, r.version),
@@ -160,7 +159,7 @@ fn prep_create(
     ctx: &PrepCtx<'_>,
     op: OpCode,
     p: &str,
-    data: &bytes::Bytes,
+    data: &Data,
     acl_list: &[Acl],
     flags: i32,
     ttl: i64,
@@ -261,7 +260,16 @@ fn prep_delete(view: &mut View<'_>, ctx: &PrepCtx<'_>, p: &str, version: i32) ->
     Ok(Txn::Delete { path: p.to_owned() })
 }
 
-/// deleteContainer, issued by the server's reaper: only empty containers and TTL nodes go.
+/// deleteContainer sent by a client. ZooKeeper 3.8 reads the path as `new String(request.array())`: the
+/// whole packet, whose request header (xid and opcode 20) always holds a zero byte, so the path contains
+/// `\0` and the answer is BadArguments whatever the body. That is also the safe answer: ZooKeeper would check
+/// no ACL for this op.
+fn prep_client_delete_container() -> PrepResult {
+    Err(ErrorCode::BadArguments)
+}
+
+/// deleteContainer, issued by the server's reaper: only empty containers and TTL nodes go. A node of
+/// another kind is BadVersion, ZooKeeper's answer.
 pub fn prep_delete_container(view: &mut View<'_>, p: &str) -> PrepResult {
     let node = need(view, p)?;
     if node.num_children > 0 {
@@ -271,7 +279,7 @@ pub fn prep_delete_container(view: &mut View<'_>, p: &str) -> PrepResult {
         NodeKind::from_owner(node.owner),
         NodeKind::Container | NodeKind::Ttl(_)
     ) {
-        return Err(ErrorCode::BadArguments);
+        return Err(ErrorCode::BadVersion);
     }
     let parent_path = path::parent(p);
     let parent = need(view, parent_path)?;
@@ -290,7 +298,7 @@ fn prep_set_data(
     view: &mut View<'_>,
     ctx: &PrepCtx<'_>,
     p: &str,
-    data: &bytes::Bytes,
+    data: &Data,
     version: i32,
 ) -> PrepResult {
     check_path(p, false)?;
@@ -342,6 +350,6 @@ fn prep_check(view: &mut View<'_>, ctx: &PrepCtx<'_>, p: &str, version: i32) -> 
 
 /// Txn data in its own allocation: decoded requests slice the connection's read buffer, and a txn that
 /// lives on (in the log queue, in a simulator's record) must not keep that whole buffer alive.
-fn own(data: &bytes::Bytes) -> bytes::Bytes {
-    bytes::Bytes::copy_from_slice(data)
+fn own(data: &Data) -> Data {
+    data.detached()
 }

@@ -167,11 +167,15 @@ impl Node {
                 Ok(ResponseBody::WhoAmI(WhoAmIResponse { client_info }))
             }
             RequestBody::Ping => Ok(ResponseBody::Empty),
+            // No SASL provider is configured. ZooKeeper then has no SASL server for the connection: its
+            // processSasl catches the NullPointerException and answers Ok with a null token, adds no
+            // identity and keeps the connection; so does rzk.
+            RequestBody::Sasl(_) => Ok(ResponseBody::Sasl(SetSaslResponse { token: None })),
             _ => Err(ErrorCode::Unimplemented),
         }
     }
 
-    fn get_data(&self, conn: ConnId, path: &str) -> Result<(bytes::Bytes, Stat), ErrorCode> {
+    fn get_data(&self, conn: ConnId, path: &str) -> Result<(crate::Data, Stat), ErrorCode> {
         let node = self.readable(conn, path, perms::READ)?;
         Ok((node.data().clone(), node.stat()))
     }

@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 
+use crate::Data;
 use bytes::Bytes;
 
 use super::*;
@@ -192,7 +193,7 @@ impl Harness {
     ) -> Result<String, ErrorCode> {
         let req = CreateRequest {
             path: path.into(),
-            data: Bytes::copy_from_slice(data),
+            data: Data::copy_from_slice(data),
             acl: crate::acl::open_acl_unsafe(),
             flags,
         };
@@ -202,7 +203,7 @@ impl Harness {
         }
     }
 
-    fn get(&mut self, conn: ConnId, path: &str, watch: bool) -> Result<(Bytes, Stat), ErrorCode> {
+    fn get(&mut self, conn: ConnId, path: &str, watch: bool) -> Result<(Data, Stat), ErrorCode> {
         let req = GetDataRequest {
             path: path.into(),
             watch,
@@ -222,7 +223,7 @@ impl Harness {
     ) -> Result<Stat, ErrorCode> {
         let req = SetDataRequest {
             path: path.into(),
-            data: Bytes::copy_from_slice(data),
+            data: Data::copy_from_slice(data),
             version,
         };
         match self.call(conn, OpCode::SetData, RequestBody::SetData(req)) {
@@ -255,6 +256,101 @@ fn create_get_set_delete_maintain_stat() {
 }
 
 #[test]
+fn null_data_reads_back_null_apart_from_empty() {
+    let mut h = Harness::new();
+    let (c, _) = h.connect();
+    let create = |path: &str, data: Data| {
+        RequestBody::Create(CreateRequest {
+            path: path.into(),
+            data,
+            acl: crate::acl::open_acl_unsafe(),
+            flags: 0,
+        })
+    };
+    assert_eq!(
+        h.call(c, OpCode::Create, create("/null", Data::null())).0,
+        ErrorCode::Ok
+    );
+    assert_eq!(
+        h.call(c, OpCode::Create, create("/empty", Data::default()))
+            .0,
+        ErrorCode::Ok
+    );
+    let (data, stat) = h.get(c, "/null", false).unwrap();
+    assert!(data.is_null());
+    assert_eq!(stat.data_length, 0);
+    let (data, _) = h.get(c, "/empty", false).unwrap();
+    assert!(!data.is_null() && data.is_empty());
+    // setData to null, and back through multiRead.
+    let set = RequestBody::SetData(SetDataRequest {
+        path: "/empty".into(),
+        data: Data::null(),
+        version: -1,
+    });
+    assert_eq!(h.call(c, OpCode::SetData, set).0, ErrorCode::Ok);
+    let read = vec![MultiOp::GetData(GetDataRequest {
+        path: "/empty".into(),
+        watch: false,
+    })];
+    let (_, body) = h.call(c, OpCode::MultiRead, RequestBody::Multi(read));
+    let ResponseBody::Multi(results) = body else {
+        panic!("{body:?}")
+    };
+    assert!(matches!(&results[0], MultiResult::GetData { data, .. } if data.is_null()));
+}
+
+#[test]
+fn a_client_deletecontainer_gets_zookeepers_answers() {
+    let mut h = Harness::new();
+    let (c, _) = h.connect();
+    let container = RequestBody::Create(CreateRequest {
+        path: "/box".into(),
+        data: Data::default(),
+        acl: crate::acl::open_acl_unsafe(),
+        flags: 4,
+    });
+    assert_eq!(
+        h.call(c, OpCode::CreateContainer, container).0,
+        ErrorCode::Ok
+    );
+    h.create(c, "/box/x", b"", 0).unwrap();
+    h.create(c, "/plain", b"", 0).unwrap();
+    let mut del = |path: &str| {
+        h.call(
+            c,
+            OpCode::DeleteContainer,
+            RequestBody::DeleteContainer(path.into()),
+        )
+        .0
+    };
+    // ZooKeeper reads the whole packet as the path, header included: always BadArguments.
+    for path in [
+        "no slash",
+        "/zookeeper",
+        "/nothing",
+        "/box",
+        "/plain",
+        "/box/x",
+    ] {
+        assert_eq!(del(path), ErrorCode::BadArguments, "{path}");
+    }
+    assert!(h.get(c, "/box/x", false).is_ok() && h.get(c, "/plain", false).is_ok());
+}
+
+#[test]
+fn sasl_without_a_provider_is_answered_with_a_null_token() {
+    let mut h = Harness::new();
+    let (c, _) = h.connect();
+    let sasl = RequestBody::Sasl(GetSaslRequest {
+        token: Bytes::from_static(b"token"),
+    });
+    let (err, body) = h.call(c, OpCode::Sasl, sasl);
+    assert_eq!(err, ErrorCode::Ok);
+    assert_eq!(body, ResponseBody::Sasl(SetSaslResponse { token: None }));
+    assert!(h.get(c, "/", false).is_ok(), "the connection stays open");
+}
+
+#[test]
 fn writes_are_answered_only_after_the_log_is_synced_and_in_request_order() {
     let mut h = Harness::new();
     let (c, _) = h.connect();
@@ -265,7 +361,7 @@ fn writes_are_answered_only_after_the_log_is_synced_and_in_request_order() {
         op: OpCode::Create,
         body: RequestBody::Create(CreateRequest {
             path: path.into(),
-            data: Bytes::new(),
+            data: Data::default(),
             acl: crate::acl::open_acl_unsafe(),
             flags: 0,
         }),
@@ -325,7 +421,7 @@ fn a_read_queued_between_two_writes_does_not_see_the_later_one() {
         op: OpCode::SetData,
         body: RequestBody::SetData(SetDataRequest {
             path: "/k".into(),
-            data: Bytes::from_static(v),
+            data: Data::from_static(v),
             version: -1,
         }),
     };
@@ -375,7 +471,7 @@ fn failed_multi_applies_nothing_and_reports_each_op() {
             OpCode::Create,
             CreateRequest {
                 path: "/m".into(),
-                data: Bytes::new(),
+                data: Data::default(),
                 acl: crate::acl::open_acl_unsafe(),
                 flags: 0,
             },
@@ -489,7 +585,7 @@ fn digest_acl_guards_reads_and_super_passes() {
     }];
     let req = CreateRequest {
         path: "/secret".into(),
-        data: Bytes::from_static(b"s"),
+        data: Data::from_static(b"s"),
         acl,
         flags: 0,
     };
@@ -606,7 +702,7 @@ fn empty_containers_are_reaped_after_they_had_children() {
     let (c, _) = h.connect();
     let req = CreateRequest {
         path: "/box".into(),
-        data: Bytes::new(),
+        data: Data::default(),
         acl: crate::acl::open_acl_unsafe(),
         flags: 4,
     };
@@ -727,7 +823,7 @@ fn a_cut_off_member_serves_read_only_clients_after_the_grace_period() {
     let (c, resp) = h.connect_read_only(true, 0).expect("read-only session");
     assert!(resp.read_only);
     assert_ne!(resp.session_id, 0);
-    assert_eq!(h.get(c, "/a", false).unwrap().0, Bytes::from_static(b"x"));
+    assert_eq!(h.get(c, "/a", false).unwrap().0, Data::from_static(b"x"));
     let kids = RequestBody::GetChildren(GetChildrenRequest {
         path: "/".into(),
         watch: false,
@@ -758,7 +854,7 @@ fn writes_and_sync_on_a_read_only_session_get_not_read_only() {
     let sync = RequestBody::Sync(SyncRequest { path: "/a".into() });
     assert_eq!(h.call(c, OpCode::Sync, sync).0, ErrorCode::NotReadOnly);
     assert!(h.log.is_empty(), "nothing was logged");
-    assert_eq!(h.get(c, "/a", false).unwrap().0, Bytes::from_static(b"x"));
+    assert_eq!(h.get(c, "/a", false).unwrap().0, Data::from_static(b"x"));
 }
 
 #[test]

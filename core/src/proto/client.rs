@@ -59,6 +59,7 @@ pub fn decode_reply(frame: Bytes, op: OpCode) -> Result<(ReplyHeader, ResponseBo
             ResponseBody::GetAllChildrenNumber(GetAllChildrenNumberResponse::read(r)?)
         }
         OpCode::WhoAmI => ResponseBody::WhoAmI(WhoAmIResponse::read(r)?),
+        OpCode::Sasl => ResponseBody::Sasl(SetSaslResponse::read(r)?),
         OpCode::AddWatch => {
             ErrorResponse::read(r)?;
             ResponseBody::AddWatch

@@ -115,6 +115,26 @@ impl Reader {
         }
     }
 
+    /// A jute `buffer` that may be null (-1), as znode data and SASL tokens are.
+    pub fn read_nullable_buffer(&mut self) -> Result<Option<Bytes>, DecodeError> {
+        match self.read_len()? {
+            None => Ok(None),
+            Some(n) => self.take(n).map(Some),
+        }
+    }
+
+    /// A znode's data: null stays null.
+    pub fn read_data(&mut self) -> Result<crate::Data, DecodeError> {
+        self.read_nullable_buffer().map(crate::Data::from)
+    }
+
+    /// Every byte left in the frame (a body that is not a jute record, as deleteContainer's raw path).
+    pub fn read_rest(&mut self) -> Bytes {
+        let rest = self.buf.slice(self.pos..);
+        self.pos = self.buf.len();
+        rest
+    }
+
     /// A jute `ustring`; null reads as empty.
     pub fn read_string(&mut self) -> Result<String, DecodeError> {
         // Java decodes invalid UTF-8 leniently (replacement characters); so do we, so a bad path gets
@@ -184,6 +204,24 @@ impl<'a> Writer<'a> {
     /// A jute `buffer`; empty is written as length 0, never as null.
     pub fn write_buffer(&mut self, v: &[u8]) {
         self.write_len(v.len());
+        self.buf.put_slice(v);
+    }
+
+    /// A jute `buffer` that may be null: `None` is written as length -1.
+    pub fn write_nullable_buffer(&mut self, v: Option<&[u8]>) {
+        match v {
+            None => self.write_int(-1),
+            Some(v) => self.write_buffer(v),
+        }
+    }
+
+    /// A znode's data: null is written as length -1.
+    pub fn write_data(&mut self, v: &crate::Data) {
+        self.write_nullable_buffer(v.as_option().map(|b| &b[..]));
+    }
+
+    /// Bytes as they are, with no length prefix.
+    pub fn write_raw(&mut self, v: &[u8]) {
         self.buf.put_slice(v);
     }
 

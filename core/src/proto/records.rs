@@ -4,6 +4,7 @@
 //! A jute `buffer` or `vector` may be "null" on the wire (length -1); we read null as empty and write empty,
 //! except where a record says otherwise.
 
+use crate::Data;
 use bytes::Bytes;
 
 use super::jute::{DecodeError, Reader, Record, Writer};
@@ -38,6 +39,8 @@ macro_rules! jute_record {
     (@write $w:ident, $v:expr, long) => { $w.write_long($v) };
     (@write $w:ident, $v:expr, bool) => { $w.write_bool($v) };
     (@write $w:ident, $v:expr, buffer) => { $w.write_buffer(&$v) };
+    (@write $w:ident, $v:expr, data) => { $w.write_data(&$v) };
+    (@write $w:ident, $v:expr, nullable_buffer) => { $w.write_nullable_buffer($v.as_deref()) };
     (@write $w:ident, $v:expr, string) => { $w.write_string(&$v) };
     (@write $w:ident, $v:expr, string_vec) => { $w.write_string_vec(&$v) };
     (@write $w:ident, $v:expr, vec) => { $w.write_vec(&$v) };
@@ -46,6 +49,8 @@ macro_rules! jute_record {
     (@read $r:ident, long) => { $r.read_long()? };
     (@read $r:ident, bool) => { $r.read_bool()? };
     (@read $r:ident, buffer) => { $r.read_buffer()? };
+    (@read $r:ident, data) => { $r.read_data()? };
+    (@read $r:ident, nullable_buffer) => { $r.read_nullable_buffer()? };
     (@read $r:ident, string) => { $r.read_string()? };
     (@read $r:ident, string_vec) => { $r.read_string_vec()? };
     (@read $r:ident, vec) => { $r.read_vec()? };
@@ -54,6 +59,8 @@ macro_rules! jute_record {
     (@arb long) => { proptest::prelude::any::<i64>() };
     (@arb bool) => { proptest::prelude::any::<bool>() };
     (@arb buffer) => { test_strategies::bytes() };
+    (@arb data) => { test_strategies::data() };
+    (@arb nullable_buffer) => { proptest::option::of(test_strategies::bytes()) };
     (@arb string) => { test_strategies::string() };
     (@arb string_vec) => { proptest::collection::vec(test_strategies::string(), 0..4) };
     (@arb vec, $t:ty) => { proptest::collection::vec(<$t>::arbitrary(), 0..4) };
@@ -73,6 +80,11 @@ pub(crate) mod test_strategies {
 
     pub fn bytes() -> impl Strategy<Value = Bytes> {
         proptest::collection::vec(any::<u8>(), 0..32).prop_map(Bytes::from)
+    }
+
+    /// Znode data: null sometimes, empty sometimes.
+    pub fn data() -> impl Strategy<Value = crate::Data> {
+        proptest::option::of(bytes()).prop_map(crate::Data::from)
     }
 }
 
@@ -327,13 +339,13 @@ jute_record!(GetDataRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetDataRequest {
     pub path: String,
-    pub data: Bytes,
+    pub data: Data,
     pub version: i32,
 }
 
 jute_record!(SetDataRequest {
     path: string,
-    data: buffer,
+    data: data,
     version: int,
 });
 
@@ -368,22 +380,25 @@ jute_record!(GetSaslRequest { token: buffer });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetSaslResponse {
-    pub token: Bytes,
+    /// Null when the server has no token to send (ZooKeeper without a SASL provider answers so).
+    pub token: Option<Bytes>,
 }
 
-jute_record!(SetSaslResponse { token: buffer });
+jute_record!(SetSaslResponse {
+    token: nullable_buffer
+});
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateRequest {
     pub path: String,
-    pub data: Bytes,
+    pub data: Data,
     pub acl: Vec<Acl>,
     pub flags: i32,
 }
 
 jute_record!(CreateRequest {
     path: string,
-    data: buffer,
+    data: data,
     acl: vec(Acl),
     flags: int,
 });
@@ -391,7 +406,7 @@ jute_record!(CreateRequest {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateTtlRequest {
     pub path: String,
-    pub data: Bytes,
+    pub data: Data,
     pub acl: Vec<Acl>,
     pub flags: i32,
     pub ttl: i64,
@@ -399,7 +414,7 @@ pub struct CreateTtlRequest {
 
 jute_record!(CreateTtlRequest {
     path: string,
-    data: buffer,
+    data: data,
     acl: vec(Acl),
     flags: int,
     ttl: long,
@@ -556,12 +571,12 @@ jute_record!(ExistsResponse { stat: record(Stat) });
 
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetDataResponse {
-    pub data: Bytes,
+    pub data: Data,
     pub stat: Stat,
 }
 
 jute_record!(GetDataResponse {
-    data: buffer,
+    data: data,
     stat: record(Stat),
 });
 

@@ -50,7 +50,7 @@ pub enum MultiResult {
     Check,
     GetChildren(Vec<String>),
     GetData {
-        data: Bytes,
+        data: crate::Data,
         stat: Stat,
     },
     /// A failed op, or in a failed multi an op that was rolled back (`Ok`) or never run
@@ -91,7 +91,7 @@ impl Record for MultiResult {
             }
             MultiResult::GetData { data, stat } => {
                 header(OpCode::GetData).write(w);
-                w.write_buffer(data);
+                w.write_data(data);
                 stat.write(w);
             }
             MultiResult::Error(code) => {
@@ -136,7 +136,7 @@ fn read_multi_result_body(h: MultiHeader, r: &mut Reader) -> Result<MultiResult,
         Some(OpCode::SetData) => MultiResult::SetData(Stat::read(r)?),
         Some(OpCode::GetChildren) => MultiResult::GetChildren(r.read_string_vec()?),
         Some(OpCode::GetData) => MultiResult::GetData {
-            data: r.read_buffer()?,
+            data: r.read_data()?,
             stat: Stat::read(r)?,
         },
         Some(OpCode::Error) => {
@@ -237,6 +237,7 @@ pub fn encode_notification(event: &WatcherEvent) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Data;
     use proptest::prelude::*;
 
     fn stat_bytes(s: &Stat) -> Vec<u8> {
@@ -420,7 +421,7 @@ mod tests {
         let results = vec![
             MultiResult::GetChildren(vec!["x".into()]),
             MultiResult::GetData {
-                data: Bytes::from_static(b"v"),
+                data: Data::from_static(b"v"),
                 stat,
             },
             MultiResult::Error(ErrorCode::NoNode),
@@ -457,7 +458,7 @@ mod tests {
                 Stat::arbitrary()
             )
                 .prop_map(|(d, stat)| MultiResult::GetData {
-                    data: Bytes::from(d),
+                    data: Data::from(d),
                     stat
                 }),
             proptest::sample::select(ErrorCode::ALL.to_vec()).prop_map(MultiResult::Error),

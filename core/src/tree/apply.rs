@@ -14,12 +14,11 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
-
 use crate::proto::path;
 use crate::proto::records::{Acl, Stat};
 use crate::proto::ErrorCode;
 use crate::txn::{Txn, TxnHeader};
+use crate::Data;
 
 use super::{DataTree, NodeKind, PersistedStat, ZNode};
 
@@ -287,7 +286,7 @@ impl DataTree {
         &mut self,
         header: &TxnHeader,
         path: &str,
-        data: &Bytes,
+        data: &Data,
         acl: &[Acl],
         ephemeral_owner: i64,
         parent_cversion: i32,
@@ -350,14 +349,10 @@ impl DataTree {
     }
 }
 
-/// A copy of `data` in an allocation of its own. The txn's `Bytes` may be a slice of a much larger buffer (a
+/// A copy of `data` in an allocation of its own. The txn's data may be a slice of a much larger buffer (a
 /// decoded frame, a log read), which a long-lived znode would otherwise keep alive whole.
-fn own(data: &Bytes) -> Bytes {
-    if data.is_empty() {
-        Bytes::new()
-    } else {
-        Bytes::copy_from_slice(data)
-    }
+fn own(data: &Data) -> Data {
+    data.detached()
 }
 
 /// The outcome of a failed multi from each sub-txn's own error (`None` for a sub-txn that was fine). As in

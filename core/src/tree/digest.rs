@@ -56,7 +56,11 @@ pub(super) fn node_hash(path: &str, node: &ZNode) -> u64 {
     let mut h = Fnv::new();
     h.u64(1); // domain tag: a znode
     h.field(path.as_bytes());
-    h.field(node.data());
+    match node.data().as_option() {
+        Some(data) => h.field(data),
+        // No length is u64::MAX: null differs from empty, and non-null data hashes as it always has.
+        None => h.u64(u64::MAX),
+    }
     acl_into(&mut h, node.acl());
     stat_into(&mut h, node.persisted_stat());
     h.finish()

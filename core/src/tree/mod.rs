@@ -31,12 +31,11 @@ use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use imbl::{OrdMap, OrdSet};
 
 use crate::proto::path;
 use crate::proto::records::{Acl, Id, Stat};
-use crate::Zxid;
+use crate::{Data, Zxid};
 
 use acl_intern::AclIntern;
 
@@ -120,7 +119,10 @@ impl DataTree {
         let open = open_acl();
         for p in ["/", ZOOKEEPER_PATH, QUOTA_PATH] {
             let acl = tree.acls.intern(&open);
-            tree.insert_node(p, ZNode::new(Bytes::new(), acl, PersistedStat::default()));
+            tree.insert_node(
+                p,
+                ZNode::new(Data::default(), acl, PersistedStat::default()),
+            );
         }
         let read_only = tree.acls.intern(&world_acl(1));
         let config_stat = PersistedStat {
@@ -129,7 +131,7 @@ impl DataTree {
         };
         tree.insert_node(
             CONFIG_PATH,
-            ZNode::new(Bytes::new(), read_only, config_stat),
+            ZNode::new(Data::default(), read_only, config_stat),
         );
         for p in [ZOOKEEPER_PATH, QUOTA_PATH, CONFIG_PATH] {
             if let Some(parent) = tree.node_mut(path::parent(p)) {

@@ -4,6 +4,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::Data;
 use bytes::Bytes;
 use proptest::prelude::*;
 
@@ -68,8 +69,10 @@ fn path() -> impl Strategy<Value = String> {
     prop::sample::select(PATHS.to_vec()).prop_map(str::to_owned)
 }
 
-fn data() -> impl Strategy<Value = Bytes> {
-    prop::collection::vec(any::<u8>(), 0..6).prop_map(Bytes::from)
+/// Data of a few bytes, empty, or null.
+fn data() -> impl Strategy<Value = Data> {
+    prop::option::of(prop::collection::vec(any::<u8>(), 0..6).prop_map(Bytes::from))
+        .prop_map(Data::from)
 }
 
 /// A txn that may appear inside a multi.
@@ -110,7 +113,7 @@ fn steps() -> impl Strategy<Value = Vec<(Txn, usize, u8)>> {
 
 #[derive(Debug, Clone, PartialEq)]
 struct ModelNode {
-    data: Bytes,
+    data: Data,
     acl: Vec<Acl>,
     version: i32,
     aversion: i32,

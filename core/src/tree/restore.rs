@@ -6,11 +6,9 @@
 //! Records come from disk: anything that does not describe a tree (an orphan, a duplicate or unsorted path, an
 //! invalid path, children under an ephemeral, no root) is an error value, never a panic.
 
-use bytes::Bytes;
-
 use crate::proto::path;
 use crate::proto::records::Acl;
-use crate::Zxid;
+use crate::{Data, Zxid};
 
 use super::{DataTree, NodeKind, PersistedStat, ZNode};
 
@@ -72,7 +70,7 @@ impl TreeBuilder {
     pub fn node(
         &mut self,
         node_path: &str,
-        data: Bytes,
+        data: Data,
         acl: &[Acl],
         stat: PersistedStat,
     ) -> Result<(), RestoreError> {
@@ -149,7 +147,7 @@ mod tests {
     fn create(path: &str, owner: i64, perms: i32) -> Txn {
         Txn::Create {
             path: path.into(),
-            data: Bytes::from(format!("data of {path}")),
+            data: Data::from(format!("data of {path}")),
             acl: acl(perms, "anyone"),
             ephemeral_owner: owner,
             parent_cversion: -1,
@@ -173,7 +171,7 @@ mod tests {
             },
             Txn::SetData {
                 path: "/a".into(),
-                data: Bytes::from_static(b"new"),
+                data: Data::from_static(b"new"),
                 version: 1,
             },
             Txn::SetAcl {
@@ -268,7 +266,7 @@ mod tests {
     fn build(paths: &[&str]) -> Result<DataTree, RestoreError> {
         let mut b = TreeBuilder::new();
         for p in paths {
-            b.node(p, Bytes::new(), &acl(31, "anyone"), stat())?;
+            b.node(p, Data::default(), &acl(31, "anyone"), stat())?;
         }
         b.finish(7)
     }
@@ -301,14 +299,14 @@ mod tests {
             RestoreError::BadPath { .. }
         ));
         let mut b = TreeBuilder::new();
-        b.node("/", Bytes::new(), &[], stat()).unwrap();
+        b.node("/", Data::default(), &[], stat()).unwrap();
         let eph = PersistedStat {
             ephemeral_owner: SESSION,
             ..stat()
         };
-        b.node("/e", Bytes::new(), &[], eph).unwrap();
+        b.node("/e", Data::default(), &[], eph).unwrap();
         assert_eq!(
-            b.node("/e/x", Bytes::new(), &[], stat()).unwrap_err(),
+            b.node("/e/x", Data::default(), &[], stat()).unwrap_err(),
             RestoreError::ChildOfEphemeral("/e/x".into())
         );
         b.session(1, 10).unwrap();
@@ -321,11 +319,11 @@ mod tests {
     #[test]
     fn restored_nodes_keep_their_data_and_acl() {
         let mut b = TreeBuilder::new();
-        b.node("/", Bytes::new(), &acl(31, "anyone"), stat())
+        b.node("/", Data::default(), &acl(31, "anyone"), stat())
             .unwrap();
         b.node(
             ZOOKEEPER_PATH,
-            Bytes::from_static(b"z"),
+            Data::from_static(b"z"),
             &acl(1, "x"),
             stat(),
         )

@@ -1,5 +1,6 @@
 //! The DataTree's Stat rules and bookkeeping, one behaviour per test.
 
+use crate::Data;
 use bytes::Bytes;
 
 use super::*;
@@ -42,7 +43,7 @@ fn header(zxid: i64) -> TxnHeader {
 fn create(path: &str, owner: i64, parent_cversion: i32) -> Txn {
     Txn::Create {
         path: path.into(),
-        data: Bytes::from(format!("data of {path}")),
+        data: Data::from(format!("data of {path}")),
         acl: open(),
         ephemeral_owner: owner,
         parent_cversion,
@@ -56,7 +57,7 @@ fn delete(path: &str) -> Txn {
 fn set_data(path: &str, data: &'static [u8], version: i32) -> Txn {
     Txn::SetData {
         path: path.into(),
-        data: Bytes::from_static(data),
+        data: Data::from_static(data),
         version,
     }
 }
@@ -576,7 +577,7 @@ fn approximate_data_size_counts_paths_and_data() {
     let mut f = Fixture::new();
     f.ok(Txn::Create {
         path: "/ab".into(),
-        data: Bytes::from_static(b"12345"),
+        data: Data::from_static(b"12345"),
         acl: open(),
         ephemeral_owner: 0,
         parent_cversion: 1,
@@ -646,13 +647,13 @@ fn stored_data_does_not_keep_the_txn_buffer_alive() {
     let data = frame.slice(10..20);
     f.ok(Txn::Create {
         path: "/a".into(),
-        data: data.clone(),
+        data: data.clone().into(),
         acl: open(),
         ephemeral_owner: 0,
         parent_cversion: 1,
     });
     let stored = f.tree.get("/a").unwrap().data();
-    assert_eq!(stored, &data);
+    assert_eq!(&stored[..], &data[..]);
     assert_ne!(stored.as_ptr(), data.as_ptr());
 }
 
@@ -662,7 +663,7 @@ fn stored_data_does_not_keep_the_txn_buffer_alive() {
 fn image(
     t: &DataTree,
 ) -> (
-    Vec<(String, Bytes, Vec<Acl>, Stat, Vec<String>)>,
+    Vec<(String, Data, Vec<Acl>, Stat, Vec<String>)>,
     Vec<(i64, i32)>,
     Vec<(i64, Vec<String>)>,
     Vec<String>,

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use bytes::Bytes;
+use crate::Data;
 use imbl::OrdSet;
 
 use crate::proto::records::{Acl, Stat};
@@ -30,12 +30,12 @@ pub struct PersistedStat {
 /// A znode as stored in the tree.
 ///
 /// Kept compact: the ACL list is shared with every node that has the same list (the tree interns it), the data
-/// is a `Bytes` shared with the txn that set it, and leaf nodes have an empty, unallocated children set.
+/// is a `Data` shared with the txn that set it, and leaf nodes have an empty, unallocated children set.
 /// Cloning is O(1): the children set is a persistent B-tree, so a snapshot that shares a node with 100,000
 /// children does not copy them when the live tree adds one more (only the touched B-tree nodes are copied).
 #[derive(Debug, Clone)]
 pub struct ZNode {
-    data: Bytes,
+    data: Data,
     acl: Arc<[Acl]>,
     stat: PersistedStat,
     children: OrdSet<Arc<str>>,
@@ -45,7 +45,7 @@ pub struct ZNode {
 }
 
 impl ZNode {
-    pub(super) fn new(data: Bytes, acl: Arc<[Acl]>, stat: PersistedStat) -> ZNode {
+    pub(super) fn new(data: Data, acl: Arc<[Acl]>, stat: PersistedStat) -> ZNode {
         ZNode {
             data,
             acl,
@@ -55,7 +55,7 @@ impl ZNode {
         }
     }
 
-    pub fn data(&self) -> &Bytes {
+    pub fn data(&self) -> &Data {
         &self.data
     }
 
@@ -110,7 +110,7 @@ impl ZNode {
         &mut self.stat
     }
 
-    pub(super) fn set_data(&mut self, data: Bytes) {
+    pub(super) fn set_data(&mut self, data: Data) {
         self.data = data;
     }
 
@@ -138,7 +138,7 @@ mod tests {
             cversion: 3,
             ..PersistedStat::default()
         };
-        ZNode::new(Bytes::from_static(b"abc"), Arc::from(Vec::new()), stat)
+        ZNode::new(Data::from_static(b"abc"), Arc::from(Vec::new()), stat)
     }
 
     #[test]

@@ -1,11 +1,10 @@
 //! A tree in a form that travels in a SNAP sync and rebuilds exactly on the other side.
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 use crate::proto::records::Acl;
 use crate::tree::{DataTree, PersistedStat, TreeBuilder};
-use crate::Zxid;
+use crate::{Data, Zxid};
 
 pub use crate::tree::RestoreError as SnapshotError;
 
@@ -13,7 +12,7 @@ pub use crate::tree::RestoreError as SnapshotError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotData {
     pub last_zxid: Zxid,
-    pub nodes: Vec<(String, Bytes, Vec<Acl>, PersistedStat)>,
+    pub nodes: Vec<(String, Data, Vec<Acl>, PersistedStat)>,
     pub sessions: Vec<(i64, i32)>,
 }
 

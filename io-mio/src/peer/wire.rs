@@ -15,7 +15,9 @@ use rzk_core::peer::ServerId;
 /// First bytes of every hello: "rzk peer".
 pub const PEER_MAGIC: [u8; 4] = *b"RZKP";
 /// The version of this protocol (framing, hello and `PeerMsg` encoding); both ends must speak the same.
-pub const PEER_PROTOCOL_VERSION: u32 = 1;
+/// Version 2: znode data may be null (in txns and SNAP syncs). A version 1 server is refused at the hello
+/// with a clear error: an ensemble is upgraded by stopping it, not server by server.
+pub const PEER_PROTOCOL_VERSION: u32 = 2;
 /// Bytes before a frame's payload.
 pub const FRAME_HEADER_LEN: usize = 8;
 
@@ -252,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn a_foreign_or_newer_hello_is_refused() {
+    fn a_foreign_older_or_newer_hello_is_refused() {
         let mut hello = Hello::new(1, PortKind::Quorum);
         hello.magic = *b"HTTP";
         let frame = encode_frame(&hello, 64).unwrap();
@@ -260,13 +262,15 @@ mod tests {
             panic!()
         };
         assert_eq!(decode_hello(payload), Err(WireError::BadMagic(*b"HTTP")));
-        let mut hello = Hello::new(1, PortKind::Quorum);
-        hello.version = 2;
-        let frame = encode_frame(&hello, 64).unwrap();
-        let Parsed::Frame { payload, .. } = parse_frame(&frame, 64) else {
-            panic!()
-        };
-        assert_eq!(decode_hello(payload), Err(WireError::BadVersion(2)));
+        for version in [PEER_PROTOCOL_VERSION - 1, PEER_PROTOCOL_VERSION + 1] {
+            let mut hello = Hello::new(1, PortKind::Quorum);
+            hello.version = version;
+            let frame = encode_frame(&hello, 64).unwrap();
+            let Parsed::Frame { payload, .. } = parse_frame(&frame, 64) else {
+                panic!()
+            };
+            assert_eq!(decode_hello(payload), Err(WireError::BadVersion(version)));
+        }
     }
 
     proptest! {

@@ -7,14 +7,14 @@
 
 use std::collections::{BTreeMap, HashSet};
 
-use bytes::Bytes;
 use rzk_core::proto::ErrorCode;
+use rzk_core::Data;
 
 use crate::history::{OpKind, Outcome};
 use crate::world::World;
 
 /// The register: absent, or a value with its version.
-type State = Option<(Bytes, i32)>;
+type State = Option<(Data, i32)>;
 
 /// One operation on a key as the checker sees it.
 #[derive(Debug, Clone)]
@@ -28,8 +28,8 @@ pub struct RegOp {
 
 #[derive(Debug, Clone)]
 pub enum RegKind {
-    Create(Bytes),
-    Set(Bytes, i32),
+    Create(Data),
+    Set(Data, i32),
     Delete(i32),
     Read,
 }
@@ -264,7 +264,7 @@ mod tests {
 
     fn read(v: &'static str) -> Outcome {
         Outcome::Ok(OkValue {
-            data: Some(Bytes::from_static(v.as_bytes())),
+            data: Some(Data::from_static(v.as_bytes())),
             ..OkValue::default()
         })
     }
@@ -276,9 +276,9 @@ mod tests {
     #[test]
     fn sequential_history_is_linearizable() {
         let ops = vec![
-            op(0, 1, RegKind::Create(Bytes::from_static(b"a")), ok()),
+            op(0, 1, RegKind::Create(Data::from_static(b"a")), ok()),
             op(2, 3, RegKind::Read, read("a")),
-            op(4, 5, RegKind::Set(Bytes::from_static(b"b"), 0), ok()),
+            op(4, 5, RegKind::Set(Data::from_static(b"b"), 0), ok()),
             op(6, 7, RegKind::Read, read("b")),
         ];
         assert_eq!(check_register(&ops, 10_000), Some(true));
@@ -287,8 +287,8 @@ mod tests {
     #[test]
     fn stale_read_after_acknowledged_write_is_caught() {
         let ops = vec![
-            op(0, 1, RegKind::Create(Bytes::from_static(b"a")), ok()),
-            op(2, 3, RegKind::Set(Bytes::from_static(b"b"), -1), ok()),
+            op(0, 1, RegKind::Create(Data::from_static(b"a")), ok()),
+            op(2, 3, RegKind::Set(Data::from_static(b"b"), -1), ok()),
             op(4, 5, RegKind::Read, read("a")),
         ];
         assert_eq!(check_register(&ops, 10_000), Some(false));
@@ -297,12 +297,12 @@ mod tests {
     #[test]
     fn concurrent_ops_may_linearize_either_way_and_lost_ops_may_vanish() {
         let ops = vec![
-            op(0, 10, RegKind::Create(Bytes::from_static(b"a")), ok()),
+            op(0, 10, RegKind::Create(Data::from_static(b"a")), ok()),
             op(1, 9, RegKind::Read, Outcome::Err(ErrorCode::NoNode)),
             op(
                 11,
                 u64::MAX,
-                RegKind::Set(Bytes::from_static(b"x"), -1),
+                RegKind::Set(Data::from_static(b"x"), -1),
                 Outcome::Lost,
             ),
             op(20, 21, RegKind::Read, read("a")),
@@ -313,19 +313,19 @@ mod tests {
     #[test]
     fn lost_write_seen_later_is_fine_but_bad_version_needs_a_mismatch() {
         let ops = vec![
-            op(0, 1, RegKind::Create(Bytes::from_static(b"a")), ok()),
+            op(0, 1, RegKind::Create(Data::from_static(b"a")), ok()),
             op(
                 2,
                 u64::MAX,
-                RegKind::Set(Bytes::from_static(b"x"), -1),
+                RegKind::Set(Data::from_static(b"x"), -1),
                 Outcome::Lost,
             ),
             op(10, 11, RegKind::Read, read("x")),
-            op(12, 13, RegKind::Set(Bytes::from_static(b"y"), 1), ok()),
+            op(12, 13, RegKind::Set(Data::from_static(b"y"), 1), ok()),
             op(
                 14,
                 15,
-                RegKind::Set(Bytes::from_static(b"z"), 2),
+                RegKind::Set(Data::from_static(b"z"), 2),
                 Outcome::Err(ErrorCode::BadVersion),
             ),
         ];

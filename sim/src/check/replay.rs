@@ -2,13 +2,13 @@
 
 use std::collections::BTreeMap;
 
-use bytes::Bytes;
 use rzk_core::tree::{DataTree, WatchTrigger};
 use rzk_core::txn::LoggedTxn;
+use rzk_core::Data;
 use rzk_core::Zxid;
 
 /// A node's state after some txn: absent, or its data and version.
-pub type NodeState = Option<(Bytes, i32)>;
+pub type NodeState = Option<(Data, i32)>;
 
 pub struct Replay {
     /// path -> (zxid, state after that zxid), in zxid order, starting with the initial state at zxid 0.
