@@ -68,6 +68,12 @@ impl Deref for Data {
     }
 }
 
+impl AsRef<[u8]> for Data {
+    fn as_ref(&self) -> &[u8] {
+        self
+    }
+}
+
 impl From<Bytes> for Data {
     fn from(bytes: Bytes) -> Data {
         Data(Some(bytes))

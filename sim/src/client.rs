@@ -291,12 +291,28 @@ impl SimClient {
                 ephemeral: false,
                 sequential: true,
             },
-            91 => OpKind::Create {
-                path: "/q".into(),
-                value: self.value(),
-                ephemeral: false,
-                sequential: false,
-            },
+            91 => {
+                // /q, or one of the nodes of a quota on it (zkCli's setquota -N 12 /q, a step at a time:
+                // a step before its parent fails, a repeated one finds the node there).
+                let (path, value) = match self.rng.range(0, 3) {
+                    0 => ("/q", self.value()),
+                    1 => ("/zookeeper/quota/q", Data::null()),
+                    2 => (
+                        "/zookeeper/quota/q/zookeeper_limits",
+                        Data::from_static(b"count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=12"),
+                    ),
+                    _ => (
+                        "/zookeeper/quota/q/zookeeper_stats",
+                        Data::from_static(b"count=0,bytes=0"),
+                    ),
+                };
+                OpKind::Create {
+                    path: path.into(),
+                    value,
+                    ephemeral: false,
+                    sequential: false,
+                }
+            }
             92..=95 => {
                 let paths = vec!["/m0".to_owned(), "/m1".to_owned()];
                 OpKind::MultiSet {

@@ -141,6 +141,8 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     config.snap_count = rng.range(50, 2_000);
     config.container_check_interval_ms = 1_000;
     config.global_outstanding_limit = rng.range(2, 1000) as u32;
+    // Clients put a quota on /q (hard count limit 12): with enforcement, creates past it are refused.
+    config.enforce_quota = rng.chance(0.5);
     if nodes > 1 {
         config.init_limit = 10;
         config.sync_limit = 5;

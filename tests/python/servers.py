@@ -101,6 +101,7 @@ def zoo_cfg_text(kind, data_dir, port):
             f"superDigest={SUPER_DIGEST}",
             f"znode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}",
             f"nio.sessionlessCnxnTimeout={SESSIONLESS_CNXN_TIMEOUT_MS}",
+            "enforceQuota=true",
         ]
     return "\n".join(lines) + "\n"
 
@@ -204,6 +205,7 @@ def start_zk():
         f"-Dznode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}",
         "-Dzookeeper.admin.enableServer=false",
         f"-Dzookeeper.nio.sessionlessCnxnTimeout={SESSIONLESS_CNXN_TIMEOUT_MS}",
+        "-Dzookeeper.enforceQuota=true",
         f"-Dlog4j.configuration=file:{conf_dir / 'log4j.properties'}",
         "-cp",
         f"{conf_dir}:/usr/share/java/*",

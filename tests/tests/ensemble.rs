@@ -497,25 +497,34 @@ async fn a_restarted_server_catches_up_and_serves_the_same_data() -> Result<()> 
     let leader = blocking(|| ensemble.leader()).context("a leader")?;
     let lagging = ensemble.ids().into_iter().find(|&id| id != leader).unwrap();
     let mut ledger = Ledger::default();
-    write_batch(&ensemble, "/before", 20, &mut ledger).await?;
+    // A quota over everything written below (zkCli's setquota): its usage is replicated state too.
+    for (path, data) in [
+        ("/zookeeper/quota/q", ""),
+        ("/zookeeper/quota/q/zookeeper_limits", "count=1000,bytes=-1"),
+        ("/zookeeper/quota/q/zookeeper_stats", "count=0,bytes=0"),
+    ] {
+        write_eventually(&ensemble, path, data.as_bytes()).await?;
+    }
+    write_eventually(&ensemble, "/q", b"").await?;
+    write_batch(&ensemble, "/q/before", 20, &mut ledger).await?;
 
     // Behind by a few writes.
     blocking(|| ensemble.kill(lagging))?;
-    write_batch(&ensemble, "/while-down-1", 100, &mut ledger).await?;
+    write_batch(&ensemble, "/q/while-down-1", 100, &mut ledger).await?;
     blocking(|| ensemble.restart(lagging))?;
     blocking(|| ensemble.wait_for_leader())?;
     check_replicas(&mut ensemble, &ledger).await?;
     let client = connect_to(&ensemble, lagging).await?;
-    let (data, stat) = client.get_data("/while-down-1/n99").await?;
+    let (data, stat) = client.get_data("/q/while-down-1/n99").await?;
     assert_eq!(
         (data, stat.version),
-        (b"/while-down-1/n99 data".to_vec(), 0)
+        (b"/q/while-down-1/n99 data".to_vec(), 0)
     );
     drop(client);
 
     // Behind a restarted leader: kill it, write, then restart the whole ensemble with it last.
     blocking(|| ensemble.kill(lagging))?;
-    write_batch(&ensemble, "/while-down-2", 100, &mut ledger).await?;
+    write_batch(&ensemble, "/q/while-down-2", 100, &mut ledger).await?;
     let others: Vec<u64> = blocking(|| ensemble.running());
     for &id in &others {
         blocking(|| ensemble.kill(id))?;
@@ -524,13 +533,28 @@ async fn a_restarted_server_catches_up_and_serves_the_same_data() -> Result<()> 
         blocking(|| ensemble.restart(id))?;
     }
     blocking(|| ensemble.wait_for_leader())?;
-    write_batch(&ensemble, "/after-restart", 20, &mut ledger).await?;
+    write_batch(&ensemble, "/q/after-restart", 20, &mut ledger).await?;
     blocking(|| ensemble.restart(lagging))?;
     blocking(|| ensemble.wait_for_leader())?;
     let znodes = check_replicas(&mut ensemble, &ledger).await?;
     let client = connect_to(&ensemble, lagging).await?;
-    let (data, _) = client.get_data("/after-restart/n19").await?;
-    assert_eq!(data, b"/after-restart/n19 data");
+    let (data, _) = client.get_data("/q/after-restart/n19").await?;
+    assert_eq!(data, b"/q/after-restart/n19 data");
+    // The quota's usage, the same on every replica (check_replicas compared whole trees), counts what is
+    // under /q: /q, four parents and 240 nodes with data.
+    let tree = dump(&ensemble, lagging).await?;
+    let bytes: usize = tree
+        .iter()
+        .filter(|(p, _)| p.as_str() == "/q" || p.starts_with("/q/"))
+        .map(|(_, (data, _))| data.len())
+        .sum();
+    let (usage, _) = client
+        .get_data("/zookeeper/quota/q/zookeeper_stats")
+        .await?;
+    assert_eq!(
+        String::from_utf8_lossy(&usage),
+        format!("count=245,bytes={bytes}")
+    );
     println!(
         "server {lagging} caught up twice; {znodes} znodes on every replica; its files: {:?}",
         ensemble.data_files(lagging)

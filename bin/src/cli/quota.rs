@@ -1,14 +1,10 @@
 //! `setquota`, `listquota`, `delquota`, done client-side as zkCli does them: a quota is a pair of plain
 //! znodes under /zookeeper/quota mirroring the quota'd path, `zookeeper_limits` (the limits) and
-//! `zookeeper_stats` (the usage). ZooKeeper's server keeps the usage up to date and warns (or, with
-//! `zookeeper.enforceQuota`, refuses writes) past a limit; rzk's server stores both nodes like any others,
-//! so the usage stays at what `setquota` wrote and nothing is enforced.
+//! `zookeeper_stats` (the usage). The server keeps the usage up to date and warns (or, with
+//! `enforceQuota=true`, refuses writes) past a limit: see core/src/tree/quota.rs.
 //!
 //! Every path is checked as ZooKeeper's Java client checks it before sending, so a bad path gets the
 //! same message as from zkCli (`setquota -n 1 /` fails on the quota path "/zookeeper/quota/").
-
-use std::collections::BTreeMap;
-use std::fmt;
 
 use rzk_core::proto::path::{validate, PathError};
 use rzk_core::proto::records::{
@@ -18,6 +14,7 @@ use rzk_core::proto::records::{
 use rzk_core::proto::request::RequestBody;
 use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::{ErrorCode, OpCode};
+use rzk_core::tree::{stats_track, StatsTrack};
 use rzk_core::Data;
 
 use super::args::{Args, CmdResult, Failure};
@@ -28,63 +25,10 @@ const QUOTA_ROOT: &str = "/zookeeper/quota";
 const LIMITS: &str = "zookeeper_limits";
 const STATS: &str = "zookeeper_stats";
 
-const COUNT: &str = "count";
-const BYTES: &str = "bytes";
-const COUNT_HARD: &str = "countHardLimit";
-const BYTES_HARD: &str = "byteHardLimit";
-
-/// The text of a limits or stats node, as ZooKeeper's StatsTrack reads and writes it:
-/// `count=N,bytes=M`, then (only if there are other keys) `=` and `;key=value` for each, sorted. The odd
-/// `=` makes pre-3.7 readers, which know only count and bytes, ignore the rest.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct StatsTrack(BTreeMap<String, i64>);
-
-impl StatsTrack {
-    /// Lenient: a pair without a number is skipped (ZooKeeper's parser would throw).
-    pub fn parse(text: &str) -> StatsTrack {
-        let mut values = BTreeMap::new();
-        for pair in text.split([',', ';']).filter(|p| !p.is_empty()) {
-            let mut parts = pair.split('=');
-            let key = parts.next().unwrap_or_default();
-            let value = match parts.next() {
-                None | Some("") => -1,
-                Some(v) => match v.trim().parse() {
-                    Ok(v) => v,
-                    Err(_) => continue,
-                },
-            };
-            values.insert(key.to_string(), value);
-        }
-        StatsTrack(values)
-    }
-
-    /// -1 (no limit) when absent.
-    pub fn get(&self, key: &str) -> i64 {
-        self.0.get(key).copied().unwrap_or(-1)
-    }
-
-    pub fn set(&mut self, key: &str, value: i64) {
-        self.0.insert(key.to_string(), value);
-    }
-}
-
-impl fmt::Display for StatsTrack {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{COUNT}={},{BYTES}={}", self.get(COUNT), self.get(BYTES))?;
-        let mut rest = self
-            .0
-            .iter()
-            .filter(|(k, _)| *k != COUNT && *k != BYTES)
-            .peekable();
-        if rest.peek().is_some() {
-            write!(f, "=")?;
-        }
-        for (k, v) in rest {
-            write!(f, ";{k}={v}")?;
-        }
-        Ok(())
-    }
-}
+const COUNT: &str = stats_track::COUNT;
+const BYTES: &str = stats_track::BYTES;
+const COUNT_HARD: &str = stats_track::COUNT_HARD_LIMIT;
+const BYTES_HARD: &str = stats_track::BYTE_HARD_LIMIT;
 
 fn quota_path(path: &str) -> String {
     format!("{QUOTA_ROOT}{path}")
@@ -173,11 +117,12 @@ fn get_children(c: &mut Client, path: &str) -> Result<Vec<String>, Op> {
     }
 }
 
-/// Creates a persistent node open to all, as zkCli's quota nodes are.
-fn create(c: &mut Client, path: &str, data: String) -> Result<(), Op> {
+/// Creates a persistent node open to all, as zkCli's quota nodes are; `None` is null data, as zkCli gives
+/// the intermediate nodes of the quota tree.
+fn create(c: &mut Client, path: &str, data: Option<String>) -> Result<(), Op> {
     let body = RequestBody::Create(CreateRequest {
         path: path.to_string(),
-        data: Data::from(data.into_bytes()),
+        data: data.map_or(Data::null(), |d| Data::from(d.into_bytes())),
         acl: format::open_acl(),
         flags: 0,
     });
@@ -185,7 +130,7 @@ fn create(c: &mut Client, path: &str, data: String) -> Result<(), Op> {
 }
 
 fn create_if_missing(c: &mut Client, path: &str) -> Result<(), Op> {
-    match create(c, path, String::new()) {
+    match create(c, path, None) {
         Err(Op::NodeExists(_)) => Ok(()),
         other => other,
     }
@@ -298,23 +243,23 @@ fn create_quota(c: &mut Client, path: &str, quota: &StatsTrack) -> Result<(), Op
     let limits_path = format!("{node}/{LIMITS}");
     let stats_path = format!("{node}/{STATS}");
     if exists(c, &limits_path)?.is_none() {
-        create(c, &limits_path, quota.to_string())?;
+        create(c, &limits_path, Some(quota.to_string()))?;
         let mut zero = StatsTrack::default();
         zero.set(COUNT, 0);
         zero.set(BYTES, 0);
-        create(c, &stats_path, zero.to_string())?;
-        let limits = StatsTrack::parse(&get_data(c, &limits_path)?);
-        let stats = StatsTrack::parse(&get_data(c, &stats_path)?);
+        create(c, &stats_path, Some(zero.to_string()))?;
+        let limits = StatsTrack::parse(get_data(c, &limits_path)?.as_bytes());
+        let stats = StatsTrack::parse(get_data(c, &stats_path)?.as_bytes());
         warn_if_already_over(&limits, &stats);
     } else {
         // A quota exists: only the limit given changes.
-        let mut limits = StatsTrack::parse(&get_data(c, &limits_path)?);
+        let mut limits = StatsTrack::parse(get_data(c, &limits_path)?.as_bytes());
         for k in [COUNT, BYTES, COUNT_HARD, BYTES_HARD] {
             if quota.get(k) > -1 {
                 limits.set(k, quota.get(k));
             }
         }
-        let stats = StatsTrack::parse(&get_data(c, &stats_path)?);
+        let stats = StatsTrack::parse(get_data(c, &stats_path)?.as_bytes());
         warn_if_already_over(&limits, &stats);
         set_data(c, &limits_path, limits.to_string())?;
     }
@@ -396,7 +341,7 @@ pub fn listquota(c: &mut Client, args: &Args) -> CmdResult {
     let limits_path = format!("{}/{LIMITS}", quota_path(path));
     eprintln!("absolute path is {limits_path}");
     let read = |c: &mut Client| -> Result<(StatsTrack, StatsTrack), Op> {
-        let limits = StatsTrack::parse(&get_data(c, &limits_path)?);
+        let limits = StatsTrack::parse(get_data(c, &limits_path)?.as_bytes());
         let stats = StatsTrack::parse(&get_data(c, &format!("{}/{STATS}", quota_path(path)))?);
         Ok((limits, stats))
     };
@@ -435,7 +380,7 @@ fn delete_quota(c: &mut Client, path: &str, flag: Option<char>) -> Result<(), Op
         println!("Quota does not exist for {path}");
         return Ok(());
     }
-    let mut limits = StatsTrack::parse(&get_data(c, &limits_path)?);
+    let mut limits = StatsTrack::parse(get_data(c, &limits_path)?.as_bytes());
     let key = match flag {
         None => {
             for kid in get_children(c, &node)? {

@@ -14,6 +14,7 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     "leaderServes",
     "cnxTimeout",
     "extendedTypesEnabled",
+    "enforceQuota",
     "readonlymode.enabled",
     "znode.container.checkIntervalMs",
     "nio.sessionlessCnxnTimeout",
@@ -59,7 +60,6 @@ pub fn ignored_reason(key: &str) -> Option<&'static str> {
         | "digest.enabled"
         | "audit.enable"
         | "serverStats.enabled"
-        | "enforceQuotas"
         | "oraclePath"
         | "closeSessionTxn.enabled"
         | "learner.closeSocketAsync"

@@ -75,6 +75,8 @@ pub struct ServerConfig {
     pub standalone_enabled: bool,
     pub reconfig_enabled: bool,
     pub extended_types_enabled: bool,
+    /// enforceQuota (ZooKeeper's `zookeeper.enforceQuota`): refuse writes past a quota's hard limit.
+    pub enforce_quota: bool,
     pub read_only_mode_enabled: bool,
     pub global_outstanding_limit: u32,
     pub jute_max_buffer: usize,
@@ -166,6 +168,7 @@ impl ServerConfig {
             standalone_enabled: true,
             reconfig_enabled: false,
             extended_types_enabled: false,
+            enforce_quota: false,
             read_only_mode_enabled: false,
             global_outstanding_limit: 1000,
             jute_max_buffer: 0xfffff,

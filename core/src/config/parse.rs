@@ -212,6 +212,7 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             "standaloneEnabled" => c.standalone_enabled = boolean(&e)?,
             "reconfigEnabled" => c.reconfig_enabled = boolean(&e)?,
             "extendedTypesEnabled" => c.extended_types_enabled = boolean(&e)?,
+            "enforceQuota" => c.enforce_quota = boolean(&e)?,
             "readonlymode.enabled" => c.read_only_mode_enabled = boolean(&e)?,
             "globalOutstandingLimit" => {
                 c.global_outstanding_limit = number(&e, 1, i32::MAX as u32)?

@@ -273,6 +273,7 @@ impl Node {
             session_id,
             auth,
             extended_types: self.config.server.extended_types_enabled,
+            enforce_quota: self.config.server.enforce_quota,
         };
         let mut view = View::new(&self.tree, &self.overlay);
         let txn = match &req.body {

@@ -18,6 +18,8 @@ pub struct NodeView {
     pub owner: i64,
     pub num_children: i32,
     pub acl: Vec<Acl>,
+    /// The data's length (null counts 0), for quota checks.
+    pub data_len: usize,
 }
 
 /// Pending changes by path: `None` means the node is being deleted.
@@ -66,6 +68,11 @@ pub struct View<'a> {
 }
 
 impl<'a> View<'a> {
+    /// The applied tree, without pending changes (what ZooKeeper's quota check reads).
+    pub fn tree(&self) -> &'a DataTree {
+        self.tree
+    }
+
     pub fn new(tree: &'a DataTree, overlay: &'a Overlay) -> View<'a> {
         View {
             tree,
@@ -91,6 +98,7 @@ impl<'a> View<'a> {
             owner: stat.ephemeral_owner,
             num_children: node.num_children() as i32,
             acl: node.acl().to_vec(),
+            data_len: node.data().len(),
         })
     }
 

@@ -17,6 +17,8 @@ pub struct PrepCtx<'a> {
     pub session_id: i64,
     pub auth: &'a [Id],
     pub extended_types: bool,
+    /// Refuse writes past a quota's hard limit (QuotaExceeded); otherwise they are only logged.
+    pub enforce_quota: bool,
 }
 
 type PrepResult = Result<Txn, ErrorCode>;
@@ -145,6 +147,27 @@ fn check_acl(node: &NodeView, perm: i32, ctx: &PrepCtx<'_>) -> Result<(), ErrorC
     }
 }
 
+/// ZooKeeper's checkQuota: a write that would pass a quota's limit is logged with ZooKeeper's warning, and
+/// refused with QuotaExceeded if the limit is hard and quotas are enforced. Usage and limits are read from
+/// the applied tree, as ZooKeeper reads them, so writes still in flight are not counted. ZooKeeper 3.8 checks
+/// (and so warns) only with `enforceQuota`; rzk warns about passed limits either way, as ZooKeeper did
+/// before 3.7.
+fn check_quota(
+    view: &View<'_>,
+    ctx: &PrepCtx<'_>,
+    p: &str,
+    bytes_diff: i64,
+    count_diff: i64,
+) -> Result<(), ErrorCode> {
+    for excess in view.tree().quota_check(p, bytes_diff, count_diff) {
+        tracing::warn!("{excess}");
+        if excess.hard && ctx.enforce_quota {
+            return Err(ErrorCode::QuotaExceeded);
+        }
+    }
+    Ok(())
+}
+
 /// checkAndIncVersion: -1 matches any version.
 fn next_version(current: i32, expected: i32) -> Result<i32, ErrorCode> {
     if expected != -1 && expected != current {
@@ -198,6 +221,7 @@ fn prep_create(
     if matches!(NodeKind::from_owner(parent.owner), NodeKind::Ephemeral(_)) {
         return Err(ErrorCode::NoChildrenForEphemerals);
     }
+    check_quota(view, ctx, &new_path, data.len() as i64, 1)?;
     let kind = if mode.ephemeral {
         NodeKind::Ephemeral(ctx.session_id)
     } else if mode.container {
@@ -226,6 +250,7 @@ fn prep_create(
             owner,
             num_children: 0,
             acl: acl_list.clone(),
+            data_len: data.len(),
         }),
     );
     Ok(Txn::Create {
@@ -304,8 +329,16 @@ fn prep_set_data(
     check_path(p, false)?;
     let node = need(view, p)?;
     check_acl(&node, perms::WRITE, ctx)?;
+    check_quota(view, ctx, p, data.len() as i64 - node.data_len as i64, 0)?;
     let version = next_version(node.version, version)?;
-    view.set(p, Some(NodeView { version, ..node }));
+    view.set(
+        p,
+        Some(NodeView {
+            version,
+            data_len: data.len(),
+            ..node
+        }),
+    );
     Ok(Txn::SetData {
         path: p.to_owned(),
         data: own(data),

@@ -49,8 +49,12 @@ fn config() -> NodeConfig {
 
 impl Harness {
     fn new() -> Harness {
+        Harness::with_config(config())
+    }
+
+    fn with_config(config: NodeConfig) -> Harness {
         Harness {
-            node: Node::new(config(), Recovered::default(), 1_000_000, 7),
+            node: Node::new(config, Recovered::default(), 1_000_000, 7),
             now: 1_000_000,
             next_conn: 1,
             auto_sync: true,
@@ -348,6 +352,50 @@ fn sasl_without_a_provider_is_answered_with_a_null_token() {
     assert_eq!(err, ErrorCode::Ok);
     assert_eq!(body, ResponseBody::Sasl(SetSaslResponse { token: None }));
     assert!(h.get(c, "/", false).is_ok(), "the connection stays open");
+}
+
+/// A server with a quota on /t (count hard limit 3: /t and two more), as zkCli's `setquota -N 3 /t`.
+fn quota_server(enforce: bool) -> (Harness, ConnId) {
+    let mut c = config();
+    c.server.enforce_quota = enforce;
+    let mut h = Harness::with_config(c);
+    let (conn, _) = h.connect();
+    h.create(conn, "/t", b"", 0).unwrap();
+    h.create(conn, "/zookeeper/quota/t", b"", 0).unwrap();
+    let limits = "count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=3";
+    let path = "/zookeeper/quota/t/zookeeper_limits";
+    h.create(conn, path, limits.as_bytes(), 0).unwrap();
+    h.create(
+        conn,
+        "/zookeeper/quota/t/zookeeper_stats",
+        b"count=0,bytes=0",
+        0,
+    )
+    .unwrap();
+    (h, conn)
+}
+
+#[test]
+fn with_enforce_quota_a_write_past_a_hard_limit_is_refused() {
+    let (mut h, c) = quota_server(true);
+    h.create(c, "/t/a", b"", 0).unwrap();
+    h.create(c, "/t/b", b"", 0).unwrap();
+    assert_eq!(h.create(c, "/t/c", b"", 0), Err(ErrorCode::QuotaExceeded));
+    assert_eq!(h.get(c, "/t/c", false), Err(ErrorCode::NoNode));
+    let (usage, _) = h
+        .get(c, "/zookeeper/quota/t/zookeeper_stats", false)
+        .unwrap();
+    assert_eq!(&usage[..], b"count=3,bytes=0");
+    // Elsewhere, and without enforcement, writes go on.
+    h.create(c, "/u", b"", 0).unwrap();
+    let (mut h, c) = quota_server(false);
+    for name in ["a", "b", "c", "d"] {
+        h.create(c, &format!("/t/{name}"), b"", 0).unwrap();
+    }
+    let (usage, _) = h
+        .get(c, "/zookeeper/quota/t/zookeeper_stats", false)
+        .unwrap();
+    assert_eq!(&usage[..], b"count=5,bytes=0");
 }
 
 #[test]

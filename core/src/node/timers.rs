@@ -61,6 +61,7 @@ impl Node {
 
     pub(super) fn on_tick(&mut self, now: u64, out: &mut Vec<Output>) {
         self.last_tick = now;
+        self.touch_paused_sessions(now);
         for timer in Timer::ALL {
             self.run_timer(timer, now, out);
         }
@@ -83,6 +84,21 @@ impl Node {
                 self.next_reap = now + self.config.server.container_check_interval_ms.max(1) as u64;
             }
             Timer::SessionExpiry | Timer::Reaper => {}
+        }
+    }
+
+    /// A connection this server stopped reading (its queue is full: backpressure) may hold the client's
+    /// pings unread; the server is the slow one, so its session stays alive until reading resumes.
+    fn touch_paused_sessions(&mut self, now: u64) {
+        let paused: Vec<(i64, i32)> = self
+            .conns
+            .values()
+            .filter(|c| c.paused && !c.read_only)
+            .filter_map(|c| c.session_id().map(|s| (s, c.timeout())))
+            .collect();
+        for (session, timeout) in paused {
+            self.sessions.touch(session, now);
+            self.follower_touch(session, timeout);
         }
     }
 

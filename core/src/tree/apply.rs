@@ -247,13 +247,18 @@ impl DataTree {
                 data,
                 version,
             } => {
-                let stat = self.modify_node(path, |n| {
+                let changed = self.modify_node(path, |n| {
+                    let old_len = n.data().len();
                     n.set_data(own(data));
                     let s = n.stat_mut();
                     s.mzxid = header.zxid;
                     s.mtime = header.time;
                     s.version = *version;
-                    n.stat()
+                    (old_len, n.stat())
+                });
+                let stat = changed.map(|(old_len, stat)| {
+                    self.quota_data_changed(path, old_len, data.len());
+                    stat
                 });
                 let mut outcome = ApplyOutcome::at(path);
                 outcome.stat = stat;
@@ -322,6 +327,7 @@ impl DataTree {
         let mut outcome = ApplyOutcome::at(path);
         outcome.stat = Some(node.stat());
         self.insert_node(path, node);
+        self.quota_created(path, data.len());
         outcome
             .triggers
             .push(WatchTrigger::Created(path.to_owned()));
@@ -336,6 +342,7 @@ impl DataTree {
             return;
         };
         self.acls.release(node.acl());
+        self.quota_deleted(path, node.data().len());
         let parent_path = path::parent(path);
         self.modify_node(parent_path, |parent| {
             parent.remove_child(path::basename(path));

@@ -14,7 +14,9 @@ mod acl_intern;
 mod apply;
 mod digest;
 mod node_kind;
+mod quota;
 mod restore;
+pub mod stats_track;
 mod znode;
 
 #[cfg(test)]
@@ -24,7 +26,9 @@ mod tests;
 
 pub use apply::{ApplyOutcome, WatchTrigger};
 pub use node_kind::{NodeKind, CONTAINER_OWNER, MAX_EXTENDED_SERVER_ID, MAX_TTL};
+pub use quota::{QuotaExcess, LIMITS_NODE, STATS_NODE};
 pub use restore::{RestoreError, TreeBuilder};
+pub use stats_track::StatsTrack;
 pub use znode::{PersistedStat, ZNode};
 
 use std::collections::BTreeMap;
@@ -65,6 +69,8 @@ pub struct DataTree {
     ephemerals: OrdMap<i64, OrdSet<PathKey>>,
     containers: OrdSet<PathKey>,
     ttls: OrdSet<PathKey>,
+    /// Paths that have a quota (a `zookeeper_limits` node under /zookeeper/quota): see `quota.rs`.
+    quota_roots: OrdSet<PathKey>,
     sessions: SessionTimeouts,
     last_zxid: Zxid,
     acls: AclIntern,
@@ -110,6 +116,7 @@ impl DataTree {
             ephemerals: OrdMap::new(),
             containers: OrdSet::new(),
             ttls: OrdSet::new(),
+            quota_roots: OrdSet::new(),
             sessions: SessionTimeouts::new(),
             last_zxid: 0,
             acls: AclIntern::default(),
@@ -317,6 +324,11 @@ impl DataTree {
         }
         if ttls != self.ttls {
             return Err("ttls index differs from the nodes".into());
+        }
+        let mut reindexed = self.clone();
+        reindexed.index_quotas();
+        if reindexed.quota_roots != self.quota_roots {
+            return Err("quota index differs from the limits nodes".into());
         }
         if digest != self.digest {
             return Err("cached digest differs from a full recomputation".into());

@@ -55,6 +55,7 @@ impl TreeBuilder {
                 ephemerals: Default::default(),
                 containers: Default::default(),
                 ttls: Default::default(),
+                quota_roots: Default::default(),
                 sessions: Default::default(),
                 last_zxid: 0,
                 acls: Default::default(),
@@ -121,6 +122,7 @@ impl TreeBuilder {
             return Err(RestoreError::NoRoot);
         }
         self.tree.last_zxid = last_zxid;
+        self.tree.index_quotas();
         Ok(self.tree)
     }
 }
