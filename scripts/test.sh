@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The project's test command: installs what the tests need (only when missing), builds the workspace,
-# runs `cargo test --workspace`, then the Python tests (kazoo + raw jute) in tests/python against rzk and
-# Apache ZooKeeper 3.8. Every stage runs even if an earlier test stage failed; the exit status is
+# runs `cargo test --workspace`, then the Python tests in tests/python (kazoo, raw jute, the Java client and
+# Curator suite in tests/java, the C client's cli_mt) against rzk and Apache ZooKeeper 3.8. Every stage runs even if an earlier test stage failed; the exit status is
 # non-zero if any stage failed, and the last line is a one-line summary.
 #
 # Environment (all optional):
@@ -32,8 +32,11 @@ as_root() {
 }
 
 install_system_packages() {
-    local pkgs=(netcat-openbsd)
-    case ",$TARGETS," in *,zk,*) pkgs+=(zookeeper zookeeper-bin) ;; esac
+    # The C client's shell (zookeeper-bin: cli_mt), and a JDK with the Java client and Curator 5.4 jars for
+    # tests/java (compiled with javac: Maven's registry is not reachable here), run against every target.
+    local pkgs=(netcat-openbsd zookeeper-bin default-jdk-headless libzookeeper-java libcurator-recipes-java
+        libcurator-discovery-java libslf4j-java libjackson2-databind-java libguava-java)
+    case ",$TARGETS," in *,zk,*) pkgs+=(zookeeper) ;; esac
     local missing=()
     for p in "${pkgs[@]}"; do
         dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

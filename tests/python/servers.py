@@ -257,3 +257,44 @@ def start(kind):
             return s
         return start_rzk()
     raise ValueError(kind)
+
+
+def start_rzk_ensemble(n=3):
+    """n rzk servers forming an ensemble on loopback (each with its own client, quorum and election port),
+    returned once every one serves sessions (so a leader is elected and the others follow it). Stop each
+    with .stop()."""
+    binary = rzk_binary()
+    if not binary.exists():
+        raise RuntimeError(f"rzk binary not found at {binary}: run `cargo build -p rzk` or set RZK_BIN")
+    ports = [(free_port(), free_port(), free_port()) for _ in range(n)]
+    members = [f"server.{i + 1}=127.0.0.1:{q}:{e}" for i, (_, q, e) in enumerate(ports)]
+    started = []
+    try:
+        for i, (client, _, _) in enumerate(ports):
+            workdir = Path(tempfile.mkdtemp(prefix=f"rzk-test-ensemble{i + 1}-"))
+            data_dir = workdir / "data"
+            data_dir.mkdir()
+            (data_dir / "myid").write_text(f"{i + 1}\n")
+            cfg = workdir / "zoo.cfg"
+            cfg.write_text(zoo_cfg_text("rzk", data_dir, client) + "initLimit=10\nsyncLimit=5\n" + "\n".join(members) + "\n")
+            log_path = workdir / "server.log"
+            with open(log_path, "wb") as log:
+                proc = subprocess.Popen(
+                    [str(binary), "server", str(cfg)], stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=workdir
+                )
+            started.append(Server("rzk", "127.0.0.1", client, workdir, proc, log_path))
+        for s in started:
+            _wait_until_serving(s)
+        return started
+    except BaseException:
+        for s in started:
+            s.stop()
+        raise
+
+
+def mode(server):
+    """The Mode line of srvr: leader, follower, observer or standalone."""
+    for line in four_letter(server.host, server.port, "srvr").splitlines():
+        if line.startswith("Mode: "):
+            return line[len("Mode: ") :].strip()
+    return None
