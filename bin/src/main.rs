@@ -8,6 +8,7 @@ mod four_letter_cmd;
 mod myid;
 mod sd_notify;
 mod server_cmd;
+mod service;
 mod sim_cmd;
 mod status_cmd;
 mod storage_cmd;
@@ -46,6 +47,16 @@ enum Command {
     Cli(cli::CliArgs),
     /// The mode of each local server of a zoo.cfg, like `zkServer.sh status`.
     Status(status_cmd::StatusArgs),
+    /// Start the server in the background, like `zkServer.sh start`; returns once it serves (or says why not).
+    Start(service::ServiceArgs),
+    /// Run the server in the foreground, like `zkServer.sh start-foreground`.
+    StartForeground(service::ServiceArgs),
+    /// Stop the server `start` started (its pid file), and wait until it has stopped.
+    Stop(service::ServiceArgs),
+    /// `stop`, then `start`.
+    Restart(service::ServiceArgs),
+    /// The version, like `zkServer.sh version`.
+    Version,
 }
 
 #[cfg(not(target_env = "msvc"))]
@@ -58,7 +69,17 @@ fn main() -> ExitCode {
     let logging = match &cli.command {
         Command::Sim(args) => init_sim_logging(args.trace),
         Command::Server(args) => init_logging("info", args.log_dir.as_deref()),
-        Command::Bench(_) | Command::Cli(_) | Command::Status(_) => init_logging("warn", None),
+        Command::StartForeground(_) => {
+            let log_dir = std::env::var_os("ZOO_LOG_DIR").filter(|d| !d.is_empty());
+            init_logging("info", log_dir.as_deref().map(std::path::Path::new))
+        }
+        Command::Bench(_)
+        | Command::Cli(_)
+        | Command::Status(_)
+        | Command::Start(_)
+        | Command::Stop(_)
+        | Command::Restart(_)
+        | Command::Version => init_logging("warn", None),
         _ => init_logging("info", None),
     };
     if let Err(e) = logging {
@@ -68,6 +89,21 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Cli(args) => return exit_on_error(cli::run(args)),
         Command::Status(args) => return exit_on_error(status_cmd::run(args)),
+        Command::Start(args) => return exit_on_error(service::run_start(&args)),
+        Command::Stop(args) => return exit_on_error(service::run_stop(&args)),
+        Command::Restart(args) => return exit_on_error(service::run_restart(&args)),
+        Command::Version => {
+            println!("{}", service::version());
+            Ok(())
+        }
+        Command::StartForeground(args) => service::foreground_config(&args).and_then(|config| {
+            server_cmd::run(server_cmd::ServerArgs {
+                config,
+                seed: None,
+                pid_file: None,
+                log_dir: None,
+            })
+        }),
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),

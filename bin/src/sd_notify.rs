@@ -1,10 +1,26 @@
 //! systemd's readiness protocol (sd_notify): a datagram such as "READY=1" to the unix socket named by
 //! $NOTIFY_SOCKET (a leading '@' names an abstract socket). Does nothing outside systemd.
+//!
+//! `rzk start` uses the same protocol to learn that the server it started is ready: it names its own socket
+//! in $RZK_START_NOTIFY, which gets READY=1 only (no STOPPING=1: that `start` is long gone by then).
 
 use std::os::unix::net::UnixDatagram;
 
+/// The variable `rzk start` sets for the server it starts.
+pub const START_NOTIFY_VAR: &str = "RZK_START_NOTIFY";
+
+/// Tells systemd (and an `rzk start` waiting for it) that the server is ready.
+pub fn notify_ready() {
+    notify("READY=1");
+    notify_via(START_NOTIFY_VAR, "READY=1");
+}
+
 pub fn notify(state: &str) {
-    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+    notify_via("NOTIFY_SOCKET", state);
+}
+
+fn notify_via(var: &str, state: &str) {
+    let Some(path) = std::env::var_os(var) else {
         return;
     };
     let Ok(socket) = UnixDatagram::unbound() else {
@@ -15,7 +31,7 @@ pub fn notify(state: &str) {
         None => socket.send_to(state.as_bytes(), &path),
     };
     if let Err(e) = sent {
-        tracing::warn!(error = %e, "cannot notify systemd ({state})");
+        tracing::warn!(error = %e, "cannot notify {var} ({state})");
     }
 }
 

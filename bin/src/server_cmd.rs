@@ -105,7 +105,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     let node = Node::new(node_config, recovered, server.clock().now_ms(), seed);
     let signals = stop_on_signals(server.shutdown_handle())?;
     // Listening and recovered: connections are queued by the kernel until the loop picks them up.
-    crate::sd_notify::notify("READY=1");
+    crate::sd_notify::notify_ready();
     let result = server.run(node);
     crate::sd_notify::notify("STOPPING=1");
     signals.close();

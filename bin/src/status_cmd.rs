@@ -1,4 +1,4 @@
-//! `rzk status <zoo.cfg>`: what `zkServer.sh status` prints. Asks `srvr` of every server of the config that
+//! `rzk status [zoo.cfg]`: what `zkServer.sh status` prints (config looked up as the other service verbs do). Asks `srvr` of every server of the config that
 //! runs on this host (standalone: the clientPort; ensemble: the client port of each server.N line whose host
 //! is local) and prints its mode. Exits non-zero when none answers.
 
@@ -8,14 +8,14 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::Args;
 use rzk_core::config::ServerConfig;
 
 #[derive(Debug, Args)]
 pub struct StatusArgs {
-    /// The zoo.cfg the servers were started with.
-    pub config: PathBuf,
+    /// The zoo.cfg the servers were started with: a path, or a file name in $ZOOCFGDIR. Without it:
+    /// $ZOOCFGDIR/zoo.cfg, else the embedded standalone default.
+    pub config: Option<PathBuf>,
 }
 
 /// One server to ask: where its client port listens.
@@ -27,10 +27,7 @@ struct Target {
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
-    let text = std::fs::read_to_string(&args.config)
-        .with_context(|| format!("cannot read {}", args.config.display()))?;
-    let config = ServerConfig::parse(&text)
-        .with_context(|| format!("invalid config {}", args.config.display()))?;
+    let config = crate::service::resolve(args.config.as_deref())?.config;
     let targets = local_targets(&config);
     if targets.is_empty() {
         println!("Client port not found in the config, nor on any local server.N line.");
@@ -39,7 +36,7 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     let mut answered = 0;
     for t in &targets {
         println!(
-            "Client port found: {}. Client address: {}.",
+            "Client port found: {}. Client address: {}. Client SSL: false.",
             t.port, t.address
         );
         match ask_srvr(&t.address, t.port) {

@@ -429,7 +429,7 @@ def test_status_prints_the_mode_of_local_servers(server, tmp_path):
     up = subprocess.run([str(RZK), "status", str(cfg)], capture_output=True, text=True, timeout=30)
     assert up.returncode == 0, up.stdout + up.stderr
     assert up.stdout.splitlines() == [
-        f"Client port found: {server.port}. Client address: 127.0.0.1.",
+        f"Client port found: {server.port}. Client address: 127.0.0.1. Client SSL: false.",
         "Mode: standalone",
     ]
     cfg.write_text(f"dataDir={tmp_path}\nclientPort={servers.free_port()}\nclientPortAddress=127.0.0.1\n")
@@ -447,3 +447,30 @@ def test_systemd_unit_verifies(tmp_path):
     path.write_text(unit)
     r = subprocess.run(["systemd-analyze", "verify", str(path)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0, r.stdout + r.stderr
+
+
+@pytest.mark.skipif(not ZKCLI.exists(), reason="Debian's zookeeper package (zkCli.sh) is not installed")
+def test_zkcli_add_watch_keeps_the_session(server):
+    """zkCli 3.8's `addWatch` dropped its connection to rzk while rzk's reply lacked ZooKeeper's 4-byte body
+    (issue 12): the persistent recursive watch now fires and later commands run on the same session."""
+    root = f"/aw_{uuid.uuid4().hex[:8]}"
+    script = "\n".join(
+        [
+            f"create {root}",
+            f"addWatch {root}",
+            f"create {root}/a x",
+            f"set {root}/a y",
+            f"get {root}/a",
+            f"delete {root}/a",
+            f"delete {root}",
+            "quit",
+        ]
+    )
+    r = subprocess.run(
+        [str(ZKCLI), "-server", server.hosts], input=script + "\n", capture_output=True, text=True, timeout=120
+    )
+    out = r.stdout + r.stderr
+    for event in (f"type:NodeCreated path:{root}/a", f"type:NodeDataChanged path:{root}/a"):
+        assert f"WatchedEvent state:SyncConnected {event}" in out, out
+    assert "y" in r.stdout.splitlines(), r.stdout
+    assert "Disconnected" not in out and "ConnectionLoss" not in out, out
