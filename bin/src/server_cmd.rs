@@ -13,7 +13,8 @@ use rzk_core::config::{ServerConfig, ServerSpec};
 use rzk_core::node::NodeConfig;
 use rzk_core::{Node, Recovered};
 use rzk_io_mio::storage::StorageOptions;
-use rzk_io_mio::{EnsembleOptions, Server, ServerOptions, Shutdown};
+use rzk_io_mio::tls::TlsAcceptor;
+use rzk_io_mio::{ClientTls, EnsembleOptions, Server, ServerOptions, Shutdown};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 use tracing::{info, warn};
@@ -78,16 +79,18 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     let recovered = recover(&storage)?;
     let counters = Arc::clone(&storage.counters);
     let admin = admin_addr(&config)?;
+    let tls = client_tls(&config)?;
     let options = ServerOptions {
         max_client_cnxns: config.max_client_cnxns,
         storage: Some(storage),
         ensemble,
         admin,
         poll_spin: Duration::from_micros(u64::from(config.poll_spin_micros)),
+        tls,
         ..ServerOptions::default()
     };
     let server = Server::bind(addr, options)
-        .with_context(|| format!("cannot listen for clients on {addr}"))?;
+        .with_context(|| format!("cannot listen for clients on {addr} (or on secureClientPort)"))?;
     if let Some(admin) = server.admin_addr() {
         info!(%admin, "admin server enabled");
     }
@@ -119,6 +122,27 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     result.context("the server stopped on an error")?;
     info!("stopped");
     Ok(())
+}
+
+/// TLS for clients (secureClientPort, client.portUnification): the stores are read now, so that a bad one
+/// stops startup with the reason (ZooKeeper starts and then fails every TLS handshake).
+fn client_tls(config: &ServerConfig) -> anyhow::Result<Option<ClientTls>> {
+    if !config.client_tls_enabled() {
+        return Ok(None);
+    }
+    let acceptor = TlsAcceptor::new(&config.client_tls, config.client_cert_reload)
+        .context("cannot set up TLS for clients")?;
+    let secure_addr = config.secure_client_port.map(|port| {
+        let ip = config
+            .secure_client_port_address
+            .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
+        SocketAddr::new(ip, port)
+    });
+    Ok(Some(ClientTls {
+        acceptor,
+        secure_addr,
+        unify_plain_port: config.client_port_unification,
+    }))
 }
 
 /// admin.serverAddress:admin.serverPort when admin.enableServer is true.

@@ -1,9 +1,11 @@
 //! One client socket as the driver sees it: bytes queued for it, whether the node wants its input, and
-//! whether it is on its way out (flushing before close).
+//! whether it is on its way out (flushing before close). A TLS connection carries its rustls session:
+//! bytes read are decrypted before the node sees them, bytes queued are encrypted as they are flushed.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use mio::net::TcpStream;
@@ -37,10 +39,41 @@ pub(crate) struct Connection {
     /// the driver only flushes what is queued, until this deadline (ms), then closes.
     pub(crate) closing_deadline: Option<u64>,
     registered: Option<Interest>,
+    transport: Transport,
+}
+
+/// How the bytes of a connection are carried.
+pub(crate) enum Transport {
+    Plain,
+    /// A unified port (client.portUnification): TLS if the first byte is a TLS handshake record's, else
+    /// plaintext, as ZooKeeper's UnifiedServerSocket / Netty's port unification decide.
+    Detect(Arc<rustls::ServerConfig>),
+    Tls {
+        session: Box<rustls::ServerConnection>,
+        /// The handshake has completed (and its certificate, if any, was reported).
+        established: bool,
+    },
+}
+
+/// The content type of a TLS handshake record: the first byte a TLS client sends.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+/// What arrived on a connection, once TLS is taken off.
+#[derive(Default)]
+pub(crate) struct Arrived {
+    /// Bytes for the node (empty while a TLS handshake is in progress).
+    pub(crate) plaintext: Vec<u8>,
+    /// The TLS handshake just completed: the client's certificate chain (leaf first), if it sent one.
+    pub(crate) established: Option<Vec<rustls::pki_types::CertificateDer<'static>>>,
 }
 
 impl Connection {
-    pub(crate) fn new(stream: TcpStream, addr: SocketAddr, token: Token) -> Connection {
+    pub(crate) fn new(
+        stream: TcpStream,
+        addr: SocketAddr,
+        token: Token,
+        transport: Transport,
+    ) -> Connection {
         Connection {
             stream,
             addr,
@@ -51,6 +84,74 @@ impl Connection {
             in_read_queue: false,
             closing_deadline: None,
             registered: None,
+            transport,
+        }
+    }
+
+    /// Takes TLS off bytes read from the socket. An error is fatal for the connection; a TLS alert saying
+    /// why may be queued (flush before closing).
+    pub(crate) fn receive(&mut self, data: &[u8]) -> Result<Arrived, rustls::Error> {
+        if let Transport::Detect(config) = &self.transport {
+            self.transport = if data.first() == Some(&TLS_HANDSHAKE_RECORD) {
+                Transport::Tls {
+                    session: Box::new(new_session(Arc::clone(config))?),
+                    established: false,
+                }
+            } else {
+                Transport::Plain
+            };
+        }
+        let Transport::Tls {
+            session,
+            established,
+        } = &mut self.transport
+        else {
+            return Ok(Arrived {
+                plaintext: data.to_vec(),
+                established: None,
+            });
+        };
+        let mut arrived = Arrived::default();
+        let mut rest = data;
+        while !rest.is_empty() {
+            session
+                .read_tls(&mut rest)
+                .map_err(|e| rustls::Error::General(e.to_string()))?;
+            let state = session.process_new_packets()?;
+            let n = state.plaintext_bytes_to_read();
+            if n > 0 {
+                let start = arrived.plaintext.len();
+                arrived.plaintext.resize(start + n, 0);
+                session
+                    .reader()
+                    .read_exact(&mut arrived.plaintext[start..])
+                    .map_err(|e| rustls::Error::General(e.to_string()))?;
+            }
+        }
+        if !*established && !session.is_handshaking() {
+            *established = true;
+            arrived.established = Some(
+                session
+                    .peer_certificates()
+                    .map(<[_]>::to_vec)
+                    .unwrap_or_default(),
+            );
+        }
+        Ok(arrived)
+    }
+
+    /// Whether the connection speaks TLS (known once a unified port has seen the first byte).
+    pub(crate) fn is_tls(&self) -> bool {
+        matches!(self.transport, Transport::Tls { .. })
+    }
+
+    /// Queues TLS's close_notify alert after what is queued, so that the client can tell a clean close from
+    /// a cut (and reads the last reply before it: the alert must not overtake it).
+    pub(crate) fn close_notify(&mut self) {
+        if let Transport::Tls { session, .. } = &mut self.transport {
+            if encrypt_queued(session, &mut self.out).is_ok() {
+                session.send_close_notify();
+            }
         }
     }
 
@@ -64,6 +165,7 @@ impl Connection {
 
     pub(crate) fn has_output(&self) -> bool {
         !self.out.is_empty()
+            || matches!(&self.transport, Transport::Tls { session, .. } if session.wants_write())
     }
 
     pub(crate) fn queue(&mut self, bytes: Bytes) {
@@ -74,6 +176,9 @@ impl Connection {
 
     /// Writes queued bytes until done or the kernel pushes back. Errors mean the connection is dead.
     pub(crate) fn flush(&mut self) -> io::Result<Flushed> {
+        if let Transport::Tls { session, .. } = &mut self.transport {
+            return flush_tls(session, &mut self.out, &mut self.stream);
+        }
         while !self.out.is_empty() {
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
             let mut count = 0;
@@ -139,4 +244,63 @@ impl Connection {
             let _ = registry.deregister(&mut self.stream);
         }
     }
+}
+
+pub(crate) fn new_session(
+    config: Arc<rustls::ServerConfig>,
+) -> Result<rustls::ServerConnection, rustls::Error> {
+    let mut session = rustls::ServerConnection::new(config)?;
+    // The node bounds what it queues (backpressure); rustls must not refuse plaintext on top of that.
+    session.set_buffer_limit(None);
+    Ok(session)
+}
+
+/// Encrypts everything queued (many small replies share records: one vectored write into the session),
+/// then writes records until done or the kernel pushes back.
+fn flush_tls(
+    session: &mut rustls::ServerConnection,
+    out: &mut VecDeque<Bytes>,
+    stream: &mut TcpStream,
+) -> io::Result<Flushed> {
+    encrypt_queued(session, out)?;
+    while session.wants_write() {
+        match session.write_tls(stream) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(_) => {}
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(Flushed::Blocked),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(Flushed::All)
+}
+
+/// Moves queued plaintext into the session, which turns it into records.
+fn encrypt_queued(
+    session: &mut rustls::ServerConnection,
+    out: &mut VecDeque<Bytes>,
+) -> io::Result<()> {
+    while !out.is_empty() {
+        let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
+        let mut count = 0;
+        for (slot, chunk) in slices.iter_mut().zip(out.iter()) {
+            *slot = IoSlice::new(chunk);
+            count += 1;
+        }
+        let mut written = session.writer().write_vectored(&slices[..count])?;
+        if written == 0 {
+            return Err(io::ErrorKind::WriteZero.into());
+        }
+        while written > 0 {
+            let Some(front) = out.front_mut() else { break };
+            if written >= front.len() {
+                written -= front.len();
+                out.pop_front();
+            } else {
+                front.advance(written);
+                written = 0;
+            }
+        }
+    }
+    Ok(())
 }

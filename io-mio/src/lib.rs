@@ -21,6 +21,7 @@ pub mod peer;
 mod server;
 mod shutdown;
 mod snapshot_thread;
+pub mod tls;
 /// The on-disk formats and recovery live in `rzk-storage`, shared with the simulator.
 pub use rzk_storage as storage;
 
@@ -28,5 +29,5 @@ pub use clock::Clock;
 pub use host::{max_fds, open_fds, raise_fd_limit};
 pub use machine::Machine;
 pub use peer::{EnsembleOptions, PeerAddress, PeerLimits};
-pub use server::{Server, ServerOptions};
+pub use server::{ClientTls, Server, ServerOptions};
 pub use shutdown::Shutdown;

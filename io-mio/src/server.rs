@@ -31,6 +31,7 @@ use tracing::{debug, info, trace, warn};
 use crate::admin::{AdminRequest, AdminServer};
 use crate::client_limit::ClientLimit;
 use crate::clock::Clock;
+use crate::connection::Transport;
 use crate::connection::{Connection, Flushed};
 use crate::host;
 use crate::log_writer::LogWriter;
@@ -38,10 +39,14 @@ use crate::machine::Machine;
 use crate::peer::{EnsembleOptions, Peers};
 use crate::shutdown::Shutdown;
 use crate::storage::StorageOptions;
+use crate::tls::{subject_rfc2253, TlsAcceptor};
 
 const LISTENER: Token = Token(0);
 const WAKER: Token = Token(1);
-const FIRST_CONN_TOKEN: usize = 2;
+const SECURE_LISTENER: Token = Token(2);
+const FIRST_CONN_TOKEN: usize = 3;
+/// How often (ms) the TLS store files are checked for changes when certificates are reloaded.
+const TLS_RELOAD_CHECK_MS: u64 = 1000;
 
 /// Reads per connection per turn before others get a go (the rest waits in the read queue).
 const READS_PER_TURN: usize = 16;
@@ -76,6 +81,28 @@ pub struct ServerOptions {
     /// blocked thread is woken by the scheduler, which on a virtual machine takes tens of microseconds:
     /// more than the server's whole work for a read. Zero blocks at once.
     pub poll_spin: Duration,
+    /// TLS for clients: a TLS port (secureClientPort) and/or TLS on the plaintext port
+    /// (client.portUnification).
+    pub tls: Option<ClientTls>,
+}
+
+/// Where clients may speak TLS, and the certificates they get.
+#[derive(Clone)]
+pub struct ClientTls {
+    pub acceptor: TlsAcceptor,
+    /// secureClientPortAddress:secureClientPort, a port that speaks only TLS.
+    pub secure_addr: Option<SocketAddr>,
+    /// client.portUnification: the plaintext port takes TLS clients too.
+    pub unify_plain_port: bool,
+}
+
+impl std::fmt::Debug for ClientTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientTls")
+            .field("secure_addr", &self.secure_addr)
+            .field("unify_plain_port", &self.unify_plain_port)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Default for ServerOptions {
@@ -90,6 +117,7 @@ impl Default for ServerOptions {
             ensemble: None,
             admin: None,
             poll_spin: Duration::ZERO,
+            tls: None,
         }
     }
 }
@@ -98,6 +126,7 @@ impl Default for ServerOptions {
 pub struct Server {
     poll: Poll,
     listener: TcpListener,
+    secure_listener: Option<TcpListener>,
     shutdown: Shutdown,
     options: ServerOptions,
     clock: Clock,
@@ -117,6 +146,16 @@ impl Server {
         poll.registry()
             .register(&mut listener, LISTENER, Interest::READABLE)?;
         let waker = Arc::new(Waker::new(poll.registry(), WAKER)?);
+        let secure_listener = match options.tls.as_ref().and_then(|t| t.secure_addr) {
+            Some(addr) => {
+                let mut l = TcpListener::bind(addr)?;
+                set_backlog(&l, options.listen_backlog)?;
+                poll.registry()
+                    .register(&mut l, SECURE_LISTENER, Interest::READABLE)?;
+                Some(l)
+            }
+            None => None,
+        };
         let peers = match &options.ensemble {
             Some(ensemble) => Some(Peers::bind(ensemble.clone(), poll.registry())?),
             None => None,
@@ -137,6 +176,7 @@ impl Server {
             admin,
             poll,
             listener,
+            secure_listener,
             shutdown: Shutdown::new(Arc::clone(&waker)),
             options,
             clock: Clock::start(),
@@ -147,6 +187,13 @@ impl Server {
     /// The address actually bound (useful after binding port 0).
     pub fn local_addr(&self) -> io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The TLS client port's address actually bound, if there is one.
+    pub fn secure_addr(&self) -> Option<SocketAddr> {
+        self.secure_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
     }
 
     /// The quorum and election addresses actually bound, in an ensemble.
@@ -188,6 +235,8 @@ impl Server {
             next_metrics_at: clock.now_ms(),
             poll: self.poll,
             listener: self.listener,
+            secure_listener: self.secure_listener,
+            next_tls_check_at: clock.now_ms() + TLS_RELOAD_CHECK_MS,
             shutdown: self.shutdown,
             options: self.options,
             machine,
@@ -210,7 +259,19 @@ impl Server {
             next_admin_id: 1,
         };
         if let Ok(addr) = driver.listener.local_addr() {
-            info!(%addr, "serving clients");
+            let unified = driver
+                .options
+                .tls
+                .as_ref()
+                .is_some_and(|t| t.unify_plain_port);
+            info!(%addr, tls_too = unified, "serving clients");
+        }
+        if let Some(addr) = driver
+            .secure_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+        {
+            info!(%addr, "serving TLS clients");
         }
         driver.run()
     }
@@ -220,6 +281,8 @@ impl Server {
 struct Driver<M> {
     poll: Poll,
     listener: TcpListener,
+    secure_listener: Option<TcpListener>,
+    next_tls_check_at: u64,
     shutdown: Shutdown,
     options: ServerOptions,
     machine: M,
@@ -299,7 +362,8 @@ impl<M: Machine> Driver<M> {
             self.reads_this_turn = 0;
             for event in events.iter() {
                 match event.token() {
-                    LISTENER => self.accept(),
+                    LISTENER => self.accept(false),
+                    SECURE_LISTENER => self.accept(true),
                     // Shutdown and log writer progress are checked after every batch anyway.
                     WAKER => {}
                     token if Peers::owns(token) => {
@@ -349,7 +413,14 @@ impl<M: Machine> Driver<M> {
         let now = self.clock.now_ms();
         if self.accept_retry_at.is_some_and(|at| at <= now) {
             self.accept_retry_at = None;
-            self.accept();
+            self.accept(false);
+            self.accept(true);
+        }
+        if now >= self.next_tls_check_at {
+            self.next_tls_check_at = now + TLS_RELOAD_CHECK_MS;
+            if let Some(tls) = &mut self.options.tls {
+                tls.acceptor.reload_if_changed();
+            }
         }
         for _ in 0..self.read_queue.len() {
             let Some(id) = self.read_queue.pop_front() else {
@@ -426,6 +497,7 @@ impl<M: Machine> Driver<M> {
             self.closing.first().map(|(deadline, _)| *deadline),
             self.accept_retry_at,
             self.peers.as_ref().and_then(Peers::next_deadline),
+            self.options.tls.as_ref().map(|_| self.next_tls_check_at),
         ]
         .into_iter()
         .flatten()
@@ -537,10 +609,19 @@ impl<M: Machine> Driver<M> {
         }
     }
 
-    fn accept(&mut self) {
+    /// Accepts what is pending on the plaintext (or unified) port, or on the TLS port.
+    fn accept(&mut self, secure: bool) {
         loop {
-            match self.listener.accept() {
-                Ok((stream, addr)) => self.admit(stream, addr),
+            let listener = if secure {
+                match &self.secure_listener {
+                    Some(l) => l,
+                    None => return,
+                }
+            } else {
+                &self.listener
+            };
+            match listener.accept() {
+                Ok((stream, addr)) => self.admit(stream, addr, secure),
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
                 Err(e) if is_transient(&e) => continue,
                 Err(e) => {
@@ -553,7 +634,7 @@ impl<M: Machine> Driver<M> {
         }
     }
 
-    fn admit(&mut self, stream: TcpStream, addr: SocketAddr) {
+    fn admit(&mut self, stream: TcpStream, addr: SocketAddr, secure: bool) {
         if !self.limit.try_admit(addr.ip()) {
             warn!(
                 "Too many connections from /{} - max is {}",
@@ -564,9 +645,24 @@ impl<M: Machine> Driver<M> {
         }
         // Replies are small and latency-bound, as in ZooKeeper (tcpNoDelay defaults to true).
         let _ = stream.set_nodelay(true);
+        let transport = match (&self.options.tls, secure) {
+            (Some(tls), true) => match crate::connection::new_session(tls.acceptor.config()) {
+                Ok(session) => Transport::Tls {
+                    session: Box::new(session),
+                    established: false,
+                },
+                Err(e) => {
+                    warn!(%addr, error = %e, "cannot start TLS for a client; closing it");
+                    self.limit.release(addr.ip());
+                    return;
+                }
+            },
+            (Some(tls), false) if tls.unify_plain_port => Transport::Detect(tls.acceptor.config()),
+            _ => Transport::Plain,
+        };
         let id = self.next_conn;
         self.next_conn += 1;
-        let mut conn = Connection::new(stream, addr, token_of(id));
+        let mut conn = Connection::new(stream, addr, token_of(id), transport);
         if let Err(e) = conn.sync_interest(self.poll.registry()) {
             warn!(%addr, error = %e, "cannot watch a new client connection; closing it");
             self.limit.release(addr.ip());
@@ -620,8 +716,41 @@ impl<M: Machine> Driver<M> {
                 Ok(n) => {
                     reads += 1;
                     self.reads_this_turn += 1;
-                    let bytes = Bytes::copy_from_slice(&self.read_buf[..n]);
-                    self.step(Input::ClientBytes { conn: id, bytes });
+                    let arrived = match conn.receive(&self.read_buf[..n]) {
+                        Ok(arrived) => arrived,
+                        Err(e) => {
+                            // The alert rustls queued (if any) is flushed before the socket closes.
+                            warn!(conn = id, addr = %conn.addr, error = %e, "Unsuccessful TLS handshake or bad TLS record; closing the connection");
+                            self.begin_close(id, self.clock.now_ms());
+                            self.step(Input::ClientClosed { conn: id });
+                            return;
+                        }
+                    };
+                    if conn.is_tls() && conn.has_output() {
+                        // Handshake messages to send back.
+                        self.dirty.insert(id);
+                    }
+                    if let Some(chain) = arrived.established {
+                        let addr = conn.addr;
+                        debug!(conn = id, %addr, certificate = !chain.is_empty(), "TLS handshake done");
+                        if let Some(leaf) = chain.first() {
+                            match subject_rfc2253(leaf) {
+                                Ok(subject) => {
+                                    self.step(Input::ClientCertificate { conn: id, subject })
+                                }
+                                Err(e) => {
+                                    warn!(conn = id, %addr, error = %e, "cannot read the client's certificate; closing the connection");
+                                    self.begin_close(id, self.clock.now_ms());
+                                    self.step(Input::ClientClosed { conn: id });
+                                    return;
+                                }
+                            }
+                        }
+                    }
+                    if !arrived.plaintext.is_empty() {
+                        let bytes = Bytes::from(arrived.plaintext);
+                        self.step(Input::ClientBytes { conn: id, bytes });
+                    }
                 }
                 Err(e) if e.kind() == io::ErrorKind::WouldBlock => {
                     conn.read_pending = false;
@@ -671,6 +800,7 @@ impl<M: Machine> Driver<M> {
         }
         let deadline = now.saturating_add(self.options.close_linger.as_millis() as u64);
         conn.closing_deadline = Some(deadline);
+        conn.close_notify();
         self.closing.insert((deadline, id));
         // From here on it no longer counts against maxClientCnxns: the server has let go of it.
         self.limit.release(conn.addr.ip());

@@ -52,9 +52,16 @@ pub fn check(acl: &[Acl], perm: i32, auth: &[Id]) -> bool {
 #[error("invalid ACL: {0}")]
 pub struct InvalidAcl(pub String);
 
+/// The authentication providers configured beyond the built-in digest and ip: an ACL may name their
+/// schemes only when they are (ZooKeeper's ProviderRegistry lookup in fixupACL).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Providers {
+    pub x509: bool,
+}
+
 /// Validates a client's ACL list and expands the `auth` scheme into the client's own ids
 /// (PrepRequestProcessor.fixupACL). Duplicates are removed, keeping first occurrences.
-pub fn fixup(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, InvalidAcl> {
+pub fn fixup(acl: &[Acl], auth: &[Id], providers: Providers) -> Result<Vec<Acl>, InvalidAcl> {
     if acl.is_empty() {
         return Err(InvalidAcl("empty ACL".into()));
     }
@@ -103,10 +110,39 @@ pub fn fixup(acl: &[Acl], auth: &[Id]) -> Result<Vec<Acl>, InvalidAcl> {
             "ip" if ip::is_valid(&a.id.id) => push(a.clone()),
             "ip" => return Err(InvalidAcl(format!("bad ip id {}", a.id.id))),
             "super" => push(a.clone()),
+            "x509" if providers.x509 && is_distinguished_name(&a.id.id) => push(a.clone()),
+            "x509" if providers.x509 => return Err(InvalidAcl(format!("bad x509 id {}", a.id.id))),
             other => return Err(InvalidAcl(format!("unknown scheme {other}"))),
         }
     }
     Ok(out)
+}
+
+/// Whether an x509 id looks like a distinguished name (X509AuthenticationProvider.isValid parses it as an
+/// X500Principal): `type=value` attributes separated by unescaped commas (or `+` within an RDN).
+fn is_distinguished_name(id: &str) -> bool {
+    let mut parts = Vec::new();
+    let mut current = String::new();
+    let mut escaped = false;
+    for c in id.chars() {
+        if escaped {
+            current.push(c);
+            escaped = false;
+        } else if c == '\\' {
+            current.push(c);
+            escaped = true;
+        } else if c == ',' || c == '+' || c == ';' {
+            parts.push(std::mem::take(&mut current));
+        } else {
+            current.push(c);
+        }
+    }
+    parts.push(current);
+    !id.trim().is_empty()
+        && parts.iter().all(|p| {
+            p.split_once('=')
+                .is_some_and(|(k, _)| !k.trim().is_empty() && !k.contains('\\'))
+        })
 }
 
 /// The ACL as shown to a client without ADMIN permission: digest ids lose their hash ("user:x").
@@ -172,19 +208,54 @@ mod tests {
 
     #[test]
     fn fixup_expands_auth_and_rejects_bad_lists() {
+        let none = Providers::default();
         let d = digest_id("bob:pw");
         let fixed = fixup(
             &[acl(perms::ALL, "auth", "")],
             &[id("ip", "127.0.0.1"), id("digest", &d)],
+            none,
         )
         .unwrap();
         assert_eq!(fixed, vec![acl(perms::ALL, "digest", &d)]);
-        assert!(fixup(&[acl(perms::ALL, "auth", "")], &[id("ip", "127.0.0.1")]).is_err());
-        assert!(fixup(&[], &[]).is_err());
-        assert!(fixup(&[acl(perms::ALL, "world", "someone")], &[]).is_err());
-        assert!(fixup(&[acl(perms::ALL, "digest", "nocolon")], &[]).is_err());
-        assert!(fixup(&[acl(perms::ALL, "ip", "300.1.1.1")], &[]).is_err());
-        assert!(fixup(&[acl(perms::ALL, "martian", "x")], &[]).is_err());
+        assert!(fixup(
+            &[acl(perms::ALL, "auth", "")],
+            &[id("ip", "127.0.0.1")],
+            none
+        )
+        .is_err());
+        assert!(fixup(&[], &[], none).is_err());
+        assert!(fixup(&[acl(perms::ALL, "world", "someone")], &[], none).is_err());
+        assert!(fixup(&[acl(perms::ALL, "digest", "nocolon")], &[], none).is_err());
+        assert!(fixup(&[acl(perms::ALL, "ip", "300.1.1.1")], &[], none).is_err());
+        assert!(fixup(&[acl(perms::ALL, "martian", "x")], &[], none).is_err());
+    }
+
+    #[test]
+    fn x509_ids_need_the_provider_and_a_distinguished_name() {
+        let x509 = Providers { x509: true };
+        let dn = acl(perms::ALL, "x509", "CN=app,OU=ops\\,east,O=Example+UID=7");
+        assert!(fixup(std::slice::from_ref(&dn), &[], Providers::default()).is_err());
+        assert_eq!(
+            fixup(std::slice::from_ref(&dn), &[], x509).unwrap(),
+            vec![dn.clone()]
+        );
+        for bad in ["", "app", "CN=app,nothing", "=x"] {
+            assert!(
+                fixup(&[acl(perms::ALL, "x509", bad)], &[], x509).is_err(),
+                "{bad}"
+            );
+        }
+        // The auth scheme expands to the client's x509 id.
+        let me = id("x509", "CN=app");
+        let fixed = fixup(
+            &[acl(perms::READ, "auth", "")],
+            std::slice::from_ref(&me),
+            x509,
+        )
+        .unwrap();
+        assert_eq!(fixed, vec![acl(perms::READ, "x509", "CN=app")]);
+        assert!(check(&fixed, perms::READ, &[me]));
+        assert!(!check(&fixed, perms::READ, &[id("x509", "CN=other")]));
     }
 
     #[test]

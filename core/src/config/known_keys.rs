@@ -20,6 +20,15 @@ const SYSTEM_PROPERTY_KEYS: &[&str] = &[
     "nio.sessionlessCnxnTimeout",
 ];
 
+/// Families of settings ZooKeeper reads as system properties (`zookeeper.ssl.keyStore.location`, ...).
+const SYSTEM_PROPERTY_PREFIXES: &[&str] = &[
+    "ssl.",
+    "authProvider.",
+    "client.portUnification",
+    "client.certReload",
+    "X509AuthenticationProvider.superUser",
+];
+
 /// The one name a setting is handled under.
 pub fn canonical_key(key: &str) -> &str {
     match key {
@@ -27,7 +36,12 @@ pub fn canonical_key(key: &str) -> &str {
         | "DigestAuthenticationProvider.superDigest"
         | "zookeeper.DigestAuthenticationProvider.superDigest" => "superDigest",
         _ => match key.strip_prefix("zookeeper.") {
-            Some(rest) if SYSTEM_PROPERTY_KEYS.contains(&rest) => rest,
+            Some(rest)
+                if SYSTEM_PROPERTY_KEYS.contains(&rest)
+                    || SYSTEM_PROPERTY_PREFIXES.iter().any(|p| rest.starts_with(p)) =>
+            {
+                rest
+            }
             _ => key,
         },
     }

@@ -8,6 +8,7 @@ mod parse;
 mod properties;
 pub mod security;
 mod server_line;
+pub mod tls;
 
 use std::net::IpAddr;
 
@@ -59,7 +60,20 @@ pub struct ServerConfig {
     pub data_log_dir: PathBuf,
     pub client_port: Option<u16>,
     pub client_port_address: Option<IpAddr>,
+    /// `secureClientPort`: the TLS client port.
     pub secure_client_port: Option<u16>,
+    /// `secureClientPortAddress` (default: clientPortAddress's rule, all addresses).
+    pub secure_client_port_address: Option<IpAddr>,
+    /// `client.portUnification`: the plaintext client port also accepts TLS (told apart by the first byte).
+    pub client_port_unification: bool,
+    /// `client.certReload`: re-read the client port's key and trust stores when their files change.
+    pub client_cert_reload: bool,
+    /// The `ssl.*` settings of the client listener(s).
+    pub client_tls: tls::TlsSettings,
+    /// `authProvider.N=...X509AuthenticationProvider`: TLS clients with a certificate get an `x509` id.
+    pub x509_auth: bool,
+    /// `X509AuthenticationProvider.superUser`: the x509 id that is also super.
+    pub x509_super_user: Option<String>,
     pub max_client_cnxns: u32,
     pub min_session_timeout: u32,
     pub max_session_timeout: u32,
@@ -155,6 +169,12 @@ impl ServerConfig {
             client_port: None,
             client_port_address: None,
             secure_client_port: None,
+            secure_client_port_address: None,
+            client_port_unification: false,
+            client_cert_reload: false,
+            client_tls: tls::TlsSettings::default(),
+            x509_auth: false,
+            x509_super_user: None,
             max_client_cnxns: 60,
             min_session_timeout: 2 * tick_time,
             max_session_timeout: 20 * tick_time,
@@ -185,6 +205,11 @@ impl ServerConfig {
             poll_spin_micros: DEFAULT_POLL_SPIN_MICROS,
             warnings: Vec::new(),
         }
+    }
+
+    /// Whether any client listener speaks TLS (secureClientPort, or client.portUnification).
+    pub fn client_tls_enabled(&self) -> bool {
+        self.secure_client_port.is_some() || self.client_port_unification
     }
 
     /// Whether this is an ensemble (ZooKeeper's isDistributed): more than one voting server, or standalone

@@ -9,6 +9,7 @@ use super::known_keys::{canonical_key, ignored_reason};
 use super::properties::{parse_properties, Entry};
 use super::security::{verdict, Verdict};
 use super::server_line::{parse_peer_type, parse_port, parse_server_id, parse_server_spec};
+use super::tls::{self, ClientAuth, StoreConfig, StoreType, TlsSettings};
 use super::{ConfigError, FourLetterWhitelist, ServerConfig, MAX_POLL_SPIN_MICROS};
 use crate::proto::FourLetterWord;
 
@@ -168,9 +169,24 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
                 explicit.client_port_address = Some(e);
             }
             "secureClientPort" => {
-                c.secure_client_port = Some(parse_port(&e.value).map_err(|m| err(&e, m))?);
-                if let Verdict::Refused(why) = verdict(&key, &e.value) {
+                c.secure_client_port = Some(parse_port(&e.value).map_err(|m| err(&e, m))?)
+            }
+            "secureClientPortAddress" => c.secure_client_port_address = Some(ip_address(&e)?),
+            "client.portUnification" => c.client_port_unification = boolean(&e)?,
+            "client.certReload" => c.client_cert_reload = boolean(&e)?,
+            "X509AuthenticationProvider.superUser" => c.x509_super_user = Some(non_empty(&e)?),
+            k if k.starts_with("ssl.") && !k.starts_with("ssl.quorum.") => {
+                if let Verdict::Refused(why) = verdict(k, &e.value) {
                     return Err(err(&e, why));
+                }
+                tls_key(&mut c.client_tls, &k["ssl.".len()..], &e, &mut warnings)?;
+            }
+            k if k.starts_with("authProvider.") => {
+                if let Verdict::Refused(why) = verdict(k, &e.value) {
+                    return Err(err(&e, why));
+                }
+                if e.value.trim() == X509_PROVIDER {
+                    c.x509_auth = true;
                 }
             }
             "maxClientCnxns" => c.max_client_cnxns = number(&e, 0, i32::MAX as u32)?,
@@ -324,8 +340,176 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
         });
     }
     check_quorum(&mut c, &mut warnings)?;
+    check_client_tls(&mut c)?;
     c.warnings = warnings;
     Ok(c)
+}
+
+const X509_PROVIDER: &str = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
+
+/// One `ssl.<name>` key of a listener's TLS settings.
+fn tls_key(
+    t: &mut TlsSettings,
+    name: &str,
+    e: &Entry,
+    warnings: &mut Vec<String>,
+) -> Result<(), ConfigError> {
+    let store = |s: &mut Option<StoreConfig>| {
+        s.get_or_insert_with(|| StoreConfig {
+            location: PathBuf::new(),
+            password: None,
+            password_path: None,
+            store_type: None,
+        })
+        .clone()
+    };
+    match name {
+        "keyStore.location" | "trustStore.location" => {
+            let slot = if name.starts_with("key") {
+                &mut t.key_store
+            } else {
+                &mut t.trust_store
+            };
+            let mut s = store(slot);
+            s.location = PathBuf::from(non_empty(e)?);
+            *slot = Some(s);
+        }
+        "keyStore.password" | "trustStore.password" => {
+            let slot = if name.starts_with("key") {
+                &mut t.key_store
+            } else {
+                &mut t.trust_store
+            };
+            let mut s = store(slot);
+            s.password = Some(e.value.clone());
+            *slot = Some(s);
+        }
+        "keyStore.passwordPath" | "trustStore.passwordPath" => {
+            let slot = if name.starts_with("key") {
+                &mut t.key_store
+            } else {
+                &mut t.trust_store
+            };
+            let mut s = store(slot);
+            s.password_path = Some(PathBuf::from(non_empty(e)?));
+            *slot = Some(s);
+        }
+        "keyStore.type" | "trustStore.type" => {
+            let slot = if name.starts_with("key") {
+                &mut t.key_store
+            } else {
+                &mut t.trust_store
+            };
+            let mut s = store(slot);
+            s.store_type = Some(StoreType::parse(&e.value).ok_or_else(|| {
+                err(
+                    e,
+                    format!(
+                        "'{}' is not a store type (PEM, PKCS12, JKS or BCFKS)",
+                        e.value
+                    ),
+                )
+            })?);
+            *slot = Some(s);
+        }
+        "clientAuth" => {
+            t.client_auth = if e.value.is_empty() {
+                ClientAuth::Need
+            } else {
+                ClientAuth::parse(&e.value).ok_or_else(|| {
+                    err(e, format!("'{}' is not one of need, want, none", e.value))
+                })?
+            }
+        }
+        "protocol" => t.protocol = non_empty(e)?,
+        "enabledProtocols" => t.enabled_protocols = Some(tls::list(&e.value)),
+        "ciphersuites" => t.cipher_suites = Some(tls::list(&e.value)),
+        "hostnameVerification" => t.hostname_verification = boolean(e)?,
+        "handshakeDetectionTimeoutMillis" => {
+            let ms: i64 = e
+                .value
+                .trim()
+                .parse()
+                .map_err(|_| err(e, format!("'{}' is not a number", e.value)))?;
+            // As ZooKeeper: below 1 is replaced by the default, with a warning.
+            if ms < 1 {
+                warnings.push(format!(
+                    "zoo.cfg line {}: {} {ms} is invalid; using the default {} ms as ZooKeeper does",
+                    e.line,
+                    e.key,
+                    TlsSettings::default().handshake_detection_timeout_ms
+                ));
+            } else {
+                t.handshake_detection_timeout_ms = u32::try_from(ms).unwrap_or(u32::MAX);
+            }
+        }
+        // Refused unless false (the security table); false asks for nothing.
+        "crl" | "ocsp" => {}
+        "authProvider" => {}
+        _ => warnings.push(format!(
+            "zoo.cfg line {}: unknown TLS key '{}' (ignored)",
+            e.line, e.key
+        )),
+    }
+    Ok(())
+}
+
+/// A TLS client listener needs a key store (ZooKeeper fails its first handshake without one; rzk says so
+/// at startup).
+fn check_client_tls(c: &mut ServerConfig) -> Result<(), ConfigError> {
+    if c.secure_client_port_address.is_some() && c.secure_client_port.is_none() {
+        return Err(missing(
+            "secureClientPortAddress",
+            "secureClientPortAddress is set but secureClientPort is not set",
+        ));
+    }
+    // QuorumPeerConfig.configureSSLAuth: a secure client port registers the x509 provider.
+    if c.secure_client_port.is_some() {
+        c.x509_auth = true;
+    }
+    if !c.client_tls_enabled() {
+        return Ok(());
+    }
+    let wants = if c.secure_client_port.is_some() {
+        "secureClientPort"
+    } else {
+        "client.portUnification"
+    };
+    if c.client_tls
+        .key_store
+        .as_ref()
+        .is_none_or(|s| s.location.as_os_str().is_empty())
+    {
+        return Err(missing(
+            "ssl.keyStore.location",
+            format!("{wants} needs ssl.keyStore.location (the server's key and certificate)"),
+        ));
+    }
+    if c.client_tls
+        .trust_store
+        .as_ref()
+        .is_some_and(|s| s.location.as_os_str().is_empty())
+    {
+        return Err(missing(
+            "ssl.trustStore.location",
+            "ssl.trustStore.password or .type is set but ssl.trustStore.location is not",
+        ));
+    }
+    if c.client_tls.client_auth != ClientAuth::None && c.client_tls.trust_store.is_none() {
+        return Err(missing(
+            "ssl.trustStore.location",
+            format!(
+                "{wants} with ssl.clientAuth={} needs ssl.trustStore.location to verify client \
+                 certificates (ZooKeeper would fall back to the JDK's public CAs; rzk does not); set \
+                 ssl.clientAuth=none to accept clients without certificates",
+                match c.client_tls.client_auth {
+                    ClientAuth::Need => "need (the default)",
+                    _ => "want",
+                }
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// QuorumPeerConfig.parseDynamicConfig and checkValidity: the server list must make sense.

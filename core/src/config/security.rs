@@ -27,30 +27,30 @@ pub struct SecurityKey {
     pub why: &'static str,
 }
 
-const NO_TLS: &str = "rzk has no TLS listener yet";
 const NO_SASL: &str = "rzk has no SASL authentication yet";
 const NO_KERBEROS: &str = "rzk has no Kerberos support";
 const BUILT_IN_PROVIDERS: &[&str] = &[
     "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
     "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
+    "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
 ];
 
 /// Every security key, more specific rows first (the first match decides).
 pub const SECURITY_KEYS: &[SecurityKey] = &[
     SecurityKey {
         key: "secureClientPort",
-        accepts: Accepts::Nothing,
-        why: NO_TLS,
+        accepts: Accepts::Any,
+        why: "the TLS client port, served with the ssl.* settings",
     },
     SecurityKey {
         key: "secureClientPortAddress",
         accepts: Accepts::Any,
-        why: "only used with secureClientPort",
+        why: "where the TLS client port listens",
     },
     SecurityKey {
         key: "client.portUnification",
-        accepts: Accepts::Only(&["false"]),
-        why: NO_TLS,
+        accepts: Accepts::Any,
+        why: "true: the plaintext client port also serves TLS clients, with the ssl.* settings",
     },
     SecurityKey {
         key: "sslQuorum",
@@ -70,7 +70,7 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
     SecurityKey {
         key: "client.certReload",
         accepts: Accepts::Any,
-        why: "only used with a TLS client listener",
+        why: "true: the client listener re-reads its key and trust stores when their files change",
     },
     SecurityKey {
         key: "serverCnxnFactory",
@@ -106,9 +106,19 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
         why: "rzk does not check OCSP",
     },
     SecurityKey {
+        key: "ssl.authProvider",
+        accepts: Accepts::Only(&["x509"]),
+        why: "TLS clients are authenticated by the x509 provider; rzk loads no other",
+    },
+    SecurityKey {
+        key: "ssl.quorum.*",
+        accepts: Accepts::Any,
+        why: "TLS settings between servers, only read with sslQuorum=true, which is refused",
+    },
+    SecurityKey {
         key: "ssl.*",
         accepts: Accepts::Any,
-        why: "certificates and TLS settings protect nothing without a TLS listener, and none can be configured",
+        why: "the client TLS listener's settings (stores, clientAuth, protocols, cipher suites), all applied",
     },
     SecurityKey {
         key: "admin.forceHttps",
@@ -168,7 +178,7 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
     SecurityKey {
         key: "authProvider.*",
         accepts: Accepts::Only(BUILT_IN_PROVIDERS),
-        why: "digest and ip are built in (always on); rzk implements no other authentication provider yet",
+        why: "digest and ip are built in (always on), x509 authenticates TLS clients by certificate; rzk implements no other authentication provider yet",
     },
     SecurityKey {
         key: "sessionRequireClientSASLAuth",
@@ -203,12 +213,12 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
     SecurityKey {
         key: "superUser",
         accepts: Accepts::Any,
-        why: "names a SASL or x509 identity, which no client can hold without those schemes",
+        why: "names a SASL identity, which no client can hold without SASL",
     },
     SecurityKey {
         key: "X509AuthenticationProvider.superUser",
         accepts: Accepts::Any,
-        why: "no client can hold an x509 identity without a TLS listener",
+        why: "the x509 id (certificate subject) that is super, as in ZooKeeper",
     },
     SecurityKey {
         key: "SASLAuthenticationProvider.superPassword",
@@ -306,8 +316,6 @@ mod tests {
         for (key, value) in [
             ("sslQuorum", "true"),
             ("zookeeper.sslQuorum", "TRUE"),
-            ("secureClientPort", "2281"),
-            ("client.portUnification", "true"),
             ("quorum.auth.enableSasl", "true"),
             ("quorum.auth.learnerRequireSasl", "true"),
             ("quorum.auth.serverRequireSasl", "true"),
@@ -320,10 +328,7 @@ mod tests {
                 "authProvider.1",
                 "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
             ),
-            (
-                "zookeeper.authProvider.x509",
-                "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
-            ),
+            ("ssl.authProvider", "myCustomScheme"),
             ("ssl.crl", "true"),
             ("ssl.ocsp", "true"),
             ("ssl.quorum.crl", "true"),
@@ -350,6 +355,12 @@ mod tests {
             ("ssl.quorum.trustStore.password", "secret"),
             ("ssl.clientAuth", "need"),
             ("ssl.crl", "false"),
+            ("secureClientPort", "2281"),
+            ("client.portUnification", "true"),
+            (
+                "zookeeper.authProvider.x509",
+                "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+            ),
             (
                 "authProvider.1",
                 "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",

@@ -405,8 +405,8 @@ fn security_keys_asking_for_protection_stop_startup_at_their_line() {
     let e = parse_err(&format!("{MINIMAL}tickTime=2000\nsslQuorum=true\n"));
     assert_eq!((e.line, e.key.as_str()), (4, "sslQuorum"));
     assert!(e.message.contains("asks for protection"), "{e}");
-    let e = parse_err(&format!("{MINIMAL}secureClientPort=2281\n"));
-    assert_eq!((e.line, e.key.as_str()), (3, "secureClientPort"));
+    let e = parse_err(&format!("{MINIMAL}secureClientPort=2281\nssl.crl=true\n"));
+    assert_eq!((e.line, e.key.as_str()), (4, "ssl.crl"));
     let e = parse_err(&format!(
         "{MINIMAL}zookeeper.authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
     ));
@@ -424,6 +424,67 @@ fn security_keys_asking_for_nothing_start_quietly() {
          authProvider.1=org.apache.zookeeper.server.auth.DigestAuthenticationProvider\n"
     ));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+}
+
+#[test]
+fn client_tls_keys_are_read_with_zookeepers_defaults() {
+    use crate::config::tls::{ClientAuth, StoreType};
+    let c = parse(&format!(
+        "{MINIMAL}secureClientPort=2281\nsecureClientPortAddress=127.0.0.1\n\
+         zookeeper.ssl.keyStore.location=/etc/zk/server.pem\nssl.keyStore.password=kp\n\
+         ssl.trustStore.location=/etc/zk/ca.p12\nssl.trustStore.type=pkcs12\n\
+         ssl.trustStore.passwordPath=/etc/zk/tp\n\
+         zookeeper.authProvider.x509=org.apache.zookeeper.server.auth.X509AuthenticationProvider\n\
+         zookeeper.X509AuthenticationProvider.superUser=CN=admin\nclient.certReload=true\n"
+    ));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(c.secure_client_port, Some(2281));
+    assert_eq!(c.secure_client_port_address, Some([127, 0, 0, 1].into()));
+    assert!(c.client_tls_enabled() && c.x509_auth && c.client_cert_reload);
+    assert_eq!(c.x509_super_user.as_deref(), Some("CN=admin"));
+    let t = &c.client_tls;
+    let ks = t.key_store.as_ref().unwrap();
+    assert_eq!(ks.location, std::path::PathBuf::from("/etc/zk/server.pem"));
+    assert_eq!(ks.password.as_deref(), Some("kp"));
+    let ts = t.trust_store.as_ref().unwrap();
+    assert_eq!(ts.store_type, Some(StoreType::Pkcs12));
+    assert_eq!(
+        ts.password_path,
+        Some(std::path::PathBuf::from("/etc/zk/tp"))
+    );
+    // ZooKeeper's defaults: clientAuth need, TLSv1.2 only, hostname verification on.
+    assert_eq!(t.client_auth, ClientAuth::Need);
+    assert_eq!(t.protocols(), vec!["TLSv1.2".to_string()]);
+    assert!(t.hostname_verification);
+
+    let c = parse(&format!(
+        "{MINIMAL}client.portUnification=true\nssl.keyStore.location=/k.pem\nssl.clientAuth=none\n\
+         ssl.enabledProtocols=TLSv1.3, TLSv1.2\nssl.ciphersuites=TLS_AES_128_GCM_SHA256\n"
+    ));
+    assert!(c.client_tls_enabled() && c.secure_client_port.is_none());
+    assert_eq!(c.client_tls.client_auth, ClientAuth::None);
+    assert_eq!(c.client_tls.protocols(), vec!["TLSv1.3", "TLSv1.2"]);
+    assert_eq!(
+        c.client_tls.cipher_suites,
+        Some(vec!["TLS_AES_128_GCM_SHA256".to_string()])
+    );
+}
+
+#[test]
+fn a_tls_listener_without_its_stores_is_refused() {
+    let e = parse_err(&format!("{MINIMAL}secureClientPort=2281\n"));
+    assert_eq!(e.key, "ssl.keyStore.location");
+    let e = parse_err(&format!(
+        "{MINIMAL}secureClientPort=2281\nssl.keyStore.location=/k.pem\n"
+    ));
+    assert_eq!(e.key, "ssl.trustStore.location");
+    assert!(e.message.contains("ssl.clientAuth=none"), "{e}");
+    let e = parse_err(&format!(
+        "{MINIMAL}secureClientPort=2281\nssl.keyStore.location=/k.pem\nssl.clientAuth=maybe\n"
+    ));
+    assert_eq!(e.key, "ssl.clientAuth");
+    // Without a TLS listener the stores are not needed.
+    parse(&format!("{MINIMAL}ssl.clientAuth=need\n"));
 }
 
 #[test]

@@ -272,6 +272,9 @@ impl Node {
         let ctx = PrepCtx {
             session_id,
             auth,
+            providers: crate::acl::Providers {
+                x509: self.config.server.x509_auth,
+            },
             extended_types: self.config.server.extended_types_enabled,
             enforce_quota: self.config.server.enforce_quota,
         };
@@ -353,7 +356,7 @@ impl Node {
     }
 }
 
-fn push_unique(ids: &mut Vec<Id>, id: Id) {
+pub(super) fn push_unique(ids: &mut Vec<Id>, id: Id) {
     if !ids.contains(&id) {
         ids.push(id);
     }

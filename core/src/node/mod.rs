@@ -16,6 +16,7 @@ mod report;
 mod sessionless;
 mod stats;
 mod timers;
+mod x509;
 
 use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
@@ -56,6 +57,9 @@ pub enum Input {
     ClientBytes { conn: ConnId, bytes: Bytes },
     /// The client's socket closed or reset. The node forgets the connection (its session lives on).
     ClientClosed { conn: ConnId },
+    /// A TLS client finished its handshake with a certificate the driver verified; `subject` is its subject
+    /// as Java's `X500Principal.getName()` writes it (RFC 2253). Sent before any of its bytes.
+    ClientCertificate { conn: ConnId, subject: String },
     /// Every [`Output::Persist`] up to and including `id` is durable.
     Persisted { id: PersistId },
     /// Host figures the node cannot know by itself, for `mntr` (sent by the driver now and then).
@@ -291,6 +295,9 @@ impl Node {
             }
             Input::ClientBytes { conn, bytes } => self.on_client_bytes(now, conn, &bytes, out),
             Input::ClientClosed { conn } => self.forget_conn(conn),
+            Input::ClientCertificate { conn, subject } => {
+                self.on_client_certificate(conn, subject, out)
+            }
             Input::Persisted { id } => self.on_persisted(now, id, out),
             Input::HostMetrics { open_fds, max_fds } => self.host = (Some(open_fds), Some(max_fds)),
             Input::PeerMessage { from, msg } => self.on_peer_message(now, from, msg, out),

@@ -16,6 +16,8 @@ use crate::Data;
 pub struct PrepCtx<'a> {
     pub session_id: i64,
     pub auth: &'a [Id],
+    /// The auth schemes ACLs may name beyond digest and ip.
+    pub providers: acl::Providers,
     pub extended_types: bool,
     /// Refuse writes past a quota's hard limit (QuotaExceeded); otherwise they are only logged.
     pub enforce_quota: bool,
@@ -207,7 +209,8 @@ fn prep_create(
         // Creating "/" itself.
         return Err(ErrorCode::NodeExists);
     }
-    let acl_list = acl::fixup(acl_list, ctx.auth).map_err(|_| ErrorCode::InvalidAcl)?;
+    let acl_list =
+        acl::fixup(acl_list, ctx.auth, ctx.providers).map_err(|_| ErrorCode::InvalidAcl)?;
     let parent = need(view, parent_path)?;
     check_acl(&parent, perms::CREATE, ctx)?;
     let mut new_path = p.to_owned();
@@ -354,7 +357,8 @@ fn prep_set_acl(
     version: i32,
 ) -> PrepResult {
     check_path(p, false)?;
-    let acl_list = acl::fixup(acl_list, ctx.auth).map_err(|_| ErrorCode::InvalidAcl)?;
+    let acl_list =
+        acl::fixup(acl_list, ctx.auth, ctx.providers).map_err(|_| ErrorCode::InvalidAcl)?;
     let node = need(view, p)?;
     check_acl(&node, perms::ADMIN, ctx)?;
     let version = next_version(node.aversion, version)?;

@@ -160,6 +160,8 @@ impl Node {
                                 .id
                                 .split_once(':')
                                 .map_or(id.id.clone(), |(u, _)| u.to_owned()),
+                            // No provider owns "super": AuthUtil.getUser gives no name.
+                            "super" => String::new(),
                             _ => id.id.clone(),
                         },
                     })

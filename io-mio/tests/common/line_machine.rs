@@ -198,6 +198,7 @@ impl Machine for LineMachine {
             }
             // The line machine runs no admin commands (the driver then answers 503).
             Input::AdminCommand { .. } => {}
+            Input::ClientCertificate { .. } => {}
         }
     }
 

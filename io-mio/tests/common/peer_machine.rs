@@ -230,6 +230,7 @@ impl Machine for PeerMachine {
         match input {
             Input::Persisted { id } => self.run_checks(id),
             Input::AdminCommand { .. } => {}
+            Input::ClientCertificate { .. } => {}
             Input::PeerConnected { peer } => {
                 self.log
                     .lock()

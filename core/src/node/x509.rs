@@ -1,0 +1,53 @@
+//! The identity a TLS client proved with its certificate (ZooKeeper's X509AuthenticationProvider, called by
+//! NettyServerCnxnFactory's CertificateVerifier once the handshake is done). The driver verifies the chain
+//! and hands the subject here; what it is worth is decided here, as for every other auth scheme.
+
+use tracing::{error, info};
+
+use super::dispatch::push_unique;
+use super::{ConnId, Node, Output};
+use crate::proto::records::Id;
+
+impl Node {
+    /// A client presented a certificate the driver verified: it gets the `x509` id (and `super` when it is
+    /// `X509AuthenticationProvider.superUser`). Without the x509 provider configured ZooKeeper cannot
+    /// authenticate it and closes the connection; so does rzk.
+    pub(super) fn on_client_certificate(
+        &mut self,
+        conn: ConnId,
+        subject: String,
+        out: &mut Vec<Output>,
+    ) {
+        if !self.conns.contains_key(&conn) {
+            return;
+        }
+        if !self.config.server.x509_auth {
+            error!(conn, %subject, "X509 Auth provider not found: x509");
+            self.stats.auth_failed += 1;
+            self.close_conn(conn, out);
+            return;
+        }
+        let is_super = self.config.server.x509_super_user.as_deref() == Some(subject.as_str());
+        let Some(c) = self.conns.get_mut(&conn) else {
+            return;
+        };
+        if is_super {
+            push_unique(
+                &mut c.auth,
+                Id {
+                    scheme: "super".into(),
+                    id: subject.clone(),
+                },
+            );
+            info!(conn, "Authenticated Id '{subject}' as super user");
+        }
+        info!(conn, "Authenticated Id '{subject}' for Scheme 'x509'");
+        push_unique(
+            &mut c.auth,
+            Id {
+                scheme: "x509".into(),
+                id: subject,
+            },
+        );
+    }
+}
