@@ -33,9 +33,10 @@ as_root() {
 
 install_system_packages() {
     # The C client's shell (zookeeper-bin: cli_mt), and a JDK with the Java client and Curator 5.4 jars for
-    # tests/java (compiled with javac: Maven's registry is not reachable here), run against every target.
+    # tests/java (compiled with javac: Maven's registry is not reachable here), run against every target;
+    # Netty for the Java client's TLS socket and ZooKeeper's TLS listener, openssl for the test certificates.
     local pkgs=(netcat-openbsd zookeeper-bin default-jdk-headless libzookeeper-java libcurator-recipes-java
-        libcurator-discovery-java libslf4j-java libjackson2-databind-java libguava-java)
+        libcurator-discovery-java libslf4j-java libjackson2-databind-java libguava-java libnetty-java openssl)
     case ",$TARGETS," in *,zk,*) pkgs+=(zookeeper) ;; esac
     local missing=()
     for p in "${pkgs[@]}"; do

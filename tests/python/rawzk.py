@@ -8,6 +8,7 @@ zookeeper-jute/src/main/resources/zookeeper.jute.
 """
 
 import socket
+import ssl
 import struct
 import time
 from collections import deque
@@ -352,10 +353,15 @@ def read_multi_op(op, r):
 
 
 class RawClient:
-    def __init__(self, address, timeout_ms=10_000, session_id=0, passwd=b"\x00" * 16, connect=True, read_only=False):
+    def __init__(
+        self, address, timeout_ms=10_000, session_id=0, passwd=b"\x00" * 16, connect=True, read_only=False, tls=None
+    ):
+        """`tls`: an ssl.SSLContext to speak TLS with (the TLS handshake happens here)."""
         self.address = address
         self.sock = socket.create_connection(address, timeout=5)
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        if tls is not None:
+            self.sock = tls.wrap_socket(self.sock, server_hostname=address[0])
         self.buf = b""
         self.events = deque()
         self.next_xid = 1
@@ -384,7 +390,7 @@ class RawClient:
             chunk = self.sock.recv(65536)
         except socket.timeout as e:
             raise TimeoutError("no reply from server") from e
-        except (ConnectionResetError, BrokenPipeError) as e:
+        except (ConnectionResetError, BrokenPipeError, ssl.SSLError) as e:
             raise ConnectionClosed(str(e)) from e
         if not chunk:
             raise ConnectionClosed("server closed the connection")
@@ -481,6 +487,15 @@ class RawClient:
                 out.append(self.wait_event(timeout=quiet))
             except TimeoutError:
                 return out
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            self.close()
+        except (OSError, ConnectionClosed, TimeoutError):
+            pass
 
     def close(self):
         try:

@@ -179,7 +179,9 @@ def _wait_until_serving(server):
     raise RuntimeError(message)
 
 
-def start_zk():
+def start_zk(extra_cfg=""):
+    """`extra_cfg`: zoo.cfg lines to add (ZooKeeper turns keys it does not know into `zookeeper.` system
+    properties, so `ssl.*` lines work there too)."""
     workdir = Path(tempfile.mkdtemp(prefix="rzk-test-zk-"))
     data_dir = workdir / "data"
     data_dir.mkdir()
@@ -187,7 +189,7 @@ def start_zk():
     conf_dir = workdir / "conf"
     conf_dir.mkdir()
     cfg = conf_dir / "zoo.cfg"
-    cfg.write_text(zoo_cfg_text("zk", data_dir, port))
+    cfg.write_text(zoo_cfg_text("zk", data_dir, port) + extra_cfg)
     (conf_dir / "log4j.properties").write_text(
         "log4j.rootLogger=INFO, CONSOLE\n"
         "log4j.appender.CONSOLE=org.apache.log4j.ConsoleAppender\n"
@@ -220,7 +222,7 @@ def start_zk():
     return server
 
 
-def start_rzk():
+def start_rzk(extra_cfg=""):
     binary = rzk_binary()
     if not binary.exists():
         raise RuntimeError(f"rzk binary not found at {binary}: run `cargo build -p rzk` or set RZK_BIN")
@@ -229,7 +231,7 @@ def start_rzk():
     data_dir.mkdir()
     port = free_port()
     cfg = workdir / "zoo.cfg"
-    cfg.write_text(zoo_cfg_text("rzk", data_dir, port))
+    cfg.write_text(zoo_cfg_text("rzk", data_dir, port) + extra_cfg)
     log_path = workdir / "server.log"
     log = open(log_path, "wb")
     proc = subprocess.Popen(
@@ -245,17 +247,17 @@ def start_rzk():
     return server
 
 
-def start(kind):
+def start(kind, extra_cfg=""):
     if kind == "zk":
-        return start_zk()
+        return start_zk(extra_cfg)
     if kind == "rzk":
         if os.environ.get("RZK_TEST_RZK_IS_ZK") == "1":
             # Harness self-test: a second ZooKeeper stands in for rzk, so the zk-vs-rzk comparisons
             # can be exercised before rzk works. Never set this in CI.
-            s = start_zk()
+            s = start_zk(extra_cfg)
             s.kind = "rzk"
             return s
-        return start_rzk()
+        return start_rzk(extra_cfg)
     raise ValueError(kind)
 
 

@@ -184,8 +184,8 @@ fn is_quorum_mode(r: &ServerReport) -> bool {
 fn conf(out: &mut String, r: &ServerReport, c: &ServerConfig) {
     let client_port = c.client_port_for(r.server_id).map_or(-1, i32::from);
     line(out, &format!("clientPort={client_port}"));
-    // rzk never listens for TLS clients, whatever secureClientPort says.
-    line(out, "secureClientPort=-1");
+    let secure_port = c.secure_client_port.map_or(-1, i32::from);
+    line(out, &format!("secureClientPort={secure_port}"));
     line(
         out,
         &format!("dataDir={}", c.data_dir.join("version-2").display()),

@@ -651,6 +651,91 @@ fn digest_acl_guards_reads_and_super_passes() {
     assert!(h.get(root, "/secret", false).is_ok());
 }
 
+/// Opens a connection that proved `subject` by certificate, then completes a handshake on it.
+fn connect_with_certificate(h: &mut Harness, subject: &str) -> Option<ConnId> {
+    let conn = h.open();
+    h.step(Input::ClientCertificate {
+        conn,
+        subject: subject.to_string(),
+    });
+    if h.closed.contains(&conn) {
+        return None;
+    }
+    let req = ConnectRequest {
+        time_out: 1000,
+        passwd: Bytes::from_static(&[0; 16]),
+        ..Default::default()
+    };
+    h.send(conn, frame_connect(&req));
+    assert_eq!(h.frames(conn).len(), 1, "one connect response");
+    Some(conn)
+}
+
+fn who_am_i(h: &mut Harness, conn: ConnId) -> Vec<(String, String)> {
+    match h.call(conn, OpCode::WhoAmI, RequestBody::WhoAmI) {
+        (ErrorCode::Ok, ResponseBody::WhoAmI(r)) => {
+            let mut ids: Vec<(String, String)> = r
+                .client_info
+                .into_iter()
+                .map(|i| (i.auth_scheme, i.user))
+                .collect();
+            ids.sort();
+            ids
+        }
+        other => panic!("whoAmI: {other:?}"),
+    }
+}
+
+#[test]
+fn a_client_certificate_gives_an_x509_id_only_with_the_x509_provider() {
+    let mut cfg = config();
+    cfg.server.x509_auth = true;
+    cfg.server.x509_super_user = Some("CN=admin,O=rzk".into());
+    let mut h = Harness::with_config(cfg);
+    let app = connect_with_certificate(&mut h, "CN=app,O=rzk").expect("admitted");
+    let ids = who_am_i(&mut h, app);
+    assert!(
+        ids.contains(&("x509".into(), "CN=app,O=rzk".into())),
+        "{ids:?}"
+    );
+    assert!(!ids.iter().any(|(s, _)| s == "super"));
+    let acl = vec![Acl {
+        perms: crate::acl::perms::ALL,
+        id: Id {
+            scheme: "x509".into(),
+            id: "CN=app,O=rzk".into(),
+        },
+    }];
+    let req = CreateRequest {
+        path: "/app".into(),
+        data: Data::from_static(b"a"),
+        acl,
+        flags: 0,
+    };
+    assert_eq!(
+        h.call(app, OpCode::Create, RequestBody::Create(req)).0,
+        ErrorCode::Ok
+    );
+    assert!(h.get(app, "/app", false).is_ok());
+    let (plain, _) = h.connect();
+    assert_eq!(h.get(plain, "/app", false), Err(ErrorCode::NoAuth));
+    let other = connect_with_certificate(&mut h, "CN=other,O=rzk").expect("admitted");
+    assert_eq!(h.get(other, "/app", false), Err(ErrorCode::NoAuth));
+    // The super user passes every ACL; whoAmI names it without a user, as ZooKeeper's AuthUtil does.
+    let admin = connect_with_certificate(&mut h, "CN=admin,O=rzk").expect("admitted");
+    assert!(h.get(admin, "/app", false).is_ok());
+    let ids = who_am_i(&mut h, admin);
+    assert!(ids.contains(&("super".into(), String::new())), "{ids:?}");
+    assert!(
+        ids.contains(&("x509".into(), "CN=admin,O=rzk".into())),
+        "{ids:?}"
+    );
+
+    // Without the provider the connection is closed, as NettyServerCnxnFactory does.
+    let mut h = Harness::new();
+    assert_eq!(connect_with_certificate(&mut h, "CN=app,O=rzk"), None);
+}
+
 #[test]
 fn bad_input_gets_an_error_or_a_clean_close() {
     let mut h = Harness::new();
