@@ -13,7 +13,7 @@ use rzk_core::config::{ServerConfig, ServerSpec};
 use rzk_core::node::NodeConfig;
 use rzk_core::{Node, Recovered};
 use rzk_io_mio::storage::StorageOptions;
-use rzk_io_mio::tls::TlsAcceptor;
+use rzk_io_mio::tls::{QuorumTls, TlsAcceptor};
 use rzk_io_mio::{ClientTls, EnsembleOptions, Server, ServerOptions, Shutdown};
 use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
@@ -63,9 +63,20 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     let ensemble = if config.servers.is_empty() {
         None
     } else {
-        let e = EnsembleOptions::from_config(&config, server_id)
+        let mut e = EnsembleOptions::from_config(&config, server_id)
             .map_err(anyhow::Error::msg)
             .context("cannot set up the ensemble from the server.N lines")?;
+        if config.quorum_tls_enabled() {
+            e.tls = Some(
+                QuorumTls::new(
+                    &config.quorum_tls,
+                    config.ssl_quorum,
+                    config.quorum_port_unification,
+                    config.quorum_cert_reload,
+                )
+                .context("cannot set up TLS between servers (ssl.quorum.*)")?,
+            );
+        }
         info!(
             server_id,
             quorum = %e.quorum_listen,

@@ -21,6 +21,7 @@ fn ports(n: usize) -> Vec<PeerAddress> {
     };
     (1..=n as ServerId)
         .map(|id| PeerAddress {
+            host: "127.0.0.1".into(),
             id,
             quorum: free(),
             election: free(),
@@ -31,6 +32,7 @@ fn ports(n: usize) -> Vec<PeerAddress> {
 fn ensemble(all: &[PeerAddress], me: ServerId) -> EnsembleOptions {
     let own = all.iter().find(|p| p.id == me).unwrap();
     EnsembleOptions {
+        tls: None,
         my_id: me,
         quorum_listen: own.quorum,
         election_listen: own.election,

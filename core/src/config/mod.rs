@@ -70,6 +70,14 @@ pub struct ServerConfig {
     pub client_cert_reload: bool,
     /// The `ssl.*` settings of the client listener(s).
     pub client_tls: tls::TlsSettings,
+    /// `sslQuorum`: quorum and election connections speak TLS (mutual, with `quorum_tls`).
+    pub ssl_quorum: bool,
+    /// `portUnification`: the quorum and election ports accept TLS and plaintext peers alike.
+    pub quorum_port_unification: bool,
+    /// `sslQuorumReloadCertFiles`: re-read the quorum stores when their files change.
+    pub quorum_cert_reload: bool,
+    /// The `ssl.quorum.*` settings.
+    pub quorum_tls: tls::TlsSettings,
     /// `authProvider.N=...X509AuthenticationProvider`: TLS clients with a certificate get an `x509` id.
     pub x509_auth: bool,
     /// `X509AuthenticationProvider.superUser`: the x509 id that is also super.
@@ -173,6 +181,10 @@ impl ServerConfig {
             client_port_unification: false,
             client_cert_reload: false,
             client_tls: tls::TlsSettings::default(),
+            ssl_quorum: false,
+            quorum_port_unification: false,
+            quorum_cert_reload: false,
+            quorum_tls: tls::TlsSettings::default(),
             x509_auth: false,
             x509_super_user: None,
             max_client_cnxns: 60,
@@ -210,6 +222,11 @@ impl ServerConfig {
     /// Whether any client listener speaks TLS (secureClientPort, or client.portUnification).
     pub fn client_tls_enabled(&self) -> bool {
         self.secure_client_port.is_some() || self.client_port_unification
+    }
+
+    /// Whether the quorum and election ports speak TLS at all (sslQuorum, or portUnification).
+    pub fn quorum_tls_enabled(&self) -> bool {
+        self.ssl_quorum || self.quorum_port_unification
     }
 
     /// Whether this is an ensemble (ZooKeeper's isDistributed): more than one voting server, or standalone

@@ -175,7 +175,21 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             "client.portUnification" => c.client_port_unification = boolean(&e)?,
             "client.certReload" => c.client_cert_reload = boolean(&e)?,
             "X509AuthenticationProvider.superUser" => c.x509_super_user = Some(non_empty(&e)?),
-            k if k.starts_with("ssl.") && !k.starts_with("ssl.quorum.") => {
+            "sslQuorum" => c.ssl_quorum = boolean(&e)?,
+            "portUnification" => c.quorum_port_unification = boolean(&e)?,
+            "sslQuorumReloadCertFiles" => c.quorum_cert_reload = boolean(&e)?,
+            k if k.starts_with("ssl.quorum.") => {
+                if let Verdict::Refused(why) = verdict(k, &e.value) {
+                    return Err(err(&e, why));
+                }
+                tls_key(
+                    &mut c.quorum_tls,
+                    &k["ssl.quorum.".len()..],
+                    &e,
+                    &mut warnings,
+                )?;
+            }
+            k if k.starts_with("ssl.") => {
                 if let Verdict::Refused(why) = verdict(k, &e.value) {
                     return Err(err(&e, why));
                 }
@@ -341,6 +355,7 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
     }
     check_quorum(&mut c, &mut warnings)?;
     check_client_tls(&mut c)?;
+    check_quorum_tls(&c)?;
     c.warnings = warnings;
     Ok(c)
 }
@@ -450,6 +465,35 @@ fn tls_key(
             "zoo.cfg line {}: unknown TLS key '{}' (ignored)",
             e.line, e.key
         )),
+    }
+    Ok(())
+}
+
+/// Quorum TLS is mutual: each server shows its certificate and checks the other's, so both stores are
+/// needed (ZooKeeper fails every quorum connection without them; rzk says so at startup).
+fn check_quorum_tls(c: &ServerConfig) -> Result<(), ConfigError> {
+    if !c.quorum_tls_enabled() || c.servers.is_empty() {
+        return Ok(());
+    }
+    let wants = if c.ssl_quorum {
+        "sslQuorum"
+    } else {
+        "portUnification"
+    };
+    let t = &c.quorum_tls;
+    for (key, store) in [
+        ("ssl.quorum.keyStore.location", &t.key_store),
+        ("ssl.quorum.trustStore.location", &t.trust_store),
+    ] {
+        if store
+            .as_ref()
+            .is_none_or(|s| s.location.as_os_str().is_empty())
+        {
+            return Err(missing(
+                key,
+                format!("{wants}=true needs {key} (servers verify each other's certificates)"),
+            ));
+        }
     }
     Ok(())
 }

@@ -54,18 +54,18 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
     },
     SecurityKey {
         key: "sslQuorum",
-        accepts: Accepts::Only(&["false"]),
-        why: "rzk has no TLS between servers yet",
+        accepts: Accepts::Any,
+        why: "true: quorum and election connections use TLS with the ssl.quorum.* settings",
     },
     SecurityKey {
         key: "portUnification",
-        accepts: Accepts::Only(&["false"]),
-        why: "rzk has no TLS between servers yet",
+        accepts: Accepts::Any,
+        why: "true: the quorum and election ports accept TLS and plaintext peers (a rolling switch)",
     },
     SecurityKey {
         key: "sslQuorumReloadCertFiles",
         accepts: Accepts::Any,
-        why: "only used with sslQuorum",
+        why: "true: the quorum key and trust stores are re-read when their files change",
     },
     SecurityKey {
         key: "client.certReload",
@@ -111,9 +111,14 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
         why: "TLS clients are authenticated by the x509 provider; rzk loads no other",
     },
     SecurityKey {
+        key: "ssl.quorum.authProvider",
+        accepts: Accepts::Only(&["x509"]),
+        why: "servers are authenticated by their certificates; rzk loads no other provider",
+    },
+    SecurityKey {
         key: "ssl.quorum.*",
         accepts: Accepts::Any,
-        why: "TLS settings between servers, only read with sslQuorum=true, which is refused",
+        why: "the quorum TLS settings (stores, clientAuth, protocols, cipher suites, hostnameVerification), all applied",
     },
     SecurityKey {
         key: "ssl.*",
@@ -314,8 +319,6 @@ mod tests {
     #[test]
     fn values_that_ask_for_protection_are_refused() {
         for (key, value) in [
-            ("sslQuorum", "true"),
-            ("zookeeper.sslQuorum", "TRUE"),
             ("quorum.auth.enableSasl", "true"),
             ("quorum.auth.learnerRequireSasl", "true"),
             ("quorum.auth.serverRequireSasl", "true"),
@@ -350,6 +353,8 @@ mod tests {
     fn values_that_ask_for_nothing_are_accepted() {
         for (key, value) in [
             ("sslQuorum", "false"),
+            ("sslQuorum", "true"),
+            ("portUnification", "true"),
             ("quorum.auth.enableSasl", "false"),
             ("ssl.keyStore.location", "/etc/zk/keystore.jks"),
             ("ssl.quorum.trustStore.password", "secret"),

@@ -402,8 +402,10 @@ fn zookeeper_keys_rzk_ignores_are_warnings_saying_ignored() {
 
 #[test]
 fn security_keys_asking_for_protection_stop_startup_at_their_line() {
-    let e = parse_err(&format!("{MINIMAL}tickTime=2000\nsslQuorum=true\n"));
-    assert_eq!((e.line, e.key.as_str()), (4, "sslQuorum"));
+    let e = parse_err(&format!(
+        "{MINIMAL}tickTime=2000\nquorum.auth.enableSasl=true\n"
+    ));
+    assert_eq!((e.line, e.key.as_str()), (4, "quorum.auth.enableSasl"));
     assert!(e.message.contains("asks for protection"), "{e}");
     let e = parse_err(&format!("{MINIMAL}secureClientPort=2281\nssl.crl=true\n"));
     assert_eq!((e.line, e.key.as_str()), (4, "ssl.crl"));
@@ -468,6 +470,38 @@ fn client_tls_keys_are_read_with_zookeepers_defaults() {
         c.client_tls.cipher_suites,
         Some(vec!["TLS_AES_128_GCM_SHA256".to_string()])
     );
+}
+
+#[test]
+fn quorum_tls_keys_are_read_and_need_both_stores() {
+    let ensemble = "tickTime=2000\ninitLimit=5\nsyncLimit=2\ndataDir=/tmp/x\nclientPort=2181\n\
+        server.1=127.0.0.1:2888:3888\nserver.2=127.0.0.1:2889:3889\nserver.3=127.0.0.1:2890:3890\n";
+    let c = parse(&format!(
+        "{ensemble}sslQuorum=true\nportUnification=true\nsslQuorumReloadCertFiles=true\n\
+         ssl.quorum.keyStore.location=/q.pem\nzookeeper.ssl.quorum.trustStore.location=/ca.pem\n\
+         ssl.quorum.hostnameVerification=false\nssl.quorum.protocol=TLSv1.3\n"
+    ));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert!(c.ssl_quorum && c.quorum_port_unification && c.quorum_cert_reload);
+    assert!(c.quorum_tls_enabled() && !c.client_tls_enabled());
+    assert!(!c.quorum_tls.hostname_verification);
+    assert_eq!(c.quorum_tls.protocols(), vec!["TLSv1.3"]);
+    assert_eq!(
+        c.quorum_tls
+            .trust_store
+            .as_ref()
+            .map(|s| s.location.clone()),
+        Some(std::path::PathBuf::from("/ca.pem"))
+    );
+    // The client listener's settings are apart.
+    assert!(c.client_tls.key_store.is_none());
+    let e = ServerConfig::parse(&format!(
+        "{ensemble}sslQuorum=true\nssl.quorum.keyStore.location=/q.pem\n"
+    ))
+    .unwrap_err();
+    assert_eq!(e.key, "ssl.quorum.trustStore.location");
+    let e = ServerConfig::parse(&format!("{ensemble}portUnification=true\n")).unwrap_err();
+    assert_eq!(e.key, "ssl.quorum.keyStore.location");
 }
 
 #[test]

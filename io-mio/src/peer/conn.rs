@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::{self, IoSlice, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use bytes::{Buf, Bytes};
 use mio::net::TcpStream;
@@ -47,6 +48,27 @@ pub(crate) struct PeerConn {
     /// The socket may hold unread bytes (edge-triggered readiness is not repeated).
     pub(crate) read_pending: bool,
     registered: Option<Interest>,
+    transport: PeerTransport,
+}
+
+/// How a peer connection's bytes are carried (sslQuorum, portUnification).
+pub(crate) enum PeerTransport {
+    Plain,
+    /// An accepted connection on a unified port: TLS if its first byte is a TLS handshake record's.
+    Detect(Arc<rustls::ServerConfig>),
+    Tls {
+        session: Box<rustls::Connection>,
+        /// Set when the handshake completes, until [`PeerConn::take_established`] is called.
+        just_established: bool,
+        established: bool,
+    },
+}
+
+/// The content type of a TLS handshake record: the first byte a TLS client sends.
+const TLS_HANDSHAKE_RECORD: u8 = 0x16;
+
+fn tls_error(e: impl std::fmt::Display) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, format!("TLS: {e}"))
 }
 
 impl PeerConn {
@@ -56,6 +78,7 @@ impl PeerConn {
         addr: SocketAddr,
         port: PortKind,
         dialed: bool,
+        transport: PeerTransport,
     ) -> PeerConn {
         PeerConn {
             stream,
@@ -77,6 +100,7 @@ impl PeerConn {
             queued: 0,
             read_pending: false,
             registered: None,
+            transport,
         }
     }
 
@@ -106,6 +130,28 @@ impl PeerConn {
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         if self.stage == Stage::Connecting {
             return Ok(());
+        }
+        if let PeerTransport::Tls { session, .. } = &mut self.transport {
+            // Frames move into the session only once it has written what it holds, so `queued` keeps
+            // bounding what a peer that does not read can make us hold.
+            loop {
+                while session.wants_write() {
+                    match session.write_tls(&mut self.stream) {
+                        Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                        Ok(_) => {}
+                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(()),
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => return Err(e),
+                    }
+                }
+                if self.out.is_empty() {
+                    return Ok(());
+                }
+                while let Some(frame) = self.out.pop_front() {
+                    self.queued -= frame.len().min(self.queued);
+                    session.writer().write_all(&frame)?;
+                }
+            }
         }
         while !self.out.is_empty() {
             let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
@@ -141,20 +187,82 @@ impl PeerConn {
         }
     }
 
-    /// One read into `buf`, appended to `inbuf`: `Ok(0)` is end of stream.
+    /// One read into `buf`, its plaintext appended to `inbuf`: `Ok(0)` is end of stream.
     pub(crate) fn read_some(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.stream.read(buf)?;
-        self.inbuf.extend_from_slice(&buf[..n]);
+        if n == 0 {
+            return Ok(0);
+        }
+        if let PeerTransport::Detect(config) = &self.transport {
+            self.transport = if buf[0] == TLS_HANDSHAKE_RECORD {
+                let mut session =
+                    rustls::ServerConnection::new(Arc::clone(config)).map_err(tls_error)?;
+                session.set_buffer_limit(None);
+                PeerTransport::Tls {
+                    session: Box::new(session.into()),
+                    just_established: false,
+                    established: false,
+                }
+            } else {
+                PeerTransport::Plain
+            };
+        }
+        let PeerTransport::Tls {
+            session,
+            just_established,
+            established,
+        } = &mut self.transport
+        else {
+            self.inbuf.extend_from_slice(&buf[..n]);
+            return Ok(n);
+        };
+        let mut rest = &buf[..n];
+        while !rest.is_empty() {
+            session.read_tls(&mut rest)?;
+            let state = session.process_new_packets().map_err(tls_error)?;
+            let plain = state.plaintext_bytes_to_read();
+            if plain > 0 {
+                let start = self.inbuf.len();
+                self.inbuf.resize(start + plain, 0);
+                session.reader().read_exact(&mut self.inbuf[start..])?;
+            }
+        }
+        if !*established && !session.is_handshaking() {
+            *established = true;
+            *just_established = true;
+        }
         Ok(n)
+    }
+
+    /// If the TLS handshake completed since the last call: the peer's leaf certificate (if it sent one).
+    pub(crate) fn take_established(
+        &mut self,
+    ) -> Option<Option<rustls::pki_types::CertificateDer<'static>>> {
+        match &mut self.transport {
+            PeerTransport::Tls {
+                session,
+                just_established,
+                ..
+            } if *just_established => {
+                *just_established = false;
+                Some(session.peer_certificates().and_then(|c| c.first()).cloned())
+            }
+            _ => None,
+        }
+    }
+
+    pub(crate) fn tls_wants_write(&self) -> bool {
+        matches!(&self.transport, PeerTransport::Tls { session, .. } if session.wants_write())
     }
 
     /// Always readable; writable while connecting (to learn the outcome) or while output is queued.
     pub(crate) fn sync_interest(&mut self, registry: &Registry) -> io::Result<()> {
-        let desired = if self.stage == Stage::Connecting || !self.out.is_empty() {
-            Interest::READABLE | Interest::WRITABLE
-        } else {
-            Interest::READABLE
-        };
+        let desired =
+            if self.stage == Stage::Connecting || !self.out.is_empty() || self.tls_wants_write() {
+                Interest::READABLE | Interest::WRITABLE
+            } else {
+                Interest::READABLE
+            };
         match self.registered {
             Some(i) if i == desired => {}
             Some(_) => registry.reregister(&mut self.stream, self.token, desired)?,

@@ -5,6 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::io;
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use mio::event::Event;
 use mio::net::{TcpListener, TcpStream};
@@ -14,9 +15,11 @@ use rzk_core::Input;
 use tracing::{debug, info, trace, warn};
 
 use super::backoff::Backoff;
-use super::conn::{PeerConn, Stage};
+use super::conn::{PeerConn, PeerTransport, Stage};
 use super::wire::{self, Hello, Parsed, PortKind};
 use super::{port_of, EnsembleOptions, PeerLimits};
+use crate::tls::QuorumTls;
+use rustls::pki_types::ServerName;
 
 /// Peer tokens start here; client connections use small tokens (2 + connection number).
 pub(crate) const TOKEN_BASE: usize = 1 << 48;
@@ -40,6 +43,7 @@ struct Channel {
 
 struct Peer {
     addrs: [SocketAddr; 2],
+    host: String,
     channels: [Channel; 2],
     /// PeerConnected was reported and PeerDisconnected not yet.
     up: bool,
@@ -47,6 +51,8 @@ struct Peer {
 
 pub(crate) struct Peers {
     my_id: ServerId,
+    tls: Option<QuorumTls>,
+    next_tls_check_at: u64,
     limits: PeerLimits,
     registry: Registry,
     listeners: [TcpListener; 2],
@@ -94,6 +100,7 @@ impl Peers {
                 };
                 let peer = Peer {
                     addrs: [p.quorum, p.election],
+                    host: p.host.clone(),
                     channels: [channel(0), channel(1)],
                     up: false,
                 };
@@ -105,8 +112,17 @@ impl Peers {
                 info!(%addr, my_id = options.my_id, "listening for peers");
             }
         }
+        if let Some(t) = &options.tls {
+            info!(
+                dial_tls = t.dial_tls,
+                unified = t.unified,
+                "TLS between servers"
+            );
+        }
         Ok(Peers {
             my_id: options.my_id,
+            tls: options.tls,
+            next_tls_check_at: 0,
             limits: options.limits,
             registry: registry.try_clone()?,
             listeners,
@@ -231,6 +247,12 @@ impl Peers {
 
     /// Timed work (dials, handshake deadlines) and reads that ran out of budget; call once per loop turn.
     pub(crate) fn turn(&mut self, now: u64) {
+        if now >= self.next_tls_check_at {
+            self.next_tls_check_at = now + 1000;
+            if let Some(t) = &mut self.tls {
+                t.reload_if_changed();
+            }
+        }
         let expired: Vec<usize> = self
             .conns
             .iter()
@@ -298,7 +320,28 @@ impl Peers {
                         continue;
                     }
                     let _ = stream.set_nodelay(true);
-                    let mut conn = PeerConn::new(stream, Token(0), addr, port, false);
+                    let transport = match &self.tls {
+                        None => PeerTransport::Plain,
+                        Some(t) if t.unified => PeerTransport::Detect(Arc::clone(&t.server)),
+                        Some(t) if t.dial_tls => {
+                            match rustls::ServerConnection::new(Arc::clone(&t.server)) {
+                                Ok(mut session) => {
+                                    session.set_buffer_limit(None);
+                                    PeerTransport::Tls {
+                                        session: Box::new(session.into()),
+                                        just_established: false,
+                                        established: false,
+                                    }
+                                }
+                                Err(e) => {
+                                    warn!(%addr, error = %e, "cannot start TLS for a peer connection");
+                                    continue;
+                                }
+                            }
+                        }
+                        Some(_) => PeerTransport::Plain,
+                    };
+                    let mut conn = PeerConn::new(stream, Token(0), addr, port, false, transport);
                     conn.deadline = Some(now + self.limits.handshake_timeout.as_millis() as u64);
                     self.insert(conn);
                 }
@@ -331,6 +374,7 @@ impl Peers {
             return;
         };
         let addr = peer.addrs[port.index()];
+        let host = peer.host.clone();
         let channel = &mut peer.channels[port.index()];
         let retry_at = now + channel.backoff.next_delay_ms();
         channel.next_dial_at = retry_at;
@@ -342,7 +386,35 @@ impl Peers {
             }
         };
         let _ = stream.set_nodelay(true);
-        let mut conn = PeerConn::new(stream, Token(0), addr, port, true);
+        let transport = match &self.tls {
+            Some(t) if t.dial_tls => {
+                let name = match ServerName::try_from(
+                    host.trim_start_matches('[').trim_end_matches(']'),
+                ) {
+                    Ok(name) => name.to_owned(),
+                    Err(e) => {
+                        warn!(peer = id, %host, error = %e, "the peer's host is not a valid TLS server name");
+                        return;
+                    }
+                };
+                match rustls::ClientConnection::new(Arc::clone(&t.client), name) {
+                    Ok(mut session) => {
+                        session.set_buffer_limit(None);
+                        PeerTransport::Tls {
+                            session: Box::new(session.into()),
+                            just_established: false,
+                            established: false,
+                        }
+                    }
+                    Err(e) => {
+                        warn!(peer = id, error = %e, "cannot start TLS to a peer");
+                        return;
+                    }
+                }
+            }
+            _ => PeerTransport::Plain,
+        };
+        let mut conn = PeerConn::new(stream, Token(0), addr, port, true, transport);
         conn.peer = Some(id);
         conn.deadline = Some(now + self.limits.handshake_timeout.as_millis() as u64);
         let hello = Hello::new(self.my_id, port);
@@ -373,6 +445,17 @@ impl Peers {
             match conn.read_some(&mut self.read_buf) {
                 Ok(0) => return self.close(key, now, "closed by the peer"),
                 Ok(_) => {
+                    if let Some(cert) = conn.take_established() {
+                        let addr = conn.addr;
+                        if let Err(why) = self.check_peer_certificate(key, cert.as_ref()) {
+                            warn!(%addr, error = %why, "peer connection refused");
+                            return self.close(key, now, &why);
+                        }
+                        // Handshake messages to send.
+                        self.dirty.insert(key);
+                    } else if conn.tls_wants_write() {
+                        self.dirty.insert(key);
+                    }
                     if let Err(why) = self.process(key, now) {
                         return self.close(key, now, &why);
                     }
@@ -382,6 +465,12 @@ impl Peers {
                     return;
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) if e.kind() == io::ErrorKind::InvalidData => {
+                    // A TLS failure (bad certificate, plaintext on a TLS port, ...): worth an operator's eye.
+                    let (addr, peer, port) = (conn.addr, conn.peer, conn.port);
+                    warn!(%addr, ?peer, ?port, error = %e, "peer connection refused");
+                    return self.close(key, now, &format!("read failed: {e}"));
+                }
                 Err(e) => return self.close(key, now, &format!("read failed: {e}")),
             }
         }
@@ -443,6 +532,42 @@ impl Peers {
             conn.inbuf.drain(..used.min(conn.inbuf.len()));
         }
         result
+    }
+
+    /// ssl.quorum.hostnameVerification on an accepted connection: the peer's certificate must name the
+    /// address it connects from, as an IP address, or as the host of a server.N line that resolves to it
+    /// (ZooKeeper's trust manager checks the IP, then the reverse-DNS name; the server lines stand in for
+    /// reverse DNS, which the event loop must not block on). Dialed connections had their server name
+    /// checked by rustls.
+    fn check_peer_certificate(
+        &self,
+        key: usize,
+        cert: Option<&rustls::pki_types::CertificateDer<'static>>,
+    ) -> Result<(), String> {
+        let Some(conn) = self.conns.get(&key) else {
+            return Ok(());
+        };
+        let verify = self.tls.as_ref().is_some_and(|t| t.verify_hostname);
+        if conn.dialed || !verify {
+            return Ok(());
+        }
+        let Some(cert) = cert else {
+            return Err("TLS peer sent no certificate".into());
+        };
+        let ip = conn.addr.ip();
+        let (ips, names) = crate::tls::certificate_names(cert)?;
+        let named = ips.contains(&ip)
+            || self.peers.values().any(|p| {
+                names.contains(&p.host.to_ascii_lowercase()) && p.addrs.iter().any(|a| a.ip() == ip)
+            });
+        if named {
+            Ok(())
+        } else {
+            Err(format!(
+                "the peer's certificate does not name {ip} (IP SANs {ips:?}, names {names:?}): \
+                 hostname verification failed"
+            ))
+        }
     }
 
     fn is_up(&self, id: ServerId) -> bool {

@@ -39,6 +39,8 @@ pub use wire::{Hello, PortKind, PEER_MAGIC, PEER_PROTOCOL_VERSION};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PeerAddress {
     pub id: ServerId,
+    /// The host of its server.N line: the name its certificate must carry when dialed with TLS.
+    pub host: String,
     pub quorum: SocketAddr,
     pub election: SocketAddr,
 }
@@ -98,6 +100,8 @@ impl PeerLimits {
 #[derive(Debug, Clone)]
 pub struct EnsembleOptions {
     pub my_id: ServerId,
+    /// TLS between servers (sslQuorum / portUnification); None: plaintext only.
+    pub tls: Option<crate::tls::QuorumTls>,
     /// Where to listen for quorum and election connections.
     pub quorum_listen: SocketAddr,
     pub election_listen: SocketAddr,
@@ -139,6 +143,7 @@ impl EnsembleOptions {
         for s in config.servers.iter().filter(|s| s.id != my_id) {
             peers.push(PeerAddress {
                 id: s.id,
+                host: s.host.clone(),
                 quorum: resolve(&s.host, s.quorum_port)?,
                 election: resolve(&s.host, s.election_port)?,
             });
@@ -149,6 +154,7 @@ impl EnsembleOptions {
         };
         Ok(EnsembleOptions {
             my_id,
+            tls: None,
             quorum_listen,
             election_listen,
             peers,

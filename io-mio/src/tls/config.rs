@@ -129,12 +129,10 @@ fn cipher_suites(
     Ok(chosen)
 }
 
-pub fn build_server_config(settings: &TlsSettings) -> Result<rustls::ServerConfig, TlsSetupError> {
-    let key_store = settings
-        .key_store
-        .as_ref()
-        .ok_or_else(|| settings_error("ssl.keyStore.location is not set"))?;
-    let identity = stores::load_key_store(&with_password(key_store)?)?;
+/// The crypto provider (cipher suites as configured) and protocol versions of a listener's settings.
+fn provider(
+    settings: &TlsSettings,
+) -> Result<(Arc<CryptoProvider>, Vec<&'static SupportedProtocolVersion>), TlsSetupError> {
     let versions = protocol_versions(settings)?;
     // ring rather than aws-lc-rs: it builds with the C compiler alone. rustls deprecates it for lacking
     // post-quantum key exchange, which no ZooKeeper 3.8 client offers either.
@@ -145,6 +143,35 @@ pub fn build_server_config(settings: &TlsSettings) -> Result<rustls::ServerConfi
         cipher_suites: suites,
         ..base
     });
+    Ok((provider, versions))
+}
+
+fn roots(trust: &StoreConfig) -> Result<Arc<RootCertStore>, TlsSetupError> {
+    let mut roots = RootCertStore::empty();
+    for cert in stores::load_trust_store(&with_password(trust)?)? {
+        roots.add(cert).map_err(|e| {
+            settings_error(format!(
+                "trust store {}: a certificate cannot be used as a CA: {e}",
+                trust.location.display()
+            ))
+        })?;
+    }
+    Ok(Arc::new(roots))
+}
+
+fn identity(settings: &TlsSettings, key: &str) -> Result<stores::KeyMaterial, TlsSetupError> {
+    let key_store = settings
+        .key_store
+        .as_ref()
+        .ok_or_else(|| settings_error(format!("{key} is not set")))?;
+    Ok(stores::load_key_store(&with_password(key_store)?)?)
+}
+
+/// The configuration of a TLS listener: the key store's chain, client certificates checked against the trust
+/// store as `clientAuth` says.
+pub fn build_server_config(settings: &TlsSettings) -> Result<rustls::ServerConfig, TlsSetupError> {
+    let identity = identity(settings, "ssl.keyStore.location")?;
+    let (provider, versions) = provider(settings)?;
     let builder = rustls::ServerConfig::builder_with_provider(Arc::clone(&provider))
         .with_protocol_versions(&versions)?;
     let builder = match (&settings.trust_store, settings.client_auth) {
@@ -155,16 +182,7 @@ pub fn build_server_config(settings: &TlsSettings) -> Result<rustls::ServerConfi
             ))
         }
         (Some(trust), auth) => {
-            let mut roots = RootCertStore::empty();
-            for cert in stores::load_trust_store(&with_password(trust)?)? {
-                roots.add(cert).map_err(|e| {
-                    settings_error(format!(
-                        "trust store {}: a certificate cannot be used as a CA: {e}",
-                        trust.location.display()
-                    ))
-                })?;
-            }
-            let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider);
+            let verifier = WebPkiClientVerifier::builder_with_provider(roots(trust)?, provider);
             let verifier = if auth == ClientAuth::Want {
                 verifier.allow_unauthenticated()
             } else {
@@ -177,4 +195,81 @@ pub fn build_server_config(settings: &TlsSettings) -> Result<rustls::ServerConfi
         }
     };
     Ok(builder.with_single_cert(identity.chain, identity.key)?)
+}
+
+/// The configuration a server dials its peers with (sslQuorum): its own certificate for the peer to check,
+/// and the peer's checked against the trust store, and, with `hostnameVerification`, against the host name
+/// of its server.N line.
+pub fn build_client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, TlsSetupError> {
+    let identity = identity(settings, "ssl.quorum.keyStore.location")?;
+    let trust = settings
+        .trust_store
+        .as_ref()
+        .ok_or_else(|| settings_error("ssl.quorum.trustStore.location is not set"))?;
+    let (provider, versions) = provider(settings)?;
+    let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        roots(trust)?,
+        Arc::clone(&provider),
+    )
+    .build()
+    .map_err(|e| settings_error(format!("cannot verify server certificates: {e}")))?;
+    let builder =
+        rustls::ClientConfig::builder_with_provider(provider).with_protocol_versions(&versions)?;
+    let builder = if settings.hostname_verification {
+        builder.with_webpki_verifier(verifier)
+    } else {
+        builder
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(AnyName(verifier)))
+    };
+    Ok(builder.with_client_auth_cert(identity.chain, identity.key)?)
+}
+
+/// `hostnameVerification=false`: the chain is checked as usual, the name is not.
+#[derive(Debug)]
+struct AnyName(Arc<rustls::client::WebPkiServerVerifier>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyName {
+    fn verify_server_cert(
+        &self,
+        end_entity: &rustls::pki_types::CertificateDer<'_>,
+        intermediates: &[rustls::pki_types::CertificateDer<'_>],
+        server_name: &rustls::pki_types::ServerName<'_>,
+        ocsp_response: &[u8],
+        now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        use rustls::CertificateError::{NotValidForName, NotValidForNameContext};
+        match self
+            .0
+            .verify_server_cert(end_entity, intermediates, server_name, ocsp_response, now)
+        {
+            Err(rustls::Error::InvalidCertificate(NotValidForName))
+            | Err(rustls::Error::InvalidCertificate(NotValidForNameContext { .. })) => {
+                Ok(rustls::client::danger::ServerCertVerified::assertion())
+            }
+            other => other,
+        }
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &rustls::pki_types::CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        self.0.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.supported_verify_schemes()
+    }
 }

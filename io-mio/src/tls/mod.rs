@@ -1,15 +1,18 @@
-//! TLS for client connections: building rustls's server configuration from zoo.cfg's `ssl.*` settings,
-//! reloading it when the store files change, and naming a client's certificate as ZooKeeper does.
+//! TLS for client connections and between servers: building rustls's configurations from zoo.cfg's
+//! `ssl.*` / `ssl.quorum.*` settings, reloading them when the store files change, and naming a peer's
+//! certificate as ZooKeeper does.
 //!
 //! TLS is transport: the core sees plaintext bytes and, as an input, the subject of a verified client
 //! certificate. rustls is used because it is a state machine without I/O of its own (bytes in, records
 //! out), which the mio loop drives like any socket, with no second runtime and no OpenSSL.
 
 mod config;
+mod names;
 pub mod stores;
 mod subject;
 
-pub use config::{build_server_config, TlsSetupError};
+pub use config::{build_client_config, build_server_config, TlsSetupError};
+pub use names::certificate_names;
 pub use subject::subject_rfc2253;
 
 use std::path::PathBuf;
@@ -19,15 +22,10 @@ use std::time::SystemTime;
 use rzk_core::config::tls::TlsSettings;
 use tracing::{info, warn};
 
-/// The TLS configuration new client connections get; with reloading on, rebuilt when a store file
-/// changes (connections already open keep the configuration they started with).
+/// The store files of a listener and what they looked like when last read.
 #[derive(Clone)]
-pub struct TlsAcceptor {
-    settings: TlsSettings,
-    current: Arc<rustls::ServerConfig>,
-    reload: bool,
-    /// The store files and what they looked like when last read.
-    watched: Vec<(PathBuf, Option<FileStamp>)>,
+struct StoreWatch {
+    files: Vec<(PathBuf, Option<FileStamp>)>,
 }
 
 /// What tells a changed file apart: its modification time and length.
@@ -45,26 +43,53 @@ fn stamp(path: &PathBuf) -> Option<FileStamp> {
     })
 }
 
+impl StoreWatch {
+    fn new(settings: &TlsSettings) -> StoreWatch {
+        let files = [&settings.key_store, &settings.trust_store]
+            .into_iter()
+            .flatten()
+            .flat_map(|s| [Some(s.location.clone()), s.password_path.clone()])
+            .flatten()
+            .map(|p| {
+                let s = stamp(&p);
+                (p, s)
+            })
+            .collect();
+        StoreWatch { files }
+    }
+
+    /// Whether a file changed since the last call (or since `new`).
+    fn changed(&mut self) -> bool {
+        let mut changed = false;
+        for (path, seen) in &mut self.files {
+            let now = stamp(path);
+            if now != *seen {
+                *seen = now;
+                changed = true;
+            }
+        }
+        changed
+    }
+}
+
+/// The TLS configuration new client connections get; with reloading on, rebuilt when a store file
+/// changes (connections already open keep the configuration they started with).
+#[derive(Clone)]
+pub struct TlsAcceptor {
+    settings: TlsSettings,
+    current: Arc<rustls::ServerConfig>,
+    watch: Option<StoreWatch>,
+}
+
 impl TlsAcceptor {
     /// Reads the stores and builds the configuration; an error names the store and what is wrong.
     pub fn new(settings: &TlsSettings, reload: bool) -> Result<TlsAcceptor, TlsSetupError> {
-        let watched: Vec<(PathBuf, Option<FileStamp>)> =
-            [&settings.key_store, &settings.trust_store]
-                .into_iter()
-                .flatten()
-                .flat_map(|s| [Some(s.location.clone()), s.password_path.clone()])
-                .flatten()
-                .map(|p| {
-                    let s = stamp(&p);
-                    (p, s)
-                })
-                .collect();
+        let watch = reload.then(|| StoreWatch::new(settings));
         let current = Arc::new(build_server_config(settings)?);
         Ok(TlsAcceptor {
             settings: settings.clone(),
             current,
-            reload,
-            watched,
+            watch,
         })
     }
 
@@ -77,18 +102,7 @@ impl TlsAcceptor {
     /// connections accepted from now on. A store that cannot be used (say, half written) keeps the old
     /// configuration and is tried again at the next change. Returns whether it reloaded.
     pub fn reload_if_changed(&mut self) -> bool {
-        if !self.reload {
-            return false;
-        }
-        let mut changed = false;
-        for (path, seen) in &mut self.watched {
-            let now = stamp(path);
-            if now != *seen {
-                *seen = now;
-                changed = true;
-            }
-        }
-        if !changed {
+        if !self.watch.as_mut().is_some_and(StoreWatch::changed) {
             return false;
         }
         match build_server_config(&self.settings) {
@@ -99,6 +113,75 @@ impl TlsAcceptor {
             }
             Err(e) => {
                 warn!(error = %e, "a changed TLS store cannot be used; keeping the previous certificates");
+                false
+            }
+        }
+    }
+}
+
+/// TLS between servers (sslQuorum, portUnification): how peers are dialed and accepted.
+#[derive(Clone)]
+pub struct QuorumTls {
+    settings: TlsSettings,
+    /// For accepted connections.
+    pub server: Arc<rustls::ServerConfig>,
+    /// For dialed connections.
+    pub client: Arc<rustls::ClientConfig>,
+    /// sslQuorum: dial with TLS (and, without port unification, accept only TLS).
+    pub dial_tls: bool,
+    /// portUnification: accept TLS and plaintext alike.
+    pub unified: bool,
+    /// ssl.quorum.hostnameVerification: an accepted peer's certificate must name its address.
+    pub verify_hostname: bool,
+    watch: Option<StoreWatch>,
+}
+
+impl std::fmt::Debug for QuorumTls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("QuorumTls")
+            .field("dial_tls", &self.dial_tls)
+            .field("unified", &self.unified)
+            .field("verify_hostname", &self.verify_hostname)
+            .finish_non_exhaustive()
+    }
+}
+
+impl QuorumTls {
+    pub fn new(
+        settings: &TlsSettings,
+        ssl_quorum: bool,
+        port_unification: bool,
+        reload: bool,
+    ) -> Result<QuorumTls, TlsSetupError> {
+        Ok(QuorumTls {
+            settings: settings.clone(),
+            server: Arc::new(build_server_config(settings)?),
+            client: Arc::new(build_client_config(settings)?),
+            dial_tls: ssl_quorum,
+            unified: port_unification,
+            verify_hostname: settings.hostname_verification,
+            watch: reload.then(|| StoreWatch::new(settings)),
+        })
+    }
+
+    /// sslQuorumReloadCertFiles: rebuilds both configurations when a store file changed; connections
+    /// already open keep theirs.
+    pub fn reload_if_changed(&mut self) -> bool {
+        if !self.watch.as_mut().is_some_and(StoreWatch::changed) {
+            return false;
+        }
+        match (
+            build_server_config(&self.settings),
+            build_client_config(&self.settings),
+        ) {
+            (Ok(server), Ok(client)) => {
+                self.server = Arc::new(server);
+                self.client = Arc::new(client);
+                info!("reloaded the quorum TLS key and trust stores");
+                true
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                warn!(error = %e, "a changed quorum TLS store cannot be used; keeping the previous certificates");
                 false
             }
         }
