@@ -25,6 +25,9 @@ pub mod tls;
 /// The on-disk formats and recovery live in `rzk-storage`, shared with the simulator.
 pub use rzk_storage as storage;
 
+/// The admin server's HTTP request parsing, for the fuzz targets.
+#[doc(hidden)]
+pub use admin::http as admin_http;
 pub use clock::Clock;
 pub use host::{max_fds, open_fds, raise_fd_limit};
 pub use machine::Machine;

@@ -216,6 +216,22 @@ def test_the_java_client_over_tls(server, pki, java_classpath):
     assert f"id x509 {tls_certs.CLIENT_DN}" in r.stdout.splitlines()
 
 
+def test_bench_over_tls(server, pki):
+    """`rzk bench --tls` (what bench/compare.sh --tls runs) completes its operations over TLS."""
+    import json
+
+    for workload in ("get", "churn"):
+        r = subprocess.run(
+            [str(servers.rzk_binary()), "bench", workload, "--server", f"127.0.0.1:{server.extra['secure_port']}",
+             "--tls", "--tls-ca", str(pki.ca), "--tls-cert", str(pki.client_pem),
+             "--count", "200", "--sessions", "2", "--depth", "4", "--keys", "10", "--cleanup"],
+            capture_output=True, text=True, timeout=300,
+        )
+        assert r.returncode == 0, r.stdout + r.stderr
+        result = json.loads(r.stdout.strip().splitlines()[-1])
+        assert (result["ops"], result["errors"]) == (200, 0), result
+
+
 # --- rzk only
 
 

@@ -4,6 +4,7 @@
 use std::collections::VecDeque;
 use std::io::{self, Read, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Instant;
 
 use bytes::{Buf, Bytes, BytesMut};
@@ -30,11 +31,20 @@ pub struct Conn {
     pub closed: bool,
     /// When this connection was opened (churn measures whole connect..close cycles).
     pub opened_at: Instant,
+    /// `--tls`: the session bytes pass through (plaintext in `out` and `inbuf`).
+    tls: Option<Box<rustls::ClientConnection>>,
 }
 
 impl Conn {
     /// Starts a non-blocking connect and queues the handshake.
-    pub fn open(addr: SocketAddr) -> io::Result<Conn> {
+    pub fn open(addr: SocketAddr, tls: Option<&Arc<rustls::ClientConfig>>) -> io::Result<Conn> {
+        let tls = match tls {
+            Some(config) => Some(Box::new(
+                rustls::ClientConnection::new(Arc::clone(config), super::tls::server_name(addr))
+                    .map_err(io::Error::other)?,
+            )),
+            None => None,
+        };
         let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
         let mut conn = Conn {
@@ -47,6 +57,7 @@ impl Conn {
             next_xid: 1,
             closed: false,
             opened_at: Instant::now(),
+            tls,
         };
         let hello = frame_connect(&ConnectRequest {
             protocol_version: 0,
@@ -70,11 +81,28 @@ impl Conn {
     }
 
     pub fn wants_write(&self) -> bool {
-        self.out_pos < self.out.len()
+        self.out_pos < self.out.len() || self.tls.as_ref().is_some_and(|t| t.wants_write())
     }
 
     /// Writes queued bytes until done or the socket would block.
     pub fn flush(&mut self) -> io::Result<()> {
+        if let Some(tls) = &mut self.tls {
+            if self.out_pos < self.out.len() {
+                tls.writer().write_all(&self.out[self.out_pos..])?;
+                self.out.clear();
+                self.out_pos = 0;
+            }
+            while tls.wants_write() {
+                match tls.write_tls(&mut self.stream) {
+                    Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+                    Ok(_) => {}
+                    Err(e) if would_block(&e) => return Ok(()),
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => return Err(e),
+                }
+            }
+            return Ok(());
+        }
         while self.out_pos < self.out.len() {
             match self.stream.write(&self.out[self.out_pos..]) {
                 Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
@@ -103,7 +131,20 @@ impl Conn {
                     break;
                 }
                 Ok(n) => {
-                    self.inbuf.extend_from_slice(&scratch[..n]);
+                    match &mut self.tls {
+                        Some(tls) => {
+                            let mut rest = &scratch[..n];
+                            while !rest.is_empty() {
+                                tls.read_tls(&mut rest)?;
+                                let state = tls.process_new_packets().map_err(io::Error::other)?;
+                                let plain = state.plaintext_bytes_to_read();
+                                let start = self.inbuf.len();
+                                self.inbuf.resize(start + plain, 0);
+                                tls.reader().read_exact(&mut self.inbuf[start..])?;
+                            }
+                        }
+                        None => self.inbuf.extend_from_slice(&scratch[..n]),
+                    }
                     if n < scratch.len() {
                         break;
                     }

@@ -22,6 +22,8 @@ use super::workload::{create, get_data, set_data, Layout, RequestGen, Workload};
 /// Everything a load thread needs to know; shared read-only by all threads.
 pub struct Plan {
     pub addr: SocketAddr,
+    /// `--tls`: every connection speaks TLS with this configuration.
+    pub tls: Option<std::sync::Arc<rustls::ClientConfig>>,
     pub workload: Workload,
     pub layout: Layout,
     pub depth: usize,
@@ -62,8 +64,13 @@ impl Slot {
     }
 }
 
-fn open(poll: &Poll, addr: SocketAddr, token: usize) -> io::Result<Conn> {
-    let mut conn = Conn::open(addr)?;
+fn open(
+    poll: &Poll,
+    addr: SocketAddr,
+    tls: Option<&std::sync::Arc<rustls::ClientConfig>>,
+    token: usize,
+) -> io::Result<Conn> {
+    let mut conn = Conn::open(addr, tls)?;
     poll.registry().register(
         &mut conn.stream,
         Token(token),
@@ -86,7 +93,7 @@ pub fn run_thread(plan: &Plan, sessions: Range<usize>) -> io::Result<Tally> {
             (!churn).then(|| RequestGen::new(plan.workload, plan.layout.clone(), rng, session));
         slots.push(Slot {
             session,
-            conn: open(&poll, plan.addr, i)?,
+            conn: open(&poll, plan.addr, plan.tls.as_ref(), i)?,
             gen,
             issued: 0,
             budget: plan.session_budget(session),
@@ -141,7 +148,7 @@ pub fn run_thread(plan: &Plan, sessions: Range<usize>) -> io::Result<Tally> {
                         });
                     }
                     let _ = poll.registry().deregister(&mut slot.conn.stream);
-                    slot.conn = open(&poll, plan.addr, i)?;
+                    slot.conn = open(&poll, plan.addr, plan.tls.as_ref(), i)?;
                     slot.issued += 1;
                 } else if !slot.conn.inflight.is_empty() {
                     tally.error(|| {
@@ -294,7 +301,7 @@ pub fn run_watch(plan: &Plan, watchers: usize) -> io::Result<(Tally, u64)> {
     let mut tally = Tally::new();
     let mut conns = Vec::new();
     for i in 0..=watchers {
-        conns.push(open(&poll, plan.addr, i)?);
+        conns.push(open(&poll, plan.addr, plan.tls.as_ref(), i)?);
     }
     let writer = watchers;
     let watched = plan.layout.watched();

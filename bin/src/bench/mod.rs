@@ -7,6 +7,7 @@ mod engine;
 mod ready;
 mod report;
 mod setup;
+mod tls;
 mod workload;
 
 use std::net::{SocketAddr, ToSocketAddrs};
@@ -68,6 +69,8 @@ pub struct BenchArgs {
     /// `ready`: the server command line to launch and time (after `--`).
     #[arg(last = true)]
     pub launch: Vec<String>,
+    #[command(flatten)]
+    pub tls: tls::TlsArgs,
 }
 
 pub fn run(args: BenchArgs) -> Result<()> {
@@ -97,7 +100,8 @@ pub fn run(args: BenchArgs) -> Result<()> {
         keys: args.keys.max(1),
         value: Bytes::from(vec![b'x'; args.value_size]),
     };
-    setup::prepare(addr, args.workload, &layout, args.sessions)
+    let tls = tls::client_config(&args.tls).context("--tls")?;
+    setup::prepare(addr, args.workload, &layout, args.sessions, tls.as_ref())
         .context("creating the benchmark's nodes")?;
 
     let start = Instant::now();
@@ -110,6 +114,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     let plan = Plan {
         addr,
+        tls,
         workload: args.workload,
         layout,
         depth: args.depth,
@@ -138,8 +143,14 @@ pub fn run(args: BenchArgs) -> Result<()> {
     };
     if args.cleanup {
         let started = Instant::now();
-        let deleted = setup::teardown(addr, args.workload, &plan.layout, args.sessions)
-            .context("deleting the benchmark's nodes")?;
+        let deleted = setup::teardown(
+            addr,
+            args.workload,
+            &plan.layout,
+            args.sessions,
+            plan.tls.as_ref(),
+        )
+        .context("deleting the benchmark's nodes")?;
         println!(
             "cleanup: deleted {deleted} nodes in {:.2} s",
             started.elapsed().as_secs_f64()

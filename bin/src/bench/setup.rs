@@ -3,6 +3,7 @@
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -50,8 +51,9 @@ pub fn prepare(
     workload: Workload,
     layout: &Layout,
     sessions: usize,
+    tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<()> {
-    let mut client = BlockingClient::connect(addr)?;
+    let mut client = BlockingClient::connect(addr, tls)?;
     let empty = Bytes::new();
     client.create_all(vec!["/rzkbench".to_string()], &empty, true)?;
     client.create_all(vec![layout.dir.clone()], &empty, false)?;
@@ -68,8 +70,9 @@ pub fn teardown(
     workload: Workload,
     layout: &Layout,
     sessions: usize,
+    tls: Option<&Arc<rustls::ClientConfig>>,
 ) -> Result<u64> {
-    let mut client = BlockingClient::connect(addr)?;
+    let mut client = BlockingClient::connect(addr, tls)?;
     let mut deleted = 0;
     if workload == Workload::Create {
         // Each session created `n1`, `n2`, ... in order, and every create was answered before the run
@@ -101,18 +104,35 @@ pub fn teardown(
     Ok(deleted)
 }
 
+/// A plain or TLS stream.
+trait Stream: Read + Write {}
+impl<T: Read + Write> Stream for T {}
+
 struct BlockingClient {
-    stream: TcpStream,
+    stream: Box<dyn Stream>,
     xid: i32,
     buf: BytesMut,
 }
 
 impl BlockingClient {
-    fn connect(addr: SocketAddr) -> Result<BlockingClient> {
-        let stream = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
+    fn connect(
+        addr: SocketAddr,
+        tls: Option<&Arc<rustls::ClientConfig>>,
+    ) -> Result<BlockingClient> {
+        let tcp = TcpStream::connect_timeout(&addr, Duration::from_secs(5))
             .with_context(|| format!("connecting to {addr}"))?;
-        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        stream.set_nodelay(true)?;
+        tcp.set_read_timeout(Some(Duration::from_secs(30)))?;
+        tcp.set_nodelay(true)?;
+        let stream: Box<dyn Stream> = match tls {
+            Some(config) => {
+                let session = rustls::ClientConnection::new(
+                    Arc::clone(config),
+                    super::tls::server_name(addr),
+                )?;
+                Box::new(rustls::StreamOwned::new(session, tcp))
+            }
+            None => Box::new(tcp),
+        };
         let mut client = BlockingClient {
             stream,
             xid: 0,

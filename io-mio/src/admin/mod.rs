@@ -3,7 +3,7 @@
 //! answer and writes it back. Connections are served one at a time with short timeouts: admin traffic is
 //! a few monitoring polls, and one thread keeps the server's footprint flat.
 
-mod http;
+pub mod http;
 
 use std::io;
 use std::net::{SocketAddr, TcpListener, TcpStream};
