@@ -141,9 +141,32 @@ pub fn parse_frame(buf: &[u8], max: usize) -> Parsed<'_> {
     Parsed::Frame { payload, used }
 }
 
-/// Decodes a payload that passed its CRC; trailing bytes make it invalid.
+/// What decoding may claim per payload byte: bincode counts each value at its in-memory size (a 1-byte
+/// varint u64 claims 8), so a real message claims at most 8x its encoding.
+const DECODE_EXPANSION: usize = 16;
+
+/// Decodes a payload that passed its CRC; trailing bytes make it invalid. What decoding may allocate is
+/// bounded by the payload's size: a 26-byte message claiming a 4 GiB buffer is refused, not allocated
+/// (found by the peer_wire fuzz target).
 pub fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, WireError> {
-    match bincode::serde::decode_from_slice::<T, _>(payload, config()) {
+    let budget = payload.len().saturating_mul(DECODE_EXPANSION).max(1 << 16);
+    // bincode takes its limit as a const: pick the smallest power of two that covers the budget.
+    macro_rules! within {
+        ($($shift:literal),*) => {
+            $(
+                if budget <= 1usize << $shift {
+                    return decode_limited::<T, { 1usize << $shift }>(payload);
+                }
+            )*
+        };
+    }
+    within!(16, 18, 20, 22, 24, 26, 28, 30, 32, 34, 36, 38);
+    decode_limited::<T, { usize::MAX }>(payload)
+}
+
+fn decode_limited<T: DeserializeOwned, const LIMIT: usize>(payload: &[u8]) -> Result<T, WireError> {
+    let config = bincode::config::standard().with_limit::<LIMIT>();
+    match bincode::serde::decode_from_slice::<T, _>(payload, config) {
         Ok((value, used)) if used == payload.len() => Ok(value),
         Ok((_, used)) => Err(WireError::Decode(format!(
             "{} bytes left over",
@@ -173,6 +196,17 @@ pub fn decode_hello(payload: &[u8]) -> Result<Hello, WireError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Found by the peer_wire fuzz target: 26 bytes claiming a 4 GiB byte buffer.
+    #[test]
+    fn a_tiny_message_cannot_claim_a_huge_allocation() {
+        let payload = [
+            1u8, 65, 5, 5, 1, 0, 0, 91, 0, 0, 0, 0, 0, 0, 0, 252, 1, 33, 1, 252, 0, 67, 0, 7, 186,
+            0,
+        ];
+        assert!(decode::<rzk_core::peer::PeerMsg>(&payload).is_err());
+    }
+
     use proptest::prelude::*;
     use rzk_core::election::{Notification, PeerState, Vote};
     use rzk_core::peer::PeerMsg;
