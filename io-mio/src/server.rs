@@ -670,7 +670,17 @@ impl<M: Machine> Driver<M> {
         }
         self.conns.insert(id, conn);
         debug!(conn = id, %addr, "client connected");
-        self.step(Input::ClientOpened { conn: id, addr });
+        let mut secret = [0u8; 16];
+        if let Err(e) = getrandom::fill(&mut secret) {
+            warn!(%addr, error = %e, "no entropy for a client connection; closing it");
+            self.close_now(id);
+            return;
+        }
+        self.step(Input::ClientOpened {
+            conn: id,
+            addr,
+            secret,
+        });
     }
 
     fn on_client_event(&mut self, id: ConnId, event: &Event) {

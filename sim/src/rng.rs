@@ -21,6 +21,13 @@ impl SimRng {
         self.0.next_u64()
     }
 
+    pub fn bytes16(&mut self) -> [u8; 16] {
+        let mut b = [0u8; 16];
+        b[..8].copy_from_slice(&self.next_u64().to_le_bytes());
+        b[8..].copy_from_slice(&self.next_u64().to_le_bytes());
+        b
+    }
+
     /// Uniform in [lo, hi] (inclusive).
     pub fn range(&mut self, lo: u64, hi: u64) -> u64 {
         if hi <= lo {

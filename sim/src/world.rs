@@ -618,7 +618,9 @@ impl World {
         self.trace.line(self.now, [7, conn, n as u64], || {
             format!("conn {conn}: client {client} -> node {n} open")
         });
-        self.step_node(n, Input::ClientOpened { conn, addr });
+        // Seeded, but apart from the world's random stream: drawing from it would shift every later draw.
+        let secret = crate::rng::SimRng::new(self.node_seed ^ conn.rotate_left(17)).bytes16();
+        self.step_node(n, Input::ClientOpened { conn, addr, secret });
         let actions = self.clients[client].on_opened(self.now, conn);
         self.client_actions(client, actions);
     }

@@ -79,6 +79,8 @@ pub struct Connection {
     pub state: ConnState,
     pub queue: VecDeque<Slot>,
     /// Authenticated identities; every connection has its ip id.
+    /// Unpredictable bytes the driver gave this connection (Input::ClientOpened): its SASL nonce.
+    pub secret: [u8; 16],
     pub auth: Vec<Id>,
     pub stats: ConnStats,
     /// Reading is paused because too many requests are pending.
@@ -103,6 +105,7 @@ impl Connection {
             stats: ConnStats::new(now),
             paused: false,
             legacy_handshake: false,
+            secret: [0; 16],
             read_only: false,
         }
     }

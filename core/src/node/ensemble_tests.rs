@@ -450,7 +450,14 @@ impl Cluster {
             let conn = self.next_conn;
             self.next_conn += 1;
             let addr = "127.0.0.1:40000".parse().expect("address");
-            self.step(id, Input::ClientOpened { conn, addr });
+            self.step(
+                id,
+                Input::ClientOpened {
+                    conn,
+                    addr,
+                    secret: [conn as u8; 16],
+                },
+            );
             let req = ConnectRequest {
                 time_out: 2_000,
                 passwd: Bytes::from_static(&[0; 16]),

@@ -51,8 +51,14 @@ pub type ClientAddr = SocketAddr;
 pub enum Input {
     /// Time passed; sent when `now >= next_deadline()` (sending it early is harmless).
     Tick,
-    /// A client connected.
-    ClientOpened { conn: ConnId, addr: ClientAddr },
+    /// A client connected. `secret`: unpredictable bytes for this connection (its SASL nonce): OS entropy
+    /// in production, seeded bytes in the simulator; never the node's seeded RNG, whose draws a client
+    /// could learn to predict.
+    ClientOpened {
+        conn: ConnId,
+        addr: ClientAddr,
+        secret: [u8; 16],
+    },
     /// Bytes arrived from a client, in order. The node does the framing and decoding.
     ClientBytes { conn: ConnId, bytes: Bytes },
     /// The client's socket closed or reset. The node forgets the connection (its session lives on).
@@ -287,9 +293,11 @@ impl Node {
     pub fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
         match input {
             Input::Tick => self.on_tick(now, out),
-            Input::ClientOpened { conn, addr } => {
+            Input::ClientOpened { conn, addr, secret } => {
                 let max = self.config.server.jute_max_buffer;
-                self.conns.insert(conn, Connection::new(addr, max, now));
+                let mut c = Connection::new(addr, max, now);
+                c.secret = secret;
+                self.conns.insert(conn, c);
                 let timeout = self.config.server.sessionless_cnxn_timeout as u64;
                 self.handshake_deadlines.opened(conn, now + timeout);
             }

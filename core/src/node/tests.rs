@@ -137,7 +137,11 @@ impl Harness {
         let conn = self.next_conn;
         self.next_conn += 1;
         let addr: SocketAddr = "127.0.0.1:40000".parse().unwrap();
-        self.step(Input::ClientOpened { conn, addr });
+        self.step(Input::ClientOpened {
+            conn,
+            addr,
+            secret: [conn as u8; 16],
+        });
         conn
     }
 
