@@ -53,15 +53,15 @@ install_system_packages() {
 }
 
 install_python_packages() {
-    python3 -c 'import kazoo, pytest' 2>/dev/null && return 0
+    python3 -c 'import kazoo, pytest, puresasl' 2>/dev/null && return 0
     if [ "${RZK_TEST_SKIP_INSTALL:-0}" = 1 ]; then
         echo "python packages kazoo/pytest missing (RZK_TEST_SKIP_INSTALL=1)" >&2
         return 1
     fi
-    log "installing kazoo and pytest"
-    # kazoo 2.11.0 is the version the tests were validated with.
-    python3 -m pip install -q 'kazoo==2.11.0' pytest ||
-        python3 -m pip install -q --break-system-packages 'kazoo==2.11.0' pytest
+    log "installing kazoo, pure-sasl and pytest"
+    # kazoo 2.11.0 is the version the tests were validated with; pure-sasl is kazoo's SASL (DIGEST-MD5).
+    python3 -m pip install -q 'kazoo==2.11.0' 'pure-sasl==0.6.2' pytest ||
+        python3 -m pip install -q --break-system-packages 'kazoo==2.11.0' 'pure-sasl==0.6.2' pytest
 }
 
 log "dependencies"

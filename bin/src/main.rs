@@ -5,6 +5,7 @@ mod bench;
 mod cli;
 mod environment;
 mod four_letter_cmd;
+mod jaas_file;
 mod myid;
 mod sd_notify;
 mod server_cmd;

@@ -38,7 +38,8 @@ pub struct ServerArgs {
 }
 
 pub fn run(args: ServerArgs) -> anyhow::Result<()> {
-    let config = load_config(args.config.as_deref())?;
+    let mut config = load_config(args.config.as_deref())?;
+    crate::jaas_file::load(&mut config, args.config.as_deref())?;
     for warning in &config.warnings {
         warn!("{warning}");
     }

@@ -16,6 +16,7 @@ pub mod peer;
 pub mod planted;
 pub mod proto;
 pub mod report;
+pub mod sasl;
 pub mod session;
 pub mod tree;
 pub mod txn;

@@ -670,7 +670,7 @@ impl<M: Machine> Driver<M> {
         }
         self.conns.insert(id, conn);
         debug!(conn = id, %addr, "client connected");
-        let mut secret = [0u8; 16];
+        let mut secret = [0u8; 32];
         if let Err(e) = getrandom::fill(&mut secret) {
             warn!(%addr, error = %e, "no entropy for a client connection; closing it");
             self.close_now(id);

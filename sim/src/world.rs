@@ -619,7 +619,7 @@ impl World {
             format!("conn {conn}: client {client} -> node {n} open")
         });
         // Seeded, but apart from the world's random stream: drawing from it would shift every later draw.
-        let secret = crate::rng::SimRng::new(self.node_seed ^ conn.rotate_left(17)).bytes16();
+        let secret = crate::rng::SimRng::new(self.node_seed ^ conn.rotate_left(17)).bytes32();
         self.step_node(n, Input::ClientOpened { conn, addr, secret });
         let actions = self.clients[client].on_opened(self.now, conn);
         self.client_actions(client, actions);

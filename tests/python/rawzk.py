@@ -63,6 +63,7 @@ NOTEMPTY = -111
 SESSIONEXPIRED = -112
 INVALIDACL = -114
 AUTHFAILED = -115
+SESSIONCLOSEDREQUIRESASLAUTH = -124
 NOWATCHER = -121
 RUNTIMEINCONSISTENCY = -2
 
@@ -578,6 +579,26 @@ class RawClient:
 
     def get_ephemerals(self, prefix):
         return self._value(self.request(OP_GET_EPHEMERALS, enc_string(prefix)), lambda r: r.strings())
+
+    def sasl(self, token):
+        """One SASL packet (opcode 102); `.value` is the server's token (None when null). The reply carries
+        the token even on an error (a null one)."""
+        reply = self.request(OP_SASL, enc_buffer(token or b""))
+        reply.value = Reader(reply.body).buffer() if len(reply.body) >= 4 else None
+        return reply
+
+    def sasl_digest_md5(self, username, password):
+        """A whole DIGEST-MD5 exchange as kazoo runs it (pure-sasl). Returns the last reply."""
+        from puresasl.client import SASLClient
+
+        client = SASLClient("zk-sasl-md5", "zookeeper", mechanism="DIGEST-MD5", username=username, password=password)
+        reply = self.sasl(client.process() or b"")
+        while reply.err == OK and reply.value is not None:
+            response = client.process(reply.value)
+            if client.complete:
+                break  # the server's rspauth checked: nothing more to send
+            reply = self.sasl(response or b"")
+        return reply
 
     def who_am_i(self):
         return self._value(self.request(OP_WHO_AM_I, b""), lambda r: r.vector(lambda: (r.string(), r.string())))

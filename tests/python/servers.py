@@ -179,7 +179,7 @@ def _wait_until_serving(server):
     raise RuntimeError(message)
 
 
-def start_zk(extra_cfg=""):
+def start_zk(extra_cfg="", jvm_flags=()):
     """`extra_cfg`: zoo.cfg lines to add (ZooKeeper turns keys it does not know into `zookeeper.` system
     properties, so `ssl.*` lines work there too)."""
     workdir = Path(tempfile.mkdtemp(prefix="rzk-test-zk-"))
@@ -208,6 +208,7 @@ def start_zk(extra_cfg=""):
         "-Dzookeeper.admin.enableServer=false",
         f"-Dzookeeper.nio.sessionlessCnxnTimeout={SESSIONLESS_CNXN_TIMEOUT_MS}",
         "-Dzookeeper.enforceQuota=true",
+        *jvm_flags,
         f"-Dlog4j.configuration=file:{conf_dir / 'log4j.properties'}",
         "-cp",
         f"{conf_dir}:/usr/share/java/*",
@@ -222,7 +223,9 @@ def start_zk(extra_cfg=""):
     return server
 
 
-def start_rzk(extra_cfg=""):
+def start_rzk(extra_cfg="", jvm_flags=()):
+    """`jvm_flags` go to rzk as ZooKeeper's scripts pass them to java: in $SERVER_JVMFLAGS (rzk reads
+    -Djava.security.auth.login.config from it)."""
     binary = rzk_binary()
     if not binary.exists():
         raise RuntimeError(f"rzk binary not found at {binary}: run `cargo build -p rzk` or set RZK_BIN")
@@ -234,12 +237,16 @@ def start_rzk(extra_cfg=""):
     cfg.write_text(zoo_cfg_text("rzk", data_dir, port) + extra_cfg)
     log_path = workdir / "server.log"
     log = open(log_path, "wb")
+    env = dict(os.environ)
+    if jvm_flags:
+        env["SERVER_JVMFLAGS"] = " ".join(jvm_flags)
     proc = subprocess.Popen(
         [str(binary), "server", str(cfg)],
         stdout=log,
         stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL,
         cwd=workdir,
+        env=env,
     )
     log.close()
     server = Server("rzk", "127.0.0.1", port, workdir, proc, log_path)
@@ -247,17 +254,17 @@ def start_rzk(extra_cfg=""):
     return server
 
 
-def start(kind, extra_cfg=""):
+def start(kind, extra_cfg="", jvm_flags=()):
     if kind == "zk":
-        return start_zk(extra_cfg)
+        return start_zk(extra_cfg, jvm_flags)
     if kind == "rzk":
         if os.environ.get("RZK_TEST_RZK_IS_ZK") == "1":
             # Harness self-test: a second ZooKeeper stands in for rzk, so the zk-vs-rzk comparisons
             # can be exercised before rzk works. Never set this in CI.
-            s = start_zk(extra_cfg)
+            s = start_zk(extra_cfg, jvm_flags)
             s.kind = "rzk"
             return s
-        return start_rzk(extra_cfg)
+        return start_rzk(extra_cfg, jvm_flags)
     raise ValueError(kind)
 
 

@@ -193,7 +193,7 @@ def java_classpath(tmp_path_factory):
         pytest.skip(why)
     cp = ":".join(str(j) for j in jars)
     classes = tmp_path_factory.mktemp("tls-java")
-    source = servers.REPO_ROOT / "tests" / "java" / "TlsClient.java"
+    source = servers.REPO_ROOT / "tests" / "java" / "AuthClient.java"
     r = subprocess.run(["javac", "-d", str(classes), "-cp", cp, str(source)], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stdout + r.stderr
     return f"{classes}:{cp}"
@@ -208,8 +208,8 @@ def test_the_java_client_over_tls(server, pki, java_classpath):
     }
     path = f"/java_{uuid.uuid4().hex[:8]}"
     r = subprocess.run(
-        ["java", *[f"-D{k}={v}" for k, v in props.items()], "-cp", java_classpath, "TlsClient",
-         f"127.0.0.1:{server.extra['secure_port']}", path],
+        ["java", *[f"-D{k}={v}" for k, v in props.items()], "-cp", java_classpath, "AuthClient",
+         f"127.0.0.1:{server.extra['secure_port']}", path, "x509"],
         capture_output=True, text=True, timeout=120,
     )
     assert r.returncode == 0 and r.stdout.splitlines()[-1] == "ok", r.stdout + r.stderr[-3000:]

@@ -27,6 +27,13 @@ const SYSTEM_PROPERTY_PREFIXES: &[&str] = &[
     "client.portUnification",
     "client.certReload",
     "X509AuthenticationProvider.superUser",
+    "superUser",
+    "sasl.serverconfig",
+    "allowSaslFailedClients",
+    "letAnySaslUserDoX",
+    "sessionRequireClientSASLAuth",
+    "enforce.auth.",
+    "SASLAuthenticationProvider.superPassword",
 ];
 
 /// The one name a setting is handled under.

@@ -3,6 +3,7 @@
 //! Parsing is pure: the binary reads the file (and `myid`) and hands the text here. Unknown keys become
 //! warnings; invalid values are errors naming the key and the line.
 
+pub mod jaas;
 mod known_keys;
 mod parse;
 mod properties;
@@ -78,6 +79,27 @@ pub struct ServerConfig {
     pub quorum_cert_reload: bool,
     /// The `ssl.quorum.*` settings.
     pub quorum_tls: tls::TlsSettings,
+    /// `authProvider.N=...SASLAuthenticationProvider`: `sasl` ids may appear in ACLs.
+    pub sasl_auth: bool,
+    /// `sasl.serverconfig`: the JAAS section holding the DIGEST-MD5 users (default `Server`).
+    pub sasl_server_section: String,
+    /// `rzk.jaasConfigFile`: the JAAS file, for units that set no JVM flags (docs/operations.md says the
+    /// order in which the binary looks for one).
+    pub jaas_config_file: Option<PathBuf>,
+    /// The DIGEST-MD5 users (name → password) of the JAAS section, filled in by the binary after it read the
+    /// file; None: no SASL server (a SASL packet is answered with a null token, as ZooKeeper does then).
+    pub sasl_users: Option<std::collections::BTreeMap<String, String>>,
+    /// `superUser` and `superUser.<suffix>`: SASL ids that are also super.
+    pub super_users: Vec<String>,
+    /// `SASLAuthenticationProvider.superPassword`: the password of the SASL user `super`.
+    pub sasl_super_password: Option<String>,
+    /// `allowSaslFailedClients`: a failed SASL exchange leaves the connection open (unless SASL is required).
+    pub allow_sasl_failed_clients: bool,
+    /// `letAnySaslUserDoX`: the `sasl` ACL id every SASL user matches.
+    pub let_any_sasl_user_do_x: Option<String>,
+    /// The schemes a client must hold an id of before any request (`enforce.auth.*`, or `sasl` with
+    /// `sessionRequireClientSASLAuth`); empty: not enforced.
+    pub enforce_auth_schemes: Vec<String>,
     /// `authProvider.N=...X509AuthenticationProvider`: TLS clients with a certificate get an `x509` id.
     pub x509_auth: bool,
     /// `X509AuthenticationProvider.superUser`: the x509 id that is also super.
@@ -186,6 +208,15 @@ impl ServerConfig {
             quorum_cert_reload: false,
             quorum_tls: tls::TlsSettings::default(),
             x509_auth: false,
+            sasl_auth: false,
+            sasl_server_section: "Server".to_string(),
+            jaas_config_file: None,
+            sasl_users: None,
+            super_users: Vec::new(),
+            sasl_super_password: None,
+            allow_sasl_failed_clients: false,
+            let_any_sasl_user_do_x: None,
+            enforce_auth_schemes: Vec::new(),
             x509_super_user: None,
             max_client_cnxns: 60,
             min_session_timeout: 2 * tick_time,

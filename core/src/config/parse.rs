@@ -144,9 +144,18 @@ struct Explicit {
     client_port_address: Option<Entry>,
 }
 
+/// The keys that decide which auth schemes are enforced (AuthenticationHelper reads them together).
+#[derive(Default)]
+struct Enforce {
+    require_sasl: Option<(bool, Entry)>,
+    enabled: Option<(bool, Entry)>,
+    schemes: Option<Entry>,
+}
+
 pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
     let mut c = ServerConfig::zookeeper_defaults(PathBuf::new());
     let mut explicit = Explicit::default();
+    let mut enforce = Enforce::default();
     let mut warnings = Vec::new();
 
     for e in last_entries(parse_properties(text)) {
@@ -199,10 +208,25 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
                 if let Verdict::Refused(why) = verdict(k, &e.value) {
                     return Err(err(&e, why));
                 }
-                if e.value.trim() == X509_PROVIDER {
-                    c.x509_auth = true;
+                match e.value.trim() {
+                    X509_PROVIDER => c.x509_auth = true,
+                    SASL_PROVIDER => c.sasl_auth = true,
+                    _ => {}
                 }
             }
+            "sasl.serverconfig" => c.sasl_server_section = non_empty(&e)?,
+            "rzk.jaasConfigFile" => c.jaas_config_file = Some(PathBuf::from(non_empty(&e)?)),
+            k if k == "superUser" || k.starts_with("superUser.") => {
+                c.super_users.push(non_empty(&e)?)
+            }
+            "SASLAuthenticationProvider.superPassword" => {
+                c.sasl_super_password = Some(e.value.clone())
+            }
+            "allowSaslFailedClients" => c.allow_sasl_failed_clients = boolean(&e)?,
+            "letAnySaslUserDoX" => c.let_any_sasl_user_do_x = Some(non_empty(&e)?),
+            "sessionRequireClientSASLAuth" => enforce.require_sasl = Some((boolean(&e)?, e)),
+            "enforce.auth.enabled" => enforce.enabled = Some((boolean(&e)?, e)),
+            "enforce.auth.schemes" => enforce.schemes = Some(e),
             "maxClientCnxns" => c.max_client_cnxns = number(&e, 0, i32::MAX as u32)?,
             "minSessionTimeout" => {
                 c.min_session_timeout = number(&e, 0, i32::MAX as u32)?;
@@ -356,11 +380,61 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
     check_quorum(&mut c, &mut warnings)?;
     check_client_tls(&mut c)?;
     check_quorum_tls(&c)?;
+    check_enforce_auth(&mut c, enforce)?;
     c.warnings = warnings;
     Ok(c)
 }
 
 const X509_PROVIDER: &str = "org.apache.zookeeper.server.auth.X509AuthenticationProvider";
+const SASL_PROVIDER: &str = "org.apache.zookeeper.server.auth.SASLAuthenticationProvider";
+
+/// AuthenticationHelper: `sessionRequireClientSASLAuth=true` means `sasl` is required (and the enforce.auth
+/// keys are not read); else `enforce.auth.enabled=true` requires one of `enforce.auth.schemes`. Each scheme
+/// needs its provider, or startup stops, as in ZooKeeper.
+fn check_enforce_auth(c: &mut ServerConfig, enforce: Enforce) -> Result<(), ConfigError> {
+    let (schemes, at) = match (&enforce.require_sasl, &enforce.enabled) {
+        (Some((true, e)), _) => (vec!["sasl".to_string()], e.clone()),
+        (_, Some((true, e))) => {
+            let listed = enforce
+                .schemes
+                .as_ref()
+                .map(|s| tls::list(&s.value))
+                .unwrap_or_default();
+            if listed.is_empty() {
+                return Err(err(
+                    e,
+                    "enforce.auth.enabled=true needs enforce.auth.schemes (e.g. sasl)",
+                ));
+            }
+            (listed, enforce.schemes.clone().unwrap_or_else(|| e.clone()))
+        }
+        _ => return Ok(()),
+    };
+    for scheme in &schemes {
+        let provided = match scheme.as_str() {
+            "ip" | "digest" => true,
+            "x509" => c.x509_auth,
+            "sasl" => c.sasl_auth,
+            _ => false,
+        };
+        if !provided {
+            return Err(err(
+                &at,
+                format!(
+                    "authentication scheme '{scheme}' is required but has no provider (add \
+                     authProvider.N=org.apache.zookeeper.server.auth.{}AuthenticationProvider)",
+                    match scheme.as_str() {
+                        "sasl" => "SASL",
+                        "x509" => "X509",
+                        _ => "<Name>",
+                    }
+                ),
+            ));
+        }
+    }
+    c.enforce_auth_schemes = schemes;
+    Ok(())
+}
 
 /// One `ssl.<name>` key of a listener's TLS settings.
 fn tls_key(

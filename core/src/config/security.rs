@@ -27,12 +27,12 @@ pub struct SecurityKey {
     pub why: &'static str,
 }
 
-const NO_SASL: &str = "rzk has no SASL authentication yet";
 const NO_KERBEROS: &str = "rzk has no Kerberos support";
 const BUILT_IN_PROVIDERS: &[&str] = &[
     "org.apache.zookeeper.server.auth.DigestAuthenticationProvider",
     "org.apache.zookeeper.server.auth.IPAuthenticationProvider",
     "org.apache.zookeeper.server.auth.X509AuthenticationProvider",
+    "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
 ];
 
 /// Every security key, more specific rows first (the first match decides).
@@ -183,22 +183,22 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
     SecurityKey {
         key: "authProvider.*",
         accepts: Accepts::Only(BUILT_IN_PROVIDERS),
-        why: "digest and ip are built in (always on), x509 authenticates TLS clients by certificate; rzk implements no other authentication provider yet",
+        why: "digest and ip are built in (always on); x509 (TLS client certificates) and SASL (DIGEST-MD5) are implemented; rzk loads no other provider",
     },
     SecurityKey {
         key: "sessionRequireClientSASLAuth",
-        accepts: Accepts::Only(&["false"]),
-        why: NO_SASL,
+        accepts: Accepts::Any,
+        why: "true: a client must authenticate with SASL before any request (enforce.auth.schemes=sasl)",
     },
     SecurityKey {
         key: "enforce.auth.enabled",
-        accepts: Accepts::Only(&["false"]),
-        why: "rzk does not yet refuse unauthenticated clients",
+        accepts: Accepts::Any,
+        why: "true: a client must hold an id of one of enforce.auth.schemes before any request",
     },
     SecurityKey {
         key: "enforce.auth.schemes",
         accepts: Accepts::Any,
-        why: "only read when enforce.auth.enabled is true, which is refused",
+        why: "the schemes enforce.auth.enabled accepts; each must have its provider, or startup stops",
     },
     SecurityKey {
         key: "DigestAuthenticationProvider.enabled",
@@ -218,7 +218,7 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
     SecurityKey {
         key: "superUser",
         accepts: Accepts::Any,
-        why: "names a SASL identity, which no client can hold without SASL",
+        why: "the SASL id that is also super, as in ZooKeeper",
     },
     SecurityKey {
         key: "X509AuthenticationProvider.superUser",
@@ -228,17 +228,17 @@ pub const SECURITY_KEYS: &[SecurityKey] = &[
     SecurityKey {
         key: "SASLAuthenticationProvider.superPassword",
         accepts: Accepts::Any,
-        why: "no client can authenticate by SASL without the SASL provider, which is refused",
+        why: "the password of the SASL user super, as in ZooKeeper",
     },
     SecurityKey {
         key: "allowSaslFailedClients",
         accepts: Accepts::Any,
-        why: "only matters with SASL, which is refused",
+        why: "true: a failed SASL exchange leaves the connection open, unauthenticated (unless SASL is required)",
     },
     SecurityKey {
         key: "letAnySaslUserDoX",
         accepts: Accepts::Any,
-        why: "only matters with SASL, which is refused",
+        why: "the sasl ACL id every SASL user matches, as in ZooKeeper",
     },
 ];
 
@@ -327,16 +327,11 @@ mod tests {
                 "zkquorum/localhost",
             ),
             ("kerberos.removeHostFromPrincipal", "true"),
-            (
-                "authProvider.1",
-                "org.apache.zookeeper.server.auth.SASLAuthenticationProvider",
-            ),
+            ("authProvider.1", "org.example.MyAuthenticationProvider"),
             ("ssl.authProvider", "myCustomScheme"),
             ("ssl.crl", "true"),
             ("ssl.ocsp", "true"),
             ("ssl.quorum.crl", "true"),
-            ("sessionRequireClientSASLAuth", "true"),
-            ("enforce.auth.enabled", "true"),
             ("skipACL", "yes"),
             ("DigestAuthenticationProvider.digestAlg", "SHA-256"),
             ("DigestAuthenticationProvider.enabled", "false"),

@@ -410,7 +410,7 @@ fn security_keys_asking_for_protection_stop_startup_at_their_line() {
     let e = parse_err(&format!("{MINIMAL}secureClientPort=2281\nssl.crl=true\n"));
     assert_eq!((e.line, e.key.as_str()), (4, "ssl.crl"));
     let e = parse_err(&format!(
-        "{MINIMAL}zookeeper.authProvider.1=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n"
+        "{MINIMAL}zookeeper.authProvider.1=org.example.KerberosOnlyProvider\n"
     ));
     assert_eq!(e.key, "zookeeper.authProvider.1");
     // A bad port is still reported as a bad port.
@@ -502,6 +502,43 @@ fn quorum_tls_keys_are_read_and_need_both_stores() {
     assert_eq!(e.key, "ssl.quorum.trustStore.location");
     let e = ServerConfig::parse(&format!("{ensemble}portUnification=true\n")).unwrap_err();
     assert_eq!(e.key, "ssl.quorum.keyStore.location");
+}
+
+#[test]
+fn sasl_keys_are_read_and_required_schemes_need_their_provider() {
+    let c = parse(&format!(
+        "{MINIMAL}authProvider.sasl=org.apache.zookeeper.server.auth.SASLAuthenticationProvider\n\
+         sessionRequireClientSASLAuth=true\nzookeeper.superUser=admin\nsuperUser.ops=root\n\
+         SASLAuthenticationProvider.superPassword=pw\nallowSaslFailedClients=true\n\
+         letAnySaslUserDoX=anyone\nsasl.serverconfig=ZkServer\nrzk.jaasConfigFile=/etc/zk/jaas.conf\n"
+    ));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert!(c.sasl_auth && c.allow_sasl_failed_clients);
+    assert_eq!(c.enforce_auth_schemes, vec!["sasl"]);
+    assert_eq!(c.super_users, vec!["admin", "root"]);
+    assert_eq!(c.sasl_super_password.as_deref(), Some("pw"));
+    assert_eq!(c.let_any_sasl_user_do_x.as_deref(), Some("anyone"));
+    assert_eq!(c.sasl_server_section, "ZkServer");
+    assert_eq!(
+        c.jaas_config_file,
+        Some(std::path::PathBuf::from("/etc/zk/jaas.conf"))
+    );
+    // enforce.auth.* (sessionRequireClientSASLAuth wins when both are set).
+    let c = parse(&format!(
+        "{MINIMAL}enforce.auth.enabled=true\nenforce.auth.schemes=digest, ip\n"
+    ));
+    assert_eq!(c.enforce_auth_schemes, vec!["digest", "ip"]);
+    let e = parse_err(&format!("{MINIMAL}enforce.auth.enabled=true\n"));
+    assert!(e.message.contains("enforce.auth.schemes"), "{e}");
+    let e = parse_err(&format!("{MINIMAL}sessionRequireClientSASLAuth=true\n"));
+    assert!(e.message.contains("SASLAuthenticationProvider"), "{e}");
+    let e = parse_err(&format!(
+        "{MINIMAL}enforce.auth.enabled=true\nenforce.auth.schemes=x509\n"
+    ));
+    assert!(e.message.contains("'x509'"), "{e}");
+    assert!(parse(&format!("{MINIMAL}enforce.auth.enabled=false\n"))
+        .enforce_auth_schemes
+        .is_empty());
 }
 
 #[test]

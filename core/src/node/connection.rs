@@ -79,8 +79,10 @@ pub struct Connection {
     pub state: ConnState,
     pub queue: VecDeque<Slot>,
     /// Authenticated identities; every connection has its ip id.
+    /// The connection's SASL exchange, once it started.
+    pub sasl: Option<super::sasl::SaslState>,
     /// Unpredictable bytes the driver gave this connection (Input::ClientOpened): its SASL nonce.
-    pub secret: [u8; 16],
+    pub secret: [u8; 32],
     pub auth: Vec<Id>,
     pub stats: ConnStats,
     /// Reading is paused because too many requests are pending.
@@ -105,7 +107,8 @@ impl Connection {
             stats: ConnStats::new(now),
             paused: false,
             legacy_handshake: false,
-            secret: [0; 16],
+            secret: [0; 32],
+            sasl: None,
             read_only: false,
         }
     }

@@ -133,6 +133,16 @@ impl Node {
         let Some(session_id) = c.session_id() else {
             return;
         };
+        if req.op == OpCode::Sasl {
+            self.on_sasl(now, conn, &req, out);
+            return self.drain(now, conn, out);
+        }
+        if !self.auth_enforced(now, conn, &req) {
+            return self.drain(now, conn, out);
+        }
+        let Some(c) = self.conns.get(&conn) else {
+            return;
+        };
         let timeout = c.timeout();
         let read_only = c.read_only;
         if read_only {
@@ -272,9 +282,7 @@ impl Node {
         let ctx = PrepCtx {
             session_id,
             auth,
-            providers: crate::acl::Providers {
-                x509: self.config.server.x509_auth,
-            },
+            providers: self.providers(),
             extended_types: self.config.server.extended_types_enabled,
             enforce_quota: self.config.server.enforce_quota,
         };

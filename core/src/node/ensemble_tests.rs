@@ -455,7 +455,7 @@ impl Cluster {
                 Input::ClientOpened {
                     conn,
                     addr,
-                    secret: [conn as u8; 16],
+                    secret: [conn as u8; 32],
                 },
             );
             let req = ConnectRequest {

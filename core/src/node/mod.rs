@@ -13,6 +13,7 @@ mod read_only;
 mod reads;
 mod reaper;
 mod report;
+mod sasl;
 mod sessionless;
 mod stats;
 mod timers;
@@ -57,7 +58,7 @@ pub enum Input {
     ClientOpened {
         conn: ConnId,
         addr: ClientAddr,
-        secret: [u8; 16],
+        secret: [u8; 32],
     },
     /// Bytes arrived from a client, in order. The node does the framing and decoding.
     ClientBytes { conn: ConnId, bytes: Bytes },

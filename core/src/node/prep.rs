@@ -142,7 +142,7 @@ fn need(view: &View<'_>, p: &str) -> Result<NodeView, ErrorCode> {
 }
 
 fn check_acl(node: &NodeView, perm: i32, ctx: &PrepCtx<'_>) -> Result<(), ErrorCode> {
-    if acl::check(&node.acl, perm, ctx.auth) {
+    if acl::check(&node.acl, perm, ctx.auth, &ctx.providers) {
         Ok(())
     } else {
         Err(ErrorCode::NoAuth)
@@ -210,7 +210,7 @@ fn prep_create(
         return Err(ErrorCode::NodeExists);
     }
     let acl_list =
-        acl::fixup(acl_list, ctx.auth, ctx.providers).map_err(|_| ErrorCode::InvalidAcl)?;
+        acl::fixup(acl_list, ctx.auth, &ctx.providers).map_err(|_| ErrorCode::InvalidAcl)?;
     let parent = need(view, parent_path)?;
     check_acl(&parent, perms::CREATE, ctx)?;
     let mut new_path = p.to_owned();
@@ -358,7 +358,7 @@ fn prep_set_acl(
 ) -> PrepResult {
     check_path(p, false)?;
     let acl_list =
-        acl::fixup(acl_list, ctx.auth, ctx.providers).map_err(|_| ErrorCode::InvalidAcl)?;
+        acl::fixup(acl_list, ctx.auth, &ctx.providers).map_err(|_| ErrorCode::InvalidAcl)?;
     let node = need(view, p)?;
     check_acl(&node, perms::ADMIN, ctx)?;
     let version = next_version(node.aversion, version)?;

@@ -25,7 +25,7 @@ impl Node {
         perm: i32,
     ) -> Result<&crate::tree::ZNode, ErrorCode> {
         let node = self.tree.get(path).ok_or(ErrorCode::NoNode)?;
-        if acl::check(node.acl(), perm, self.auth_of(conn)) {
+        if acl::check(node.acl(), perm, self.auth_of(conn), &self.providers()) {
             Ok(node)
         } else {
             Err(ErrorCode::NoAuth)
@@ -82,7 +82,12 @@ impl Node {
             RequestBody::GetAcl(r) => {
                 let node = self.readable(conn, &r.path, perms::READ | perms::ADMIN)?;
                 let stat = node.stat();
-                let admin = acl::check(node.acl(), perms::ADMIN, self.auth_of(conn));
+                let admin = acl::check(
+                    node.acl(),
+                    perms::ADMIN,
+                    self.auth_of(conn),
+                    &self.providers(),
+                );
                 let acl = if admin {
                     node.acl().to_vec()
                 } else {
@@ -169,9 +174,7 @@ impl Node {
                 Ok(ResponseBody::WhoAmI(WhoAmIResponse { client_info }))
             }
             RequestBody::Ping => Ok(ResponseBody::Empty),
-            // No SASL provider is configured. ZooKeeper then has no SASL server for the connection: its
-            // processSasl catches the NullPointerException and answers Ok with a null token, adds no
-            // identity and keeps the connection; so does rzk.
+            // SASL packets are answered by sasl.rs before they could be queued as reads.
             RequestBody::Sasl(_) => Ok(ResponseBody::Sasl(SetSaslResponse { token: None })),
             _ => Err(ErrorCode::Unimplemented),
         }

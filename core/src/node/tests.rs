@@ -140,7 +140,7 @@ impl Harness {
         self.step(Input::ClientOpened {
             conn,
             addr,
-            secret: [conn as u8; 16],
+            secret: [conn as u8; 32],
         });
         conn
     }

@@ -9,6 +9,16 @@ use super::{ConnId, Node, Output};
 use crate::proto::records::Id;
 
 impl Node {
+    /// The auth providers configured beyond digest and ip, for ACL checks and new ACLs.
+    pub(super) fn providers(&self) -> crate::acl::Providers {
+        let s = &self.config.server;
+        crate::acl::Providers {
+            x509: s.x509_auth,
+            sasl: s.sasl_auth,
+            let_any_sasl_user_do_x: s.let_any_sasl_user_do_x.clone(),
+        }
+    }
+
     /// A client presented a certificate the driver verified: it gets the `x509` id (and `super` when it is
     /// `X509AuthenticationProvider.superUser`). Without the x509 provider configured ZooKeeper cannot
     /// authenticate it and closes the connection; so does rzk.

@@ -57,7 +57,7 @@ pub enum SaslError {
     #[error("DIGEST-MD5: digest response format violation. Incompatible charset value: {0}")]
     IncompatibleCharset(String),
     /// `maxbuf` is not a decimal `int` (Java: `NumberFormatException`, unchecked).
-    #[error("For input string: \"{0}\" (DIGEST-MD5 maxbuf)")]
+    #[error("java.lang.NumberFormatException: For input string: \"{0}\"")]
     InvalidMaxbuf(String),
     #[error("DIGEST-MD5: digest response format violation. Missing username.")]
     MissingUsername,
@@ -72,7 +72,7 @@ pub enum SaslError {
     #[error("DIGEST-MD5: digest response format violation. Missing cnonce.")]
     MissingCnonce,
     /// `nonce-count` is not a hexadecimal `int` (Java: `NumberFormatException`, unchecked).
-    #[error("For input string: \"{0}\" under radix 16 (DIGEST-MD5 nonce-count)")]
+    #[error("java.lang.NumberFormatException: For input string: \"{0}\" under radix 16")]
     InvalidNonceCount(String),
     /// `nonce-count` is not 1.
     #[error("DIGEST-MD5: digest response format violation. Nonce count does not match: {0}")]
@@ -88,7 +88,10 @@ pub enum SaslError {
         "DIGEST-MD5: digest response format violation. Mismatched URI: {}; expecting: {expected}",
         got.as_deref().unwrap_or("null")
     )]
-    MismatchedUri { got: Option<String>, expected: String },
+    MismatchedUri {
+        got: Option<String>,
+        expected: String,
+    },
     #[error("DIGEST-MD5: digest response format  violation. Missing response.")]
     MissingResponse,
     /// No password for this user (not in the JAAS section).
@@ -107,6 +110,9 @@ impl SaslError {
     /// ZooKeeper's `processSasl` does not catch it, the connection's worker logs "Unexpected exception" and closes
     /// the connection without sending any reply.
     pub fn is_unchecked_in_java(&self) -> bool {
-        matches!(self, SaslError::InvalidMaxbuf(_) | SaslError::InvalidNonceCount(_))
+        matches!(
+            self,
+            SaslError::InvalidMaxbuf(_) | SaslError::InvalidNonceCount(_)
+        )
     }
 }

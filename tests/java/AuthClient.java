@@ -11,12 +11,13 @@ import org.apache.zookeeper.data.ClientInfo;
 import org.apache.zookeeper.data.Id;
 
 /**
- * The Java client over TLS (zookeeper.client.secure=true, the Netty socket, zookeeper.ssl.* stores given as
- * system properties): connect, print the identities the server gives this connection (whoAmI), create a node
- * only this certificate may read, read it back. Prints "ok" and exits 0, or exits 1 with the error.
- * Usage: java ... TlsClient host:port path
+ * The Java client authenticated by the server, over TLS (zookeeper.client.secure=true, the Netty socket,
+ * zookeeper.ssl.* stores) or by SASL (a JAAS Client section, java.security.auth.login.config), as system
+ * properties say: connect, print the identities the server gives this connection (whoAmI), create a node only
+ * this identity may read, read it back. Prints "ok" and exits 0, or exits 1 with the error.
+ * Usage: java ... AuthClient host:port path scheme   (scheme: x509 or sasl)
  */
-public class TlsClient {
+public class AuthClient {
     public static void main(String[] args) throws Exception {
         CountDownLatch connected = new CountDownLatch(1);
         ZooKeeper zk = new ZooKeeper(args[0], 10_000, e -> {
@@ -29,21 +30,22 @@ public class TlsClient {
                 System.out.println("not connected");
                 System.exit(1);
             }
-            String x509 = null;
+            String scheme = args[2];
+            String me = null;
             for (ClientInfo info : zk.whoAmI()) {
                 System.out.println("id " + info.getAuthScheme() + " " + info.getUser());
-                if (info.getAuthScheme().equals("x509")) {
-                    x509 = info.getUser();
+                if (info.getAuthScheme().equals(scheme)) {
+                    me = info.getUser();
                 }
             }
-            if (x509 == null) {
-                System.out.println("no x509 id");
+            if (me == null) {
+                System.out.println("no " + scheme + " id");
                 System.exit(1);
             }
-            List<ACL> acl = new java.util.ArrayList<>(List.of(new ACL(ZooDefs.Perms.ALL, new Id("x509", x509))));
-            zk.create(args[1], "over tls".getBytes(), acl, CreateMode.PERSISTENT);
+            List<ACL> acl = new java.util.ArrayList<>(List.of(new ACL(ZooDefs.Perms.ALL, new Id(scheme, me))));
+            zk.create(args[1], "authenticated".getBytes(), acl, CreateMode.PERSISTENT);
             String back = new String(zk.getData(args[1], false, null));
-            if (!back.equals("over tls")) {
+            if (!back.equals("authenticated")) {
                 System.out.println("read back " + back);
                 System.exit(1);
             }
