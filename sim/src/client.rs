@@ -48,6 +48,8 @@ pub struct Workload {
     pub idlers: usize,
     /// Idle stretches end by this time (global ms), so that the liveness window after the heal sees writes.
     pub idle_before: u64,
+    /// The servers run SASL (DIGEST-MD5 with [`crate::SASL_USER`]): clients authenticate now and then.
+    pub sasl: bool,
 }
 
 struct Pending {
@@ -57,11 +59,15 @@ struct Pending {
     record: usize,
     /// The sync half of a SyncGet: no record of its own.
     sync_half: bool,
+    /// The first packet of a SASL exchange: its reply is the challenge, answered by a second packet.
+    sasl_first: bool,
 }
 
 struct Conn {
     id: u64,
     handshaken: bool,
+    /// A SASL exchange was started on this connection (the server allows one).
+    sasl_tried: bool,
     frames: FrameDecoder,
     pending: VecDeque<Pending>,
     last_heard: u64,
@@ -84,6 +90,8 @@ pub struct SimClient {
     pub active: bool,
     /// Until then the client only pings (an idle stretch).
     idle_until: u64,
+    /// The server's proof (`rspauth`) the SASL exchange in flight must end with.
+    sasl_expected: Option<Vec<u8>>,
 }
 
 impl SimClient {
@@ -102,6 +110,7 @@ impl SimClient {
             counter: 0,
             active: true,
             idle_until: 0,
+            sasl_expected: None,
         }
     }
 
@@ -145,6 +154,7 @@ impl SimClient {
         self.conn = Some(Conn {
             id: conn,
             handshaken: false,
+            sasl_tried: false,
             frames: FrameDecoder::new(16 << 20),
             pending: VecDeque::new(),
             last_heard: now,
@@ -217,7 +227,14 @@ impl SimClient {
         }
         let idle = now < self.idle_until;
         if self.active && !idle && c.pending.len() < self.workload.depth {
-            let op = self.next_op();
+            let op = if self.workload.sasl && !c.sasl_tried && self.rng.chance(0.05) {
+                c.sasl_tried = true;
+                OpKind::Sasl {
+                    good_password: self.rng.chance(0.8),
+                }
+            } else {
+                self.next_op()
+            };
             actions.extend(self.issue(now, op, history));
         } else if now.saturating_sub(c.last_sent) > ping_every {
             actions.extend(self.issue(now, OpKind::Ping, history));
@@ -427,6 +444,11 @@ impl SimClient {
                 vec![(OpCode::Multi, RequestBody::Multi(ops), false)]
             }
             OpKind::Ping => vec![(OpCode::Ping, RequestBody::Ping, false)],
+            OpKind::Sasl { .. } => vec![(
+                OpCode::Sasl,
+                RequestBody::Sasl(rzk_core::proto::records::GetSaslRequest::default()),
+                false,
+            )],
         }
     }
 
@@ -469,6 +491,7 @@ impl SimClient {
                 op,
                 record,
                 sync_half,
+                sasl_first: op == OpCode::Sasl,
             });
             actions.push(ClientAction::Send {
                 conn: c.id,
@@ -567,6 +590,12 @@ impl SimClient {
             if p.sync_half {
                 continue;
             }
+            if p.op == OpCode::Sasl {
+                if let Some(next) = self.on_sasl_reply(now, &p, header.err, body, history) {
+                    actions.push(next);
+                }
+                continue;
+            }
             let conn_id = c.id;
             let rec = &mut history.ops[p.record];
             rec.complete = now;
@@ -617,6 +646,91 @@ impl SimClient {
                 });
         }
         actions
+    }
+}
+
+impl SimClient {
+    /// A reply to a SASL packet: the challenge (answered with the digest-response), or the outcome, which
+    /// must be what the password deserves: ok with the server's proof (`rspauth`) for the right one,
+    /// AUTHFAILED (and a close) for a wrong one; without a SASL server, ok with a null token.
+    fn on_sasl_reply(
+        &mut self,
+        now: u64,
+        p: &Pending,
+        err: i32,
+        body: ResponseBody,
+        history: &mut History,
+    ) -> Option<ClientAction> {
+        let good = matches!(
+            history.ops[p.record].op,
+            OpKind::Sasl {
+                good_password: true
+            }
+        );
+        let token = match body {
+            ResponseBody::Sasl(r) => r.token,
+            _ => None,
+        };
+        let client = rzk_core::sasl::digest_md5_client::DigestMd5Client {
+            user: crate::SASL_USER,
+            password: if good { crate::SASL_PASSWORD } else { "wrong" },
+            cnonce: "c2ltdWxhdGVkLWNub25jZQ",
+        };
+        let expected_rspauth = self.sasl_expected.take();
+        if p.sasl_first && err == 0 {
+            if let Some(challenge) = token.as_deref() {
+                if let Some((response, rspauth)) = client.respond(challenge) {
+                    self.sasl_expected = Some(rspauth);
+                    let c = self.conn.as_mut()?;
+                    let xid = self.next_xid;
+                    self.next_xid += 1;
+                    c.pending.push_back(Pending {
+                        xid,
+                        op: OpCode::Sasl,
+                        record: p.record,
+                        sync_half: false,
+                        sasl_first: false,
+                    });
+                    c.last_sent = now;
+                    let body = RequestBody::Sasl(rzk_core::proto::records::GetSaslRequest {
+                        token: Bytes::from(response),
+                    });
+                    return Some(ClientAction::Send {
+                        conn: c.id,
+                        bytes: frame_request(&Request {
+                            xid,
+                            op: OpCode::Sasl,
+                            body,
+                        }),
+                    });
+                }
+            }
+        }
+        let rec = &mut history.ops[p.record];
+        rec.complete = now;
+        rec.outcome = match ErrorCode::from_code(err) {
+            Some(ErrorCode::Ok) => Outcome::Ok(OkValue::default()),
+            Some(e) => Outcome::Err(e),
+            None => Outcome::Err(ErrorCode::SystemError),
+        };
+        let fine = match (self.workload.sasl, p.sasl_first, good) {
+            (false, true, _) => err == 0 && token.is_none(),
+            (true, false, true) => {
+                err == 0 && token.is_some() && token.map(|t| t.to_vec()) == expected_rspauth
+            }
+            (true, false, false) => err == ErrorCode::AuthFailed.code(),
+            _ => false,
+        };
+        if !fine {
+            history.protocol.push(format!(
+                "SASL: client {} conn {} ({} password, SASL server: {}) got err {err} at {now} ms",
+                self.id,
+                self.conn.as_ref().map_or(0, |c| c.id),
+                if good { "right" } else { "wrong" },
+                self.workload.sasl
+            ));
+        }
+        None
     }
 }
 

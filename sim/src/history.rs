@@ -45,6 +45,10 @@ pub enum OpKind {
         value: Data,
     },
     Ping,
+    /// A DIGEST-MD5 exchange (two SASL packets), with the right password or not.
+    Sasl {
+        good_password: bool,
+    },
 }
 
 impl OpKind {
@@ -67,7 +71,7 @@ impl OpKind {
             | OpKind::Exists { path, .. }
             | OpKind::Children { path, .. }
             | OpKind::SyncGet { path } => Some(path),
-            OpKind::MultiSet { .. } | OpKind::Ping => None,
+            OpKind::MultiSet { .. } | OpKind::Ping | OpKind::Sasl { .. } => None,
         }
     }
 }

@@ -143,6 +143,17 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     config.global_outstanding_limit = rng.range(2, 1000) as u32;
     // Clients put a quota on /q (hard count limit 12): with enforcement, creates past it are refused.
     config.enforce_quota = rng.chance(0.5);
+    // Half the seeds run a SASL server (drawn apart from the seed's stream, so no other draw moves): clients
+    // then now and then authenticate with DIGEST-MD5, with the right password or a wrong one.
+    let sasl = crate::rng::SimRng::new(seed ^ 0x5a51_5a51).chance(0.5);
+    if sasl {
+        config.sasl_auth = true;
+        config.sasl_users = Some(
+            [(SASL_USER.to_string(), SASL_PASSWORD.to_string())]
+                .into_iter()
+                .collect(),
+        );
+    }
     if nodes > 1 {
         config.init_limit = 10;
         config.sync_limit = 5;
@@ -178,6 +189,7 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
             .min(config.max_session_timeout as u64) as i32,
         idlers: 1 + rng.range(0, clients as u64 / 2) as usize,
         idle_before: opts.fault_ms + check::liveness::LIVENESS_BOUND_MS,
+        sasl,
     };
     let params = WorldParams {
         nodes,
@@ -195,6 +207,10 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     world.run_until(end);
     world
 }
+
+/// The SASL user every simulated SASL server knows.
+pub const SASL_USER: &str = "simuser";
+pub const SASL_PASSWORD: &str = "simsecret";
 
 /// Simulates one seed and checks its history.
 pub fn run(seed: u64, opts: &SimOptions) -> RunReport {

@@ -12,6 +12,7 @@
 //! `SaslException` (ZooKeeper logs it as `Client <addr> failed to SASL authenticate: <exception>`).
 
 pub mod digest_md5;
+pub mod digest_md5_client;
 
 pub use digest_md5::{DigestMd5Server, MAX_RESPONSE_LEN, NONCE_LEN, PROTOCOL, SERVER_NAME};
 
