@@ -182,6 +182,25 @@ def test_the_java_client_authenticates_with_digest_md5(server, java_classpath, t
     assert "id sasl bob" in r.stdout.splitlines()
 
 
+def test_zkcli_authenticates_with_digest_md5(server, java_classpath, tmp_path):
+    """zkCli (ZooKeeperMain, what zkCli.sh runs) with a JAAS Client section."""
+    client_jaas = tmp_path / "client_jaas.conf"
+    client_jaas.write_text(
+        'Client {\n  org.apache.zookeeper.server.auth.DigestLoginModule required\n'
+        '  username="bob"\n  password="bobsecret";\n};\n'
+    )
+    path = f"/zkcli_{uuid.uuid4().hex[:8]}"
+    script = f"create {path} sasldata sasl:bob:cdrwa\nget {path}\nwhoami\ndelete {path}\nquit\n"
+    r = subprocess.run(
+        ["java", f"-Djava.security.auth.login.config={client_jaas}", "-cp", java_classpath,
+         "org.apache.zookeeper.ZooKeeperMain", "-server", server.hosts],
+        input=script, capture_output=True, text=True, timeout=120,
+    )
+    out = r.stdout
+    assert f"Created {path}" in out + r.stderr and "sasldata" in out.splitlines(), out + r.stderr[-2000:]
+    assert "bob" in out, out
+
+
 @pytest.mark.skipif("rzk" not in KINDS, reason="rzk is not a selected target")
 def test_rzk_finds_the_jaas_file_where_operators_put_it(tmp_path, jaas):
     """zoo.cfg's rzk.jaasConfigFile, or java.env beside zoo.cfg (as zkEnv.sh sources it)."""

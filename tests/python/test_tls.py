@@ -232,6 +232,26 @@ def test_bench_over_tls(server, pki):
         assert (result["ops"], result["errors"]) == (200, 0), result
 
 
+def test_zkcli_over_tls(server, pki, java_classpath):
+    """zkCli (ZooKeeperMain, what zkCli.sh runs) with the TLS client properties."""
+    props = {
+        "zookeeper.client.secure": "true",
+        "zookeeper.clientCnxnSocket": "org.apache.zookeeper.ClientCnxnSocketNetty",
+        "zookeeper.ssl.keyStore.location": str(pki.client_pem),
+        "zookeeper.ssl.trustStore.location": str(pki.ca),
+    }
+    path = f"/zkcli_{uuid.uuid4().hex[:8]}"
+    script = f"create {path} tlsdata\nget {path}\nwhoami\ndelete {path}\nquit\n"
+    r = subprocess.run(
+        ["java", *[f"-D{k}={v}" for k, v in props.items()], "-cp", java_classpath,
+         "org.apache.zookeeper.ZooKeeperMain", "-server", f"127.0.0.1:{server.extra['secure_port']}"],
+        input=script, capture_output=True, text=True, timeout=120,
+    )
+    out = r.stdout
+    assert f"Created {path}" in out + r.stderr and "tlsdata" in out.splitlines(), out + r.stderr[-2000:]
+    assert tls_certs.CLIENT_DN in out, out
+
+
 # --- rzk only
 
 
