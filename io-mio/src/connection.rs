@@ -3,7 +3,7 @@
 //! bytes read are decrypted before the node sees them, bytes queued are encrypted as they are flushed.
 
 use std::collections::VecDeque;
-use std::io::{self, IoSlice, Read, Write};
+use std::io::{self, IoSlice, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -49,7 +49,7 @@ pub(crate) enum Transport {
     /// plaintext, as ZooKeeper's UnifiedServerSocket / Netty's port unification decide.
     Detect(Arc<rustls::ServerConfig>),
     Tls {
-        session: Box<rustls::ServerConnection>,
+        session: Box<rustls::Connection>,
         /// The handshake has completed (and its certificate, if any, was reported).
         established: bool,
     },
@@ -94,7 +94,7 @@ impl Connection {
         if let Transport::Detect(config) = &self.transport {
             self.transport = if data.first() == Some(&TLS_HANDSHAKE_RECORD) {
                 Transport::Tls {
-                    session: Box::new(new_session(Arc::clone(config))?),
+                    session: Box::new(crate::tls::server_session(Arc::clone(config))?),
                     established: false,
                 }
             } else {
@@ -112,22 +112,7 @@ impl Connection {
             });
         };
         let mut arrived = Arrived::default();
-        let mut rest = data;
-        while !rest.is_empty() {
-            session
-                .read_tls(&mut rest)
-                .map_err(|e| rustls::Error::General(e.to_string()))?;
-            let state = session.process_new_packets()?;
-            let n = state.plaintext_bytes_to_read();
-            if n > 0 {
-                let start = arrived.plaintext.len();
-                arrived.plaintext.resize(start + n, 0);
-                session
-                    .reader()
-                    .read_exact(&mut arrived.plaintext[start..])
-                    .map_err(|e| rustls::Error::General(e.to_string()))?;
-            }
-        }
+        crate::tls::receive(session, data, &mut arrived.plaintext)?;
         if !*established && !session.is_handshaking() {
             *established = true;
             arrived.established = Some(
@@ -246,19 +231,10 @@ impl Connection {
     }
 }
 
-pub(crate) fn new_session(
-    config: Arc<rustls::ServerConfig>,
-) -> Result<rustls::ServerConnection, rustls::Error> {
-    let mut session = rustls::ServerConnection::new(config)?;
-    // The node bounds what it queues (backpressure); rustls must not refuse plaintext on top of that.
-    session.set_buffer_limit(None);
-    Ok(session)
-}
-
 /// Encrypts everything queued (many small replies share records: one vectored write into the session),
 /// then writes records until done or the kernel pushes back.
 fn flush_tls(
-    session: &mut rustls::ServerConnection,
+    session: &mut rustls::Connection,
     out: &mut VecDeque<Bytes>,
     stream: &mut TcpStream,
 ) -> io::Result<Flushed> {
@@ -276,10 +252,7 @@ fn flush_tls(
 }
 
 /// Moves queued plaintext into the session, which turns it into records.
-fn encrypt_queued(
-    session: &mut rustls::ServerConnection,
-    out: &mut VecDeque<Bytes>,
-) -> io::Result<()> {
+fn encrypt_queued(session: &mut rustls::Connection, out: &mut VecDeque<Bytes>) -> io::Result<()> {
     while !out.is_empty() {
         let mut slices = [IoSlice::new(&[]); MAX_IOVECS];
         let mut count = 0;

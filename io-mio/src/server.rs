@@ -646,7 +646,7 @@ impl<M: Machine> Driver<M> {
         // Replies are small and latency-bound, as in ZooKeeper (tcpNoDelay defaults to true).
         let _ = stream.set_nodelay(true);
         let transport = match (&self.options.tls, secure) {
-            (Some(tls), true) => match crate::connection::new_session(tls.acceptor.config()) {
+            (Some(tls), true) => match crate::tls::server_session(tls.acceptor.config()) {
                 Ok(session) => Transport::Tls {
                     session: Box::new(session),
                     established: false,

@@ -8,16 +8,13 @@ Needs a JDK and the jars (scripts/test.sh installs them: default-jdk-headless, l
 libcurator-recipes-java, libcurator-discovery-java, libslf4j-java, libjackson2-databind-java). Without them
 the test is skipped locally and fails in CI (CI=true)."""
 
-import os
-import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
+import javac
 import servers
 from conftest import _get_server
 
-JAVA_SRC = servers.REPO_ROOT / "tests" / "java"
 BUILD = servers.REPO_ROOT / "target" / "java-tests"
 JARS = [
     "zookeeper.jar",
@@ -38,29 +35,10 @@ CHECKS = 23
 RUN_TIMEOUT_S = 900
 
 
-def classpath():
-    jars = [Path("/usr/share/java") / j for j in JARS]
-    missing = [str(j) for j in jars if not j.exists()]
-    if missing or shutil.which("javac") is None:
-        why = f"javac or jars missing: {missing or 'javac'}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(why + " (scripts/test.sh installs them)")
-        pytest.skip(why)
-    return ":".join(str(j) for j in jars)
-
-
 @pytest.fixture(scope="module")
 def compiled():
-    cp = classpath()
-    classes = BUILD / "classes"
-    shutil.rmtree(classes, ignore_errors=True)
-    classes.mkdir(parents=True)
-    sources = sorted(str(p) for p in JAVA_SRC.glob("*.java"))
-    r = subprocess.run(
-        ["javac", "-Xlint:-deprecation", "-d", str(classes), "-cp", cp, *sources], capture_output=True, text=True, timeout=300
-    )
-    assert r.returncode == 0, f"javac failed:\n{r.stdout}\n{r.stderr}"
-    return f"{classes}:{cp}"
+    sources = sorted(p.name for p in javac.JAVA_SRC.glob("*.java"))
+    return javac.compile_java(sources, JARS, BUILD / "classes")
 
 
 @pytest.fixture(scope="module")

@@ -6,17 +6,15 @@ Clients: kazoo (sasl_options, pure-sasl), a raw client driving pure-sasl packet 
 and the Java client (a JAAS Client section). Refusals: a wrong password, an unknown user, a second exchange;
 with sessionRequireClientSASLAuth, every request before SASL."""
 
-import os
-import shutil
 import subprocess
 import uuid
-from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
 
+import javac
 import rawzk
 import servers
 
@@ -146,24 +144,9 @@ def test_required_sasl_refuses_everything_before_it(strict_server):
         assert c.exists(path).err == rawzk.NONODE
 
 
-JAVA_JARS = ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple.jar"]
-
-
 @pytest.fixture(scope="module")
 def java_classpath(tmp_path_factory):
-    jars = [Path("/usr/share/java") / j for j in JAVA_JARS]
-    missing = [str(j) for j in jars if not j.exists()]
-    if missing or shutil.which("javac") is None:
-        why = f"javac or jars missing: {missing or 'javac'}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(why + " (scripts/test.sh installs them)")
-        pytest.skip(why)
-    cp = ":".join(str(j) for j in jars)
-    classes = tmp_path_factory.mktemp("sasl-java")
-    source = servers.REPO_ROOT / "tests" / "java" / "AuthClient.java"
-    r = subprocess.run(["javac", "-d", str(classes), "-cp", cp, str(source)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return f"{classes}:{cp}"
+    return javac.compile_java(["AuthClient.java"], javac.CLIENT_JARS, tmp_path_factory.mktemp("java"))
 
 
 def test_the_java_client_authenticates_with_digest_md5(server, java_classpath, tmp_path):

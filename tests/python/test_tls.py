@@ -15,13 +15,13 @@ import ssl
 import subprocess
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
 
+import javac
 import rawzk
 import servers
 import tls_certs
@@ -176,27 +176,9 @@ def test_plaintext_on_the_tls_port_is_closed_without_a_reply(server, pki):
 
 # --- the Java client's Netty socket
 
-JAVA_JARS = ["zookeeper.jar", "zookeeper-jute.jar", "slf4j-api.jar", "slf4j-simple.jar"] + [
-    f"netty-{m}.jar"
-    for m in ("buffer", "codec", "common", "handler", "resolver", "transport", "transport-native-unix-common")
-]
-
-
 @pytest.fixture(scope="module")
 def java_classpath(tmp_path_factory):
-    jars = [Path("/usr/share/java") / j for j in JAVA_JARS]
-    missing = [str(j) for j in jars if not j.exists()]
-    if missing or shutil.which("javac") is None:
-        why = f"javac or jars missing: {missing or 'javac'}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(why + " (scripts/test.sh installs them)")
-        pytest.skip(why)
-    cp = ":".join(str(j) for j in jars)
-    classes = tmp_path_factory.mktemp("tls-java")
-    source = servers.REPO_ROOT / "tests" / "java" / "AuthClient.java"
-    r = subprocess.run(["javac", "-d", str(classes), "-cp", cp, str(source)], capture_output=True, text=True, timeout=300)
-    assert r.returncode == 0, r.stdout + r.stderr
-    return f"{classes}:{cp}"
+    return javac.compile_java(["AuthClient.java"], javac.CLIENT_JARS, tmp_path_factory.mktemp("java"))
 
 
 def test_the_java_client_over_tls(server, pki, java_classpath):

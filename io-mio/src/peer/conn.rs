@@ -64,6 +64,16 @@ pub(crate) enum PeerTransport {
     },
 }
 
+impl PeerTransport {
+    pub(crate) fn tls(session: rustls::Connection) -> PeerTransport {
+        PeerTransport::Tls {
+            session: Box::new(session),
+            just_established: false,
+            established: false,
+        }
+    }
+}
+
 /// The content type of a TLS handshake record: the first byte a TLS client sends.
 const TLS_HANDSHAKE_RECORD: u8 = 0x16;
 
@@ -195,14 +205,8 @@ impl PeerConn {
         }
         if let PeerTransport::Detect(config) = &self.transport {
             self.transport = if buf[0] == TLS_HANDSHAKE_RECORD {
-                let mut session =
-                    rustls::ServerConnection::new(Arc::clone(config)).map_err(tls_error)?;
-                session.set_buffer_limit(None);
-                PeerTransport::Tls {
-                    session: Box::new(session.into()),
-                    just_established: false,
-                    established: false,
-                }
+                let session = crate::tls::server_session(Arc::clone(config)).map_err(tls_error)?;
+                PeerTransport::tls(session)
             } else {
                 PeerTransport::Plain
             };
@@ -216,17 +220,7 @@ impl PeerConn {
             self.inbuf.extend_from_slice(&buf[..n]);
             return Ok(n);
         };
-        let mut rest = &buf[..n];
-        while !rest.is_empty() {
-            session.read_tls(&mut rest)?;
-            let state = session.process_new_packets().map_err(tls_error)?;
-            let plain = state.plaintext_bytes_to_read();
-            if plain > 0 {
-                let start = self.inbuf.len();
-                self.inbuf.resize(start + plain, 0);
-                session.reader().read_exact(&mut self.inbuf[start..])?;
-            }
-        }
+        crate::tls::receive(session, &buf[..n], &mut self.inbuf).map_err(tls_error)?;
         if !*established && !session.is_handshaking() {
             *established = true;
             *just_established = true;

@@ -324,15 +324,8 @@ impl Peers {
                         None => PeerTransport::Plain,
                         Some(t) if t.unified => PeerTransport::Detect(Arc::clone(&t.server)),
                         Some(t) if t.dial_tls => {
-                            match rustls::ServerConnection::new(Arc::clone(&t.server)) {
-                                Ok(mut session) => {
-                                    session.set_buffer_limit(None);
-                                    PeerTransport::Tls {
-                                        session: Box::new(session.into()),
-                                        just_established: false,
-                                        established: false,
-                                    }
-                                }
+                            match crate::tls::server_session(Arc::clone(&t.server)) {
+                                Ok(session) => PeerTransport::tls(session),
                                 Err(e) => {
                                     warn!(%addr, error = %e, "cannot start TLS for a peer connection");
                                     continue;
@@ -400,11 +393,7 @@ impl Peers {
                 match rustls::ClientConnection::new(Arc::clone(&t.client), name) {
                     Ok(mut session) => {
                         session.set_buffer_limit(None);
-                        PeerTransport::Tls {
-                            session: Box::new(session.into()),
-                            just_established: false,
-                            established: false,
-                        }
+                        PeerTransport::tls(session.into())
                     }
                     Err(e) => {
                         warn!(peer = id, error = %e, "cannot start TLS to a peer");

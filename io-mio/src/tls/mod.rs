@@ -15,12 +15,48 @@ pub use config::{build_client_config, build_server_config, TlsSetupError};
 pub use names::certificate_names;
 pub use subject::subject_rfc2253;
 
+use std::io::Read;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::SystemTime;
 
 use rzk_core::config::tls::TlsSettings;
 use tracing::{info, warn};
+
+/// Feeds bytes read from a socket to a TLS session (client or peer) and appends the plaintext they carried
+/// to `plaintext`. An error is fatal for the connection (rustls may have queued an alert saying why).
+pub fn receive(
+    session: &mut rustls::Connection,
+    data: &[u8],
+    plaintext: &mut Vec<u8>,
+) -> Result<(), rustls::Error> {
+    let io = |e: std::io::Error| rustls::Error::General(e.to_string());
+    let mut rest = data;
+    while !rest.is_empty() {
+        session.read_tls(&mut rest).map_err(io)?;
+        let state = session.process_new_packets()?;
+        let n = state.plaintext_bytes_to_read();
+        if n > 0 {
+            let start = plaintext.len();
+            plaintext.resize(start + n, 0);
+            session
+                .reader()
+                .read_exact(&mut plaintext[start..])
+                .map_err(io)?;
+        }
+    }
+    Ok(())
+}
+
+/// A server-side session for an accepted connection, with no plaintext bound of rustls's own (the node's
+/// backpressure bounds what is queued).
+pub fn server_session(
+    config: Arc<rustls::ServerConfig>,
+) -> Result<rustls::Connection, rustls::Error> {
+    let mut session = rustls::ServerConnection::new(config)?;
+    session.set_buffer_limit(None);
+    Ok(session.into())
+}
 
 /// The store files of a listener and what they looked like when last read.
 #[derive(Clone)]
