@@ -224,3 +224,34 @@ def test_peer_certificates_must_name_the_peer_unless_hostname_verification_is_of
     for i in range(3):
         ensemble.wait_serving(i)
     write_and_read_back(ensemble, f"/qtls_{uuid.uuid4().hex[:8]}", b"no names")
+
+
+def test_quorum_certificates_reload_without_a_restart(ensemble, pki, tmp_path):
+    """sslQuorumReloadCertFiles: server 1's key store is replaced by a new certificate; it says it reloaded,
+    and a peer that connects afresh (server 2, restarted) joins over a handshake with the new one."""
+    stores = []
+    for i in range(3):
+        store = tmp_path / f"server{i}.pem"
+        store.write_text(pki.server_pem.read_text())
+        stores.append(store)
+        lines = tls_lines(pki, ssl_quorum=True, unified=False).replace(str(pki.server_pem), str(store))
+        ensemble.start(i, lines + "sslQuorumReloadCertFiles=true\n")
+    for i in range(3):
+        ensemble.wait_serving(i)
+    subprocess.run(
+        ["openssl", "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-set_serial", "4243",
+         "-days", "30", "-extfile", "server.ext", "-out", str(tmp_path / "new.crt")],
+        cwd=pki.dir, check=True, capture_output=True, timeout=60,
+    )
+    fresh = tmp_path / "fresh.pem"
+    fresh.write_text((pki.dir / "server.p8").read_text() + (tmp_path / "new.crt").read_text())
+    fresh.replace(stores[0])
+    deadline = time.monotonic() + 30
+    while "reloaded the quorum TLS" not in ensemble.log(0).read_text():
+        assert time.monotonic() < deadline, ensemble.log(0).read_text()[-3000:]
+        time.sleep(0.2)
+    ensemble.stop(1)
+    lines = tls_lines(pki, ssl_quorum=True, unified=False).replace(str(pki.server_pem), str(stores[1]))
+    ensemble.start(1, lines + "sslQuorumReloadCertFiles=true\n")
+    ensemble.wait_serving(1)
+    write_and_read_back(ensemble, f"/qtls_{uuid.uuid4().hex[:8]}", b"reloaded")
