@@ -262,6 +262,28 @@ def test_rzk_refuses_to_start_with_stores_it_cannot_use(tmp_path, pki):
     assert "ssl.crl" in err and "revocation" in err, err
 
 
+@pytest.mark.skipif("rzk" not in KINDS, reason="rzk is not a selected target")
+@pytest.mark.parametrize("stores", ["pkcs12", "encrypted-pem"])
+def test_rzk_serves_with_pkcs12_and_encrypted_pem_stores(pki, stores):
+    port = servers.free_port()
+    if stores == "pkcs12":
+        lines = (
+            f"ssl.keyStore.location={pki.server_p12}\nssl.keyStore.password={tls_certs.PASSWORD}\n"
+            f"ssl.trustStore.location={pki.ca_p12}\nssl.trustStore.password={tls_certs.PASSWORD}\n"
+        )
+    else:
+        lines = (
+            f"ssl.keyStore.location={pki.server_encrypted_pem}\nssl.keyStore.password={tls_certs.PASSWORD}\n"
+            f"ssl.trustStore.location={pki.ca}\n"
+        )
+    s = servers.start_rzk(f"secureClientPort={port}\nsecureClientPortAddress=127.0.0.1\n{lines}")
+    try:
+        with rawzk.RawClient(("127.0.0.1", port), tls=context(pki, pki.client_cert, pki.client_key)) as c:
+            assert ("x509", tls_certs.CLIENT_DN) in ids(c)
+    finally:
+        s.stop()
+
+
 def server_certificate_serial(port, pki):
     ctx = context(pki, pki.client_cert, pki.client_key)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
