@@ -741,6 +741,29 @@ fn a_client_certificate_gives_an_x509_id_only_with_the_x509_provider() {
 }
 
 #[test]
+fn enforced_schemes_refuse_every_request_before_authentication() {
+    let mut cfg = config();
+    cfg.server.enforce_auth_schemes = vec!["digest".into()];
+    let mut h = Harness::with_config(cfg);
+    let (c, _) = h.connect();
+    // The handshake passed; the first request without a digest id is refused and the connection closed.
+    assert_eq!(
+        h.get(c, "/", false),
+        Err(ErrorCode::SessionClosedRequireSaslAuth)
+    );
+    assert!(h.closed.contains(&c));
+    let (c, _) = h.connect();
+    let auth = RequestBody::Auth(AuthPacket {
+        auth_type: 0,
+        scheme: "digest".into(),
+        auth: Bytes::from_static(b"alice:pw"),
+    });
+    assert_eq!(h.call(c, OpCode::Auth, auth).0, ErrorCode::Ok);
+    assert!(h.get(c, "/", false).is_ok());
+    assert!(!h.closed.contains(&c));
+}
+
+#[test]
 fn bad_input_gets_an_error_or_a_clean_close() {
     let mut h = Harness::new();
     // A huge length prefix closes the connection before any body arrives.
