@@ -322,22 +322,8 @@ impl Node {
             "digest" => match std::str::from_utf8(&packet.auth) {
                 Ok(cred) => {
                     let id = digest_id(cred);
-                    if super_digest.as_deref() == Some(id.as_str()) {
-                        push_unique(
-                            &mut c.auth,
-                            Id {
-                                scheme: "super".into(),
-                                id: String::new(),
-                            },
-                        );
-                    }
-                    push_unique(
-                        &mut c.auth,
-                        Id {
-                            scheme: "digest".into(),
-                            id,
-                        },
-                    );
+                    let is_super = super_digest.as_deref() == Some(id.as_str());
+                    grant(&mut c.auth, "digest", id, is_super.then(String::new));
                 }
                 Err(_) => ok = false,
             },
@@ -362,6 +348,27 @@ impl Node {
         // ZooKeeper answers auth with zxid 0 and the request's own xid.
         self.queue_answer(now, conn, req.xid, OpCode::Auth, err, Some(0), !ok);
     }
+}
+
+/// Adds an authenticated id to a connection's, and a `super` id when it is a super user (`super_id` is what
+/// that id carries: empty for digest and SASL, the certificate subject for x509, as in ZooKeeper).
+pub(super) fn grant(auth: &mut Vec<Id>, scheme: &str, id: String, super_id: Option<String>) {
+    if let Some(s) = super_id {
+        push_unique(
+            auth,
+            Id {
+                scheme: "super".into(),
+                id: s,
+            },
+        );
+    }
+    push_unique(
+        auth,
+        Id {
+            scheme: scheme.into(),
+            id,
+        },
+    );
 }
 
 pub(super) fn push_unique(ids: &mut Vec<Id>, id: Id) {

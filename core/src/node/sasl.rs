@@ -8,9 +8,9 @@
 use tracing::{info, warn};
 
 use super::connection::{Slot, SlotState};
-use super::dispatch::push_unique;
+use super::dispatch::grant;
 use super::{ConnId, Node, Output};
-use crate::proto::records::{Id, ReplyHeader, SetSaslResponse};
+use crate::proto::records::{ReplyHeader, SetSaslResponse};
 use crate::proto::request::{Request, RequestBody};
 use crate::proto::{ErrorCode, OpCode, Record};
 use crate::sasl::{DigestMd5Server, SaslError, SaslStep, NONCE_LEN};
@@ -93,22 +93,7 @@ impl Node {
                 info!(conn, "Successfully authenticated client: authenticationID={authorization_id}; authorizationID={authorization_id}.");
                 let is_super = self.config.server.super_users.contains(&authorization_id);
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    if is_super {
-                        push_unique(
-                            &mut c.auth,
-                            Id {
-                                scheme: "super".into(),
-                                id: String::new(),
-                            },
-                        );
-                    }
-                    push_unique(
-                        &mut c.auth,
-                        Id {
-                            scheme: "sasl".into(),
-                            id: authorization_id,
-                        },
-                    );
+                    grant(&mut c.auth, "sasl", authorization_id, is_super.then(String::new));
                 }
                 self.queue_sasl_reply(now, conn, req.xid, ErrorCode::Ok, Some(token), false)
             }

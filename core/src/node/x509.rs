@@ -4,9 +4,8 @@
 
 use tracing::{error, info};
 
-use super::dispatch::push_unique;
+use super::dispatch::grant;
 use super::{ConnId, Node, Output};
-use crate::proto::records::Id;
 
 impl Node {
     /// The auth providers configured beyond digest and ip, for ACL checks and new ACLs.
@@ -42,22 +41,10 @@ impl Node {
             return;
         };
         if is_super {
-            push_unique(
-                &mut c.auth,
-                Id {
-                    scheme: "super".into(),
-                    id: subject.clone(),
-                },
-            );
             info!(conn, "Authenticated Id '{subject}' as super user");
         }
         info!(conn, "Authenticated Id '{subject}' for Scheme 'x509'");
-        push_unique(
-            &mut c.auth,
-            Id {
-                scheme: "x509".into(),
-                id: subject,
-            },
-        );
+        let super_id = is_super.then(|| subject.clone());
+        grant(&mut c.auth, "x509", subject, super_id);
     }
 }
