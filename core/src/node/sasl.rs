@@ -93,7 +93,12 @@ impl Node {
                 info!(conn, "Successfully authenticated client: authenticationID={authorization_id}; authorizationID={authorization_id}.");
                 let is_super = self.config.server.super_users.contains(&authorization_id);
                 if let Some(c) = self.conns.get_mut(&conn) {
-                    grant(&mut c.auth, "sasl", authorization_id, is_super.then(String::new));
+                    grant(
+                        &mut c.auth,
+                        "sasl",
+                        authorization_id,
+                        is_super.then(String::new),
+                    );
                 }
                 self.queue_sasl_reply(now, conn, req.xid, ErrorCode::Ok, Some(token), false)
             }
