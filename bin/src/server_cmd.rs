@@ -53,7 +53,19 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     if server_id != 0 && own_spec.is_none() {
         warn!(server_id, "myid names no server.N line in the config");
     }
-    let addr = client_bind_addr(config.client_port, config.client_port_address, own_spec)?;
+    // TLS only (secureClientPort without clientPort): the main port is the TLS one.
+    let tls_only = config.client_port.is_none()
+        && own_spec.is_none_or(|s| s.client_port.is_none())
+        && config.secure_client_port.is_some();
+    let addr = match (tls_only, config.secure_client_port) {
+        (true, Some(port)) => SocketAddr::new(
+            config
+                .secure_client_port_address
+                .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED)),
+            port,
+        ),
+        _ => client_bind_addr(config.client_port, config.client_port_address, own_spec)?,
+    };
     // Before any thread starts: gathering reads process-global user data.
     let environment = environment::gather();
     match rzk_io_mio::raise_fd_limit() {
@@ -91,7 +103,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     let recovered = recover(&storage)?;
     let counters = Arc::clone(&storage.counters);
     let admin = admin_addr(&config)?;
-    let tls = client_tls(&config)?;
+    let tls = client_tls(&config, tls_only)?;
     let options = ServerOptions {
         max_client_cnxns: config.max_client_cnxns,
         storage: Some(storage),
@@ -138,13 +150,13 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
 
 /// TLS for clients (secureClientPort, client.portUnification): the stores are read now, so that a bad one
 /// stops startup with the reason (ZooKeeper starts and then fails every TLS handshake).
-fn client_tls(config: &ServerConfig) -> anyhow::Result<Option<ClientTls>> {
+fn client_tls(config: &ServerConfig, tls_only: bool) -> anyhow::Result<Option<ClientTls>> {
     if !config.client_tls_enabled() {
         return Ok(None);
     }
     let acceptor = TlsAcceptor::new(&config.client_tls, config.client_cert_reload)
         .context("cannot set up TLS for clients")?;
-    let secure_addr = config.secure_client_port.map(|port| {
+    let secure_addr = config.secure_client_port.filter(|_| !tls_only).map(|port| {
         let ip = config
             .secure_client_port_address
             .unwrap_or(IpAddr::V4(Ipv4Addr::UNSPECIFIED));
@@ -154,6 +166,7 @@ fn client_tls(config: &ServerConfig) -> anyhow::Result<Option<ClientTls>> {
         acceptor,
         secure_addr,
         unify_plain_port: config.client_port_unification,
+        tls_only,
     }))
 }
 

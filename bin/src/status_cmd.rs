@@ -24,6 +24,9 @@ struct Target {
     port: u16,
     /// The address to connect to (the configured client address, else loopback).
     address: String,
+    /// Only a secureClientPort: ask over TLS (with the server's own key and trust stores, as zkServer.sh
+    /// asks its operator to pass them in CLIENT_JVMFLAGS).
+    tls: bool,
 }
 
 pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
@@ -35,11 +38,14 @@ pub fn run(args: StatusArgs) -> anyhow::Result<ExitCode> {
     }
     let mut answered = 0;
     for t in &targets {
+        if t.tls {
+            println!("Client port not found. Looking for secureClientPort in the static config.");
+        }
         println!(
-            "Client port found: {}. Client address: {}. Client SSL: false.",
-            t.port, t.address
+            "Client port found: {}. Client address: {}. Client SSL: {}.",
+            t.port, t.address, t.tls
         );
-        match ask_srvr(&t.address, t.port) {
+        match ask_srvr(&config, t) {
             Some(reply) => match mode_of(&reply) {
                 Some(mode) => {
                     println!("Mode: {mode}");
@@ -62,13 +68,27 @@ fn local_targets(config: &ServerConfig) -> Vec<Target> {
         a.filter(|a| a != "0.0.0.0" && a != "::")
             .unwrap_or_else(|| "localhost".to_string())
     };
+    let secure = |address: Option<String>| {
+        config.secure_client_port.map(|port| Target {
+            port,
+            address: address_of(
+                config
+                    .secure_client_port_address
+                    .map(|a| a.to_string())
+                    .or(address),
+            ),
+            tls: true,
+        })
+    };
     if config.servers.is_empty() {
         return config
             .client_port
             .map(|port| Target {
                 port,
                 address: address_of(config.client_port_address.map(|a| a.to_string())),
+                tls: false,
             })
+            .or_else(|| secure(None))
             .into_iter()
             .collect();
     }
@@ -77,15 +97,18 @@ fn local_targets(config: &ServerConfig) -> Vec<Target> {
         .iter()
         .filter(|s| is_local(&s.host))
         .filter_map(|s| {
-            let port = s.client_port.or(config.client_port)?;
             let address = s
                 .client_address
                 .clone()
                 .or_else(|| config.client_port_address.map(|a| a.to_string()));
-            Some(Target {
-                port,
-                address: address_of(address),
-            })
+            match s.client_port.or(config.client_port) {
+                Some(port) => Some(Target {
+                    port,
+                    address: address_of(address),
+                    tls: false,
+                }),
+                None => secure(None),
+            }
         })
         .collect()
 }
@@ -100,16 +123,34 @@ fn is_local(host: &str) -> bool {
     })
 }
 
-fn ask_srvr(address: &str, port: u16) -> Option<String> {
+fn ask_srvr(config: &ServerConfig, t: &Target) -> Option<String> {
     let timeout = Duration::from_secs(5);
-    let addr = (address, port).to_socket_addrs().ok()?.find(|a| {
+    let address = t.address.as_str();
+    let addr = (address, t.port).to_socket_addrs().ok()?.find(|a| {
         !matches!(a.ip(), IpAddr::V6(_)) || address.contains(':') || address == "localhost"
     })?;
-    let mut s = TcpStream::connect_timeout(&addr, timeout).ok()?;
+    let s = TcpStream::connect_timeout(&addr, timeout).ok()?;
     s.set_read_timeout(Some(timeout)).ok()?;
-    s.write_all(b"srvr").ok()?;
     let mut reply = String::new();
-    s.read_to_string(&mut reply).ok()?;
+    if t.tls {
+        let tls = match rzk_io_mio::tls::build_client_config(&config.client_tls) {
+            Ok(c) => c,
+            Err(e) => {
+                eprintln!("cannot speak TLS to the server with the config's ssl.* stores: {e}");
+                return None;
+            }
+        };
+        let name = rustls::pki_types::ServerName::try_from(address.to_string()).ok()?;
+        let session = rustls::ClientConnection::new(std::sync::Arc::new(tls), name).ok()?;
+        let mut stream = rustls::StreamOwned::new(session, s);
+        stream.write_all(b"srvr").ok()?;
+        // The server closes after the reply; a missing close_notify is no error here.
+        let _ = stream.read_to_string(&mut reply);
+    } else {
+        let mut s = s;
+        s.write_all(b"srvr").ok()?;
+        s.read_to_string(&mut reply).ok()?;
+    }
     Some(reply)
 }
 
@@ -140,7 +181,8 @@ mod tests {
             local_targets(&c),
             vec![Target {
                 port: 2191,
-                address: "localhost".into()
+                address: "localhost".into(),
+                tls: false,
             }]
         );
     }

@@ -94,6 +94,8 @@ pub struct ClientTls {
     pub secure_addr: Option<SocketAddr>,
     /// client.portUnification: the plaintext port takes TLS clients too.
     pub unify_plain_port: bool,
+    /// The main port speaks only TLS: a server with secureClientPort and no clientPort binds it there.
+    pub tls_only: bool,
 }
 
 impl std::fmt::Debug for ClientTls {
@@ -259,12 +261,13 @@ impl Server {
             next_admin_id: 1,
         };
         if let Ok(addr) = driver.listener.local_addr() {
-            let unified = driver
-                .options
-                .tls
-                .as_ref()
-                .is_some_and(|t| t.unify_plain_port);
-            info!(%addr, tls_too = unified, "serving clients");
+            let tls = driver.options.tls.as_ref();
+            if tls.is_some_and(|t| t.tls_only) {
+                info!(%addr, "serving TLS clients (no plaintext port)");
+            } else {
+                let unified = tls.is_some_and(|t| t.unify_plain_port);
+                info!(%addr, tls_too = unified, "serving clients");
+            }
         }
         if let Some(addr) = driver
             .secure_listener
@@ -646,17 +649,19 @@ impl<M: Machine> Driver<M> {
         // Replies are small and latency-bound, as in ZooKeeper (tcpNoDelay defaults to true).
         let _ = stream.set_nodelay(true);
         let transport = match (&self.options.tls, secure) {
-            (Some(tls), true) => match crate::tls::server_session(tls.acceptor.config()) {
-                Ok(session) => Transport::Tls {
-                    session: Box::new(session),
-                    established: false,
-                },
-                Err(e) => {
-                    warn!(%addr, error = %e, "cannot start TLS for a client; closing it");
-                    self.limit.release(addr.ip());
-                    return;
+            (Some(tls), secure) if secure || tls.tls_only => {
+                match crate::tls::server_session(tls.acceptor.config()) {
+                    Ok(session) => Transport::Tls {
+                        session: Box::new(session),
+                        established: false,
+                    },
+                    Err(e) => {
+                        warn!(%addr, error = %e, "cannot start TLS for a client; closing it");
+                        self.limit.release(addr.ip());
+                        return;
+                    }
                 }
-            },
+            }
             (Some(tls), false) if tls.unify_plain_port => Transport::Detect(tls.acceptor.config()),
             _ => Transport::Plain,
         };

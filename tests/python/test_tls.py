@@ -284,6 +284,46 @@ def test_rzk_serves_with_pkcs12_and_encrypted_pem_stores(pki, stores):
         s.stop()
 
 
+@pytest.mark.skipif("rzk" not in KINDS, reason="rzk is not a selected target")
+def test_rzk_serves_tls_only_and_status_asks_over_tls(pki, tmp_path):
+    """secureClientPort without clientPort: no plaintext port at all; `rzk status` says Client SSL: true and
+    asks srvr over TLS with the config's own stores, as zkServer.sh status does with CLIENT_JVMFLAGS."""
+    port = servers.free_port()
+    cfg = tmp_path / "zoo.cfg"
+    cfg.write_text(
+        f"dataDir={tmp_path / 'data'}\nsecureClientPort={port}\nsecureClientPortAddress=127.0.0.1\n"
+        f"ssl.keyStore.location={pki.server_pem}\nssl.trustStore.location={pki.ca}\n"
+        "4lw.commands.whitelist=*\nadmin.enableServer=false\n"
+    )
+    log = open(tmp_path / "server.log", "wb")
+    proc = subprocess.Popen([str(servers.rzk_binary()), "server", str(cfg)], stdout=log, stderr=subprocess.STDOUT)
+    log.close()
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with rawzk.RawClient(("127.0.0.1", port), tls=context(pki, pki.client_cert, pki.client_key)) as c:
+                    assert ("x509", tls_certs.CLIENT_DN) in ids(c)
+                break
+            except (OSError, rawzk.ConnectionClosed, ssl.SSLError):
+                assert time.monotonic() < deadline and proc.poll() is None, (tmp_path / "server.log").read_text()
+                time.sleep(0.1)
+        # Plaintext is refused on it.
+        with pytest.raises((rawzk.ConnectionClosed, TimeoutError, ConnectionError)):
+            with rawzk.RawClient(("127.0.0.1", port)) as c:
+                c.exists("/")
+        status = subprocess.run([str(servers.rzk_binary()), "status", str(cfg)], capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0, status.stdout + status.stderr
+        assert status.stdout.splitlines() == [
+            "Client port not found. Looking for secureClientPort in the static config.",
+            f"Client port found: {port}. Client address: 127.0.0.1. Client SSL: true.",
+            "Mode: standalone",
+        ]
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
+
+
 def server_certificate_serial(port, pki):
     ctx = context(pki, pki.client_cert, pki.client_key)
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:

@@ -673,8 +673,10 @@ fn check_quorum(c: &mut ServerConfig, warnings: &mut Vec<String>) -> Result<(), 
             return Err(missing("syncLimit", "syncLimit is not set"));
         }
     }
-    let any_client_port =
-        c.client_port.is_some() || c.servers.iter().any(|s| s.client_port.is_some());
+    // A TLS-only server (secureClientPort and no clientPort) is fine, as in ZooKeeper.
+    let any_client_port = c.client_port.is_some()
+        || c.secure_client_port.is_some()
+        || c.servers.iter().any(|s| s.client_port.is_some());
     if !any_client_port {
         return Err(missing(
             "clientPort",

@@ -197,15 +197,15 @@ pub fn build_server_config(settings: &TlsSettings) -> Result<rustls::ServerConfi
     Ok(builder.with_single_cert(identity.chain, identity.key)?)
 }
 
-/// The configuration a server dials its peers with (sslQuorum): its own certificate for the peer to check,
-/// and the peer's checked against the trust store, and, with `hostnameVerification`, against the host name
-/// of its server.N line.
+/// The configuration of a TLS client: how a server dials its peers (sslQuorum) and how `rzk status` asks a
+/// TLS-only server. Its own certificate for the other side to check; the other side's checked against the
+/// trust store and, with `hostnameVerification`, against the name dialed (a server.N host).
 pub fn build_client_config(settings: &TlsSettings) -> Result<rustls::ClientConfig, TlsSetupError> {
-    let identity = identity(settings, "ssl.quorum.keyStore.location")?;
+    let identity = identity(settings, "the key store (keyStore.location)")?;
     let trust = settings
         .trust_store
         .as_ref()
-        .ok_or_else(|| settings_error("ssl.quorum.trustStore.location is not set"))?;
+        .ok_or_else(|| settings_error("the trust store (trustStore.location) is not set"))?;
     let (provider, versions) = provider(settings)?;
     let verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
         roots(trust)?,
