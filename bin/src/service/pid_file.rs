@@ -102,9 +102,8 @@ mod tests {
 
     #[test]
     fn a_pid_counts_only_for_a_live_rzk_server() {
-        let dir = std::env::temp_dir().join(format!("rzk-pid-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let file = dir.join("zookeeper_server.pid");
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("zookeeper_server.pid");
         assert_eq!(check(&file), PidState::Missing);
         std::fs::write(&file, "not a pid").unwrap();
         assert!(matches!(check(&file), PidState::Stale(why) if why.contains("not a process id")));
@@ -117,6 +116,5 @@ mod tests {
         child.wait().unwrap();
         std::fs::write(&file, format!("{pid}\n")).unwrap();
         assert!(matches!(check(&file), PidState::Stale(why) if why.contains("not running")));
-        let _ = std::fs::remove_dir_all(&dir);
     }
 }

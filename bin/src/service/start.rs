@@ -196,9 +196,8 @@ mod tests {
 
     #[test]
     fn the_reason_is_the_last_error_line_written_by_this_start() {
-        let dir = std::env::temp_dir().join(format!("rzk-start-test-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("out");
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out");
         std::fs::write(&path, "rzk: an old failure\n").unwrap();
         let from = std::fs::metadata(&path).unwrap().len();
         assert_eq!(last_error(&path, from), "it printed nothing");
@@ -211,7 +210,9 @@ mod tests {
         assert_eq!(last_error(&path, from), "rzk: cannot listen: in use");
         f.write_all(b"thread 'main' panicked\n").unwrap();
         assert_eq!(last_error(&path, from), "rzk: cannot listen: in use");
-        assert_eq!(last_error(&dir.join("none"), 0), "it printed nothing");
-        let _ = std::fs::remove_dir_all(&dir);
+        assert_eq!(
+            last_error(&dir.path().join("none"), 0),
+            "it printed nothing"
+        );
     }
 }
