@@ -9,6 +9,7 @@ use clap::{Args, Subcommand};
 use rzk_core::proto::records::Acl;
 use rzk_core::txn::{LoggedTxn, Txn};
 use rzk_core::Data;
+use rzk_io_mio::storage::zookeeper_snapshot;
 use rzk_io_mio::storage::{
     read_snapshot, scan_log, verify_dir, FileProblem, FsDir, Tail, VERSION_DIR,
 };
@@ -155,6 +156,15 @@ pub fn format_time(ms: i64) -> String {
 
 fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
     let bytes = read(file)?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let plain = zookeeper_snapshot::decompress(&name, &bytes)
+        .with_context(|| format!("{}", file.display()))?;
+    if plain.starts_with(&zookeeper_snapshot::ZK_SNAP_MAGIC) {
+        return dump_zookeeper_snapshot(file, &name, &plain);
+    }
     let (zxid, tree) = read_snapshot(&bytes).with_context(|| format!("{}", file.display()))?;
     let mut out = String::new();
     let _ = writeln!(out, "ZNode Details (count={}):", tree.nodes().count());
@@ -185,6 +195,67 @@ fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
         );
     }
     let _ = writeln!(out, "----\nLast zxid: 0x{zxid:x}");
+    print!("{out}");
+    Ok(())
+}
+
+/// A ZooKeeper snapshot, shown as ZooKeeper's SnapshotFormatter shows it (and as `dump_snapshot` shows rzk's).
+fn dump_zookeeper_snapshot(file: &Path, name: &str, plain: &[u8]) -> anyhow::Result<()> {
+    let snap = zookeeper_snapshot::parse(plain)
+        .with_context(|| format!("{} (a ZooKeeper snapshot)", file.display()))?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "ZooKeeper snapshot (version {}, dbid {})",
+        snap.version, snap.dbid
+    );
+    let _ = writeln!(out, "ZNode Details (count={}):", snap.nodes.len());
+    let mut ephemerals: std::collections::BTreeMap<i64, usize> = Default::default();
+    for n in &snap.nodes {
+        let s = &n.stat;
+        let _ = writeln!(out, "----\n{}", n.path);
+        let _ = writeln!(out, "  cZxid = 0x{:014x}", s.czxid);
+        let _ = writeln!(out, "  ctime = {}", format_time(s.ctime));
+        let _ = writeln!(out, "  mZxid = 0x{:014x}", s.mzxid);
+        let _ = writeln!(out, "  mtime = {}", format_time(s.mtime));
+        let _ = writeln!(out, "  pZxid = 0x{:014x}", s.pzxid);
+        let _ = writeln!(out, "  cversion = {}", s.cversion);
+        let _ = writeln!(out, "  dataVersion = {}", s.version);
+        let _ = writeln!(out, "  aclVersion = {}", s.aversion);
+        let _ = writeln!(out, "  ephemeralOwner = 0x{:014x}", s.ephemeral_owner);
+        let len = n.data.as_ref().map_or(0, Vec::len);
+        let _ = writeln!(out, "  dataLength = {len}");
+        if s.ephemeral_owner > 0 {
+            *ephemerals.entry(s.ephemeral_owner).or_default() += 1;
+        }
+    }
+    let _ = writeln!(out, "----\nSession Details (sid, timeout, ephemeralCount):");
+    for (id, timeout) in &snap.sessions {
+        let count = ephemerals.get(id).copied().unwrap_or(0);
+        let _ = writeln!(out, "0x{id:x}, {timeout}, {count}");
+    }
+    let zxid = name
+        .strip_prefix("snapshot.")
+        .and_then(|r| r.split('.').next())
+        .and_then(|h| i64::from_str_radix(h, 16).ok());
+    match zxid {
+        Some(z) => {
+            let _ = writeln!(out, "----\nLast zxid: 0x{z:x}");
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "----\nLast zxid: unknown (the file name is not snapshot.<zxid>)"
+            );
+        }
+    }
+    if let Some(d) = snap.digest {
+        let _ = writeln!(
+            out,
+            "Digest: zxid 0x{:x}, version {}, {}",
+            d.zxid, d.version, d.digest
+        );
+    }
     print!("{out}");
     Ok(())
 }
