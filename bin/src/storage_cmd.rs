@@ -9,10 +9,10 @@ use clap::{Args, Subcommand};
 use rzk_core::proto::records::Acl;
 use rzk_core::txn::{LoggedTxn, Txn};
 use rzk_core::Data;
-use rzk_io_mio::storage::zookeeper_snapshot;
 use rzk_io_mio::storage::{
     read_snapshot, scan_log, verify_dir, FileProblem, FsDir, Tail, VERSION_DIR,
 };
+use rzk_io_mio::storage::{zookeeper_log, zookeeper_snapshot};
 
 #[derive(Debug, Args)]
 pub struct LogArgs {
@@ -60,6 +60,9 @@ fn read(file: &Path) -> anyhow::Result<Vec<u8>> {
 
 fn dump_log(file: &Path) -> anyhow::Result<()> {
     let bytes = read(file)?;
+    if bytes.starts_with(&zookeeper_log::ZK_LOG_MAGIC) {
+        return dump_zookeeper_log(file, &bytes);
+    }
     let scan = scan_log(&bytes).with_context(|| format!("{}", file.display()))?;
     let mut out = String::new();
     for t in &scan.txns {
@@ -195,6 +198,46 @@ fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
         );
     }
     let _ = writeln!(out, "----\nLast zxid: 0x{zxid:x}");
+    print!("{out}");
+    Ok(())
+}
+
+/// A ZooKeeper txn log, a line per txn as ZooKeeper's TxnLogToolkit prints them (time, session, cxid, zxid,
+/// type, and the path of the txns that have one).
+fn dump_zookeeper_log(file: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let log = zookeeper_log::parse(bytes)
+        .with_context(|| format!("{} (a ZooKeeper txn log)", file.display()))?;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "ZooKeeper Transactional Log File with dbid {} txnlog format version {}",
+        log.dbid, log.version
+    );
+    for t in &log.txns {
+        let h = &t.header;
+        let _ = write!(
+            out,
+            "{} session 0x{:x} cxid 0x{:x} zxid 0x{:x} {}",
+            format_time(h.time),
+            h.client_id,
+            h.cxid,
+            h.zxid,
+            t.type_name()
+        );
+        match t.path() {
+            Some(p) => {
+                let _ = writeln!(out, " {p}");
+            }
+            None => out.push('\n'),
+        }
+    }
+    let _ = writeln!(out, "EOF reached after {} txns.", log.txns.len());
+    if let Some(at) = log.torn_at {
+        let _ = writeln!(
+            out,
+            "The last record (at byte {at}) is torn: ZooKeeper stops reading this file there."
+        );
+    }
     print!("{out}");
     Ok(())
 }

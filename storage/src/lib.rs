@@ -22,6 +22,7 @@ mod recovery;
 mod rewrite;
 mod snapshot;
 mod txn_log;
+pub mod zookeeper_log;
 pub mod zookeeper_snapshot;
 
 use std::path::PathBuf;
