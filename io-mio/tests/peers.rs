@@ -14,11 +14,24 @@ use rzk_io_mio::storage::StorageOptions;
 use rzk_io_mio::{EnsembleOptions, PeerAddress, PeerLimits, ServerOptions};
 
 /// Free loopback ports for `n` servers (quorum, election each).
+/// Peer ports for a test, below the kernel's ephemeral range (32768 and up): a port picked with bind(0) and
+/// released could be taken as the source port of any outgoing connection before the server binds it again
+/// (seen in CI as AddrInUse). Each process starts at its own offset; each candidate is checked free.
+fn free_port() -> SocketAddr {
+    use std::sync::atomic::{AtomicU16, Ordering};
+    static NEXT: AtomicU16 = AtomicU16::new(0);
+    let base = 20_000 + (std::process::id() % 100) as u16 * 20;
+    loop {
+        let offset = NEXT.fetch_add(1, Ordering::Relaxed) % 10_000;
+        let addr: SocketAddr = ([127, 0, 0, 1], base + offset).into();
+        if TcpListener::bind(addr).is_ok() {
+            return addr;
+        }
+    }
+}
+
 fn ports(n: usize) -> Vec<PeerAddress> {
-    let free = || {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap()
-    };
+    let free = free_port;
     (1..=n as ServerId)
         .map(|id| PeerAddress {
             host: "127.0.0.1".into(),
