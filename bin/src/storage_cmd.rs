@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use rzk_core::proto::records::Acl;
+use rzk_core::proto::records::Stat;
 use rzk_core::txn::{LoggedTxn, Txn};
 use rzk_core::Data;
 use rzk_io_mio::storage::{
@@ -172,22 +173,12 @@ fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
     let mut out = String::new();
     let _ = writeln!(out, "ZNode Details (count={}):", tree.nodes().count());
     for (path, node) in tree.nodes() {
-        let s = node.stat();
-        let _ = writeln!(out, "----\n{path}");
-        let _ = writeln!(out, "  cZxid = 0x{:014x}", s.czxid);
-        let _ = writeln!(out, "  ctime = {}", format_time(s.ctime));
-        let _ = writeln!(out, "  mZxid = 0x{:014x}", s.mzxid);
-        let _ = writeln!(out, "  mtime = {}", format_time(s.mtime));
-        let _ = writeln!(out, "  pZxid = 0x{:014x}", s.pzxid);
-        let _ = writeln!(out, "  cversion = {}", s.cversion);
-        let _ = writeln!(out, "  dataVersion = {}", s.version);
-        let _ = writeln!(out, "  aclVersion = {}", s.aversion);
-        let _ = writeln!(
-            out,
-            "  ephemeralOwner = 0x{:014x}",
-            node.persisted_stat().ephemeral_owner
-        );
-        let _ = writeln!(out, "  dataLength = {}", s.data_length);
+        let stat = Stat {
+            // The raw owner: container and TTL markers as stored.
+            ephemeral_owner: node.persisted_stat().ephemeral_owner,
+            ..node.stat()
+        };
+        write_znode(&mut out, path, &stat);
     }
     let _ = writeln!(out, "----\nSession Details (sid, timeout, ephemeralCount):");
     for (&id, &timeout) in tree.sessions() {
@@ -200,6 +191,21 @@ fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
     let _ = writeln!(out, "----\nLast zxid: 0x{zxid:x}");
     print!("{out}");
     Ok(())
+}
+
+/// One znode as SnapshotFormatter prints it (rzk's snapshots and ZooKeeper's alike).
+fn write_znode(out: &mut String, path: &str, s: &Stat) {
+    let _ = writeln!(out, "----\n{path}");
+    let _ = writeln!(out, "  cZxid = 0x{:014x}", s.czxid);
+    let _ = writeln!(out, "  ctime = {}", format_time(s.ctime));
+    let _ = writeln!(out, "  mZxid = 0x{:014x}", s.mzxid);
+    let _ = writeln!(out, "  mtime = {}", format_time(s.mtime));
+    let _ = writeln!(out, "  pZxid = 0x{:014x}", s.pzxid);
+    let _ = writeln!(out, "  cversion = {}", s.cversion);
+    let _ = writeln!(out, "  dataVersion = {}", s.version);
+    let _ = writeln!(out, "  aclVersion = {}", s.aversion);
+    let _ = writeln!(out, "  ephemeralOwner = 0x{:014x}", s.ephemeral_owner);
+    let _ = writeln!(out, "  dataLength = {}", s.data_length);
 }
 
 /// A ZooKeeper txn log, a line per txn as ZooKeeper's TxnLogToolkit prints them (time, session, cxid, zxid,
@@ -256,18 +262,20 @@ fn dump_zookeeper_snapshot(file: &Path, name: &str, plain: &[u8]) -> anyhow::Res
     let mut ephemerals: std::collections::BTreeMap<i64, usize> = Default::default();
     for n in &snap.nodes {
         let s = &n.stat;
-        let _ = writeln!(out, "----\n{}", n.path);
-        let _ = writeln!(out, "  cZxid = 0x{:014x}", s.czxid);
-        let _ = writeln!(out, "  ctime = {}", format_time(s.ctime));
-        let _ = writeln!(out, "  mZxid = 0x{:014x}", s.mzxid);
-        let _ = writeln!(out, "  mtime = {}", format_time(s.mtime));
-        let _ = writeln!(out, "  pZxid = 0x{:014x}", s.pzxid);
-        let _ = writeln!(out, "  cversion = {}", s.cversion);
-        let _ = writeln!(out, "  dataVersion = {}", s.version);
-        let _ = writeln!(out, "  aclVersion = {}", s.aversion);
-        let _ = writeln!(out, "  ephemeralOwner = 0x{:014x}", s.ephemeral_owner);
-        let len = n.data.as_ref().map_or(0, Vec::len);
-        let _ = writeln!(out, "  dataLength = {len}");
+        let stat = Stat {
+            czxid: s.czxid,
+            mzxid: s.mzxid,
+            ctime: s.ctime,
+            mtime: s.mtime,
+            version: s.version,
+            cversion: s.cversion,
+            aversion: s.aversion,
+            ephemeral_owner: s.ephemeral_owner,
+            data_length: n.data.as_ref().map_or(0, |d| d.len() as i32),
+            num_children: 0,
+            pzxid: s.pzxid,
+        };
+        write_znode(&mut out, &n.path, &stat);
         if s.ephemeral_owner > 0 {
             *ephemerals.entry(s.ephemeral_owner).or_default() += 1;
         }

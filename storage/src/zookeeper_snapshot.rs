@@ -15,6 +15,7 @@ use std::collections::BTreeMap;
 use std::io::Read;
 
 use rzk_core::proto::records::{Acl, Id};
+use rzk_core::tree::PersistedStat;
 
 /// "ZKSN"
 pub const ZK_SNAP_MAGIC: [u8; 4] = *b"ZKSN";
@@ -25,20 +26,6 @@ const SNAPPY_JAVA_MAGIC: [u8; 8] = [0x82, b'S', b'N', b'A', b'P', b'P', b'Y', 0]
 /// The largest buffer or string ZooKeeper's reader accepts by default (jute.maxbuffer 0xfffff + as much again).
 const MAX_FIELD: usize = 2 * 0xfffff;
 
-/// A node's persisted stat, in the file's field order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct ZkStat {
-    pub czxid: i64,
-    pub mzxid: i64,
-    pub ctime: i64,
-    pub mtime: i64,
-    pub version: i32,
-    pub cversion: i32,
-    pub aversion: i32,
-    pub ephemeral_owner: i64,
-    pub pzxid: i64,
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ZkNode {
     /// "/" for the root (the file writes it as "").
@@ -46,7 +33,8 @@ pub struct ZkNode {
     /// None: null data.
     pub data: Option<Vec<u8>>,
     pub acl_key: i64,
-    pub stat: ZkStat,
+    /// The file's StatPersisted, field for field the tree's own persisted stat.
+    pub stat: PersistedStat,
 }
 
 /// The digest trailer of a 3.6+ snapshot.
@@ -268,7 +256,7 @@ pub fn parse(bytes: &[u8]) -> Result<ZkSnapshot, ZkSnapshotError> {
         }
         let data = r.buffer()?.map(<[u8]>::to_vec);
         let acl_key = r.long()?;
-        let stat = ZkStat {
+        let stat = PersistedStat {
             czxid: r.long()?,
             mzxid: r.long()?,
             ctime: r.long()?,
