@@ -4,6 +4,7 @@
 mod bench;
 mod cli;
 mod environment;
+mod export_cmd;
 mod four_letter_cmd;
 mod jaas_file;
 mod myid;
@@ -41,6 +42,8 @@ enum Command {
     Log(storage_cmd::LogArgs),
     /// Snapshot tools: `snapshot dump <file>`.
     Snapshot(storage_cmd::SnapshotArgs),
+    /// Write this server's data as an Apache ZooKeeper 3.8 data directory: `export --zookeeper DIR [zoo.cfg]`.
+    Export(export_cmd::ExportArgs),
     /// Load generator: `bench <create|set|get|children|mixed|watch|churn> --server host:port`, or
     /// `bench ready` to time a server's start until `ruok` answers `imok`.
     Bench(bench::BenchArgs),
@@ -80,6 +83,7 @@ fn main() -> ExitCode {
         | Command::Start(_)
         | Command::Stop(_)
         | Command::Restart(_)
+        | Command::Export(_)
         | Command::Version => init_logging("warn", None),
         _ => init_logging("info", None),
     };
@@ -110,6 +114,7 @@ fn main() -> ExitCode {
         Command::Sim(args) => sim_cmd::run_cmd(args),
         Command::Log(args) => storage_cmd::run_log(args),
         Command::Snapshot(args) => storage_cmd::run_snapshot(args),
+        Command::Export(args) => export_cmd::run(args),
         Command::Bench(args) => bench::run(args),
     };
     match result {

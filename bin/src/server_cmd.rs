@@ -204,6 +204,7 @@ impl Drop for PidFile {
 fn storage_options(config: &ServerConfig) -> StorageOptions {
     let mut storage = StorageOptions::new(&config.data_dir, &config.data_log_dir);
     storage.pre_alloc_size_kb = config.pre_alloc_size_kb;
+    storage.extended_types = config.extended_types_enabled;
     storage.snap_retain_count = config.autopurge_snap_retain_count;
     storage.purge_interval_hours = config.autopurge_purge_interval;
     storage
@@ -219,6 +220,22 @@ fn recover(storage: &StorageOptions) -> anyhow::Result<Recovered> {
         .recover()
         .context("cannot recover from the data directories")?;
     let report = &recovery.report;
+    if let Some(zk) = &report.zookeeper_import {
+        info!(
+            snapshot = zk.snapshot.as_ref().map_or("none", |(f, _)| f.as_str()),
+            log_files = zk.log_files.len(),
+            txns = zk.txns,
+            nodes = zk.nodes,
+            sessions = zk.sessions,
+            dead_ephemerals = zk.dead_ephemerals,
+            digest = match zk.digest_matches {
+                Some(true) => "matches ZooKeeper's",
+                Some(false) => "DIFFERS from ZooKeeper's",
+                None => "not recorded",
+            },
+            "started from Apache ZooKeeper's data directory"
+        );
+    }
     info!(
         snapshot = report.snapshot.as_ref().map_or("none", |(f, _)| f.as_str()),
         log_files = report.log_files.len(),
@@ -230,7 +247,7 @@ fn recover(storage: &StorageOptions) -> anyhow::Result<Recovered> {
     Ok(recovery.recovered)
 }
 
-fn load_config(path: Option<&Path>) -> anyhow::Result<ServerConfig> {
+pub fn load_config(path: Option<&Path>) -> anyhow::Result<ServerConfig> {
     let Some(path) = path else {
         info!("no zoo.cfg given: using the embedded standalone default");
         return Ok(ServerConfig::default_standalone());

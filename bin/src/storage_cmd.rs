@@ -11,7 +11,7 @@ use rzk_core::proto::records::Stat;
 use rzk_core::txn::{LoggedTxn, Txn};
 use rzk_core::Data;
 use rzk_io_mio::storage::{
-    read_snapshot, scan_log, verify_dir, FileProblem, FsDir, Tail, VERSION_DIR,
+    read_snapshot, scan_log, verify_dir, FileProblem, FsDir, Tail, RZK_DIR, ZOOKEEPER_DIR,
 };
 use rzk_io_mio::storage::{zookeeper_log, zookeeper_snapshot};
 
@@ -312,8 +312,12 @@ fn dump_zookeeper_snapshot(file: &Path, name: &str, plain: &[u8]) -> anyhow::Res
 }
 
 fn verify(dir: &Path) -> anyhow::Result<()> {
-    let v2 = dir.join(VERSION_DIR);
-    let dir = if v2.is_dir() { v2 } else { dir.to_path_buf() };
+    // A dataDir: rzk's own directory in it (or, for a directory of the old layout, version-2).
+    let dir = [RZK_DIR, ZOOKEEPER_DIR]
+        .iter()
+        .map(|sub| dir.join(sub))
+        .find(|d| d.is_dir())
+        .unwrap_or_else(|| dir.to_path_buf());
     if !dir.is_dir() {
         bail!("{} is not a directory", dir.display());
     }

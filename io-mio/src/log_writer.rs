@@ -639,7 +639,7 @@ mod tests {
         assert_eq!(counters.txns(), 150);
         assert!(counters.fsyncs() >= 2 && counters.fsyncs() <= 150);
         assert_eq!(counters.snapshots(), 1);
-        let v2 = dir.path().join("version-2");
+        let v2 = dir.path().join("rzk");
         assert!(v2.join("log.1").exists() && v2.join("log.65").exists());
         assert!(v2.join("snapshot.64").exists());
         let r = recover(&FsDir::new(&v2), &FsDir::new(&v2)).unwrap();

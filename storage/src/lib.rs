@@ -3,8 +3,9 @@
 //! (`rzk-io-mio`, which adds the log writer and snapshot threads) and the simulator (`rzk-sim`, whose disk
 //! stores these very bytes and recovers with this very code) share them.
 //!
-//! Layout, as ZooKeeper's: `dataLogDir/version-2/log.<zxid hex>` and `dataDir/version-2/snapshot.<zxid hex>`.
-//! The byte formats and the persistence contract (what the simulator's disk models) are in
+//! Layout: `dataLogDir/rzk/log.<zxid hex>` and `dataDir/rzk/snapshot.<zxid hex>` (ZooKeeper's names, in a
+//! directory of rzk's own: `version-2/` is ZooKeeper's, which rzk only reads, to start on a ZooKeeper data
+//! directory; see [`layout`] and [`zookeeper_recovery`]). The byte formats and the persistence contract (what the simulator's disk models) are in
 //! docs/file-formats.md.
 //!
 //! Everything that reads goes through [`Dir`], so it runs the same on a real directory and on bytes in
@@ -15,6 +16,7 @@ mod dir;
 mod epochs;
 mod format;
 mod format_v1;
+pub mod layout;
 mod paced_file;
 mod prefetch;
 mod purge;
@@ -22,8 +24,12 @@ mod recovery;
 mod rewrite;
 mod snapshot;
 mod txn_log;
+pub mod zookeeper_digest;
+pub mod zookeeper_export;
 pub mod zookeeper_log;
+pub mod zookeeper_recovery;
 pub mod zookeeper_snapshot;
+pub mod zookeeper_txn;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -51,16 +57,18 @@ pub use txn_log::{
     Tail,
 };
 
-/// The subdirectory of dataDir and dataLogDir that holds the files (ZooKeeper's "version-2").
-pub const VERSION_DIR: &str = "version-2";
+pub use layout::{RZK_DIR, ZOOKEEPER_DIR};
 
 /// Where and how the server keeps its data.
 #[derive(Debug, Clone)]
 pub struct StorageOptions {
-    /// dataDir: snapshots go into its `version-2`.
+    /// dataDir: snapshots go into its `rzk` directory.
     pub data_dir: PathBuf,
-    /// dataLogDir: txn logs go into its `version-2` (dataDir when not set in zoo.cfg).
+    /// dataLogDir: txn logs go into its `rzk` directory (dataDir when not set in zoo.cfg).
     pub data_log_dir: PathBuf,
+    /// zookeeper.extendedTypesEnabled: whether TTL nodes in imported ZooKeeper data are TTL nodes (otherwise
+    /// ZooKeeper, and so the import, deletes them as ephemerals of a dead session).
+    pub extended_types: bool,
     /// preAllocSize in KB: log files grow in steps of this.
     pub pre_alloc_size_kb: u64,
     /// autopurge.snapRetainCount (at least [`MIN_SNAP_RETAIN_COUNT`]).
@@ -77,6 +85,7 @@ impl StorageOptions {
         StorageOptions {
             data_dir: data_dir.into(),
             data_log_dir: data_log_dir.into(),
+            extended_types: false,
             pre_alloc_size_kb: 65536,
             snap_retain_count: 3,
             purge_interval_hours: 0,
@@ -84,17 +93,27 @@ impl StorageOptions {
         }
     }
 
-    /// `dataDir/version-2`.
+    /// `dataDir/rzk`: rzk's snapshots and epoch files.
     pub fn snap_dir(&self) -> PathBuf {
-        self.data_dir.join(VERSION_DIR)
+        self.data_dir.join(RZK_DIR)
     }
 
-    /// `dataLogDir/version-2`.
+    /// `dataLogDir/rzk`: rzk's txn logs.
     pub fn log_dir(&self) -> PathBuf {
-        self.data_log_dir.join(VERSION_DIR)
+        self.data_log_dir.join(RZK_DIR)
     }
 
-    /// Creates both `version-2` directories if missing.
+    /// `dataDir/version-2`: ZooKeeper's snapshots and epoch files (and rzk's of the old layout).
+    pub fn zookeeper_snap_dir(&self) -> PathBuf {
+        self.data_dir.join(ZOOKEEPER_DIR)
+    }
+
+    /// `dataLogDir/version-2`: ZooKeeper's txn logs (and rzk's of the old layout).
+    pub fn zookeeper_log_dir(&self) -> PathBuf {
+        self.data_log_dir.join(ZOOKEEPER_DIR)
+    }
+
+    /// Creates both `rzk` directories if missing.
     pub fn create_dirs(&self) -> std::io::Result<()> {
         for dir in [self.snap_dir(), self.log_dir()] {
             std::fs::create_dir_all(&dir)?;
@@ -105,9 +124,52 @@ impl StorageOptions {
         Ok(())
     }
 
-    /// Recovers the startup state from these directories (see [`recover`]).
+    /// Recovers the startup state (see [`recover`]), after moving rzk's files of the old layout into rzk's
+    /// directories, and, when those hold no data yet but `version-2` holds ZooKeeper's, importing
+    /// ZooKeeper's state as rzk's first snapshot (and epoch files). The directories must exist
+    /// ([`StorageOptions::create_dirs`]).
     pub fn recover(&self) -> Result<Recovery, RecoveryError> {
-        recover(&FsDir::new(self.snap_dir()), &FsDir::new(self.log_dir()))
+        let (snap_dir, log_dir) = (self.snap_dir(), self.log_dir());
+        let io = |file: &std::path::Path| {
+            let file = file.display().to_string();
+            move |source| RecoveryError::Io { file, source }
+        };
+        layout::adopt_old_layout(
+            &self.zookeeper_snap_dir(),
+            &self.zookeeper_log_dir(),
+            &snap_dir,
+            &log_dir,
+        )
+        .map_err(io(&self.zookeeper_snap_dir()))?;
+        let (snaps, logs) = (FsDir::new(&snap_dir), FsDir::new(&log_dir));
+        let mut imported = None;
+        if !has_data(&snaps, &logs).map_err(io(&snap_dir))? {
+            let zk = zookeeper_recovery::import_zookeeper(
+                &FsDir::new(self.zookeeper_snap_dir()),
+                &FsDir::new(self.zookeeper_log_dir()),
+                self.extended_types,
+            )?;
+            if let Some(zk) = zk {
+                if let Some(epochs) = zk.epochs {
+                    save_epochs(&snaps, epochs, None).map_err(io(&snap_dir))?;
+                }
+                write_snapshot_file(&snap_dir, zk.tree.last_zxid(), &zk.tree).map_err(|e| {
+                    RecoveryError::Io {
+                        file: snap_dir.display().to_string(),
+                        source: std::io::Error::other(e.to_string()),
+                    }
+                })?;
+                tracing::info!(
+                    snapshot = %snap_dir.join(snapshot_name(zk.tree.last_zxid())).display(),
+                    "wrote ZooKeeper's state as rzk's first snapshot: from now on rzk runs on its own files, \
+                     and leaves ZooKeeper's untouched"
+                );
+                imported = Some(zk.report);
+            }
+        }
+        let mut recovery = recover(&snaps, &logs)?;
+        recovery.report.zookeeper_import = imported;
+        Ok(recovery)
     }
 
     /// Purges now if autopurge is on.
@@ -120,6 +182,17 @@ impl StorageOptions {
             )
         })
     }
+}
+
+/// Whether rzk's directories hold any snapshot, log or epoch file.
+fn has_data(snaps: &dyn Dir, logs: &dyn Dir) -> std::io::Result<bool> {
+    let names = snaps.list()?.into_iter().chain(logs.list()?);
+    Ok(names.into_iter().any(|n| {
+        parse_snapshot_name(&n).is_some()
+            || parse_log_name(&n).is_some()
+            || n == ACCEPTED_EPOCH_FILE
+            || n == CURRENT_EPOCH_FILE
+    }))
 }
 
 /// Running totals of the durability work.

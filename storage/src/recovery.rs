@@ -38,11 +38,12 @@ pub enum RecoveryError {
         reason: String,
     },
     #[error(
-        "{file} is an Apache ZooKeeper data file: rzk cannot start on a ZooKeeper data directory yet, and \
-         leaves it untouched. Start rzk with a dataDir (and dataLogDir) of its own; see \
-         docs/operations.md, \"Moving from ZooKeeper\""
+        "{file} is an Apache ZooKeeper data file in rzk's own directory: rzk reads ZooKeeper's files only \
+         from version-2/ (see docs/operations.md, \"Migrating from ZooKeeper\"), and leaves this one untouched"
     )]
     ZooKeeperFile { file: String },
+    #[error("cannot start from Apache ZooKeeper's data: {file}: {reason}")]
+    ZooKeeperData { file: String, reason: String },
     #[error(transparent)]
     Epoch(#[from] EpochError),
 }
@@ -74,6 +75,8 @@ pub struct RecoveryReport {
     pub removed: Vec<String>,
     /// The zxid the node starts at.
     pub last_zxid: Zxid,
+    /// What importing a ZooKeeper data directory did, when this start imported one.
+    pub zookeeper_import: Option<crate::zookeeper_recovery::ZkImportReport>,
 }
 
 /// The startup state for `Node::new` and what recovery did.

@@ -47,40 +47,24 @@ def workdir():
     shutil.rmtree(d, ignore_errors=True)
 
 
-@pytest.mark.skipif("zk" not in servers.selected_targets(), reason="needs Apache ZooKeeper to write the data")
-def test_a_zookeeper_data_directory_is_refused_and_left_untouched(workdir):
-    zk = servers.start("zk")
-    try:
-        c = KazooClient(hosts=zk.hosts)
-        c.start(timeout=15)
-        for i in range(200):
-            c.create(f"/migrate-{i}", b"v" * 100)
-        c.stop()
-        c.close()
-        data_dir = workdir / "zkdata"
-        zk.proc.terminate()
-        zk.proc.wait(timeout=30)
-        shutil.copytree(zk.workdir / "data", data_dir)
-    finally:
-        zk.stop()
-    before = digests(data_dir)
-    assert any(name.startswith("log.") for name in before), before
-    r = rzk_on(data_dir, workdir)
-    assert r.returncode != 0, r.stderr
-    assert "Apache ZooKeeper data file" in r.stderr, r.stderr
-    assert digests(data_dir) == before, "rzk changed a ZooKeeper file"
-
-
-def test_a_log_of_random_bytes_gets_a_verdict_and_is_kept(workdir):
-    version2 = workdir / "data" / "version-2"
-    version2.mkdir(parents=True)
+@pytest.mark.parametrize(
+    "where, verdict",
+    [
+        ("rzk", "log.1 is corrupt at offset 0"),
+        # Not rzk's magic in ZooKeeper's directory: read as ZooKeeper's, which never has logs without a snapshot.
+        ("version-2", "ZooKeeper txn logs without a snapshot"),
+    ],
+)
+def test_a_log_of_random_bytes_gets_a_verdict_and_is_kept(workdir, where, verdict):
+    directory = workdir / "data" / where
+    directory.mkdir(parents=True)
     rng = random.Random(7)
-    (version2 / "log.1").write_bytes(rng.randbytes(64 << 20))
-    before = digests(workdir / "data")
+    (directory / "log.1").write_bytes(rng.randbytes(64 << 20))
+    before = digests(directory)
     r = rzk_on(workdir / "data", workdir)
     assert r.returncode != 0
-    assert "log.1 is corrupt at offset 0" in r.stderr, r.stderr
-    assert digests(workdir / "data") == before
+    assert verdict in r.stderr, r.stderr
+    assert digests(directory) == before
 
 
 def test_damage_in_the_middle_of_a_large_rzk_log_is_corruption_not_a_torn_tail(workdir):
@@ -109,7 +93,7 @@ def test_damage_in_the_middle_of_a_large_rzk_log_is_corruption_not_a_torn_tail(w
     finally:
         proc.terminate()
         proc.wait(timeout=30)
-    logs = sorted((data_dir / "version-2").glob("log.*"))
+    logs = sorted((data_dir / "rzk").glob("log.*"))
     assert logs, "rzk wrote no log"
     log = logs[-1]
     raw = bytearray(log.read_bytes())
@@ -129,9 +113,10 @@ FIXTURES_V1 = Path(__file__).resolve().parents[2] / "storage" / "tests" / "fixtu
 
 
 def test_a_data_directory_of_format_version_1_is_served_and_null_data_survives_a_restart(workdir):
-    """The files of the last build before null data (format 1) are served as they were; null data written
-    on top of them (format 2 files beside format 1 ones) stays null across a restart, and the dump tools
-    print the old files exactly as that build did."""
+    """The files of the last build before null data (format 1), in the old layout (rzk's files in
+    version-2/), are served as they were (moved into rzk/ at the first start); null data written on top of
+    them (format 2 files beside format 1 ones) stays null across a restart, and the dump tools print the old
+    files exactly as that build did."""
     data_dir = workdir / "data"
     shutil.copytree(FIXTURES_V1 / "version-2", data_dir / "version-2")
     rzk = str(servers.rzk_binary())
@@ -181,3 +166,5 @@ def test_a_data_directory_of_format_version_1_is_served_and_null_data_survives_a
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    assert list((data_dir / "version-2").iterdir()) == [], "rzk's files moved out of ZooKeeper's directory"
+    assert (data_dir / "rzk" / "snapshot.22").exists() and (data_dir / "rzk" / "log.23").exists()

@@ -114,7 +114,8 @@ def test_conf(server):
     assert conf["tickTime"] == str(servers.TICK_TIME_MS)
     assert conf["minSessionTimeout"] == str(servers.MIN_SESSION_TIMEOUT_MS)
     assert conf["maxSessionTimeout"] == str(servers.MAX_SESSION_TIMEOUT_MS)
-    assert conf["dataDir"].endswith("version-2")
+    # ZooKeeper names dataDir/version-2; rzk its own dataDir/rzk (docs/compatibility.md).
+    assert conf["dataDir"].endswith("version-2" if server.kind == "zk" else "rzk")
     assert conf["serverId"] == "0"
 
 

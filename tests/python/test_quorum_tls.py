@@ -171,7 +171,7 @@ def test_a_server_without_quorum_certificates_cannot_join(ensemble, pki):
     third = ensemble.server(2)
     assert servers.mode(third) not in ("follower", "leader"), servers.mode(third)
     dump = subprocess.run(
-        [str(servers.rzk_binary()), "log", "dump", str(ensemble.dirs[2] / "data" / "version-2")],
+        [str(servers.rzk_binary()), "log", "dump", str(ensemble.dirs[2] / "data" / "rzk")],
         capture_output=True, text=True, timeout=60,
     )
     assert path not in dump.stdout

@@ -206,7 +206,7 @@ def test_config_dir_pid_file_and_log_dir_variables(tmp_path, cleanup):
     assert started.stderr.splitlines()[0] == f"Using config: {conf / 'zoo.cfg'}"
     pid = pid_in(tmp_path / "run" / "zk.pid")
     cleanup.append(pid)
-    assert (tmp_path / "data" / "version-2").is_dir()
+    assert (tmp_path / "data" / "rzk").is_dir()
     assert "starting node" in (tmp_path / "logs" / "rzk-server.log").read_text()
     assert (tmp_path / "logs" / "rzk-server.out").exists()
     status = run("status", "zoo.cfg", env=env)

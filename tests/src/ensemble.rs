@@ -343,9 +343,9 @@ impl Ensemble {
         }
     }
 
-    /// The names of the files in a member's `dataDir/version-2` (txn logs, snapshots, epoch files).
+    /// The names of the files in a member's `dataDir/rzk` (txn logs, snapshots, epoch files).
     pub fn data_files(&self, id: u64) -> Vec<String> {
-        let dir = self.member(id).dir.join("data").join("version-2");
+        let dir = self.member(id).dir.join("data").join("rzk");
         let mut names: Vec<String> = std::fs::read_dir(dir)
             .map(|entries| {
                 entries

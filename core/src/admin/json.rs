@@ -74,8 +74,8 @@ fn fields(primary: &str, r: &ServerReport, config: &ServerConfig) -> Map<String,
     let value = match primary {
         "configuration" => json!({
             "client_port": config.client_port,
-            "data_dir": config.data_dir.join("version-2"),
-            "data_log_dir": config.data_log_dir.join("version-2"),
+            "data_dir": config.data_dir.join("rzk"),
+            "data_log_dir": config.data_log_dir.join("rzk"),
             "tick_time": config.tick_time,
             "max_client_cnxns": config.max_client_cnxns,
             "min_session_timeout": config.min_session_timeout,

@@ -188,12 +188,12 @@ fn conf(out: &mut String, r: &ServerReport, c: &ServerConfig) {
     line(out, &format!("secureClientPort={secure_port}"));
     line(
         out,
-        &format!("dataDir={}", c.data_dir.join("version-2").display()),
+        &format!("dataDir={}", c.data_dir.join("rzk").display()),
     );
     line(out, &format!("dataDirSize={}", r.data_dir_size));
     line(
         out,
-        &format!("dataLogDir={}", c.data_log_dir.join("version-2").display()),
+        &format!("dataLogDir={}", c.data_log_dir.join("rzk").display()),
     );
     line(out, &format!("dataLogSize={}", r.log_dir_size));
     line(out, &format!("tickTime={}", c.tick_time));

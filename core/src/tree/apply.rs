@@ -228,7 +228,7 @@ impl DataTree {
     }
 
     /// Performs a checked path txn.
-    fn perform(&mut self, header: &TxnHeader, txn: &Txn) -> ApplyOutcome {
+    pub(super) fn perform(&mut self, header: &TxnHeader, txn: &Txn) -> ApplyOutcome {
         match txn {
             Txn::Create {
                 path,
@@ -337,7 +337,7 @@ impl DataTree {
         outcome
     }
 
-    fn delete_node(&mut self, zxid: i64, path: &str, triggers: &mut Vec<WatchTrigger>) {
+    pub(super) fn delete_node(&mut self, zxid: i64, path: &str, triggers: &mut Vec<WatchTrigger>) {
         let Some(node) = self.remove_node(path) else {
             return;
         };

@@ -18,6 +18,7 @@ mod quota;
 mod restore;
 pub mod stats_track;
 mod znode;
+mod zookeeper_replay;
 
 #[cfg(test)]
 mod proptests;

@@ -202,6 +202,17 @@ impl DataTree {
     }
 
     /// Rebuilds the index of quota'd paths from the limits nodes (after a restore).
+    /// Sets every quota's stats node from its subtree as it is, as ZooKeeper does once it has loaded its
+    /// data (DataTree.setupQuota): its snapshots hold stats as they were while the snapshot was written.
+    pub fn recount_quotas(&mut self) {
+        let roots: Vec<Arc<str>> = self.quota_roots.iter().cloned().collect();
+        for root in roots {
+            if self.nodes.contains_key(&*stats_path(&root)) {
+                self.recount_quota(&root);
+            }
+        }
+    }
+
     pub(super) fn index_quotas(&mut self) {
         let roots: Vec<Arc<str>> = self
             .subtree(QUOTA_PATH)

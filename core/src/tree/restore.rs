@@ -29,6 +29,8 @@ pub enum RestoreError {
     DuplicateSession(i64),
     #[error("no root node")]
     NoRoot,
+    #[error("node {0:?} appears twice")]
+    Duplicate(String),
 }
 
 /// Builds a tree from snapshot records: [`TreeBuilder::node`] for each node in sorted path order,
@@ -38,6 +40,8 @@ pub struct TreeBuilder {
     tree: DataTree,
     /// The last node added (records must come in strictly increasing path order).
     previous: Option<String>,
+    /// Records come parent before child but otherwise in any order (ZooKeeper's snapshots).
+    parents_first: bool,
 }
 
 impl Default for TreeBuilder {
@@ -63,6 +67,17 @@ impl TreeBuilder {
                 data_size: 0,
             },
             previous: None,
+            parents_first: false,
+        }
+    }
+
+    /// A builder for records in any order that puts every parent before its children, the root first:
+    /// ZooKeeper's snapshots walk the tree in pre-order with siblings in hash order. Duplicates are found by
+    /// lookup instead of by order.
+    pub fn parents_first() -> TreeBuilder {
+        TreeBuilder {
+            parents_first: true,
+            ..TreeBuilder::new()
         }
     }
 
@@ -77,7 +92,10 @@ impl TreeBuilder {
     ) -> Result<(), RestoreError> {
         match &self.previous {
             None if node_path != "/" => return Err(RestoreError::RootFirst(node_path.to_owned())),
-            Some(previous) if node_path <= previous.as_str() => {
+            Some(_) if self.parents_first && self.tree.nodes.contains_key(node_path) => {
+                return Err(RestoreError::Duplicate(node_path.to_owned()))
+            }
+            Some(previous) if !self.parents_first && node_path <= previous.as_str() => {
                 return Err(RestoreError::OutOfOrder {
                     path: node_path.to_owned(),
                     previous: previous.clone(),
@@ -103,7 +121,9 @@ impl TreeBuilder {
         let acl = self.tree.acls.intern(acl);
         self.tree
             .insert_node(node_path, ZNode::new(data, acl, stat));
-        self.previous = Some(node_path.to_owned());
+        if self.previous.is_none() || !self.parents_first {
+            self.previous = Some(node_path.to_owned());
+        }
         Ok(())
     }
 

@@ -144,6 +144,12 @@ fn standalone_report() -> ServerReport {
     }
 }
 
+/// ZooKeeper's `conf` names its data directories (`dataDir/version-2`); rzk's are `dataDir/rzk`, the one
+/// line that differs on purpose.
+fn zookeepers_conf_with_rzks_dirs(theirs: &str) -> String {
+    theirs.replace("/version-2\n", "/rzk\n")
+}
+
 fn assert_same(ours: &str, theirs: &str) {
     assert_eq!(
         ours, theirs,
@@ -213,7 +219,7 @@ fn conf_in_standalone_mode() {
     };
     assert_same(
         &render(FourLetterWord::Conf, &r, &standalone_config()),
-        fixture("standalone_conf"),
+        &zookeepers_conf_with_rzks_dirs(fixture("standalone_conf")),
     );
 }
 
@@ -231,7 +237,7 @@ fn conf_in_quorum_mode_adds_the_ensemble() {
     c.data_log_dir = c.data_dir.clone();
     assert_same(
         &render(FourLetterWord::Conf, &r, &c),
-        fixture("follower_conf"),
+        &zookeepers_conf_with_rzks_dirs(fixture("follower_conf")),
     );
 }
 
