@@ -69,6 +69,10 @@ pub struct BenchArgs {
     /// `ready`: the server command line to launch and time (after `--`).
     #[arg(last = true)]
     pub launch: Vec<String>,
+    /// `ready`: also wait until the server grants a client session (ZooKeeper answers `ruok` while it is
+    /// still loading its data).
+    #[arg(long)]
+    pub session: bool,
     #[command(flatten)]
     pub tls: tls::TlsArgs,
 }
@@ -81,6 +85,7 @@ pub fn run(args: BenchArgs) -> Result<()> {
             Duration::from_secs(args.timeout),
             &args.launch,
             args.log.as_deref(),
+            args.session,
         );
     }
     if args.sessions == 0 || args.depth == 0 {
