@@ -12,7 +12,7 @@ use clap::Args;
 use rzk_core::config::{ServerConfig, ServerSpec};
 use rzk_core::node::NodeConfig;
 use rzk_core::{Node, Recovered};
-use rzk_io_mio::storage::StorageOptions;
+use rzk_io_mio::storage::{StorageOptions, UnwrittenSnapshot};
 use rzk_io_mio::tls::{QuorumTls, TlsAcceptor};
 use rzk_io_mio::{ClientTls, EnsembleOptions, Server, ServerOptions, Shutdown};
 use signal_hook::consts::{SIGINT, SIGTERM};
@@ -100,13 +100,14 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         Some(e)
     };
     let storage = storage_options(&config);
-    let recovered = recover(&storage)?;
+    let (recovered, unwritten_snapshot) = recover(&storage)?;
     let counters = Arc::clone(&storage.counters);
     let admin = admin_addr(&config)?;
     let tls = client_tls(&config, tls_only)?;
     let options = ServerOptions {
         max_client_cnxns: config.max_client_cnxns,
         storage: Some(storage),
+        unwritten_snapshot,
         ensemble,
         admin,
         poll_spin: Duration::from_micros(u64::from(config.poll_spin_micros)),
@@ -210,14 +211,15 @@ fn storage_options(config: &ServerConfig) -> StorageOptions {
     storage
 }
 
-/// Loads the newest valid snapshot and the durable txns after it (repairing a torn log tail).
-fn recover(storage: &StorageOptions) -> anyhow::Result<Recovered> {
+/// Loads the newest valid snapshot and the durable txns after it (repairing a torn log tail), or imports
+/// ZooKeeper's data (whose snapshot the log writer then writes before anything else).
+fn recover(storage: &StorageOptions) -> anyhow::Result<(Recovered, Option<UnwrittenSnapshot>)> {
     storage
         .create_dirs()
         .with_context(|| format!("cannot create {}", storage.log_dir().display()))?;
     let started = Instant::now();
-    let recovery = storage
-        .recover()
+    let mut recovery = storage
+        .recover_deferring_import()
         .context("cannot recover from the data directories")?;
     let report = &recovery.report;
     if let Some(zk) = &report.zookeeper_import {
@@ -244,7 +246,8 @@ fn recover(storage: &StorageOptions) -> anyhow::Result<Recovered> {
         ms = started.elapsed().as_millis() as u64,
         "recovered"
     );
-    Ok(recovery.recovered)
+    let unwritten = recovery.unwritten.take();
+    Ok((recovery.recovered, unwritten))
 }
 
 pub fn load_config(path: Option<&Path>) -> anyhow::Result<ServerConfig> {

@@ -49,7 +49,7 @@ use tracing::error;
 use crate::snapshot_thread::SnapshotThread;
 use crate::storage::{
     bump, encode_txns, install_snapshot, save_epochs, truncate_log, Epochs, FsDir, LogFile,
-    StorageCounters, StorageOptions,
+    StorageCounters, StorageOptions, UnwrittenSnapshot,
 };
 
 /// Txns written per group commit at most (the rest waits for the next one), bounding reply latency.
@@ -121,8 +121,13 @@ impl LogWriter {
         }
     }
 
-    /// Starts the writer and snapshot threads on the directories of `options` (which must exist).
-    pub(crate) fn on_disk(options: StorageOptions, waker: Arc<Waker>) -> io::Result<LogWriter> {
+    /// Starts the writer and snapshot threads on the directories of `options` (which must exist). The
+    /// snapshot thread starts with `unwritten` (imported ZooKeeper state), rzk's first snapshot.
+    pub(crate) fn on_disk(
+        options: StorageOptions,
+        waker: Arc<Waker>,
+        unwritten: Option<UnwrittenSnapshot>,
+    ) -> io::Result<LogWriter> {
         let (commands, rx) = mpsc::channel();
         let (synced_tx, synced) = mpsc::channel();
         let writer = Arc::new(Mutex::new(Writer {
@@ -140,6 +145,9 @@ impl LogWriter {
                 .spawn(move || run_writer(&writer, &unfinished, rx, synced_tx, waker))?
         };
         let snapshots = SnapshotThread::start(options.clone())?;
+        if let Some(u) = unwritten {
+            snapshots.take(u.zxid, Box::new(u.tree));
+        }
         Ok(LogWriter {
             inner: Inner::Disk(Box::new(DiskLog {
                 commands: Some(commands),
@@ -598,7 +606,7 @@ mod tests {
         options.pre_alloc_size_kb = 4;
         options.create_dirs().unwrap();
         (
-            LogWriter::on_disk(options.clone(), waker).unwrap(),
+            LogWriter::on_disk(options.clone(), waker, None).unwrap(),
             options,
             poll,
         )

@@ -72,6 +72,9 @@ pub struct ServerOptions {
     /// Where txns and snapshots go. `None` keeps nothing: appends count as durable at once (for driver tests
     /// with fake machines; a real server always has a dataDir).
     pub storage: Option<StorageOptions>,
+    /// Imported ZooKeeper state recovery left for the log writer to write as the first snapshot, before it
+    /// appends anything ([`crate::storage::StorageOptions::recover_deferring_import`]).
+    pub unwritten_snapshot: Option<crate::storage::UnwrittenSnapshot>,
     /// This server's part in an ensemble (its id, its quorum and election ports, the other servers);
     /// `None` runs standalone.
     pub ensemble: Option<EnsembleOptions>,
@@ -116,6 +119,7 @@ impl Default for ServerOptions {
             read_buffer_size: 64 * 1024,
             listen_backlog: 1024,
             storage: None,
+            unwritten_snapshot: None,
             ensemble: None,
             admin: None,
             poll_spin: Duration::ZERO,
@@ -221,7 +225,8 @@ impl Server {
 
     /// Drives `machine` until shutdown is requested. Returns an error if polling itself fails, or if the txn
     /// log cannot be written (then no write made after the failure was acknowledged).
-    pub fn run<M: Machine>(self, machine: M) -> io::Result<()> {
+    pub fn run<M: Machine>(mut self, machine: M) -> io::Result<()> {
+        let unwritten = self.options.unwritten_snapshot.take();
         let read_buf = vec![0; self.options.read_buffer_size.max(1)];
         let clock = self.clock;
         let admin = match self.admin {
@@ -229,7 +234,7 @@ impl Server {
             None => None,
         };
         let log = match &self.options.storage {
-            Some(storage) => LogWriter::on_disk(storage.clone(), self.waker)?,
+            Some(storage) => LogWriter::on_disk(storage.clone(), self.waker, unwritten)?,
             None => LogWriter::in_memory(),
         };
         let driver = Driver {

@@ -14,6 +14,12 @@ pub trait Dir {
     fn list(&self) -> io::Result<Vec<String>>;
     /// A whole file.
     fn read(&self, name: &str) -> io::Result<Vec<u8>>;
+    /// The first `len` bytes of a file (fewer if it is shorter): enough to tell whose it is.
+    fn read_prefix(&self, name: &str, len: usize) -> io::Result<Vec<u8>> {
+        let mut bytes = self.read(name)?;
+        bytes.truncate(len);
+        Ok(bytes)
+    }
     /// Cuts a file to `len` bytes, durably.
     fn truncate(&self, name: &str, len: u64) -> io::Result<()>;
     /// Deletes a file, durably.
@@ -80,6 +86,15 @@ impl Dir for FsDir {
 
     fn read(&self, name: &str) -> io::Result<Vec<u8>> {
         fs::read(self.path.join(name))
+    }
+
+    fn read_prefix(&self, name: &str, len: usize) -> io::Result<Vec<u8>> {
+        use std::io::Read;
+        let mut bytes = Vec::with_capacity(len);
+        File::open(self.path.join(name))?
+            .take(len as u64)
+            .read_to_end(&mut bytes)?;
+        Ok(bytes)
     }
 
     fn truncate(&self, name: &str, len: u64) -> io::Result<()> {

@@ -45,7 +45,8 @@ pub use format::{
 };
 pub use purge::{plan_purge, purge, PurgePlan, MIN_SNAP_RETAIN_COUNT};
 pub use recovery::{
-    recover, verify_dir, FileCheck, FileProblem, Recovery, RecoveryError, RecoveryReport,
+    recover, recover_over, verify_dir, FileCheck, FileProblem, Recovery, RecoveryError,
+    RecoveryReport,
 };
 pub use rewrite::{install_snapshot, install_snapshot_with, truncate_log, RewriteReport};
 pub use snapshot::{
@@ -125,51 +126,87 @@ impl StorageOptions {
     }
 
     /// Recovers the startup state (see [`recover`]), after moving rzk's files of the old layout into rzk's
-    /// directories, and, when those hold no data yet but `version-2` holds ZooKeeper's, importing
-    /// ZooKeeper's state as rzk's first snapshot (and epoch files). The directories must exist
-    /// ([`StorageOptions::create_dirs`]).
+    /// directories, and, when those hold no snapshot or log yet but `version-2` holds ZooKeeper's files,
+    /// importing ZooKeeper's state, written here as rzk's first snapshot (and epoch files). The directories
+    /// must exist ([`StorageOptions::create_dirs`]).
     pub fn recover(&self) -> Result<Recovery, RecoveryError> {
+        let mut recovery = self.recover_deferring_import()?;
+        if let Some(unwritten) = recovery.unwritten.take() {
+            unwritten
+                .write(&self.snap_dir())
+                .map_err(|source| RecoveryError::Io {
+                    file: self.snap_dir().display().to_string(),
+                    source,
+                })?;
+        }
+        Ok(recovery)
+    }
+
+    /// [`StorageOptions::recover`], except that imported ZooKeeper state is returned in
+    /// [`Recovery::unwritten`] for the snapshot thread to write, off the startup path.
+    ///
+    /// Until that snapshot is on disk, the state before rzk's first snapshot is still ZooKeeper's unchanged
+    /// files: when `rzk/` holds no valid snapshot and `version-2/` holds ZooKeeper's, recovery imports them
+    /// as the base rzk's logs continue from. So rzk may log txns after the imported zxid before the
+    /// snapshot is written, and a crash at any point recovers the same state.
+    pub fn recover_deferring_import(&self) -> Result<Recovery, RecoveryError> {
         let (snap_dir, log_dir) = (self.snap_dir(), self.log_dir());
-        let io = |file: &std::path::Path| {
-            let file = file.display().to_string();
-            move |source| RecoveryError::Io { file, source }
-        };
         layout::adopt_old_layout(
             &self.zookeeper_snap_dir(),
             &self.zookeeper_log_dir(),
             &snap_dir,
             &log_dir,
         )
-        .map_err(io(&self.zookeeper_snap_dir()))?;
+        .map_err(|source| RecoveryError::Io {
+            file: self.zookeeper_snap_dir().display().to_string(),
+            source,
+        })?;
         let (snaps, logs) = (FsDir::new(&snap_dir), FsDir::new(&log_dir));
         let mut imported = None;
-        if !has_data(&snaps, &logs).map_err(io(&snap_dir))? {
+        let mut recovery = recover_over(&snaps, &logs, &mut || {
             let zk = zookeeper_recovery::import_zookeeper(
                 &FsDir::new(self.zookeeper_snap_dir()),
                 &FsDir::new(self.zookeeper_log_dir()),
                 self.extended_types,
             )?;
-            if let Some(zk) = zk {
-                if let Some(epochs) = zk.epochs {
-                    save_epochs(&snaps, epochs, None).map_err(io(&snap_dir))?;
-                }
-                write_snapshot_file(&snap_dir, zk.tree.last_zxid(), &zk.tree).map_err(|e| {
-                    RecoveryError::Io {
-                        file: snap_dir.display().to_string(),
-                        source: std::io::Error::other(e.to_string()),
-                    }
-                })?;
-                tracing::info!(
-                    snapshot = %snap_dir.join(snapshot_name(zk.tree.last_zxid())).display(),
-                    "wrote ZooKeeper's state as rzk's first snapshot: from now on rzk runs on its own files, \
-                     and leaves ZooKeeper's untouched"
-                );
-                imported = Some(zk.report);
-            }
+            Ok(zk.map(|zk| {
+                let tree = zk.tree.clone();
+                imported = Some(zk);
+                tree
+            }))
+        })?;
+        if let Some(zk) = imported {
+            self.adopt_epochs(zk.epochs)?;
+            // Read before the import's epochs were written: read them again.
+            let epochs = read_epochs(&snaps, recovery.report.last_zxid)?;
+            recovery.recovered.accepted_epoch = epochs.accepted;
+            recovery.recovered.current_epoch = epochs.current;
+            recovery.report.zookeeper_import = Some(zk.report);
+            recovery.unwritten = Some(UnwrittenSnapshot {
+                zxid: zk.tree.last_zxid(),
+                tree: zk.tree,
+            });
         }
-        let mut recovery = recover(&snaps, &logs)?;
-        recovery.report.zookeeper_import = imported;
         Ok(recovery)
+    }
+
+    /// Writes ZooKeeper's epochs as rzk's, unless rzk's directory has epoch files already (from a start
+    /// that imported before: those may have moved on since, and an epoch never goes back).
+    fn adopt_epochs(&self, epochs: Option<Epochs>) -> Result<(), RecoveryError> {
+        let snaps = FsDir::new(self.snap_dir());
+        let io = |source| RecoveryError::Io {
+            file: self.snap_dir().display().to_string(),
+            source,
+        };
+        let has_epochs = snaps
+            .list()
+            .map_err(io)?
+            .iter()
+            .any(|n| n == ACCEPTED_EPOCH_FILE || n == CURRENT_EPOCH_FILE);
+        if let (Some(epochs), false) = (epochs, has_epochs) {
+            save_epochs(&snaps, epochs, None).map_err(io)?;
+        }
+        Ok(())
     }
 
     /// Purges now if autopurge is on.
@@ -184,15 +221,29 @@ impl StorageOptions {
     }
 }
 
-/// Whether rzk's directories hold any snapshot, log or epoch file.
-fn has_data(snaps: &dyn Dir, logs: &dyn Dir) -> std::io::Result<bool> {
-    let names = snaps.list()?.into_iter().chain(logs.list()?);
-    Ok(names.into_iter().any(|n| {
-        parse_snapshot_name(&n).is_some()
-            || parse_log_name(&n).is_some()
-            || n == ACCEPTED_EPOCH_FILE
-            || n == CURRENT_EPOCH_FILE
-    }))
+/// ZooKeeper's state imported at this start and not yet on disk as rzk's first snapshot. The snapshot thread
+/// writes it; until then recovery imports ZooKeeper's unchanged files again as the base of rzk's logs
+/// ([`StorageOptions::recover_deferring_import`]).
+#[derive(Debug, Clone)]
+pub struct UnwrittenSnapshot {
+    pub zxid: rzk_core::Zxid,
+    pub tree: rzk_core::tree::DataTree,
+}
+
+impl UnwrittenSnapshot {
+    /// Writes it (temp file, fsync, rename, directory fsync) into `snap_dir`.
+    pub fn write(&self, snap_dir: &std::path::Path) -> std::io::Result<PathBuf> {
+        let started = std::time::Instant::now();
+        let written = write_snapshot_file(snap_dir, self.zxid, &self.tree)
+            .map_err(|e| std::io::Error::other(e.to_string()))?;
+        tracing::info!(
+            snapshot = %written.display(),
+            ms = started.elapsed().as_millis() as u64,
+            "wrote ZooKeeper's state as rzk's first snapshot: from now on rzk runs on its own files, and \
+             leaves ZooKeeper's untouched"
+        );
+        Ok(written)
+    }
 }
 
 /// Running totals of the durability work.

@@ -12,6 +12,7 @@
 
 use std::io;
 
+use rzk_core::tree::DataTree;
 use rzk_core::txn::LoggedTxn;
 use rzk_core::{Recovered, Zxid};
 use tracing::{info, warn};
@@ -84,6 +85,9 @@ pub struct RecoveryReport {
 pub struct Recovery {
     pub recovered: Recovered,
     pub report: RecoveryReport,
+    /// Imported ZooKeeper state that must be written as rzk's first snapshot before any append
+    /// ([`crate::StorageOptions::recover_deferring_import`]); `None` otherwise.
+    pub unwritten: Option<crate::UnwrittenSnapshot>,
 }
 
 fn io_err(dir: &dyn Dir, name: &str) -> impl FnOnce(io::Error) -> RecoveryError {
@@ -108,6 +112,16 @@ fn named_files(
 /// Recovers from the snapshot directory and the log directory (each a `version-2` directory; they may be the
 /// same), with the epoch files from the snapshot directory. Repairs a torn log tail in place.
 pub fn recover(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<Recovery, RecoveryError> {
+    recover_over(snap_dir, log_dir, &mut || Ok(None))
+}
+
+/// [`recover`], with `before_any_snapshot` giving the state the logs start from when no snapshot is valid
+/// (`None`: the empty tree): for a directory migrated from ZooKeeper, ZooKeeper's state.
+pub fn recover_over(
+    snap_dir: &dyn Dir,
+    log_dir: &dyn Dir,
+    before_any_snapshot: &mut dyn FnMut() -> Result<Option<DataTree>, RecoveryError>,
+) -> Result<Recovery, RecoveryError> {
     let mut report = RecoveryReport::default();
     remove_temp_snapshots(snap_dir, &mut report)?;
     let mut base = None;
@@ -129,17 +143,28 @@ pub fn recover(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<Recovery, Recove
         warn!(%file, problem, "snapshot is invalid: falling back to an older one");
         report.invalid_snapshots.push((file, problem));
     }
-    let base_zxid = base.as_ref().map_or(0, |(_, z, _)| *z);
-    if base.is_none() && !report.invalid_snapshots.is_empty() {
-        warn!("no valid snapshot: replaying the txn log from the beginning");
-    }
+    let tree = match base {
+        Some((name, zxid, tree)) => {
+            report.snapshot = Some((snap_dir.display(&name), zxid));
+            Some(tree)
+        }
+        None => {
+            let tree = before_any_snapshot()?;
+            if !report.invalid_snapshots.is_empty() {
+                warn!(
+                    from = tree
+                        .as_ref()
+                        .map_or("the beginning", |_| "ZooKeeper's state"),
+                    "no valid snapshot: replaying the txn log"
+                );
+            }
+            tree
+        }
+    };
+    let base_zxid = tree.as_ref().map_or(0, DataTree::last_zxid);
     let txns = read_logs(log_dir, base_zxid, &mut report)?;
     report.txns = txns.len();
     report.last_zxid = txns.last().map_or(base_zxid, |t| t.header.zxid);
-    let tree = base.map(|(name, zxid, tree)| {
-        report.snapshot = Some((snap_dir.display(&name), zxid));
-        tree
-    });
     // The epoch files live next to the snapshots (ZooKeeper's snapDir); a standalone server has none.
     let epochs = read_epochs(snap_dir, report.last_zxid)?;
     Ok(Recovery {
@@ -150,6 +175,7 @@ pub fn recover(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<Recovery, Recove
             current_epoch: epochs.current,
         },
         report,
+        unwritten: None,
     })
 }
 

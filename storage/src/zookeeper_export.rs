@@ -334,7 +334,7 @@ mod tests {
         let path = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/zookeeper")
             .join(name);
-        decompress(name, &fs::read(path).unwrap()).unwrap()
+        decompress(name, &fs::read(path).unwrap()).unwrap().to_vec()
     }
 
     fn acl(perms: i32, scheme: &str, id: &str) -> Vec<Acl> {

@@ -53,6 +53,9 @@ pub struct ZkImportReport {
     /// Whether the digest ZooKeeper recorded for the last zxid matched the imported tree (`None`: nothing
     /// recorded to compare with).
     pub digest_matches: Option<bool>,
+    /// Time spent reading the snapshot into a tree, and replaying the logs over it.
+    pub snapshot_ms: u64,
+    pub replay_ms: u64,
 }
 
 /// ZooKeeper's state, ready to become rzk's.
@@ -106,7 +109,7 @@ fn not_rzks(bytes: &[u8]) -> bool {
 pub fn has_zookeeper_files(snap_dir: &dyn Dir, log_dir: &dyn Dir) -> Result<bool, RecoveryError> {
     for (dir, prefix) in [(snap_dir, "snapshot"), (log_dir, "log")] {
         for (_, name) in files(dir, prefix)? {
-            let bytes = dir.read(&name).map_err(io_err(dir, &name))?;
+            let bytes = dir.read_prefix(&name, 4).map_err(io_err(dir, &name))?;
             if bytes.len() >= 4 && not_rzks(&bytes) {
                 return Ok(true);
             }
@@ -127,6 +130,7 @@ pub fn import_zookeeper(
         return Ok(None);
     }
     let mut report = ZkImportReport::default();
+    let started = std::time::Instant::now();
     let snapshots = files(snap_dir, "snapshot")?;
     let mut base = None;
     for (zxid, name) in snapshots.iter().rev().take(MAX_SNAPSHOTS_TRIED) {
@@ -169,38 +173,18 @@ pub fn import_zookeeper(
         }
     };
     let base_zxid = tree.last_zxid();
+    report.snapshot_ms = started.elapsed().as_millis() as u64;
 
-    let logs = files(log_dir, "log")?;
-    let start = logs
-        .iter()
-        .rposition(|(z, _)| *z <= base_zxid.saturating_add(1))
-        .unwrap_or(0);
-    for (_, name) in logs.iter().skip(start) {
-        let file = log_dir.display(name);
-        let bytes = log_dir.read(name).map_err(io_err(log_dir, name))?;
-        if !not_rzks(&bytes) {
-            continue;
-        }
-        let log = zookeeper_log::parse(&bytes).map_err(|e| RecoveryError::ZooKeeperData {
-            file: file.clone(),
-            reason: e.to_string(),
-        })?;
-        report.log_files.push(file.clone());
+    for log in read_logs(log_dir, base_zxid)? {
+        report.log_files.push(log.file.clone());
         if let Some(at) = log.torn_at {
-            warn!(%file, at, "ZooKeeper txn log ends in a partial record: read up to it, as ZooKeeper does");
-            report.torn.push((file.clone(), at));
+            warn!(file = %log.file, at, "ZooKeeper txn log ends in a partial record: read up to it, as ZooKeeper does");
+            report.torn.push((log.file.clone(), at));
         }
-        for raw in &log.txns {
-            if raw.header.zxid <= base_zxid {
-                continue;
-            }
-            let decoded = zookeeper_txn::decode(raw).map_err(|e| RecoveryError::ZooKeeperData {
-                file: file.clone(),
-                reason: e.to_string(),
-            })?;
+        for decoded in &log.txns {
             let header = &decoded.txn.header;
             if header.zxid <= tree.last_zxid() {
-                warn!(%file, zxid = format_args!("0x{:x}", header.zxid), "ZooKeeper txn log goes back in zxid");
+                warn!(file = %log.file, zxid = format_args!("0x{:x}", header.zxid), "ZooKeeper txn log goes back in zxid");
             }
             if tree
                 .replay_zookeeper_txn(header, &decoded.txn.txn, &decoded.close_paths)
@@ -216,6 +200,7 @@ pub fn import_zookeeper(
     }
 
     report.last_zxid = tree.last_zxid();
+    report.replay_ms = started.elapsed().as_millis() as u64 - report.snapshot_ms;
     report.digest_matches = recorded_digest
         .filter(|(zxid, _)| *zxid == report.last_zxid)
         .map(|(_, digest)| digest == zookeeper_digest::data_tree_digest(&tree));
@@ -257,6 +242,9 @@ pub fn import_zookeeper(
         nodes = report.nodes,
         sessions = report.sessions,
         last_zxid = format_args!("0x{:x}", report.last_zxid),
+        snapshot_ms = report.snapshot_ms,
+        replay_ms = report.replay_ms,
+        total_ms = started.elapsed().as_millis() as u64,
         "read Apache ZooKeeper's data"
     );
     Ok(Some(ZkImport {
@@ -264,6 +252,52 @@ pub fn import_zookeeper(
         epochs,
         report,
     }))
+}
+
+/// One log file's txns above the base, decoded.
+struct DecodedLog {
+    file: String,
+    torn_at: Option<usize>,
+    txns: Vec<zookeeper_txn::ZkDecodedTxn>,
+}
+
+/// The txns above `base_zxid` from the log files that hold them: the newest file that starts at or before
+/// `base_zxid + 1` and every later one.
+fn read_logs(log_dir: &dyn Dir, base_zxid: Zxid) -> Result<Vec<DecodedLog>, RecoveryError> {
+    let logs = files(log_dir, "log")?;
+    let start = logs
+        .iter()
+        .rposition(|(z, _)| *z <= base_zxid.saturating_add(1))
+        .unwrap_or(0);
+    let mut decoded = Vec::new();
+    for (_, name) in logs.iter().skip(start) {
+        let file = log_dir.display(name);
+        let bytes = log_dir.read(name).map_err(io_err(log_dir, name))?;
+        if !not_rzks(&bytes) {
+            continue;
+        }
+        let log = zookeeper_log::parse(&bytes).map_err(|e| RecoveryError::ZooKeeperData {
+            file: file.clone(),
+            reason: e.to_string(),
+        })?;
+        let txns = log
+            .txns
+            .iter()
+            .filter(|raw| raw.header.zxid > base_zxid)
+            .map(|raw| {
+                zookeeper_txn::decode(raw).map_err(|e| RecoveryError::ZooKeeperData {
+                    file: file.clone(),
+                    reason: e.to_string(),
+                })
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        decoded.push(DecodedLog {
+            file,
+            torn_at: log.torn_at,
+            txns,
+        });
+    }
+    Ok(decoded)
 }
 
 /// A ZooKeeper snapshot as a tree at `zxid`, with the digest its trailer recorded for that zxid.
@@ -274,31 +308,33 @@ fn load_snapshot(
     zxid: Zxid,
 ) -> Result<(DataTree, Option<(Zxid, i64)>), String> {
     let plain = zookeeper_snapshot::decompress(name, bytes).map_err(|e| e.to_string())?;
-    let snap = zookeeper_snapshot::parse(&plain).map_err(|e| e.to_string())?;
+    let open = zookeeper_snapshot::open_acl();
     let mut builder = TreeBuilder::parents_first();
-    for node in &snap.nodes {
-        let acl = snap.acl(node.acl_key).ok_or_else(|| {
-            format!(
-                "node {} refers to ACL {}, which the file's ACL cache lacks",
-                node.path, node.acl_key
-            )
-        })?;
-        let data = match &node.data {
+    let parts = zookeeper_snapshot::parse_with(&plain, |parts, node, at| {
+        let acl = match parts.acls.get(&node.acl_key) {
+            Some(acl) => acl.as_slice(),
+            None => open.as_slice(),
+        };
+        let data = match node.data {
             Some(bytes) => Data::copy_from_slice(bytes),
             None => Data::null(),
         };
-        builder
-            .node(&node.path, data, &acl, node.stat)
-            .map_err(|e| e.to_string())?;
-    }
-    for &(session, timeout) in &snap.sessions {
+        builder.node(node.path, data, acl, node.stat).map_err(|e| {
+            zookeeper_snapshot::ZkSnapshotError::Rejected {
+                at,
+                reason: e.to_string(),
+            }
+        })
+    })
+    .map_err(|e| e.to_string())?;
+    for &(session, timeout) in &parts.sessions {
         builder
             .session(session, timeout)
             .map_err(|e| e.to_string())?;
     }
     let tree = builder.finish(zxid).map_err(|e| e.to_string())?;
     // A trailer for a later zxid is compared when replay reaches it, as ZooKeeper does.
-    let digest = snap
+    let digest = parts
         .digest
         .filter(|d| d.zxid >= zxid && d.zxid != 0)
         .map(|d| (d.zxid, d.digest));

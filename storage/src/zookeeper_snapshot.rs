@@ -61,16 +61,21 @@ impl ZkSnapshot {
     /// The ACL a node's key stands for.
     pub fn acl(&self, key: i64) -> Option<Vec<Acl>> {
         if key == OPEN_ACL_KEY {
-            return Some(vec![Acl {
-                perms: 31,
-                id: Id {
-                    scheme: "world".into(),
-                    id: "anyone".into(),
-                },
-            }]);
+            return Some(open_acl());
         }
         self.acls.get(&key).cloned()
     }
+}
+
+/// What ACL key -1 stands for: world:anyone with all permissions (ZooKeeper's OPEN_ACL_UNSAFE).
+pub fn open_acl() -> Vec<Acl> {
+    vec![Acl {
+        perms: 31,
+        id: Id {
+            scheme: "world".into(),
+            id: "anyone".into(),
+        },
+    }]
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -97,20 +102,25 @@ pub enum ZkSnapshotError {
     MissingMarker(usize),
     #[error("cannot decompress: {0}")]
     Decompress(String),
+    #[error("node at byte {at}: {reason}")]
+    Rejected { at: usize, reason: String },
 }
 
-/// Undoes the compression the file name says (`.gz`, `.snappy`, or none).
-pub fn decompress(name: &str, bytes: &[u8]) -> Result<Vec<u8>, ZkSnapshotError> {
+/// Undoes the compression the file name says (`.gz`, `.snappy`, or none: then the bytes as they are).
+pub fn decompress<'a>(
+    name: &str,
+    bytes: &'a [u8],
+) -> Result<std::borrow::Cow<'a, [u8]>, ZkSnapshotError> {
     if name.ends_with(".gz") {
         let mut out = Vec::new();
         flate2::read::GzDecoder::new(bytes)
             .read_to_end(&mut out)
             .map_err(|e| ZkSnapshotError::Decompress(e.to_string()))?;
-        Ok(out)
+        Ok(out.into())
     } else if name.ends_with(".snappy") {
-        snappy_java(bytes)
+        snappy_java(bytes).map(Into::into)
     } else {
-        Ok(bytes.to_vec())
+        Ok(bytes.into())
     }
 }
 
@@ -183,9 +193,13 @@ impl<'a> Reader<'a> {
         Ok(Some(self.take(len as usize)?))
     }
     fn string(&mut self) -> Result<String, ZkSnapshotError> {
+        self.str().map(str::to_owned)
+    }
+    /// A string, borrowed (null reads as empty).
+    fn str(&mut self) -> Result<&'a str, ZkSnapshotError> {
         let at = self.at;
         let b = self.buffer()?.unwrap_or_default();
-        String::from_utf8(b.to_vec()).map_err(|_| ZkSnapshotError::BadUtf8(at))
+        std::str::from_utf8(b).map_err(|_| ZkSnapshotError::BadUtf8(at))
     }
     /// A count of records, bounded by what the remaining bytes could hold (`min` bytes each).
     fn count(&mut self, min: usize) -> Result<usize, ZkSnapshotError> {
@@ -214,8 +228,71 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// A node as [`parse_with`] hands it over: borrowed from the file's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct ZkNodeRef<'a> {
+    /// "/" for the root (the file writes it as "").
+    pub path: &'a str,
+    pub data: Option<&'a [u8]>,
+    pub acl_key: i64,
+    pub stat: PersistedStat,
+}
+
+/// What comes before the nodes, and the digest trailer after them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ZkSnapshotParts {
+    pub version: i32,
+    pub dbid: i64,
+    pub sessions: Vec<(i64, i32)>,
+    pub acls: BTreeMap<i64, Vec<Acl>>,
+    pub digest: Option<ZkDigest>,
+}
+
 /// Parses an uncompressed snapshot, checking both seals and that every node's parent and ACL exist.
 pub fn parse(bytes: &[u8]) -> Result<ZkSnapshot, ZkSnapshotError> {
+    let mut nodes: Vec<ZkNode> = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    let parts = parse_with(bytes, |_, node, at| {
+        let path = node.path;
+        if path != "/" {
+            let parent = match path.rfind('/') {
+                Some(0) | None => "/",
+                Some(i) => &path[..i],
+            };
+            if !seen.contains(parent) {
+                return Err(ZkSnapshotError::Orphan {
+                    path: path.to_owned(),
+                    at,
+                });
+            }
+        }
+        seen.insert(path.to_owned());
+        nodes.push(ZkNode {
+            path: path.to_owned(),
+            data: node.data.map(<[u8]>::to_vec),
+            acl_key: node.acl_key,
+            stat: node.stat,
+        });
+        Ok(())
+    })?;
+    Ok(ZkSnapshot {
+        version: parts.version,
+        dbid: parts.dbid,
+        sessions: parts.sessions,
+        acls: parts.acls,
+        nodes,
+        digest: parts.digest,
+    })
+}
+
+/// Parses an uncompressed snapshot, handing each node (in file order: parents before children) to `on_node`
+/// with the parts read before the nodes and the node's byte offset, without copying it. Checks both seals,
+/// that every path starts with "/" and that every ACL key is in the ACL cache; the parent check is the
+/// caller's (the tree it builds has the paths already).
+pub fn parse_with<'a>(
+    bytes: &'a [u8],
+    mut on_node: impl FnMut(&ZkSnapshotParts, ZkNodeRef<'a>, usize) -> Result<(), ZkSnapshotError>,
+) -> Result<ZkSnapshotParts, ZkSnapshotError> {
     if bytes.len() < 4 || bytes[..4] != ZK_SNAP_MAGIC {
         return Err(ZkSnapshotError::BadMagic(
             bytes[..bytes.len().min(4)].to_vec(),
@@ -246,15 +323,20 @@ pub fn parse(bytes: &[u8]) -> Result<ZkSnapshot, ZkSnapshotError> {
         }
         acls.insert(key, list);
     }
-    let mut nodes: Vec<ZkNode> = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
+    let mut parts = ZkSnapshotParts {
+        version,
+        dbid,
+        sessions,
+        acls,
+        digest: None,
+    };
     loop {
         let at = r.at;
-        let path = r.string()?;
+        let path = r.str()?;
         if path == "/" {
             break;
         }
-        let data = r.buffer()?.map(<[u8]>::to_vec);
+        let data = r.buffer()?;
         let acl_key = r.long()?;
         let stat = PersistedStat {
             czxid: r.long()?,
@@ -267,52 +349,41 @@ pub fn parse(bytes: &[u8]) -> Result<ZkSnapshot, ZkSnapshotError> {
             ephemeral_owner: r.long()?,
             pzxid: r.long()?,
         };
-        let path = if path.is_empty() {
-            "/".to_string()
-        } else {
-            path
-        };
-        if path != "/" {
-            let parent = match path.rfind('/') {
-                Some(0) => "/",
-                Some(i) => &path[..i],
-                None => return Err(ZkSnapshotError::Orphan { path, at }),
-            };
-            if !seen.contains(parent) {
-                return Err(ZkSnapshotError::Orphan { path, at });
-            }
+        let path = if path.is_empty() { "/" } else { path };
+        if !path.starts_with('/') {
+            return Err(ZkSnapshotError::Orphan {
+                path: path.to_owned(),
+                at,
+            });
         }
-        if acl_key != OPEN_ACL_KEY && !acls.contains_key(&acl_key) {
-            return Err(ZkSnapshotError::UnknownAcl { path, key: acl_key });
+        if acl_key != OPEN_ACL_KEY && !parts.acls.contains_key(&acl_key) {
+            return Err(ZkSnapshotError::UnknownAcl {
+                path: path.to_owned(),
+                key: acl_key,
+            });
         }
-        seen.insert(path.clone());
-        nodes.push(ZkNode {
-            path,
-            data,
-            acl_key,
-            stat,
-        });
+        on_node(
+            &parts,
+            ZkNodeRef {
+                path,
+                data,
+                acl_key,
+                stat,
+            },
+            at,
+        )?;
     }
     r.seal("snapshot")?;
-    let digest = if r.at < bytes.len() {
+    if r.at < bytes.len() {
         let d = ZkDigest {
             zxid: r.long()?,
             version: r.int()?,
             digest: r.long()?,
         };
         r.seal("digest")?;
-        Some(d)
-    } else {
-        None
-    };
-    Ok(ZkSnapshot {
-        version,
-        dbid,
-        sessions,
-        acls,
-        nodes,
-        digest,
-    })
+        parts.digest = Some(d);
+    }
+    Ok(parts)
 }
 
 #[cfg(test)]
@@ -323,7 +394,7 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/zookeeper")
             .join(name);
-        decompress(name, &std::fs::read(path).unwrap()).unwrap()
+        decompress(name, &std::fs::read(path).unwrap()).unwrap().to_vec()
     }
 
     /// Written by Debian's ZooKeeper 3.8.0 on an empty database.

@@ -105,3 +105,66 @@ fn a_zookeeper_directory_is_imported_once_and_left_untouched() {
     assert_eq!(again_tree.digest(), tree.digest());
     assert_eq!(files(&zk), before);
 }
+
+/// The server writes the imported state as rzk's first snapshot in the background, and may log txns before
+/// it is on disk: a crash in between recovers ZooKeeper's files plus rzk's log, the same state.
+#[test]
+fn a_crash_before_the_imported_snapshot_is_written_loses_nothing() {
+    use rzk_core::txn::{LoggedTxn, Txn, TxnHeader};
+    let tmp = tempfile::tempdir().unwrap();
+    let zk = tmp.path().join(ZOOKEEPER_DIR);
+    copy_dir(&fixtures("zookeeper"), &zk);
+    for compressed in ["snapshot.23.gz", "snapshot.23.snappy"] {
+        std::fs::remove_file(zk.join(compressed)).unwrap();
+    }
+    let mut options = StorageOptions::new(tmp.path(), tmp.path());
+    options.extended_types = true;
+    options.create_dirs().unwrap();
+
+    let first = options.recover_deferring_import().unwrap();
+    let unwritten = first
+        .unwritten
+        .expect("the import's snapshot is left to write");
+    assert_eq!(unwritten.zxid, 0x20);
+    assert!(
+        files(&tmp.path().join(RZK_DIR)).is_empty(),
+        "nothing written yet"
+    );
+    // The node logs a txn after the imported state; then the process dies before the snapshot is written.
+    let txn = LoggedTxn {
+        header: TxnHeader {
+            session_id: 0,
+            cxid: 1,
+            zxid: 0x21,
+            time: 1,
+        },
+        txn: Txn::Create {
+            path: "/after-the-switch".into(),
+            data: rzk_core::Data::from_static(b"x"),
+            acl: unwritten.tree.get("/").unwrap().acl().to_vec(),
+            ephemeral_owner: 0,
+            parent_cversion: -1,
+        },
+    };
+    let log = rzk_storage::encode_log_file(std::slice::from_ref(&txn)).unwrap();
+    std::fs::write(tmp.path().join(RZK_DIR).join("log.21"), log).unwrap();
+    let mut expected = unwritten.tree.clone();
+    assert_eq!(expected.apply(&txn.header, &txn.txn).err, None);
+
+    let again = options.recover_deferring_import().unwrap();
+    assert!(again.report.zookeeper_import.is_some(), "imported again");
+    let mut tree = again.recovered.tree.unwrap();
+    assert_eq!(again.recovered.txns.len(), 1);
+    for t in &again.recovered.txns {
+        tree.apply(&t.header, &t.txn);
+    }
+    assert_eq!(tree.digest(), expected.digest());
+    assert!(tree.get("/after-the-switch").is_some());
+
+    // Once the snapshot is written, ZooKeeper's files are not read again.
+    again.unwritten.unwrap().write(&options.snap_dir()).unwrap();
+    let last = options.recover_deferring_import().unwrap();
+    assert!(last.report.zookeeper_import.is_none() && last.unwritten.is_none());
+    assert_eq!(last.report.snapshot.map(|s| s.1), Some(0x20));
+    assert_eq!(last.recovered.txns.len(), 1);
+}

@@ -30,6 +30,20 @@ impl AclIntern {
         shared
     }
 
+    /// `n` more nodes use `shared`, a list [`AclIntern::intern`] returned (for a caller that batches the
+    /// counting of a run of nodes with the same list).
+    pub(super) fn add_uses(&mut self, shared: &Arc<[Acl]>, n: usize) {
+        if n == 0 {
+            return;
+        }
+        match self.lists.get_mut(&**shared) {
+            Some(uses) => *uses += n,
+            None => {
+                self.lists.insert(Arc::clone(shared), n);
+            }
+        }
+    }
+
     /// One node less uses `acl`; forgets the list when no node does.
     pub(super) fn release(&mut self, acl: &[Acl]) {
         let last = match self.lists.get_mut(acl) {

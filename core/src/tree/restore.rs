@@ -6,6 +6,8 @@
 //! Records come from disk: anything that does not describe a tree (an orphan, a duplicate or unsorted path, an
 //! invalid path, children under an ephemeral, no root) is an error value, never a panic.
 
+use std::sync::Arc;
+
 use crate::proto::path;
 use crate::proto::records::Acl;
 use crate::{Data, Zxid};
@@ -42,6 +44,9 @@ pub struct TreeBuilder {
     previous: Option<String>,
     /// Records come parent before child but otherwise in any order (ZooKeeper's snapshots).
     parents_first: bool,
+    /// The ACL list of the last node, and how many nodes since its interning used it too: runs of nodes
+    /// with one list (the usual case) cost a comparison each instead of a lookup in the ACL table.
+    last_acl: Option<(Arc<[Acl]>, usize)>,
 }
 
 impl Default for TreeBuilder {
@@ -68,6 +73,7 @@ impl TreeBuilder {
             },
             previous: None,
             parents_first: false,
+            last_acl: None,
         }
     }
 
@@ -92,9 +98,6 @@ impl TreeBuilder {
     ) -> Result<(), RestoreError> {
         match &self.previous {
             None if node_path != "/" => return Err(RestoreError::RootFirst(node_path.to_owned())),
-            Some(_) if self.parents_first && self.tree.nodes.contains_key(node_path) => {
-                return Err(RestoreError::Duplicate(node_path.to_owned()))
-            }
             Some(previous) if !self.parents_first && node_path <= previous.as_str() => {
                 return Err(RestoreError::OutOfOrder {
                     path: node_path.to_owned(),
@@ -115,16 +118,41 @@ impl TreeBuilder {
             if matches!(parent.kind(), NodeKind::Ephemeral(_)) {
                 return Err(RestoreError::ChildOfEphemeral(node_path.to_owned()));
             }
-            // The parent's hash does not cover its children, so adding one needs no rehash.
-            parent.add_child(path::basename(node_path));
+            // The parent's hash does not cover its children, so adding one needs no rehash. In sorted order a
+            // duplicate is out of order; in parents-first order it is a name the parent has already.
+            if !parent.add_child(path::basename(node_path)) {
+                return Err(RestoreError::Duplicate(node_path.to_owned()));
+            }
+        } else if self.previous.is_some() {
+            return Err(RestoreError::Duplicate(node_path.to_owned()));
         }
-        let acl = self.tree.acls.intern(acl);
+        let acl = match &mut self.last_acl {
+            Some((shared, uses)) if **shared == *acl => {
+                *uses += 1;
+                Arc::clone(shared)
+            }
+            _ => {
+                self.flush_acl_uses();
+                let shared = self.tree.acls.intern(acl);
+                self.last_acl = Some((Arc::clone(&shared), 0));
+                shared
+            }
+        };
         self.tree
             .insert_node(node_path, ZNode::new(data, acl, stat));
         if self.previous.is_none() || !self.parents_first {
-            self.previous = Some(node_path.to_owned());
+            let previous = self.previous.get_or_insert_with(String::new);
+            previous.clear();
+            previous.push_str(node_path);
         }
         Ok(())
+    }
+
+    /// Counts the uses of the last ACL list not counted yet.
+    fn flush_acl_uses(&mut self) {
+        if let Some((shared, uses)) = self.last_acl.take() {
+            self.tree.acls.add_uses(&shared, uses);
+        }
     }
 
     /// Adds a live session with its timeout (ms).
@@ -141,6 +169,7 @@ impl TreeBuilder {
         if !self.tree.nodes.contains_key("/") {
             return Err(RestoreError::NoRoot);
         }
+        self.flush_acl_uses();
         self.tree.last_zxid = last_zxid;
         self.tree.index_quotas();
         Ok(self.tree)

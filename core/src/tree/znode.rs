@@ -119,8 +119,9 @@ impl ZNode {
         std::mem::replace(&mut self.acl, acl)
     }
 
-    pub(super) fn add_child(&mut self, name: &str) {
-        self.children.insert(Arc::from(name));
+    /// Adds a child name; false if it was there already.
+    pub(super) fn add_child(&mut self, name: &str) -> bool {
+        self.children.insert(Arc::from(name)).is_none()
     }
 
     pub(super) fn remove_child(&mut self, name: &str) {

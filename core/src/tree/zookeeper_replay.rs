@@ -93,7 +93,13 @@ impl DataTree {
                 None
             }
             Txn::Delete { path } => self.replay_delete(header, path),
-            Txn::SetData { path, .. } | Txn::SetAcl { path, .. } => {
+            // On a missing node, perform changes nothing and reports no stat.
+            Txn::SetData { .. } => match self.perform(header, txn).stat {
+                Some(_) => None,
+                None => Some(ErrorCode::NoNode),
+            },
+            // Checked first: perform would count a use of the ACL before finding no node.
+            Txn::SetAcl { path, .. } => {
                 if !self.nodes.contains_key(path.as_str()) {
                     return Some(ErrorCode::NoNode);
                 }
