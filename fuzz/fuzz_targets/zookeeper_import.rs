@@ -2,7 +2,8 @@
 //! it starts on one must never panic, and whatever it accepts must be a consistent tree. The first three bytes
 //! pick where the input is cut into the two files (a big-endian u16 fraction) and whether each gets
 //! ZooKeeper's magic (so that mutations explore the records, not the magic). Seeds made of ZooKeeper 3.8's
-//! own files are in fuzz/seeds/zookeeper_import (`cargo fuzz run zookeeper_import fuzz/seeds/zookeeper_import`).
+//! own files are in fuzz/seeds/zookeeper_import; in fuzz/:
+//! `cargo +nightly fuzz run zookeeper_import corpus/zookeeper_import seeds/zookeeper_import`.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;

@@ -33,6 +33,9 @@ pytestmark = pytest.mark.skipif(
 )
 
 NODES = int(os.environ.get("RZK_MIGRATION_NODES", "2000"))
+# Small enough that snapshots are taken mid-load (fuzzy, overlapping the logs), large enough that a long run
+# does not write thousands of them. Logs are preallocated 1 MB at a time (not ZooKeeper's 64 MB).
+SNAP_COUNT = max(40, NODES // 20)
 SESSION_TIMEOUT_S = 20.0
 TTL_MS = 3_600_000
 STOP_WAIT_S = 60
@@ -44,8 +47,8 @@ def zoo_cfg(data_dir, port, extra=""):
         f"tickTime=200\ninitLimit=50\nsyncLimit=25\ndataDir={data_dir}\nclientPort={port}\n"
         "clientPortAddress=127.0.0.1\nmaxSessionTimeout=30000\n"
         # ZooKeeper turns unknown keys into zookeeper.* system properties: these reach it too.
-        "snapCount=40\nextendedTypesEnabled=true\n4lw.commands.whitelist=*\nadmin.enableServer=false\n"
-        "maxClientCnxns=0\n" + extra
+        f"snapCount={SNAP_COUNT}\npreAllocSize=1024\nextendedTypesEnabled=true\n4lw.commands.whitelist=*\n"
+        "admin.enableServer=false\nmaxClientCnxns=0\n" + extra
     )
 
 
