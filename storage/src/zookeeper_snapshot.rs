@@ -394,7 +394,9 @@ mod tests {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("tests/fixtures/zookeeper")
             .join(name);
-        decompress(name, &std::fs::read(path).unwrap()).unwrap().to_vec()
+        decompress(name, &std::fs::read(path).unwrap())
+            .unwrap()
+            .to_vec()
     }
 
     /// Written by Debian's ZooKeeper 3.8.0 on an empty database.
