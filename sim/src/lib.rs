@@ -12,7 +12,7 @@ pub mod crash_points;
 pub mod disk;
 pub mod event;
 pub mod faults;
-pub mod history;
+pub use rzk_check::history;
 pub mod host;
 pub mod invariants;
 pub mod net;

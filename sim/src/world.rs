@@ -37,26 +37,7 @@ pub struct WorldParams {
     pub plant: Vec<rzk_core::planted::PlantedBug>,
 }
 
-/// What a fault touched, for telling quiet stretches apart (see `check::expiry`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Touched {
-    /// A server: crashed, paused, or its clock jumped.
-    Node(usize),
-    /// The link between two servers: cut, lossy one way, flapping.
-    Link(usize, usize),
-    /// One client connection: reset.
-    Conn(u64),
-    /// Every link: slow packets are on.
-    Network,
-}
-
-/// A fault's span in global time (`from == to` for an instant).
-#[derive(Debug, Clone, Copy)]
-pub struct FaultSpan {
-    pub from: u64,
-    pub to: u64,
-    pub touched: Touched,
-}
+pub use rzk_check::{FaultSpan, Touched};
 
 pub struct World {
     pub now: u64,

@@ -4,15 +4,15 @@
 use rzk_core::proto::ErrorCode;
 
 use super::Replay;
+use crate::facts::Facts;
 use crate::history::{OpKind, Outcome};
-use crate::world::World;
 
-pub fn check(world: &World, replay: &Replay) -> Vec<String> {
+pub fn check(facts: &Facts, replay: &Replay) -> Vec<String> {
     let mut v = Vec::new();
     // Sequential names come from a counter that never goes back: no two creates get the same name (the
     // workload never deletes sequential nodes), and a sequential create never collides.
     let mut seq_names = std::collections::BTreeMap::new();
-    for (i, r) in world.history.ops.iter().enumerate() {
+    for (i, r) in facts.history.ops.iter().enumerate() {
         if let OpKind::Create {
             sequential: true, ..
         } = r.op
@@ -40,7 +40,7 @@ pub fn check(world: &World, replay: &Replay) -> Vec<String> {
             }
         }
     }
-    for (i, r) in world.history.ops.iter().enumerate() {
+    for (i, r) in facts.history.ops.iter().enumerate() {
         let Some(z) = r.zxid else { continue };
         let bad = |what: String| {
             format!(

@@ -10,8 +10,8 @@ use std::collections::{BTreeMap, HashSet};
 use rzk_core::proto::ErrorCode;
 use rzk_core::Data;
 
+use crate::facts::Facts;
 use crate::history::{OpKind, Outcome};
-use crate::world::World;
 
 /// The register: absent, or a value with its version.
 type State = Option<(Data, i32)>;
@@ -198,9 +198,9 @@ pub fn check_register(ops: &[RegOp], budget: u64) -> Option<bool> {
     Some(false)
 }
 
-pub fn check(world: &World) -> Vec<String> {
+pub fn check(facts: &Facts) -> Vec<String> {
     let mut per_key: BTreeMap<&str, Vec<RegOp>> = BTreeMap::new();
-    for r in &world.history.ops {
+    for r in &facts.history.ops {
         let (path, kind) = match &r.op {
             OpKind::Create {
                 path,

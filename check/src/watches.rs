@@ -5,24 +5,24 @@
 use std::collections::BTreeMap;
 
 use super::Replay;
+use crate::facts::Facts;
 use crate::history::Received;
-use crate::world::World;
 
 /// A watch set by a read: the read's reply zxid, the path, and whether it watches children.
 type Registration = (i64, String, bool);
 
-pub fn check(world: &World, replay: &Replay) -> Vec<String> {
+pub fn check(facts: &Facts, replay: &Replay) -> Vec<String> {
     let mut v = Vec::new();
     // Registrations per connection, keyed by the op that set them.
     let mut regs: BTreeMap<u64, BTreeMap<usize, Vec<Registration>>> = BTreeMap::new();
-    for w in &world.history.watches {
+    for w in &facts.history.watches {
         regs.entry(w.conn)
             .or_default()
             .entry(w.op)
             .or_default()
             .push((w.zxid, w.path.clone(), w.child));
     }
-    for (conn, stream) in &world.history.received {
+    for (conn, stream) in &facts.history.received {
         let Some(conn_regs) = regs.get(conn) else {
             if let Some(Received::Event { path, .. }) =
                 stream.iter().find(|r| matches!(r, Received::Event { .. }))

@@ -2,8 +2,8 @@
 
 use rzk_core::proto::ErrorCode;
 
+use crate::facts::Facts;
 use crate::history::Outcome;
-use crate::world::World;
 
 /// Errors that are answered without a txn (so they have no place in the log).
 fn without_txn(e: ErrorCode) -> bool {
@@ -16,9 +16,9 @@ fn without_txn(e: ErrorCode) -> bool {
     )
 }
 
-pub fn check(world: &World) -> Vec<String> {
+pub fn check(facts: &Facts) -> Vec<String> {
     let mut v = Vec::new();
-    for (i, r) in world.history.ops.iter().enumerate() {
+    for (i, r) in facts.history.ops.iter().enumerate() {
         if !r.op.is_write() {
             continue;
         }
@@ -30,7 +30,7 @@ pub fn check(world: &World) -> Vec<String> {
         let Some(z) = r.zxid.filter(|_| acked) else {
             continue;
         };
-        match world.durable.get(&z) {
+        match facts.committed.get(&z) {
             Some(t) if t.header.session_id == r.session && t.header.cxid == r.xid => {}
             Some(t) => v.push(format!(
                 "durability: op #{i} ({:?}) acknowledged at zxid 0x{z:x}, but that zxid holds session 0x{:x} cxid {}",

@@ -131,7 +131,7 @@ pub struct WatchRecord {
     pub zxid: i64,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct History {
     pub ops: Vec<OpRecord>,
     pub received: std::collections::BTreeMap<u64, Vec<Received>>,

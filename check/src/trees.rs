@@ -7,12 +7,15 @@ use std::collections::BTreeMap;
 use rzk_core::tree::DataTree;
 use rzk_core::Zxid;
 
-use crate::world::World;
+use crate::facts::Facts;
 
-pub fn check(world: &World) -> Vec<String> {
+pub fn check(facts: &Facts) -> Vec<String> {
     let mut v = Vec::new();
-    let ends: Vec<(usize, Zxid, u64)> = (0..world.node_count())
-        .filter_map(|n| world.node_tree(n).map(|t| (n, t.last_zxid(), t.digest())))
+    let ends: Vec<(usize, Zxid, u64)> = facts
+        .servers
+        .iter()
+        .enumerate()
+        .filter_map(|(n, end)| end.as_ref().map(|e| (n, e.last_zxid, e.digest)))
         .collect();
     // Replay the committed history once, noting the digest at each zxid a server ends at.
     let wanted: BTreeMap<Zxid, ()> = ends.iter().map(|(_, z, _)| (*z, ())).collect();
@@ -22,7 +25,7 @@ pub fn check(world: &World) -> Vec<String> {
         digests.insert(0, tree.digest());
     }
     let last_wanted = wanted.keys().next_back().copied().unwrap_or(0);
-    for (z, t) in world.durable.range(..=last_wanted) {
+    for (z, t) in facts.committed.range(..=last_wanted) {
         tree.apply(&t.header, &t.txn);
         if wanted.contains_key(z) {
             digests.insert(*z, tree.digest());
@@ -40,7 +43,7 @@ pub fn check(world: &World) -> Vec<String> {
         }
     }
     // After the heal and a quiet end, every server holds the same tree.
-    if world.healed_at > 0 {
+    if facts.healed_at > 0 {
         if let (Some(first), Some(diverged)) = (
             ends.first(),
             ends.iter().find(|e| (e.1, e.2) != (ends[0].1, ends[0].2)),

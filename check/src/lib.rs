@@ -1,0 +1,45 @@
+//! rzk-check: the checkers of a finished run, shared by the simulator (which runs them on every seed) and
+//! checks of runs of real processes. Each returns human-readable violations; an empty list means the run is
+//! correct. They read the clients' history and the committed txn record ([`Facts`]), never the servers' word
+//! alone.
+
+mod durability;
+mod ephemerals;
+mod expiry;
+mod facts;
+pub mod history;
+pub mod linearizable;
+pub mod liveness;
+mod replay;
+mod sessions;
+mod state;
+mod trees;
+mod watches;
+
+pub use facts::{Facts, FaultSpan, ServerEnd, Touched};
+pub use linearizable::check_register;
+pub use replay::Replay;
+
+/// Runs every checker over a finished run.
+pub fn check_all(facts: &Facts) -> Vec<String> {
+    let mut v = facts.violations.clone();
+    v.extend(facts.history.protocol.iter().cloned());
+    let replay = match Replay::build(&facts.committed) {
+        Ok(r) => r,
+        Err(e) => {
+            v.push(e);
+            return v;
+        }
+    };
+    v.extend(replay.errors.iter().cloned());
+    v.extend(durability::check(facts));
+    v.extend(state::check(facts, &replay));
+    v.extend(sessions::check(facts));
+    v.extend(linearizable::check(facts));
+    v.extend(watches::check(facts, &replay));
+    v.extend(ephemerals::check(facts));
+    v.extend(expiry::check(facts));
+    v.extend(liveness::check(facts));
+    v.extend(trees::check(facts));
+    v
+}
