@@ -2,6 +2,7 @@
 //! arguments, sets up logging and turns errors into a message and a non-zero exit.
 
 mod bench;
+mod check_cmd;
 mod cli;
 mod environment;
 mod export_cmd;
@@ -38,6 +39,8 @@ enum Command {
     FourLetterWord(four_letter_cmd::FourLetterArgs),
     /// Run the deterministic simulator: one seed (`--seed S [--trace]`) or many (`--seeds N`).
     Sim(sim_cmd::SimArgs),
+    /// Check a run's history file (`rzk sim --seed S --history FILE`, or a run of real processes).
+    Check(check_cmd::CheckArgs),
     /// Txn log tools: `log dump <file>`, `log verify <dir>`.
     Log(storage_cmd::LogArgs),
     /// Snapshot tools: `snapshot dump <file>`.
@@ -84,6 +87,7 @@ fn main() -> ExitCode {
         | Command::Stop(_)
         | Command::Restart(_)
         | Command::Export(_)
+        | Command::Check(_)
         | Command::Version => init_logging("warn", None),
         _ => init_logging("info", None),
     };
@@ -112,6 +116,7 @@ fn main() -> ExitCode {
         Command::Server(args) => server_cmd::run(args),
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),
+        Command::Check(args) => check_cmd::run(args),
         Command::Log(args) => storage_cmd::run_log(args),
         Command::Snapshot(args) => storage_cmd::run_snapshot(args),
         Command::Export(args) => export_cmd::run(args),

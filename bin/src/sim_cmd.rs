@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Args;
 use rzk_sim::faults::FaultFilter;
 use rzk_sim::{run, RunReport, SimOptions};
@@ -53,6 +53,10 @@ pub struct SimArgs {
     /// that must not change behaviour keeps every hash).
     #[arg(long)]
     pub hashes: Option<std::path::PathBuf>,
+    /// With `--seed`: write the run's history (what the checkers read, as JSON lines) to this file, for
+    /// `rzk check FILE`.
+    #[arg(long, requires = "seed")]
+    pub history: Option<std::path::PathBuf>,
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<()> {
@@ -77,8 +81,20 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
     };
     if let Some(seed) = args.seed {
         let started = Instant::now();
-        let r = run(seed, &opts);
+        let (r, facts) = rzk_sim::run_with_facts(seed, &opts);
         print_report(&r, started.elapsed().as_secs_f64());
+        if let Some(path) = &args.history {
+            let file = std::fs::File::create(path)
+                .with_context(|| format!("cannot create {}", path.display()))?;
+            rzk_check::write_history(
+                &facts,
+                "sim",
+                Some(seed),
+                &mut std::io::BufWriter::new(file),
+            )
+            .with_context(|| format!("cannot write {}", path.display()))?;
+            println!("history written to {}", path.display());
+        }
         if !r.violations.is_empty() && args.shrink {
             if let Some((small, report)) = rzk_sim::shrink(seed, &opts) {
                 println!(

@@ -7,11 +7,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use rzk_core::tree::DataTree;
 use rzk_core::txn::LoggedTxn;
 use rzk_core::Zxid;
+use serde::{Deserialize, Serialize};
 
 use crate::history::History;
 
 /// What a fault touched, for telling quiet stretches apart (see the expiry checker).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Touched {
     /// A server: crashed, paused, or its clock jumped.
     Node(usize),
@@ -24,7 +25,7 @@ pub enum Touched {
 }
 
 /// A fault's span in global time (`from == to` for an instant).
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 pub struct FaultSpan {
     pub from: u64,
     pub to: u64,
@@ -32,14 +33,14 @@ pub struct FaultSpan {
 }
 
 /// One server's tree at the end of a run.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ServerEnd {
     pub last_zxid: Zxid,
     pub digest: u64,
     /// Live sessions.
     pub sessions: BTreeSet<i64>,
-    /// Ephemeral paths by owning session.
-    pub ephemerals: BTreeMap<i64, Vec<String>>,
+    /// Ephemeral paths by owning session, in session order (a list, not a map: JSON map keys are strings).
+    pub ephemerals: Vec<(i64, Vec<String>)>,
     /// The tree's own consistency check.
     pub invariants: Result<(), String>,
 }
@@ -60,7 +61,7 @@ impl ServerEnd {
 }
 
 /// Everything the checkers read about a finished run. Times are in the run's milliseconds.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Facts {
     pub history: History,
     /// Every committed txn, by zxid.

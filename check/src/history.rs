@@ -4,9 +4,10 @@
 
 use rzk_core::proto::ErrorCode;
 use rzk_core::Data;
+use serde::{Deserialize, Serialize};
 
 /// One client operation.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpKind {
     Create {
         path: String,
@@ -77,7 +78,7 @@ impl OpKind {
 }
 
 /// How an operation ended.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Outcome {
     Ok(OkValue),
     Err(ErrorCode),
@@ -86,15 +87,22 @@ pub enum Outcome {
 }
 
 /// What a successful reply carried.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct OkValue {
+    /// `None`: the reply carries no data; `Some(null data)`: it carries null. Absent from the history file
+    /// when `None`, so that null data (written as null) stays apart from no data.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
     pub data: Option<Data>,
     pub version: Option<i32>,
     pub path: Option<String>,
     pub children: Option<Vec<String>>,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct OpRecord {
     pub client: usize,
     pub session: i64,
@@ -110,7 +118,7 @@ pub struct OpRecord {
 }
 
 /// Something a connection received, in arrival order.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Received {
     /// The reply to op number `op` (index into `History::ops`).
     Reply { op: usize, zxid: i64 },
@@ -119,7 +127,7 @@ pub enum Received {
 }
 
 /// A watch a read registered: it must fire once for the first change after `zxid`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WatchRecord {
     /// The op (index into `History::ops`) whose reply set the watch.
     pub op: usize,
@@ -131,7 +139,7 @@ pub struct WatchRecord {
     pub zxid: i64,
 }
 
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct History {
     pub ops: Vec<OpRecord>,
     pub received: std::collections::BTreeMap<u64, Vec<Received>>,
@@ -147,7 +155,7 @@ pub struct History {
 }
 
 /// A connection with an established session, as its client saw it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ConnSpan {
     pub client: usize,
     pub conn: u64,
@@ -155,4 +163,9 @@ pub struct ConnSpan {
     /// When the handshake completed, and when the client saw the connection end (None: still up).
     pub from: u64,
     pub to: Option<u64>,
+}
+
+/// A field that is there, even as null, is `Some` (see [`OkValue::data`]).
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Data>, D::Error> {
+    Data::deserialize(d).map(Some)
 }

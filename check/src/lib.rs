@@ -8,6 +8,7 @@ mod ephemerals;
 mod expiry;
 mod facts;
 pub mod history;
+mod jsonl;
 pub mod linearizable;
 pub mod liveness;
 mod replay;
@@ -17,6 +18,7 @@ mod trees;
 mod watches;
 
 pub use facts::{Facts, FaultSpan, ServerEnd, Touched};
+pub use jsonl::{read_history, write_history, HistoryError, FORMAT as HISTORY_FORMAT};
 pub use linearizable::check_register;
 pub use replay::Replay;
 

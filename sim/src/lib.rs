@@ -214,6 +214,11 @@ pub const SASL_PASSWORD: &str = "simsecret";
 
 /// Simulates one seed and checks its history.
 pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
+    run_with_facts(seed, opts).0
+}
+
+/// [`run`], also returning the facts the checkers read (what `rzk sim --history` writes).
+pub fn run_with_facts(seed: u64, opts: &SimOptions) -> (RunReport, rzk_check::Facts) {
     let world = run_world(seed, opts);
     let end = world.now;
     let nodes = world.node_count();
@@ -226,7 +231,8 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
         .count();
     let clients = world.clients.len();
     let faults = world.params.plan.describe();
-    let violations = check::check_all(&world);
+    let facts = check::facts(&world);
+    let violations = rzk_check::check_all(&facts);
     let ops = world.history.ops.len();
     let ops_ok = world
         .history
@@ -234,7 +240,7 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
         .iter()
         .filter(|r| !matches!(r.outcome, history::Outcome::Lost))
         .count();
-    RunReport {
+    let report = RunReport {
         seed,
         nodes,
         observers,
@@ -248,7 +254,8 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
         fsyncs: world.fsyncs(),
         trace_hash: world.trace.hash(),
         violations,
-    }
+    };
+    (report, facts)
 }
 
 /// Looks for a smaller run that still fails: fewer fault families, a shorter fault phase, fewer clients.

@@ -79,3 +79,27 @@ fn ensembles_pass_every_checker() {
         }
     }
 }
+
+/// A run's history written as a file and read back is held to the same verdicts: what `rzk check` says of
+/// `rzk sim --seed S --history FILE` is what the simulator said of the run.
+#[test]
+fn the_history_file_round_trips_every_checkers_facts() {
+    let opts = SimOptions {
+        fault_ms: 15_000,
+        ..SimOptions::default()
+    };
+    for seed in 0..4 {
+        let (report, facts) = rzk_sim::run_with_facts(seed, &opts);
+        let mut file = Vec::new();
+        rzk_check::write_history(&facts, "sim", Some(seed), &mut file).unwrap();
+        let back = rzk_check::read_history(&mut file.as_slice()).unwrap();
+        assert_eq!(
+            rzk_check::check_all(&back),
+            report.violations,
+            "seed {seed}"
+        );
+        assert_eq!(back.committed, facts.committed, "seed {seed}");
+        assert_eq!(back.history.ops.len(), report.ops, "seed {seed}");
+        assert!(back.committed.len() > 10, "seed {seed} committed little");
+    }
+}
