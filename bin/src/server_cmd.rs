@@ -108,6 +108,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         max_client_cnxns: config.max_client_cnxns,
         storage: Some(storage),
         unwritten_snapshot,
+        journal: std::env::var_os(rzk_io_mio::JOURNAL_ENV).map(std::path::PathBuf::from),
         ensemble,
         admin,
         poll_spin: Duration::from_micros(u64::from(config.poll_spin_micros)),

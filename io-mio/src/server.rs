@@ -75,6 +75,8 @@ pub struct ServerOptions {
     /// Imported ZooKeeper state recovery left for the log writer to write as the first snapshot, before it
     /// appends anything ([`crate::storage::StorageOptions::recover_deferring_import`]).
     pub unwritten_snapshot: Option<crate::storage::UnwrittenSnapshot>,
+    /// The test journal's file (`RZK_TEST_JOURNAL`; see `journal.rs`), `None` in production.
+    pub journal: Option<std::path::PathBuf>,
     /// This server's part in an ensemble (its id, its quorum and election ports, the other servers);
     /// `None` runs standalone.
     pub ensemble: Option<EnsembleOptions>,
@@ -120,6 +122,7 @@ impl Default for ServerOptions {
             listen_backlog: 1024,
             storage: None,
             unwritten_snapshot: None,
+            journal: None,
             ensemble: None,
             admin: None,
             poll_spin: Duration::ZERO,
@@ -237,7 +240,12 @@ impl Server {
             Some(storage) => LogWriter::on_disk(storage.clone(), self.waker, unwritten)?,
             None => LogWriter::in_memory(),
         };
+        let journal = match &self.options.journal {
+            Some(path) => Some(crate::journal::Journal::create(path)?),
+            None => None,
+        };
         let driver = Driver {
+            journal,
             limit: ClientLimit::new(self.options.max_client_cnxns),
             next_metrics_at: clock.now_ms(),
             poll: self.poll,
@@ -294,6 +302,8 @@ struct Driver<M> {
     shutdown: Shutdown,
     options: ServerOptions,
     machine: M,
+    /// The test journal, when asked for.
+    journal: Option<crate::journal::Journal>,
     clock: Clock,
     conns: HashMap<ConnId, Connection>,
     next_conn: ConnId,
@@ -539,6 +549,11 @@ impl<M: Machine> Driver<M> {
             self.apply(output, now);
         }
         self.outputs = outputs;
+        if let Some(journal) = &mut self.journal {
+            if !journal.note(&self.machine) {
+                self.journal = None;
+            }
+        }
     }
 
     fn apply(&mut self, output: Output, now: u64) {

@@ -200,9 +200,11 @@ impl Ensemble {
         }
         member.starts += 1;
         let log = File::create(member.log_path())?;
+        let journal = member.dir.join(format!("journal-{}.jsonl", member.starts));
         let child = Command::new(&binary)
             .arg("server")
             .arg(member.cfg_path())
+            .env("RZK_TEST_JOURNAL", journal)
             .current_dir(&member.dir)
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
@@ -341,6 +343,44 @@ impl Ensemble {
             }
             std::thread::sleep(Duration::from_millis(100));
         }
+    }
+
+    /// The committed history, from every member's test journals (every incarnation's): each txn any member
+    /// knew committed, by zxid. Two members that committed different txns at one zxid is an error.
+    pub fn committed_from_journals(&self) -> Result<BTreeMap<i64, rzk_core::txn::LoggedTxn>> {
+        let mut committed: BTreeMap<i64, rzk_core::txn::LoggedTxn> = BTreeMap::new();
+        for member in &self.members {
+            for entry in std::fs::read_dir(&member.dir)? {
+                let path = entry?.path();
+                let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+                if !(name.starts_with("journal-") && name.ends_with(".jsonl")) {
+                    continue;
+                }
+                for (i, line) in std::fs::read_to_string(&path)?.lines().enumerate() {
+                    let value: serde_json::Value = serde_json::from_str(line)
+                        .with_context(|| format!("{}:{}", path.display(), i + 1))?;
+                    if value["t"] != "commit" {
+                        continue;
+                    }
+                    let txn: rzk_core::txn::LoggedTxn =
+                        serde_json::from_value(value["txn"].clone())
+                            .with_context(|| format!("{}:{}", path.display(), i + 1))?;
+                    let zxid = txn.header.zxid;
+                    match committed.get(&zxid) {
+                        Some(seen) if *seen != txn => bail!(
+                            "server {} committed another txn at 0x{zxid:x} ({})",
+                            member.id,
+                            path.display()
+                        ),
+                        Some(_) => {}
+                        None => {
+                            committed.insert(zxid, txn);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(committed)
     }
 
     /// The names of the files in a member's `dataDir/rzk` (txn logs, snapshots, epoch files).

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use anyhow::{anyhow, bail, ensure, Context, Result};
+use rzk_core::txn::Txn;
 use rzk_tests::ensemble::{wait_for, PATIENCE};
 use rzk_tests::{Ensemble, Status, TICK_TIME_MS};
 use zookeeper_client as zk;
@@ -442,6 +443,35 @@ async fn killing_the_leader_under_write_load_loses_no_acknowledged_write() -> Re
             println!(
                 "{} acknowledged writes; 3 replicas agree on {znodes} znodes",
                 ledger.acked
+            );
+            // The servers' test journals: the committed history they add up to is gap-free, applies, and
+            // holds every acknowledged create (what `rzk check` reads from a real-process run).
+            let committed = blocking(|| ensemble.committed_from_journals())?;
+            let replay = rzk_check::Replay::build(&committed).map_err(anyhow::Error::msg)?;
+            assert!(replay.errors.is_empty(), "{:?}", replay.errors);
+            let created: BTreeSet<&str> = committed
+                .values()
+                .flat_map(|t| match &t.txn {
+                    Txn::Create { path, .. } => vec![path.as_str()],
+                    Txn::Multi(subs) => subs
+                        .iter()
+                        .filter_map(|s| match s {
+                            Txn::Create { path, .. } => Some(path.as_str()),
+                            _ => None,
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                })
+                .collect();
+            for path in ledger.nodes.keys().chain(&ledger.sequential) {
+                assert!(
+                    created.contains(path.as_str()),
+                    "{path} is not in the journals"
+                );
+            }
+            println!(
+                "journals: {} committed txns, every acknowledged create among them",
+                committed.len()
             );
             // The owner's session survived: its node is still its own. Closed, the node goes everywhere.
             let session = owner.session_id().0;
