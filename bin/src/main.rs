@@ -2,6 +2,7 @@
 //! arguments, sets up logging and turns errors into a message and a non-zero exit.
 
 mod bench;
+mod chaos;
 mod check_cmd;
 mod cli;
 mod environment;
@@ -41,6 +42,9 @@ enum Command {
     Sim(sim_cmd::SimArgs),
     /// Check a run's history file (`rzk sim --seed S --history FILE`, or a run of real processes).
     Check(check_cmd::CheckArgs),
+    /// Run an ensemble of real `rzk server` processes under recording clients and check the run like a
+    /// simulated one (issue 16; no nemesis yet).
+    Chaos(chaos::ChaosArgs),
     /// Txn log tools: `log dump <file>`, `log verify <dir>`.
     Log(storage_cmd::LogArgs),
     /// Snapshot tools: `snapshot dump <file>`.
@@ -88,6 +92,7 @@ fn main() -> ExitCode {
         | Command::Restart(_)
         | Command::Export(_)
         | Command::Check(_)
+        | Command::Chaos(_)
         | Command::Version => init_logging("warn", None),
         _ => init_logging("info", None),
     };
@@ -117,6 +122,7 @@ fn main() -> ExitCode {
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),
         Command::Check(args) => check_cmd::run(args),
+        Command::Chaos(args) => chaos::run(args),
         Command::Log(args) => storage_cmd::run_log(args),
         Command::Snapshot(args) => storage_cmd::run_snapshot(args),
         Command::Export(args) => export_cmd::run(args),

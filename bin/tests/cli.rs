@@ -121,3 +121,31 @@ fn check_holds_a_history_file_to_the_simulators_checkers() {
     assert_eq!(check.status.code(), Some(1));
     assert!(stderr(&check).contains("line 1"), "{}", stderr(&check));
 }
+
+/// `rzk chaos`: real `rzk server` processes (three, and a standalone one) under the simulator's recording
+/// clients, their journals and recovered trees gathered, every checker passed; the history file it writes
+/// passes `rzk check` too.
+#[test]
+fn chaos_runs_real_servers_and_checks_them_like_the_simulator() {
+    let dir = tempfile::tempdir().unwrap();
+    for servers in ["3", "1"] {
+        let file = dir.path().join(format!("chaos-{servers}.jsonl"));
+        let file_arg = file.to_str().unwrap();
+        let run = rzk(&[
+            "chaos",
+            "--servers",
+            servers,
+            "--duration",
+            "3",
+            "--clients",
+            "3",
+            "--history",
+            file_arg,
+        ]);
+        let out = String::from_utf8_lossy(&run.stdout);
+        assert!(run.status.success(), "{out}\n{}", stderr(&run));
+        assert!(out.contains("0 violation(s)"), "{out}");
+        let check = rzk(&["check", file_arg]);
+        assert!(check.status.success(), "{}", stderr(&check));
+    }
+}

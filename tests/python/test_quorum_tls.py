@@ -3,6 +3,8 @@ certificates made by openssl (tls_certs.py): the ensemble serves over TLS, refus
 without quorum certificates, and switches from plaintext to TLS one server at a time (ZooKeeper's documented
 rolling procedure: portUnification on, then sslQuorum on, then portUnification off) while serving clients."""
 
+import os
+import shutil
 import socket
 import subprocess
 import tempfile
@@ -91,6 +93,9 @@ class Ensemble:
     def close(self):
         for i in range(len(self.procs)):
             self.stop(i)
+        if os.environ.get("RZK_TEST_KEEP_DIRS") != "1":
+            for d in self.dirs:
+                shutil.rmtree(d, ignore_errors=True)
 
     def hosts(self, indexes=None):
         return ",".join(f"127.0.0.1:{self.ports[i][0]}" for i in (indexes or range(len(self.ports))))
