@@ -123,8 +123,8 @@ fn check_holds_a_history_file_to_the_simulators_checkers() {
 }
 
 /// `rzk chaos`: real `rzk server` processes (three, and a standalone one) under the simulator's recording
-/// clients, their journals and recovered trees gathered, every checker passed; the history file it writes
-/// passes `rzk check` too.
+/// clients and the kill/pause nemesis, their journals and recovered trees gathered, every checker passed; the
+/// history file it writes passes `rzk check` too.
 #[test]
 fn chaos_runs_real_servers_and_checks_them_like_the_simulator() {
     let dir = tempfile::tempdir().unwrap();

@@ -115,6 +115,28 @@ impl Cluster {
         Ok(())
     }
 
+    /// kill -9 of a member, waiting until it is gone.
+    pub fn kill(&mut self, i: usize) {
+        if let Some(mut child) = self.members[i].child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+
+    /// SIGSTOP (`pause`) or SIGCONT of a member: a process that stops answering without closing anything.
+    pub fn signal(&self, i: usize, pause: bool) {
+        if let Some(child) = &self.members[i].child {
+            let sig = if pause { libc::SIGSTOP } else { libc::SIGCONT };
+            // SAFETY: kill(2) on the pid of a child this process started and has not reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, sig) };
+        }
+    }
+
+    /// Whether member `i` runs (it may be paused).
+    pub fn running(&self, i: usize) -> bool {
+        self.members[i].child.is_some()
+    }
+
     /// Waits until every member answers `ruok` with `imok`.
     pub fn wait_up(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;

@@ -4,8 +4,9 @@
 //! history, the committed history from the journals, each server's recovered tree) and holds them to every
 //! checker of `rzk-check`, writing the history file for `rzk check`.
 //!
-//! This first version has no nemesis yet: the servers run undisturbed (a calm run). Network namespaces,
-//! partitions, pauses, kills, clock and disk faults are the next stages of issue 16.
+//! The nemesis of this first version draws, from the seed, kill -9 and restart, or SIGSTOP and SIGCONT, of
+//! one server at a time during the fault phase; a heal phase without faults follows. Network namespaces,
+//! partitions, proxy delays and loss, clock and disk faults are the next stages of issue 16.
 
 mod clients;
 mod cluster;
@@ -15,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rzk_check::{Facts, ServerEnd};
+use rzk_check::{Facts, FaultSpan, ServerEnd, Touched};
 use rzk_sim::client::{SimClient, Workload};
 use rzk_sim::rng::SimRng;
 
@@ -27,9 +28,15 @@ pub struct ChaosArgs {
     /// Servers in the ensemble (1 runs a standalone server).
     #[arg(long, default_value_t = 3)]
     servers: usize,
-    /// Seconds of client load.
+    /// Seconds of client load with faults (the fault phase).
     #[arg(long, default_value_t = 30)]
     duration: u64,
+    /// Seconds of load after the faults stop (the heal phase); the liveness check needs more than 20.
+    #[arg(long, default_value_t = 10)]
+    heal: u64,
+    /// Fault families: `kill,pause`, `kill`, `pause`, or `none`.
+    #[arg(long, default_value = "kill,pause")]
+    faults: String,
     /// Seeds the clients' choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -93,14 +100,64 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         .collect();
     let servers = cluster.members.iter().map(|m| m.client).collect();
     let mut clients = Clients::new(sim_clients, servers, started)?;
-    let load_ms = args.duration * 1000;
+    let kills = args.faults.split(',').any(|f| f == "kill");
+    let pauses = args.faults.split(',').any(|f| f == "pause");
+    if !kills && !pauses && args.faults != "none" {
+        bail!("--faults takes kill,pause, kill, pause or none");
+    }
+    let fault_ms = args.duration * 1000;
+    let load_ms = fault_ms + args.heal * 1000;
+    let mut nemesis = SimRng::new(args.seed ^ 0x006e_656d_6573_6973);
+    let mut faults: Vec<FaultSpan> = Vec::new();
+    let mut killed_at: Vec<(u64, usize)> = Vec::new();
+    let mut next_fault = 1_000 + nemesis.range(1_000, 3_000);
     let mut next_progress = 5_000;
+    while clients.now() < fault_ms {
+        clients.run_until(next_fault.min(fault_ms).min(next_progress))?;
+        let now = clients.now();
+        if now >= next_progress {
+            eprintln!(
+                "rzk chaos: {} s, {} operations, {} faults",
+                now / 1000,
+                clients.history.ops.len(),
+                faults.len()
+            );
+            next_progress += 5_000;
+        }
+        if now < next_fault || now >= fault_ms || !(kills || pauses) {
+            continue;
+        }
+        // One server at a time: down (or stopped) for a while, then back.
+        let node = nemesis.range(0, args.servers as u64 - 1) as usize;
+        let kill = kills && (!pauses || nemesis.range(0, 1) == 0);
+        let outage = nemesis.range(500, 3_000);
+        if kill {
+            cluster.kill(node);
+            killed_at.push((now, node));
+            clients.run_until(now + outage)?;
+            cluster.start_member(node)?;
+        } else {
+            cluster.signal(node, true);
+            clients.run_until(now + outage)?;
+            cluster.signal(node, false);
+        }
+        faults.push(FaultSpan {
+            from: now,
+            to: clients.now(),
+            touched: Touched::Node(node),
+        });
+        next_fault = clients.now() + nemesis.range(1_000, 4_000);
+    }
+    let healed_at = clients.now();
     while clients.now() < load_ms {
         let until = next_progress.min(load_ms);
         clients.run_until(until)?;
         if until == next_progress {
-            let done = clients.history.ops.len();
-            eprintln!("rzk chaos: {} s, {done} operations", until / 1000);
+            eprintln!(
+                "rzk chaos: {} s (healed), {} operations",
+                until / 1000,
+                clients.history.ops.len()
+            );
             next_progress += 5_000;
         }
     }
@@ -109,23 +166,37 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     clients.run_until(end).context("draining the clients")?;
     let client_count = clients.close_all();
     cluster.stop_all();
+    debug_assert!((0..args.servers).all(|i| !cluster.running(i)));
 
     let (committed, at, leading, violations) = cluster.journals()?;
     let to_ms = |micros: u64| micros.saturating_sub(t0) / 1000;
-    let mut leaders = Vec::new();
-    for (when, node, leads) in leading {
-        leaders.push((to_ms(when), leads.then_some(node)));
+    // Leadership as the journals saw it, and a killed leader's end (its journal cannot say so).
+    let mut changes: Vec<(u64, usize, bool)> = leading
+        .into_iter()
+        .map(|(when, node, leads)| (to_ms(when), node, leads))
+        .chain(killed_at.iter().map(|&(at, node)| (at, node, false)))
+        .collect();
+    changes.sort();
+    let mut leaders: Vec<(u64, Option<usize>)> = Vec::new();
+    for (at, node, leads) in changes {
+        let current = leaders.last().and_then(|l| l.1);
+        match (leads, current) {
+            (true, c) if c != Some(node) => leaders.push((at, Some(node))),
+            (false, Some(c)) if c == node => leaders.push((at, None)),
+            _ => {}
+        }
     }
+    let fault_count = faults.len();
     let facts = Facts {
         history: std::mem::take(&mut clients.history),
         committed_at: at.into_iter().map(|(z, t)| (z, to_ms(t))).collect(),
         committed,
-        healed_at: 0,
-        heal_ms: 0,
+        healed_at: if fault_count > 0 { healed_at } else { 0 },
+        heal_ms: end.saturating_sub(healed_at),
         end,
-        calm: true,
+        calm: fault_count == 0,
         clients: client_count,
-        faults: Vec::new(),
+        faults,
         leaders,
         conn_nodes: std::mem::take(&mut clients.conn_nodes),
         servers: cluster
@@ -155,12 +226,14 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         .filter(|r| !matches!(r.outcome, rzk_check::history::Outcome::Lost))
         .count();
     println!(
-        "rzk chaos: {} servers, {} clients, {} s: {} operations ({ok_ops} answered), {} committed txns, faults: none (no nemesis yet), {} violation(s)",
+        "rzk chaos: {} servers, {} clients, {} s + {} s healed: {} operations ({ok_ops} answered), {} committed txns, {fault_count} faults ({}), {} violation(s)",
         args.servers,
         client_count,
         args.duration,
+        args.heal,
         facts.history.ops.len(),
         facts.committed.len(),
+        args.faults,
         found.len()
     );
     for v in found.iter().take(20) {
