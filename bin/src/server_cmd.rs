@@ -131,7 +131,10 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         server_id,
         environment,
     };
-    let node = Node::new(node_config, recovered, server.clock().now_ms(), seed);
+    let mut node = Node::new(node_config, recovered, server.clock().now_ms(), seed);
+    if let Some(names) = std::env::var_os(PLANT_ENV) {
+        node.plant(planted_bugs(&names.to_string_lossy())?);
+    }
     let signals = stop_on_signals(server.shutdown_handle())?;
     // Listening and recovered: connections are queued by the kernel until the loop picks them up.
     crate::sd_notify::notify_ready();
@@ -201,6 +204,26 @@ impl Drop for PidFile {
     fn drop(&mut self) {
         let _ = std::fs::remove_file(&self.0);
     }
+}
+
+/// Test builds only: planted bugs (comma-separated names, core/src/planted.rs) switched on in this server, so
+/// that `rzk chaos` can be shown to catch them in real processes as the simulator does.
+const PLANT_ENV: &str = "RZK_TEST_PLANT";
+
+fn planted_bugs(names: &str) -> anyhow::Result<rzk_core::planted::Planted> {
+    let mut bugs = Vec::new();
+    for name in names.split(',').filter(|n| !n.is_empty()) {
+        match rzk_core::planted::PlantedBug::from_name(name) {
+            Some(b) => bugs.push(b),
+            None => bail!("{PLANT_ENV}: unknown planted bug '{name}'"),
+        }
+    }
+    warn!(
+        bugs = names,
+        "{PLANT_ENV}: planted bugs are switched on: a test build, never for production"
+    );
+    rzk_core::planted::Planted::new(&bugs)
+        .map_err(|e| anyhow::anyhow!("{PLANT_ENV}: {e}; build rzk with --features planted-bugs"))
 }
 
 fn storage_options(config: &ServerConfig) -> StorageOptions {

@@ -22,6 +22,8 @@ pub struct Member {
 pub struct Cluster {
     pub members: Vec<Member>,
     binary: PathBuf,
+    /// `RZK_TEST_PLANT` for every server, if bugs are planted.
+    plant: Option<String>,
 }
 
 /// Microseconds of CLOCK_MONOTONIC: the clock the servers' journals use.
@@ -37,7 +39,7 @@ pub fn monotonic_micros() -> u64 {
 
 impl Cluster {
     /// Writes the configs of `n` servers under `workdir` and starts them.
-    pub fn start(n: usize, workdir: &Path) -> Result<Cluster> {
+    pub fn start(n: usize, workdir: &Path, plant: Option<&str>) -> Result<Cluster> {
         let listeners = (0..3 * n)
             .map(|_| TcpListener::bind("127.0.0.1:0"))
             .collect::<std::io::Result<Vec<_>>>()?;
@@ -86,6 +88,7 @@ impl Cluster {
         let mut cluster = Cluster {
             members,
             binary: std::env::current_exe().context("cannot find this rzk binary")?,
+            plant: plant.map(str::to_owned),
         };
         for i in 0..n {
             cluster.start_member(i)?;
@@ -95,10 +98,15 @@ impl Cluster {
 
     pub fn start_member(&mut self, i: usize) -> Result<()> {
         let binary = self.binary.clone();
+        let plant = self.plant.clone();
         let m = &mut self.members[i];
         m.starts += 1;
         let log = std::fs::File::create(m.dir.join(format!("server-{}.log", m.starts)))?;
-        let child = Command::new(binary)
+        let mut command = Command::new(binary);
+        if let Some(bugs) = plant {
+            command.env("RZK_TEST_PLANT", bugs);
+        }
+        let child = command
             .arg("server")
             .arg(m.dir.join("zoo.cfg"))
             .env(

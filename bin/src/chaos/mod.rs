@@ -43,6 +43,10 @@ pub struct ChaosArgs {
     /// Recording clients.
     #[arg(long, default_value_t = 4)]
     clients: usize,
+    /// Planted bugs to switch on in every server (comma-separated; a binary built with `--features
+    /// planted-bugs`): shows that the run's checks catch them.
+    #[arg(long)]
+    plant: Option<String>,
     /// Where to write the run's history (default: in the run's directory, which is kept on a violation).
     #[arg(long)]
     history: Option<PathBuf>,
@@ -76,7 +80,7 @@ pub fn run(args: ChaosArgs) -> Result<()> {
 
 /// One run; true if it passed every check.
 fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
-    let mut cluster = Cluster::start(args.servers, workdir)?;
+    let mut cluster = Cluster::start(args.servers, workdir, args.plant.as_deref())?;
     cluster.wait_up(Duration::from_secs(60))?;
     let started = Instant::now();
     let t0 = monotonic_micros();
