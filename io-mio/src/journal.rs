@@ -32,8 +32,8 @@ pub(crate) struct Journal {
     fresh: Vec<LoggedTxn>,
 }
 
-/// Microseconds of CLOCK_MONOTONIC.
-fn monotonic_micros() -> u64 {
+/// Microseconds of CLOCK_MONOTONIC: the journal's clock, which a harness reads too to share its timeline.
+pub fn monotonic_micros() -> u64 {
     let mut ts = libc::timespec {
         tv_sec: 0,
         tv_nsec: 0,

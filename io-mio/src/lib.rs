@@ -31,7 +31,7 @@ pub use rzk_storage as storage;
 pub use admin::http as admin_http;
 pub use clock::Clock;
 pub use host::{max_fds, open_fds, raise_fd_limit};
-pub use journal::JOURNAL_ENV;
+pub use journal::{monotonic_micros, JOURNAL_ENV};
 pub use machine::Machine;
 pub use peer::{EnsembleOptions, PeerAddress, PeerLimits};
 pub use server::{ClientTls, Server, ServerOptions};

@@ -4,7 +4,7 @@
 
 mod conn;
 mod engine;
-mod ready;
+pub(crate) mod ready;
 mod report;
 mod setup;
 mod tls;

@@ -66,7 +66,8 @@ pub fn run(
     Ok(())
 }
 
-fn answers_imok(addr: SocketAddr) -> bool {
+/// Whether `addr` answers `ruok` with `imok` (also `rzk chaos`'s readiness probe).
+pub(crate) fn answers_imok(addr: SocketAddr) -> bool {
     let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
         return false;
     };

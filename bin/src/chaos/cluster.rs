@@ -3,7 +3,7 @@
 //! stopped and read back after the run.
 
 use std::collections::BTreeMap;
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::net::{SocketAddr, TcpListener};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -24,17 +24,6 @@ pub struct Cluster {
     binary: PathBuf,
     /// `RZK_TEST_PLANT` for every server, if bugs are planted.
     plant: Option<String>,
-}
-
-/// Microseconds of CLOCK_MONOTONIC: the clock the servers' journals use.
-pub fn monotonic_micros() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: clock_gettime writes the timespec it is given, which lives on this stack frame.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut ts) };
-    (ts.tv_sec as u64) * 1_000_000 + (ts.tv_nsec as u64) / 1_000
 }
 
 impl Cluster {
@@ -140,16 +129,11 @@ impl Cluster {
         }
     }
 
-    /// Whether member `i` runs (it may be paused).
-    pub fn running(&self, i: usize) -> bool {
-        self.members[i].child.is_some()
-    }
-
     /// Waits until every member answers `ruok` with `imok`.
     pub fn wait_up(&self, timeout: Duration) -> Result<()> {
         let deadline = Instant::now() + timeout;
         for m in &self.members {
-            while !imok(m.client) {
+            while !crate::bench::ready::answers_imok(m.client) {
                 if Instant::now() > deadline {
                     bail!("server in {} did not come up", m.dir.display());
                 }
@@ -255,18 +239,4 @@ impl Drop for Cluster {
             }
         }
     }
-}
-
-fn imok(addr: SocketAddr) -> bool {
-    use std::io::{Read, Write};
-    let Ok(mut s) = TcpStream::connect_timeout(&addr, Duration::from_millis(200)) else {
-        return false;
-    };
-    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
-    if s.write_all(b"ruok").is_err() {
-        return false;
-    }
-    let mut reply = Vec::new();
-    let _ = s.read_to_end(&mut reply);
-    reply == b"imok"
 }
