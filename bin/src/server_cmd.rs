@@ -99,6 +99,8 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         );
         Some(e)
     };
+    // A chaos run's injected clock and fsync faults (RZK_TEST_FAULTS; nothing when unset).
+    rzk_io_mio::start_test_faults();
     let storage = storage_options(&config);
     let (recovered, unwritten_snapshot) = recover(&storage)?;
     let counters = Arc::clone(&storage.counters);

@@ -26,7 +26,10 @@ impl Clock {
     /// Milliseconds since the epoch, as of startup plus monotonic time elapsed since.
     pub fn now_ms(&self) -> u64 {
         let elapsed = u64::try_from(self.start.elapsed().as_millis()).unwrap_or(u64::MAX);
-        self.wall_start_ms.saturating_add(elapsed)
+        // A test's injected jump or skew (`test_faults.rs`); 0 in production.
+        self.wall_start_ms
+            .saturating_add(elapsed)
+            .saturating_add_signed(crate::test_faults::clock_offset_ms())
     }
 }
 

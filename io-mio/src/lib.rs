@@ -22,6 +22,7 @@ pub mod peer;
 mod server;
 mod shutdown;
 mod snapshot_thread;
+mod test_faults;
 pub mod tls;
 /// The on-disk formats and recovery live in `rzk-storage`, shared with the simulator.
 pub use rzk_storage as storage;
@@ -36,3 +37,4 @@ pub use machine::Machine;
 pub use peer::{EnsembleOptions, PeerAddress, PeerLimits};
 pub use server::{ClientTls, Server, ServerOptions};
 pub use shutdown::Shutdown;
+pub use test_faults::{start_from_env as start_test_faults, FAULTS_ENV};

@@ -546,6 +546,7 @@ impl Writer {
             return Err(io::Error::other("records buffered without a log file"));
         };
         file.append(&self.buf)?;
+        crate::test_faults::delay_fsync();
         file.sync()?;
         bump(&self.counters.fsyncs, 1);
         self.buf.clear();

@@ -1,27 +1,31 @@
-//! `rzk chaos`: the real binary under test, checked like the simulator (issue 16). It starts an ensemble of
-//! `rzk server` processes of this binary on loopback, each with a test journal, drives them with the
-//! simulator's recording clients over real sockets, stops them, gathers the run's facts (the clients'
-//! history, the committed history from the journals, each server's recovered tree) and holds them to every
-//! checker of `rzk-check`, writing the history file for `rzk check`.
-//!
-//! The nemesis of this first version draws, from the seed, kill -9 and restart, or SIGSTOP and SIGCONT, of
-//! one server at a time during the fault phase; a heal phase without faults follows. Network namespaces,
-//! partitions, proxy delays and loss, clock and disk faults are the next stages of issue 16.
+//! `rzk chaos`: the real binary under real faults, checked like the simulator (issue 16). It starts an
+//! ensemble of `rzk server` processes of this binary, each in its own network namespace (`--net netns`,
+//! root) or on loopback, each with a test journal; drives them with the simulator's recording clients over
+//! real sockets while a nemesis drawn from the seed injects faults ([`nemesis`]); then stops them, gathers
+//! the run's facts (the clients' history, the committed history from the journals, the faults, each
+//! server's recovered tree) and holds them to every checker of `rzk-check`, writing the history file for
+//! `rzk check` and the fault schedule beside it.
 
 mod clients;
 mod cluster;
+mod nemesis;
+mod netns;
+mod proxy;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use rzk_check::{Facts, FaultSpan, ServerEnd, Touched};
+use rzk_check::{Facts, ServerEnd};
 use rzk_sim::client::{SimClient, Workload};
 use rzk_sim::rng::SimRng;
 
 use clients::Clients;
-use cluster::Cluster;
+use cluster::{Cluster, PEER_PORTS};
+use nemesis::{Nemesis, Target};
+use netns::Net;
+use proxy::Proxy;
 use rzk_io_mio::monotonic_micros;
 
 #[derive(Debug, Args)]
@@ -35,9 +39,14 @@ pub struct ChaosArgs {
     /// Seconds of load after the faults stop (the heal phase); the liveness check needs more than 20.
     #[arg(long, default_value_t = 10)]
     heal: u64,
-    /// Fault families: `kill,pause`, `kill`, `pause`, or `none`.
-    #[arg(long, default_value = "kill,pause")]
+    /// Fault families: `all`, `none`, or some of kill,pause,partition,isolate,delay,clock,disk,fsync
+    /// (partition, isolate, delay and disk need `--net netns`).
+    #[arg(long, default_value = "all")]
     faults: String,
+    /// The servers' network: `netns` (a namespace each, a bridge and a peer proxy; needs root), `loopback`,
+    /// or `auto` (netns when it works here).
+    #[arg(long, default_value = "auto")]
+    net: String,
     /// Seeds the clients' choices.
     #[arg(long, default_value_t = 1)]
     seed: u64,
@@ -81,7 +90,34 @@ pub fn run(args: ChaosArgs) -> Result<()> {
 
 /// One run; true if it passed every check.
 fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
-    let mut cluster = Cluster::start(args.servers, workdir, args.plant.as_deref())?;
+    let netns = match args.net.as_str() {
+        "netns" => {
+            if let Some(why) = Net::unavailable() {
+                bail!("--net netns: {why}");
+            }
+            true
+        }
+        "loopback" => false,
+        "auto" => match Net::unavailable() {
+            None => true,
+            Some(why) => {
+                eprintln!("rzk chaos: on loopback ({why}): no network or disk faults");
+                false
+            }
+        },
+        other => bail!("--net takes auto, netns or loopback, not {other:?}"),
+    };
+    let families = nemesis::parse_families(&args.faults, netns)?;
+    let net = if netns && args.servers > 0 {
+        Some(Net::create(args.servers)?)
+    } else {
+        None
+    };
+    let proxy = match &net {
+        Some(net) if args.servers > 1 => Some(Proxy::start(net, args.servers, &PEER_PORTS)?),
+        _ => None,
+    };
+    let mut cluster = Cluster::start(args.servers, workdir, args.plant.as_deref(), net.as_ref())?;
     cluster.wait_up(Duration::from_secs(60))?;
     let started = Instant::now();
     let t0 = monotonic_micros();
@@ -105,17 +141,10 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         .collect();
     let servers = cluster.members.iter().map(|m| m.client).collect();
     let mut clients = Clients::new(sim_clients, servers, started)?;
-    let kills = args.faults.split(',').any(|f| f == "kill");
-    let pauses = args.faults.split(',').any(|f| f == "pause");
-    if !kills && !pauses && args.faults != "none" {
-        bail!("--faults takes kill,pause, kill, pause or none");
-    }
     let fault_ms = args.duration * 1000;
     let load_ms = fault_ms + args.heal * 1000;
-    let mut nemesis = SimRng::new(args.seed ^ 0x006e_656d_6573_6973);
-    let mut faults: Vec<FaultSpan> = Vec::new();
-    let mut killed_at: Vec<(u64, usize)> = Vec::new();
-    let mut next_fault = 1_000 + nemesis.range(1_000, 3_000);
+    let mut nemesis = Nemesis::new(args.seed, families, args.servers);
+    let mut next_fault = 1_000 + nemesis.gap();
     let mut next_progress = 5_000;
     while clients.now() < fault_ms {
         clients.run_until(next_fault.min(fault_ms).min(next_progress))?;
@@ -125,33 +154,23 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
                 "rzk chaos: {} s, {} operations, {} faults",
                 now / 1000,
                 clients.history.ops.len(),
-                faults.len()
+                nemesis.schedule.len()
             );
             next_progress += 5_000;
         }
-        if now < next_fault || now >= fault_ms || !(kills || pauses) {
+        if now < next_fault || now >= fault_ms || nemesis.idle() {
             continue;
         }
-        // One server at a time: down (or stopped) for a while, then back.
-        let node = nemesis.range(0, args.servers as u64 - 1) as usize;
-        let kill = kills && (!pauses || nemesis.range(0, 1) == 0);
-        let outage = nemesis.range(500, 3_000);
-        if kill {
-            cluster.kill(node);
-            killed_at.push((now, node));
-            clients.run_until(now + outage)?;
-            cluster.start_member(node)?;
-        } else {
-            cluster.signal(node, true);
-            clients.run_until(now + outage)?;
-            cluster.signal(node, false);
+        nemesis.fault(&mut Target {
+            cluster: &mut cluster,
+            clients: &mut clients,
+            net: net.as_ref(),
+            proxy: proxy.as_ref(),
+        })?;
+        if let Some(last) = nemesis.schedule.last() {
+            eprintln!("rzk chaos: {last}");
         }
-        faults.push(FaultSpan {
-            from: now,
-            to: clients.now(),
-            touched: Touched::Node(node),
-        });
-        next_fault = clients.now() + nemesis.range(1_000, 4_000);
+        next_fault = clients.now() + nemesis.gap();
     }
     let healed_at = clients.now();
     while clients.now() < load_ms {
@@ -169,8 +188,10 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     clients.quiesce();
     let end = load_ms + DRAIN_MS;
     clients.run_until(end).context("draining the clients")?;
+    nemesis.check_crashes(&mut cluster, "the run")?;
     let client_count = clients.close_all();
     cluster.stop_all();
+    drop(proxy);
 
     let (committed, at, leading, violations) = cluster.journals()?;
     let to_ms = |micros: u64| micros.saturating_sub(t0) / 1000;
@@ -178,7 +199,12 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     let mut changes: Vec<(u64, usize, bool)> = leading
         .into_iter()
         .map(|(when, node, leads)| (to_ms(when), node, leads))
-        .chain(killed_at.iter().map(|&(at, node)| (at, node, false)))
+        .chain(
+            nemesis
+                .killed_at
+                .iter()
+                .map(|&(at, node)| (at, node, false)),
+        )
         .collect();
     changes.sort();
     let mut leaders: Vec<(u64, Option<usize>)> = Vec::new();
@@ -190,7 +216,9 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
             _ => {}
         }
     }
-    let fault_count = faults.len();
+    let fault_count = nemesis.schedule.len();
+    let mut violations = violations;
+    violations.extend(nemesis.crashes.iter().map(|c| format!("crash: {c}")));
     let facts = Facts {
         history: std::mem::take(&mut clients.history),
         committed_at: at.into_iter().map(|(z, t)| (z, to_ms(t))).collect(),
@@ -200,7 +228,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         end,
         calm: fault_count == 0,
         clients: client_count,
-        faults,
+        faults: std::mem::take(&mut nemesis.spans),
         leaders,
         conn_nodes: std::mem::take(&mut clients.conn_nodes),
         servers: cluster
@@ -229,19 +257,39 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         .iter()
         .filter(|r| !matches!(r.outcome, rzk_check::history::Outcome::Lost))
         .count();
+    let families: Vec<String> = nemesis
+        .counts
+        .iter()
+        .map(|(f, c)| format!("{} {c}", f.name()))
+        .collect();
     println!(
-        "rzk chaos: {} servers, {} clients, {} s + {} s healed: {} operations ({ok_ops} answered), {} committed txns, {fault_count} faults ({}), {} violation(s)",
+        "rzk chaos: {} servers ({}), {} clients, {} s + {} s healed: {} operations ({ok_ops} answered), {} committed txns, {fault_count} faults ({}), {} violation(s)",
         args.servers,
+        if net.is_some() { "netns" } else { "loopback" },
         client_count,
         args.duration,
         args.heal,
         facts.history.ops.len(),
         facts.committed.len(),
-        args.faults,
+        if families.is_empty() { "none".to_string() } else { families.join(", ") },
         found.len()
     );
     for v in found.iter().take(20) {
         println!("  {v}");
+    }
+    let schedule = history.with_extension("schedule.txt");
+    std::fs::write(&schedule, nemesis.schedule.join("\n") + "\n")
+        .with_context(|| format!("cannot write {}", schedule.display()))?;
+    if !found.is_empty() {
+        println!(
+            "seed {}; the nemesis schedule ({}):",
+            args.seed,
+            schedule.display()
+        );
+        for line in &nemesis.schedule {
+            println!("  {line}");
+        }
+        cluster.keep_data();
     }
     if args.history.is_some() || !found.is_empty() {
         println!(
