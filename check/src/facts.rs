@@ -83,6 +83,8 @@ pub struct Facts {
     pub leaders: Vec<(u64, Option<usize>)>,
     /// The server each client connection went to.
     pub conn_nodes: BTreeMap<u64, usize>,
+    /// Which servers are observers (they do not count towards a quorum).
+    pub observers: Vec<usize>,
     /// Each server's tree at the end; `None` for a server not running then.
     pub servers: Vec<Option<ServerEnd>>,
     /// Violations found while the run went on (the simulator's step invariants, replica disagreement).

@@ -53,6 +53,9 @@ enum Line {
         end: u64,
         calm: bool,
         clients: usize,
+        /// Observer servers (absent in older files: none).
+        #[serde(default)]
+        observers: Vec<usize>,
     },
     Op(OpRecord),
     Received {
@@ -117,6 +120,7 @@ pub fn write_history(
         end: facts.end,
         calm: facts.calm,
         clients: facts.clients,
+        observers: facts.observers.clone(),
     })?;
     let h = &facts.history;
     for op in &h.ops {
@@ -201,6 +205,7 @@ pub fn read_history(input: &mut dyn BufRead) -> Result<Facts, HistoryError> {
                 end,
                 calm,
                 clients,
+                observers,
                 ..
             } => {
                 if format != FORMAT {
@@ -212,6 +217,7 @@ pub fn read_history(input: &mut dyn BufRead) -> Result<Facts, HistoryError> {
                 facts.end = end;
                 facts.calm = calm;
                 facts.clients = clients;
+                facts.observers = observers;
             }
             Line::Op(op) => h.ops.push(op),
             Line::Received { conn, items } => h.received.entry(conn).or_default().extend(items),

@@ -11,6 +11,7 @@ pub mod history;
 mod jsonl;
 pub mod linearizable;
 pub mod liveness;
+mod progress;
 mod replay;
 mod sessions;
 mod state;
@@ -42,6 +43,7 @@ pub fn check_all(facts: &Facts) -> Vec<String> {
     v.extend(ephemerals::check(facts));
     v.extend(expiry::check(facts));
     v.extend(liveness::check(facts));
+    v.extend(progress::check(facts));
     v.extend(trees::check(facts));
     v
 }

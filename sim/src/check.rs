@@ -26,6 +26,16 @@ pub fn facts(world: &World) -> Facts {
         faults: world.faults.clone(),
         leaders: world.leaders.clone(),
         conn_nodes: world.conn_nodes.clone(),
+        // Servers are ids 1..=n in order: index = id - 1.
+        observers: world
+            .params
+            .config
+            .servers
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.peer_type == rzk_core::config::PeerType::Observer)
+            .map(|(i, _)| i)
+            .collect(),
         servers: (0..world.node_count())
             .map(|n| world.node_tree(n).map(ServerEnd::of))
             .collect(),

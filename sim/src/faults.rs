@@ -192,7 +192,7 @@ impl FaultPlan {
             p.reset_every = Some(rng.range(500, 10_000));
             p.peer_reset_every = rng.chance(0.5).then(|| rng.range(500, 10_000));
             p.partition_every = rng.chance(0.6).then(|| rng.range(3_000, 20_000));
-            p.partition_ms = (rng.range(100, 1_000), rng.range(1_000, 10_000));
+            p.partition_ms = (rng.range(100, 1_000), rng.range(1_000, 16_000));
             p.latency_ms = (rng.range(0, 2), rng.range(2, 30));
             p.slow_chance = rng.range(0, 20) as f64 / 100.0;
             p.slow_ms = rng.range(50, 2_000);

@@ -231,6 +231,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         faults: std::mem::take(&mut nemesis.spans),
         leaders,
         conn_nodes: std::mem::take(&mut clients.conn_nodes),
+        observers: Vec::new(),
         servers: cluster
             .trees()
             .iter()

@@ -133,6 +133,16 @@ impl Nemesis {
         self.rng.range(500, 3_000)
     }
 
+    /// A fault's length: mostly `lo..hi` ms, a third of the time 12-20 s (long enough for the progress
+    /// checker's bound: the servers left together must commit again within 10 s).
+    fn long_or_short(&mut self, lo: u64, hi: u64) -> u64 {
+        if self.rng.chance(0.33) {
+            self.rng.range(12_000, 20_000)
+        } else {
+            self.rng.range(lo, hi)
+        }
+    }
+
     /// Draws one fault, applies it, drives the clients through it and ends it.
     pub fn fault(&mut self, t: &mut Target) -> Result<()> {
         let family = *self.rng.pick(&self.families);
@@ -155,8 +165,8 @@ impl Nemesis {
                 format!("kill -9 server {} for {outage} ms", node + 1)
             }
             Family::Pause => {
-                // Sometimes longer than a session timeout (6 s): sessions then expire.
-                let outage = self.rng.range(300, 8_000);
+                // Often longer than a session timeout (6 s): sessions then expire.
+                let outage = self.long_or_short(300, 8_000);
                 t.cluster.signal(node, true);
                 t.clients.run_until(from + outage)?;
                 t.cluster.signal(node, false);
@@ -166,7 +176,7 @@ impl Nemesis {
                 let (Some(net), Some(proxy)) = (t.net, t.proxy) else {
                     bail!("partitions need the run's own network");
                 };
-                let long = self.rng.range(1_000, 8_000);
+                let long = self.long_or_short(1_000, 8_000);
                 let p = rzk_sim::partition::draw(&mut self.rng, n, leader, from, long / 2);
                 touched.clear();
                 for &(a, b) in &p.cut {
@@ -209,7 +219,7 @@ impl Nemesis {
                 let Some(net) = t.net else {
                     bail!("isolating a server needs the run's own network");
                 };
-                let long = self.rng.range(500, 8_000);
+                let long = self.long_or_short(500, 8_000);
                 net.link(node, false)?;
                 t.clients.run_until(from + long)?;
                 net.link(node, true)?;
