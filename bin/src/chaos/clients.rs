@@ -96,9 +96,15 @@ impl Clients {
                 .unwrap_or(until)
                 .min(until);
             let wait = next.saturating_sub(self.now()).clamp(1, 20);
-            self.poll
+            match self
+                .poll
                 .poll(&mut events, Some(Duration::from_millis(wait)))
-                .context("polling the client sockets")?;
+            {
+                Ok(()) => {}
+                // A signal (a server process ending, say): poll again.
+                Err(e) if e.kind() == ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e).context("polling the client sockets"),
+            }
             let ready: Vec<(u64, bool, bool)> = events
                 .iter()
                 .map(|e| (e.token().0 as u64, e.is_readable(), e.is_writable()))

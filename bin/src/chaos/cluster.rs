@@ -184,7 +184,10 @@ impl Cluster {
                 m.dir.join(format!("journal-{}.jsonl", m.starts)),
             )
             .env(rzk_io_mio::FAULTS_ENV, m.dir.join("faults"))
-            .env("RUST_LOG", "warn")
+            .env(
+                "RUST_LOG",
+                std::env::var("RZK_CHAOS_SERVER_LOG").unwrap_or_else(|_| "warn".into()),
+            )
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log)

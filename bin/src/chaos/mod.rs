@@ -144,7 +144,11 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     let fault_ms = args.duration * 1000;
     let load_ms = fault_ms + args.heal * 1000;
     let mut nemesis = Nemesis::new(args.seed, families, args.servers);
-    let mut next_fault = 1_000 + nemesis.gap();
+    let mut next_fault = if nemesis.idle() {
+        u64::MAX
+    } else {
+        1_000 + nemesis.gap()
+    };
     let mut next_progress = 5_000;
     while clients.now() < fault_ms {
         clients.run_until(next_fault.min(fault_ms).min(next_progress))?;
@@ -158,15 +162,18 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
             );
             next_progress += 5_000;
         }
-        if now < next_fault || now >= fault_ms || nemesis.idle() {
+        if now < next_fault || now >= fault_ms {
             continue;
         }
-        nemesis.fault(&mut Target {
-            cluster: &mut cluster,
-            clients: &mut clients,
-            net: net.as_ref(),
-            proxy: proxy.as_ref(),
-        })?;
+        nemesis.fault(
+            &mut Target {
+                cluster: &mut cluster,
+                clients: &mut clients,
+                net: net.as_ref(),
+                proxy: proxy.as_ref(),
+            },
+            fault_ms,
+        )?;
         if let Some(last) = nemesis.schedule.last() {
             eprintln!("rzk chaos: {last}");
         }
@@ -191,6 +198,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     nemesis.check_crashes(&mut cluster, "the run")?;
     let client_count = clients.close_all();
     cluster.stop_all();
+    let proxy_failure = proxy.as_ref().and_then(Proxy::failure);
     drop(proxy);
 
     let (committed, at, leading, violations) = cluster.journals()?;
@@ -251,13 +259,23 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         Some(args.seed),
         &mut std::io::BufWriter::new(file),
     )?;
-    let found = rzk_check::check_all(&facts);
+    let mut found = rzk_check::check_all(&facts);
     let ok_ops = facts
         .history
         .ops
         .iter()
         .filter(|r| !matches!(r.outcome, rzk_check::history::Outcome::Lost))
         .count();
+    if let Some(why) = proxy_failure {
+        found.push(format!("harness: the peer proxy stopped relaying: {why}"));
+    }
+    if ok_ops == 0 || facts.committed.is_empty() {
+        // Nothing to check is not a pass: the harness or the cluster did not work at all.
+        found.push(format!(
+            "harness: {ok_ops} operations answered and {} txns committed: the run checked nothing",
+            facts.committed.len()
+        ));
+    }
     let families: Vec<String> = nemesis
         .counts
         .iter()

@@ -143,8 +143,9 @@ impl Nemesis {
         }
     }
 
-    /// Draws one fault, applies it, drives the clients through it and ends it.
-    pub fn fault(&mut self, t: &mut Target) -> Result<()> {
+    /// Draws one fault, applies it, drives the clients through it and ends it, by `deadline` (run ms: the
+    /// end of the fault phase) at the latest.
+    pub fn fault(&mut self, t: &mut Target, deadline: u64) -> Result<()> {
         let family = *self.rng.pick(&self.families);
         let n = self.n;
         let from = t.clients.now();
@@ -154,10 +155,11 @@ impl Nemesis {
             Some(l) if self.rng.chance(0.5) => l,
             _ => self.rng.range(0, n as u64 - 1) as usize,
         };
+        let left = deadline.saturating_sub(from).max(100);
         let mut touched = vec![Touched::Node(node)];
         let what = match family {
             Family::Kill => {
-                let outage = self.rng.range(300, 3_000);
+                let outage = self.rng.range(300, 3_000).min(left);
                 t.cluster.kill(node);
                 self.killed_at.push((from, node));
                 t.clients.run_until(from + outage)?;
@@ -166,7 +168,7 @@ impl Nemesis {
             }
             Family::Pause => {
                 // Often longer than a session timeout (6 s): sessions then expire.
-                let outage = self.long_or_short(300, 8_000);
+                let outage = self.long_or_short(300, 8_000).min(left);
                 t.cluster.signal(node, true);
                 t.clients.run_until(from + outage)?;
                 t.cluster.signal(node, false);
@@ -176,7 +178,7 @@ impl Nemesis {
                 let (Some(net), Some(proxy)) = (t.net, t.proxy) else {
                     bail!("partitions need the run's own network");
                 };
-                let long = self.long_or_short(1_000, 8_000);
+                let long = self.long_or_short(1_000, 8_000).min(left);
                 let p = rzk_sim::partition::draw(&mut self.rng, n, leader, from, long / 2);
                 touched.clear();
                 for &(a, b) in &p.cut {
@@ -219,7 +221,7 @@ impl Nemesis {
                 let Some(net) = t.net else {
                     bail!("isolating a server needs the run's own network");
                 };
-                let long = self.long_or_short(500, 8_000);
+                let long = self.long_or_short(500, 8_000).min(left);
                 net.link(node, false)?;
                 t.clients.run_until(from + long)?;
                 net.link(node, true)?;
@@ -232,7 +234,7 @@ impl Nemesis {
                 let Some(proxy) = t.proxy else {
                     bail!("delays need the run's own network");
                 };
-                let long = self.rng.range(1_000, 6_000);
+                let long = self.rng.range(1_000, 6_000).min(left);
                 let ms = self.rng.range(5, 400);
                 let everyone = self.rng.chance(0.3);
                 touched.clear();
@@ -272,19 +274,19 @@ impl Nemesis {
                         let jump = self.rng.range(500, 20_000) as i64;
                         self.clock_offset[node] += jump;
                         t.cluster.set_faults(node, self.clock_offset[node], 0)?;
-                        t.clients.run_until(from + 2_000)?;
+                        t.clients.run_until(from + left.min(2_000))?;
                         format!("server {}'s clock jumps {jump} ms forward", node + 1)
                     }
                     1 => {
                         let jump = self.rng.range(500, 20_000) as i64;
                         self.clock_offset[node] -= jump;
                         t.cluster.set_faults(node, self.clock_offset[node], 0)?;
-                        t.clients.run_until(from + 2_000)?;
+                        t.clients.run_until(from + left.min(2_000))?;
                         format!("server {}'s clock jumps {jump} ms back", node + 1)
                     }
                     _ => {
                         // A skew of ±5-50 %, moved every 100 ms.
-                        let long = self.rng.range(2_000, 8_000);
+                        let long = self.rng.range(2_000, 8_000).min(left);
                         let percent = self.rng.range(5, 50) as i64
                             * if self.rng.chance(0.5) { 1 } else { -1 };
                         while t.clients.now() < from + long {
@@ -306,7 +308,7 @@ impl Nemesis {
                 let Some(disk) = t.cluster.members[node].disk.clone() else {
                     bail!("a full disk needs the run's tmpfs data directories");
                 };
-                let long = self.rng.range(500, 5_000);
+                let long = self.rng.range(500, 5_000).min(left);
                 let filler = disk.join("filler");
                 fill(&filler);
                 t.clients.run_until(from + long)?;
@@ -322,7 +324,7 @@ impl Nemesis {
                 }
             }
             Family::Fsync => {
-                let long = self.rng.range(1_000, 6_000);
+                let long = self.rng.range(1_000, 6_000).min(left);
                 let ms = self.rng.range(20, 1_000);
                 let offset = self.clock_offset[node];
                 t.cluster.set_faults(node, offset, ms)?;

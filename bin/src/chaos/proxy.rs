@@ -37,6 +37,8 @@ pub struct Faults {
 
 pub struct Proxy {
     pub faults: Arc<Mutex<Faults>>,
+    /// Why the relay thread stopped before it was asked to, if it did.
+    failed: Arc<Mutex<Option<String>>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -72,19 +74,29 @@ impl Proxy {
         let servers: Vec<IpAddr> = (0..n).map(|i| IpAddr::V4(net.server_ip(i))).collect();
         let faults = Arc::new(Mutex::new(Faults::default()));
         let stop = Arc::new(AtomicBool::new(false));
-        let (f, s) = (Arc::clone(&faults), Arc::clone(&stop));
+        let failed = Arc::new(Mutex::new(None));
+        let (f, s, fail) = (Arc::clone(&faults), Arc::clone(&stop), Arc::clone(&failed));
         let thread = std::thread::Builder::new()
             .name("chaos-proxy".into())
             .spawn(move || {
                 if let Err(e) = relay_loop(listeners, servers, &f, &s) {
                     eprintln!("rzk chaos: the peer proxy stopped: {e:#}");
+                    if let Ok(mut fail) = fail.lock() {
+                        *fail = Some(format!("{e:#}"));
+                    }
                 }
             })?;
         Ok(Proxy {
             faults,
+            failed,
             stop,
             thread: Some(thread),
         })
+    }
+
+    /// Why the proxy stopped relaying, if it did (the run then tested nothing it meant to).
+    pub fn failure(&self) -> Option<String> {
+        self.failed.lock().ok().and_then(|f| f.clone())
     }
 
     pub fn set(&self, change: impl FnOnce(&mut Faults)) {
@@ -118,7 +130,12 @@ fn relay_loop(
     let mut next = 0usize;
     let mut events = Events::with_capacity(256);
     while !stop.load(Ordering::Relaxed) {
-        poll.poll(&mut events, Some(TICK))?;
+        match poll.poll(&mut events, Some(TICK)) {
+            Ok(()) => {}
+            // A signal (the harness's child processes come and go): not an error.
+            Err(e) if e.kind() == ErrorKind::Interrupted => {}
+            Err(e) => return Err(e.into()),
+        }
         for (l, to_server, to) in &listeners {
             while let Ok((dialer, from)) = l.accept() {
                 let Some(from_server) = servers.iter().position(|s| *s == from.ip()) else {
