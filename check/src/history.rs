@@ -6,6 +6,17 @@ use rzk_core::proto::ErrorCode;
 use rzk_core::Data;
 use serde::{Deserialize, Serialize};
 
+/// The create modes beyond the ephemeral and sequential flags (ZooKeeper's CreateMode CONTAINER and
+/// PERSISTENT[_SEQUENTIAL]_WITH_TTL).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Extended {
+    #[default]
+    None,
+    Container,
+    /// A TTL node, with its TTL in ms.
+    Ttl(i64),
+}
+
 /// One client operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum OpKind {
@@ -14,6 +25,9 @@ pub enum OpKind {
         value: Data,
         ephemeral: bool,
         sequential: bool,
+        /// Absent in older history files: a plain create.
+        #[serde(default)]
+        extended: Extended,
     },
     Set {
         path: String,

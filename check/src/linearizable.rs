@@ -11,7 +11,7 @@ use rzk_core::proto::ErrorCode;
 use rzk_core::Data;
 
 use crate::facts::Facts;
-use crate::history::{OpKind, Outcome};
+use crate::history::{Extended, OpKind, Outcome};
 
 /// The register: absent, or a value with its version.
 type State = Option<(Data, i32)>;
@@ -207,6 +207,7 @@ pub fn check(facts: &Facts) -> Vec<String> {
                 value,
                 ephemeral: false,
                 sequential: false,
+                extended: Extended::None,
             } if path.starts_with("/k") => (path, RegKind::Create(value.clone())),
             OpKind::Set {
                 path,

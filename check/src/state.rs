@@ -10,7 +10,8 @@ use crate::history::{OpKind, Outcome};
 pub fn check(facts: &Facts, replay: &Replay) -> Vec<String> {
     let mut v = Vec::new();
     // Sequential names come from a counter that never goes back: no two creates get the same name (the
-    // workload never deletes sequential nodes), and a sequential create never collides.
+    // counter never goes back, even when sequential nodes go: ephemeral and TTL ones), and a sequential
+    // create never collides.
     let mut seq_names = std::collections::BTreeMap::new();
     for (i, r) in facts.history.ops.iter().enumerate() {
         if let OpKind::Create {

@@ -16,7 +16,9 @@ use rzk_core::proto::response::{MultiResult, ResponseBody};
 use rzk_core::proto::{ErrorCode, OpCode};
 use rzk_core::Data;
 
-use crate::history::{History, OkValue, OpKind, OpRecord, Outcome, Received, WatchRecord};
+use crate::history::{
+    Extended, History, OkValue, OpKind, OpRecord, Outcome, Received, WatchRecord,
+};
 use crate::rng::SimRng;
 
 /// What the client asks the world to do.
@@ -265,6 +267,7 @@ impl SimClient {
                 value: self.value(),
                 ephemeral: false,
                 sequential: false,
+                extended: Extended::None,
             },
             15..=34 => OpKind::Set {
                 path,
@@ -293,21 +296,31 @@ impl SimClient {
                 watch: self.rng.chance(0.3),
             },
             72..=81 => OpKind::SyncGet { path },
-            82..=86 => {
+            82..=85 => {
                 let path = format!("/e{}-{}", self.id, self.rng.range(0, 2));
                 OpKind::Create {
                     path,
                     value: self.value(),
                     ephemeral: true,
                     sequential: false,
+                    extended: Extended::None,
                 }
             }
-            87..=90 => OpKind::Create {
+            86 => OpKind::Create {
+                path: "/q/e-".into(),
+                value: self.value(),
+                ephemeral: true,
+                sequential: true,
+                extended: Extended::None,
+            },
+            87..=89 => OpKind::Create {
                 path: "/q/n-".into(),
                 value: self.value(),
                 ephemeral: false,
                 sequential: true,
+                extended: Extended::None,
             },
+            90 => self.container_or_ttl(),
             91 => {
                 // /q, or one of the nodes of a quota on it (zkCli's setquota -N 12 /q, a step at a time:
                 // a step before its parent fails, a repeated one finds the node there).
@@ -328,6 +341,7 @@ impl SimClient {
                     value,
                     ephemeral: false,
                     sequential: false,
+                    extended: Extended::None,
                 }
             }
             92..=95 => {
@@ -344,8 +358,42 @@ impl SimClient {
                     value: self.value(),
                     ephemeral: false,
                     sequential: false,
+                    extended: Extended::None,
                 }
             }
+        }
+    }
+
+    /// The other create modes: a container `/c0`/`/c1` and a child in it (the reaper deletes a container
+    /// once its last child goes), a TTL node `/t0`/`/t1`, or a sequential TTL node under `/q`.
+    fn container_or_ttl(&mut self) -> OpKind {
+        let c = format!("/c{}", self.rng.range(0, 1));
+        let plain = |path: String, value: Data, extended| OpKind::Create {
+            path,
+            value,
+            ephemeral: false,
+            sequential: false,
+            extended,
+        };
+        match self.rng.range(0, 4) {
+            0 => plain(c, self.value(), Extended::Container),
+            1 => plain(format!("{c}/n"), self.value(), Extended::None),
+            2 => OpKind::Delete {
+                path: format!("{c}/n"),
+                version: -1,
+            },
+            3 => {
+                let ttl = self.rng.range(200, 3_000) as i64;
+                let path = format!("/t{}", self.rng.range(0, 1));
+                plain(path, self.value(), Extended::Ttl(ttl))
+            }
+            _ => OpKind::Create {
+                path: "/q/t-".into(),
+                value: self.value(),
+                ephemeral: false,
+                sequential: true,
+                extended: Extended::Ttl(self.rng.range(200, 3_000) as i64),
+            },
         }
     }
 
@@ -362,13 +410,31 @@ impl SimClient {
                 value,
                 ephemeral,
                 sequential,
+                extended,
             } => {
                 let flags = *ephemeral as i32 | ((*sequential as i32) << 1);
-                vec![(
-                    OpCode::Create,
-                    RequestBody::Create(create(path, value, flags)),
-                    false,
-                )]
+                // CreateMode's flags: CONTAINER 4, PERSISTENT_WITH_TTL 5, PERSISTENT_SEQUENTIAL_WITH_TTL 6.
+                let (op, body) = match extended {
+                    Extended::None => (
+                        OpCode::Create,
+                        RequestBody::Create(create(path, value, flags)),
+                    ),
+                    Extended::Container => (
+                        OpCode::CreateContainer,
+                        RequestBody::Create(create(path, value, 4)),
+                    ),
+                    Extended::Ttl(ttl) => (
+                        OpCode::CreateTtl,
+                        RequestBody::CreateTtl(CreateTtlRequest {
+                            path: path.clone(),
+                            data: value.clone(),
+                            acl: open_acl_unsafe(),
+                            flags: if *sequential { 6 } else { 5 },
+                            ttl: *ttl,
+                        }),
+                    ),
+                };
+                vec![(op, body, false)]
             }
             OpKind::Set {
                 path,
@@ -750,6 +816,10 @@ fn ok_value(body: ResponseBody) -> OkValue {
             ..OkValue::default()
         },
         ResponseBody::Create(r) => OkValue {
+            path: Some(r.path),
+            ..OkValue::default()
+        },
+        ResponseBody::Create2(r) => OkValue {
             path: Some(r.path),
             ..OkValue::default()
         },

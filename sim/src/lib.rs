@@ -140,6 +140,8 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
     config.max_session_timeout = config.tick_time * 20;
     config.snap_count = rng.range(50, 2_000);
     config.container_check_interval_ms = 1_000;
+    // The clients create TTL nodes too.
+    config.extended_types_enabled = true;
     config.global_outstanding_limit = rng.range(2, 1000) as u32;
     // Clients put a quota on /q (hard count limit 12): with enforcement, creates past it are refused.
     config.enforce_quota = rng.chance(0.5);

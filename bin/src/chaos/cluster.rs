@@ -122,7 +122,8 @@ impl Cluster {
                 format!(
                     "tickTime=200\ninitLimit=10\nsyncLimit=5\nminSessionTimeout=400\nmaxSessionTimeout=30000\n\
                      dataDir={}\nclientPort={client_port}\nclientPortAddress={host}\n4lw.commands.whitelist=*\n\
-                     admin.enableServer=false\nsnapCount=500\npreAllocSize=1024\n{servers}",
+                     admin.enableServer=false\nsnapCount=500\npreAllocSize=1024\n\
+                     extendedTypesEnabled=true\nznode.container.checkIntervalMs=1000\n{servers}",
                     data.display(),
                 ),
             )?;
