@@ -11,7 +11,7 @@ pub mod history;
 mod jsonl;
 pub mod linearizable;
 pub mod liveness;
-mod progress;
+pub mod progress;
 mod replay;
 mod sessions;
 mod state;

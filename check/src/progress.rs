@@ -22,12 +22,22 @@ pub const PROGRESS_BOUND_MS: u64 = 10_000;
 const WINDOW_MS: u64 = 2_000;
 
 pub fn check(facts: &Facts) -> Vec<String> {
+    evaluate(facts).0
+}
+
+/// How many stretches of the run the check held to progress (a connected majority, written to).
+pub fn stretches_checked(facts: &Facts) -> usize {
+    evaluate(facts).1
+}
+
+fn evaluate(facts: &Facts) -> (Vec<String>, usize) {
     let mut v = Vec::new();
+    let mut checked = 0;
     let voters: Vec<usize> = (0..facts.servers.len())
         .filter(|n| !facts.observers.contains(n))
         .collect();
     if voters.is_empty() {
-        return v;
+        return (v, 0);
     }
     for (from, to, active) in stretches(facts) {
         let (start, end) = (from + PROGRESS_BOUND_MS, to);
@@ -47,6 +57,9 @@ pub fn check(facts: &Facts) -> Vec<String> {
                     .get(&r.conn)
                     .is_some_and(|n| majority.contains(n))
         });
+        if asked {
+            checked += 1;
+        }
         let committed = facts
             .committed_at
             .values()
@@ -58,7 +71,7 @@ pub fn check(facts: &Facts) -> Vec<String> {
             ));
         }
     }
-    v
+    (v, checked)
 }
 
 /// The run cut where any lasting fault starts or ends: each stretch with the faults active throughout it.

@@ -293,6 +293,10 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         if families.is_empty() { "none".to_string() } else { families.join(", ") },
         found.len()
     );
+    println!(
+        "  progress checked in {} stretches (a connected majority, written to, for over 12 s)",
+        rzk_check::progress::stretches_checked(&facts)
+    );
     for v in found.iter().take(20) {
         println!("  {v}");
     }
