@@ -122,7 +122,7 @@ impl Cluster {
                 format!(
                     "tickTime=200\ninitLimit=10\nsyncLimit=5\nminSessionTimeout=400\nmaxSessionTimeout=30000\n\
                      dataDir={}\nclientPort={client_port}\nclientPortAddress={host}\n4lw.commands.whitelist=*\n\
-                     admin.enableServer=false\nsnapCount=500\npreAllocSize=1024\n\
+                     admin.enableServer=false\nsnapCount=500\npreAllocSize=64\n\
                      extendedTypesEnabled=true\nznode.container.checkIntervalMs=1000\n{servers}",
                     data.display(),
                 ),
@@ -340,6 +340,17 @@ impl Cluster {
         }
         leading.sort();
         Ok((committed, at, leading, violations))
+    }
+
+    /// What an operator's zkCleanup.sh cron job does, on every member while it runs: keeps the newest three
+    /// snapshots and the logs they need (rzk's autopurge rules; autopurge itself counts in hours). Without
+    /// it a five-minute run of five servers fills its 256 MB tmpfs data directories with snapshots.
+    pub fn purge(&self) {
+        use rzk_io_mio::storage::{purge, FsDir};
+        for m in &self.members {
+            let dir = FsDir::new(m.disk.as_ref().unwrap_or(&m.dir).join("data").join("rzk"));
+            purge(&dir, &dir, 3);
+        }
     }
 
     /// Copies each member's tmpfs data directory next to its logs, before the tmpfs goes with the run.

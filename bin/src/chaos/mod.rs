@@ -160,6 +160,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
                 clients.history.ops.len(),
                 nemesis.schedule.len()
             );
+            cluster.purge();
             next_progress += 5_000;
         }
         if now < next_fault || now >= fault_ms {
@@ -189,6 +190,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
                 until / 1000,
                 clients.history.ops.len()
             );
+            cluster.purge();
             next_progress += 5_000;
         }
     }
