@@ -42,6 +42,9 @@ pub struct Cluster {
     plant: Option<String>,
 }
 
+/// How long a member may take to exit after SIGTERM.
+const STOP_WAIT: Duration = Duration::from_secs(10);
+
 /// The size of each member's data tmpfs in a netns run.
 const DISK_MB: u32 = 256;
 
@@ -62,7 +65,7 @@ impl Cluster {
             .map(|l| l.local_addr().map(|a| a.port()))
             .collect::<std::io::Result<Vec<_>>>()?;
         drop(listeners);
-        // (client address, quorum, election) of member i, and how member `from` reaches member `to`.
+        // Member i's own address, client port, quorum port and election port.
         let own = |i: usize| -> (IpAddr, u16, u16, u16) {
             match net {
                 Some(net) => (
@@ -79,7 +82,12 @@ impl Cluster {
                 ),
             }
         };
-        let mut members = Vec::new();
+        // Built first, so that a failure half-way unmounts what was mounted (Drop).
+        let mut cluster = Cluster {
+            members: Vec::new(),
+            binary: std::env::current_exe().context("cannot find this rzk binary")?,
+            plant: plant.map(str::to_owned),
+        };
         for i in 0..n {
             let dir = workdir.join(format!("s{}", i + 1));
             std::fs::create_dir_all(&dir)?;
@@ -127,7 +135,7 @@ impl Cluster {
                     data.display(),
                 ),
             )?;
-            members.push(Member {
+            cluster.members.push(Member {
                 dir,
                 client: SocketAddr::new(host, client_port),
                 ns: net.map(|net| net.ns(i)),
@@ -138,11 +146,6 @@ impl Cluster {
                 leads: false,
             });
         }
-        let mut cluster = Cluster {
-            members,
-            binary: std::env::current_exe().context("cannot find this rzk binary")?,
-            plant: plant.map(str::to_owned),
-        };
         for i in 0..n {
             cluster.start_member(i)?;
         }
@@ -277,15 +280,32 @@ impl Cluster {
         Ok(())
     }
 
-    /// Stops every member (SIGTERM, then waits).
-    pub fn stop_all(&mut self) {
-        for m in &mut self.members {
-            if let Some(mut child) = m.child.take() {
-                // SAFETY: kill(2) on the pid of a child this process started and has not reaped.
-                unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
-                let _ = child.wait();
+    /// Stops every member: SIGTERM, then up to [`STOP_WAIT`] for it to exit, then kill -9. Returns the
+    /// members that did not stop on SIGTERM in time (a violation: `rzk stop` and systemd rely on it).
+    pub fn stop_all(&mut self) -> Vec<String> {
+        let mut stuck = Vec::new();
+        for (i, m) in self.members.iter_mut().enumerate() {
+            let Some(mut child) = m.child.take() else {
+                continue;
+            };
+            // SAFETY: kill(2) on the pid of a child this process started and has not reaped.
+            unsafe { libc::kill(child.id() as libc::pid_t, libc::SIGTERM) };
+            let deadline = Instant::now() + STOP_WAIT;
+            while matches!(child.try_wait(), Ok(None)) {
+                if Instant::now() > deadline {
+                    stuck.push(format!(
+                        "stop: server {} did not exit within {} s of SIGTERM",
+                        i + 1,
+                        STOP_WAIT.as_secs()
+                    ));
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(20));
             }
         }
+        stuck
     }
 
     /// The committed history from every member's journals (every incarnation), when each txn was first

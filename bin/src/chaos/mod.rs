@@ -107,7 +107,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         },
         other => bail!("--net takes auto, netns or loopback, not {other:?}"),
     };
-    let families = nemesis::parse_families(&args.faults, netns)?;
+    let families = nemesis::parse_families(&args.faults, netns, args.servers > 1)?;
     let net = if netns && args.servers > 0 {
         Some(Net::create(args.servers)?)
     } else {
@@ -199,7 +199,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     clients.run_until(end).context("draining the clients")?;
     nemesis.check_crashes(&mut cluster, "the run")?;
     let client_count = clients.close_all();
-    cluster.stop_all();
+    let stuck = cluster.stop_all();
     let proxy_failure = proxy.as_ref().and_then(Proxy::failure);
     drop(proxy);
 
@@ -229,6 +229,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     let fault_count = nemesis.schedule.len();
     let mut violations = violations;
     violations.extend(nemesis.crashes.iter().map(|c| format!("crash: {c}")));
+    violations.extend(stuck);
     let facts = Facts {
         history: std::mem::take(&mut clients.history),
         committed_at: at.into_iter().map(|(z, t)| (z, to_ms(t))).collect(),

@@ -53,11 +53,16 @@ impl Family {
             Family::Partition | Family::Isolate | Family::Delay | Family::Disk
         )
     }
+
+    /// Acts on the links between servers (a standalone server has none).
+    fn needs_peers(self) -> bool {
+        matches!(self, Family::Partition | Family::Delay)
+    }
 }
 
-/// Parses `--faults`: `all`, `none`, or a comma-separated list of families. With `all` and no network of
-/// the run's own, the families that need one are left out.
-pub fn parse_families(spec: &str, netns: bool) -> Result<Vec<Family>> {
+/// Parses `--faults`: `all`, `none`, or a comma-separated list of families. With `all`, the families that
+/// need a network of the run's own (when there is none) or peer links (a standalone server) are left out.
+pub fn parse_families(spec: &str, netns: bool, peers: bool) -> Result<Vec<Family>> {
     if spec == "none" {
         return Ok(Vec::new());
     }
@@ -65,7 +70,7 @@ pub fn parse_families(spec: &str, netns: bool) -> Result<Vec<Family>> {
         return Ok(ALL
             .iter()
             .map(|(_, f)| *f)
-            .filter(|f| netns || !f.needs_netns())
+            .filter(|f| (netns || !f.needs_netns()) && (peers || !f.needs_peers()))
             .collect());
     }
     let mut out = Vec::new();
@@ -78,6 +83,9 @@ pub fn parse_families(spec: &str, netns: bool) -> Result<Vec<Family>> {
         };
         if f.needs_netns() && !netns {
             bail!("fault family {name} needs --net netns (network namespaces, as root)");
+        }
+        if f.needs_peers() && !peers {
+            bail!("fault family {name} needs more than one server");
         }
         out.push(*f);
     }
@@ -376,4 +384,26 @@ fn fill(path: &std::path::Path) {
     let chunk = vec![0u8; 1 << 20];
     while f.write_all(&chunk).is_ok() {}
     let _ = f.sync_all();
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn families_follow_what_the_run_can_do() {
+        assert_eq!(parse_families("all", true, true).unwrap().len(), 8);
+        let loopback = parse_families("all", false, true).unwrap();
+        assert!(!loopback.iter().any(|f| f.needs_netns()), "{loopback:?}");
+        let standalone = parse_families("all", true, false).unwrap();
+        assert!(standalone.contains(&Family::Disk) && !standalone.contains(&Family::Partition));
+        assert!(parse_families("none", true, true).unwrap().is_empty());
+        assert_eq!(
+            parse_families("kill, clock", false, false).unwrap(),
+            vec![Family::Kill, Family::Clock]
+        );
+        assert!(parse_families("partition", false, true).is_err());
+        assert!(parse_families("delay", true, false).is_err());
+        assert!(parse_families("flood", true, true).is_err());
+    }
 }
