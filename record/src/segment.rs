@@ -89,6 +89,8 @@ pub enum SegmentError {
     Corrupt { at: usize, why: String },
     #[error("entry body of {0} bytes is over the block limit")]
     EntryTooLong(usize),
+    #[error("a seal is written by SegmentWriter::seal, not pushed")]
+    SealPushed,
     #[error(transparent)]
     Block(#[from] BlockError),
 }
@@ -162,7 +164,9 @@ impl<W: Write> SegmentWriter<W> {
         if body.len() > crate::block::MAX_BLOCK_LEN / 2 {
             return Err(SegmentError::EntryTooLong(body.len()));
         }
-        debug_assert!(kind != EntryKind::Seal);
+        if kind == EntryKind::Seal {
+            return Err(SegmentError::SealPushed);
+        }
         self.pending.push(kind as u8);
         self.pending
             .extend_from_slice(&(body.len() as u32).to_le_bytes());
@@ -375,6 +379,11 @@ mod tests {
         assert!(matches!(
             Segment::read(&h),
             Err(SegmentError::HeaderChecksum)
+        ));
+        let mut w = SegmentWriter::new(Vec::new(), &header()).unwrap();
+        assert!(matches!(
+            w.push(EntryKind::Seal, &[]),
+            Err(SegmentError::SealPushed)
         ));
         // Anything after the seal.
         let mut after = bytes.clone();
