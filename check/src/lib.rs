@@ -8,6 +8,7 @@ mod ephemerals;
 mod expiry;
 mod facts;
 pub mod history;
+mod journal;
 mod jsonl;
 pub mod linearizable;
 pub mod liveness;
@@ -19,6 +20,7 @@ mod trees;
 mod watches;
 
 pub use facts::{Facts, FaultSpan, ServerEnd, Touched};
+pub use journal::Journals;
 pub use jsonl::{read_history, write_history, HistoryError, FORMAT as HISTORY_FORMAT};
 pub use linearizable::check_register;
 pub use replay::Replay;

@@ -348,7 +348,7 @@ impl Ensemble {
     /// The committed history, from every member's test journals (every incarnation's): each txn any member
     /// knew committed, by zxid. Two members that committed different txns at one zxid is an error.
     pub fn committed_from_journals(&self) -> Result<BTreeMap<i64, rzk_core::txn::LoggedTxn>> {
-        let mut committed: BTreeMap<i64, rzk_core::txn::LoggedTxn> = BTreeMap::new();
+        let mut journals = rzk_check::Journals::default();
         for member in &self.members {
             for entry in std::fs::read_dir(&member.dir)? {
                 let path = entry?.path();
@@ -356,31 +356,16 @@ impl Ensemble {
                 if !(name.starts_with("journal-") && name.ends_with(".jsonl")) {
                     continue;
                 }
-                for (i, line) in std::fs::read_to_string(&path)?.lines().enumerate() {
-                    let value: serde_json::Value = serde_json::from_str(line)
-                        .with_context(|| format!("{}:{}", path.display(), i + 1))?;
-                    if value["t"] != "commit" {
-                        continue;
-                    }
-                    let txn: rzk_core::txn::LoggedTxn =
-                        serde_json::from_value(value["txn"].clone())
-                            .with_context(|| format!("{}:{}", path.display(), i + 1))?;
-                    let zxid = txn.header.zxid;
-                    match committed.get(&zxid) {
-                        Some(seen) if *seen != txn => bail!(
-                            "server {} committed another txn at 0x{zxid:x} ({})",
-                            member.id,
-                            path.display()
-                        ),
-                        Some(_) => {}
-                        None => {
-                            committed.insert(zxid, txn);
-                        }
-                    }
-                }
+                let text = std::fs::read_to_string(&path)?;
+                journals
+                    .add(member.id as usize - 1, &text)
+                    .with_context(|| path.display().to_string())?;
             }
         }
-        Ok(committed)
+        if let Some(first) = journals.disagreements.first() {
+            bail!("{first}");
+        }
+        Ok(journals.committed)
     }
 
     /// The names of the files in a member's `dataDir/rzk` (txn logs, snapshots, epoch files).

@@ -3,7 +3,6 @@
 //! file (`RZK_TEST_FAULTS`) and test journal (`RZK_TEST_JOURNAL`, one file per incarnation), started,
 //! stopped and read back after the run.
 
-use std::collections::BTreeMap;
 use std::io::{Read, Seek, SeekFrom};
 use std::net::{IpAddr, SocketAddr, TcpListener};
 use std::os::unix::process::CommandExt;
@@ -12,8 +11,6 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
-use rzk_core::txn::LoggedTxn;
-use rzk_core::Zxid;
 
 use super::netns::Net;
 
@@ -308,58 +305,24 @@ impl Cluster {
         stuck
     }
 
-    /// The committed history from every member's journals (every incarnation), when each txn was first
-    /// journaled, and the established-leader changes; two members committing different txns at one zxid is
-    /// a violation.
-    #[allow(clippy::type_complexity)]
-    pub fn journals(
-        &self,
-    ) -> Result<(
-        BTreeMap<Zxid, LoggedTxn>,
-        BTreeMap<Zxid, u64>,
-        Vec<(u64, usize, bool)>,
-        Vec<String>,
-    )> {
-        let (mut committed, mut at, mut leading, mut violations) =
-            (BTreeMap::new(), BTreeMap::new(), Vec::new(), Vec::new());
+    /// Every member's journals (every incarnation) merged: the committed history, when each txn was first
+    /// journaled, the leadership changes (servers numbered from 0, as the checkers number them) and any
+    /// disagreement between members.
+    pub fn journals(&self) -> Result<rzk_check::Journals> {
+        let mut journals = rzk_check::Journals::default();
         for (i, m) in self.members.iter().enumerate() {
             for start in 1..=m.starts {
                 let path = m.dir.join(format!("journal-{start}.jsonl"));
                 let Ok(text) = std::fs::read_to_string(&path) else {
                     continue;
                 };
-                for (n, line) in text.lines().enumerate() {
-                    let v: serde_json::Value = serde_json::from_str(line)
-                        .with_context(|| format!("{}:{}", path.display(), n + 1))?;
-                    let when = v["at"].as_u64().unwrap_or(0);
-                    match v["t"].as_str() {
-                        Some("commit") => {
-                            let txn: LoggedTxn = serde_json::from_value(v["txn"].clone())
-                                .with_context(|| format!("{}:{}", path.display(), n + 1))?;
-                            let z = txn.header.zxid;
-                            match committed.get(&z) {
-                                Some(seen) if *seen != txn => violations.push(format!(
-                                    "agreement: server {} committed another txn at zxid 0x{z:x}",
-                                    i + 1
-                                )),
-                                Some(_) => {
-                                    let first: &mut u64 = at.entry(z).or_insert(when);
-                                    *first = (*first).min(when);
-                                }
-                                None => {
-                                    committed.insert(z, txn);
-                                    at.insert(z, when);
-                                }
-                            }
-                        }
-                        Some("leading") => leading.push((when, i, !v["epoch"].is_null())),
-                        _ => {}
-                    }
-                }
+                journals
+                    .add(i, &text)
+                    .with_context(|| path.display().to_string())?;
             }
         }
-        leading.sort();
-        Ok((committed, at, leading, violations))
+        journals.leading.sort();
+        Ok(journals)
     }
 
     /// What an operator's zkCleanup.sh cron job does, on every member while it runs: keeps the newest three

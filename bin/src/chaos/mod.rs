@@ -203,7 +203,12 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     let proxy_failure = proxy.as_ref().and_then(Proxy::failure);
     drop(proxy);
 
-    let (committed, at, leading, violations) = cluster.journals()?;
+    let rzk_check::Journals {
+        committed,
+        committed_at: at,
+        leading,
+        disagreements: violations,
+    } = cluster.journals()?;
     let to_ms = |micros: u64| micros.saturating_sub(t0) / 1000;
     // Leadership as the journals saw it, and a killed leader's end (its journal cannot say so).
     let mut changes: Vec<(u64, usize, bool)> = leading
