@@ -57,6 +57,11 @@ pub struct SimArgs {
     /// `rzk check FILE`.
     #[arg(long, requires = "seed")]
     pub history: Option<std::path::PathBuf>,
+    /// Record every node with the flight recorder, a new segment (and checkpoint) every N inputs; the live
+    /// node continues from each checkpoint decoded, and every segment is replayed at the end and checked
+    /// step by step (a difference is a violation). The trace hash must equal the run's without it.
+    #[arg(long, value_name = "N")]
+    pub record: Option<u64>,
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<()> {
@@ -78,6 +83,7 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
         trace: args.trace,
         plant,
         max_clients: args.clients,
+        record: args.record,
     };
     if let Some(seed) = args.seed {
         let started = Instant::now();
@@ -169,6 +175,11 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
     let ops: usize = all.iter().map(|r| r.ops).sum();
     let violations: usize = all.iter().map(|r| r.violations.len()).sum();
     println!("seeds:              {}", all.len());
+    if opts.record.is_some() {
+        let segments: u64 = all.iter().map(|r| r.replayed.0).sum();
+        let inputs: u64 = all.iter().map(|r| r.replayed.1).sum();
+        println!("replayed:           {segments} recorded segments, {inputs} inputs");
+    }
     println!("simulated time:     {:.0} s", sim_ms as f64 / 1000.0);
     println!("operations checked: {ops}");
     println!(
@@ -217,6 +228,12 @@ fn print_report(r: &RunReport, wall: f64) {
         r.fsyncs
     );
     println!("  trace hash {:016x}", r.trace_hash);
+    if r.replayed.0 > 0 {
+        println!(
+            "  replayed {} recorded segments, {} inputs",
+            r.replayed.0, r.replayed.1
+        );
+    }
     if r.violations.is_empty() {
         println!("  all checks passed");
     }

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 /// A classic mistake.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum PlantedBug {
     /// Answer a write before the log reports it durable.
     AckBeforeFsync,
@@ -85,7 +85,7 @@ impl PlantedBug {
 }
 
 /// The bugs switched on in one node.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct Planted(BTreeSet<PlantedBug>);
 
 impl Planted {

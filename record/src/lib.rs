@@ -1,14 +1,23 @@
-//! rzk-record: the files of the flight recorder (issue 18). A recording is a directory of segments; each
-//! segment is a header and a sequence of checksummed, snappy-compressed blocks of entries (a checkpoint of
-//! the node's state, then the inputs fed to it, gaps where the recorder could not keep up, and a seal).
+//! rzk-record: the flight recorder (issue 18). A recording is a directory of segments; each segment is a
+//! header and a sequence of checksummed, snappy-compressed blocks of entries: a checkpoint of the node's
+//! state (its serde part, then its tree in snapshot format), then every input fed to the node with its
+//! times and the digest of the outputs it produced, gaps where the recorder could not keep up, and a seal.
 //!
-//! This crate knows the container, not the node: entry bodies are bytes that the recorder and `rzk replay`
-//! encode and decode. No threads, no clocks: [`segment`] writes to any `Write` and reads from a byte slice,
-//! [`dir`] names files and plans the retention of a directory.
+//! [`recorder`] is the event loop's side (never waits), [`assemble`] turns its items into segments,
+//! [`replay`] rebuilds a node from a segment and checks every step's outputs against the recording.
 
+pub mod assemble;
 pub mod block;
+pub mod checkpoint;
+pub mod digest;
 pub mod dir;
+pub mod entry;
+pub mod recorder;
+pub mod replay;
 pub mod segment;
 
+pub use assemble::MemorySink;
 pub use block::{BlockError, MAX_BLOCK_LEN};
+pub use recorder::{Item, Recorder, Sink};
+pub use replay::{Divergence, Replay, ReplayError};
 pub use segment::{Entry, EntryKind, ReadEnd, Segment, SegmentError, SegmentHeader, SegmentWriter};

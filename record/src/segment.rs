@@ -1,4 +1,5 @@
-//! A segment: a header, then blocks of entries; the first entry a checkpoint of the node, then the inputs
+//! A segment: a header, then blocks of entries; first a checkpoint of the node (its state, then its tree in
+//! pieces), then the inputs
 //! from there, and, once the segment is complete, a seal. A reader stops at a torn tail (a write that did
 //! not finish: the entries before it are good) and refuses a damaged block with its offset, so a replay
 //! never runs on altered inputs.
@@ -44,6 +45,9 @@ pub enum EntryKind {
     Gap = 3,
     /// The end of a complete segment: its body is the number of entries before it.
     Seal = 4,
+    /// A piece of the checkpoint's tree, in snapshot format (the pieces, in order, make one snapshot; a
+    /// large tree does not fit one block).
+    Tree = 5,
 }
 
 impl EntryKind {
@@ -53,6 +57,7 @@ impl EntryKind {
             2 => EntryKind::Input,
             3 => EntryKind::Gap,
             4 => EntryKind::Seal,
+            5 => EntryKind::Tree,
             _ => return None,
         })
     }

@@ -6,6 +6,8 @@ use std::collections::VecDeque;
 use rzk_core::node::{Input, NodeConfig, Output, Recovered};
 use rzk_core::{Node, ServerMode};
 
+use rzk_record::{checkpoint, MemorySink, Recorder, Sink};
+
 use crate::clock::NodeClock;
 use crate::disk::SimDisk;
 use crate::event::Event;
@@ -22,6 +24,11 @@ pub struct Host {
     pub deferred: VecDeque<Event>,
     /// The global time of the scheduled tick, to ignore stale ones.
     pub tick_at: Option<u64>,
+    /// With `--record`: a new segment (and a checkpoint round trip of the live node) every this many inputs.
+    pub record_every: Option<u64>,
+    recorder: Option<Recorder<MemorySink>>,
+    /// The segments of earlier incarnations, and of this one once it ends.
+    pub recordings: Vec<Vec<u8>>,
 }
 
 impl Host {
@@ -34,6 +41,9 @@ impl Host {
             paused_until: 0,
             deferred: VecDeque::new(),
             tick_at: None,
+            record_every: None,
+            recorder: None,
+            recordings: Vec::new(),
         }
     }
 
@@ -51,6 +61,7 @@ impl Host {
         let recovered: Recovered = self.disk.recover()?;
         let survivors = recovered.txns.clone();
         let local = self.clock.local(now);
+        let server_id = config.server_id;
         let mut node = Node::new(config, recovered, local, seed ^ self.incarnation);
         let mut result = Ok(survivors);
         if !plant.is_empty() {
@@ -61,7 +72,19 @@ impl Host {
         }
         self.node = Some(node);
         self.tick_at = None;
+        self.end_recording();
+        if let Some(every) = self.record_every {
+            let sink = MemorySink::new(every);
+            self.recorder = Some(Recorder::new(sink, server_id, self.incarnation, seed));
+        }
         result
+    }
+
+    /// Seals the current incarnation's recording into `recordings`.
+    pub fn end_recording(&mut self) {
+        if let Some(r) = self.recorder.take() {
+            self.recordings.extend(r.into_sink().finish());
+        }
     }
 
     /// Steps the node (if running) with one input at global time `now`, appending its outputs to `out`;
@@ -74,7 +97,22 @@ impl Host {
         // The node's own log lines (shown with `--trace`) say which server wrote them.
         let span = tracing::info_span!("node", n);
         let _entered = span.enter();
+        let Some(rec) = self.recorder.as_mut() else {
+            node.step(local, input, out);
+            return true;
+        };
+        // Every segment starts with a checkpoint; the live node continues from that checkpoint decoded,
+        // so a field a checkpoint misses changes the run (its trace hash) and not only a replay.
+        if rec.sink().want_segment() {
+            match round_trip(node) {
+                Ok(restored) => *node = restored,
+                Err(e) => tracing::error!("checkpoint round trip failed: {e}"),
+            }
+        }
+        let pending = rec.before(node, &input);
+        let from = out.len();
         node.step(local, input, out);
+        rec.after(pending, local, now * 1000, &out[from..]);
         true
     }
 
@@ -96,9 +134,17 @@ impl Host {
     /// The process dies: the node and everything pending go; the disk keeps what it must (see
     /// [`SimDisk::crash`]).
     pub fn crash(&mut self) {
+        self.end_recording();
         self.node = None;
         self.tick_at = None;
         self.paused_until = 0;
         self.deferred.clear();
     }
+}
+
+/// The node as a checkpoint of it restores.
+fn round_trip(node: &Node) -> Result<Node, rzk_record::checkpoint::CheckpointError> {
+    let (head, tree) = checkpoint::take(node, 0)?;
+    let tree = checkpoint::encode_tree(&tree)?;
+    checkpoint::restore(&head, &tree, false)
 }

@@ -18,6 +18,7 @@ pub mod invariants;
 pub mod net;
 pub mod partition;
 pub mod queue;
+mod replay_check;
 pub mod rng;
 pub mod sim_dir;
 pub mod trace;
@@ -44,6 +45,9 @@ pub struct SimOptions {
     pub plant: Vec<rzk_core::planted::PlantedBug>,
     /// At most this many clients (default: drawn from the seed, 2 to 6).
     pub max_clients: Option<usize>,
+    /// Record every node with the flight recorder, a segment every this many inputs; the live node
+    /// continues from each checkpoint decoded, and every segment is replayed and checked at the end.
+    pub record: Option<u64>,
 }
 
 impl Default for SimOptions {
@@ -55,6 +59,7 @@ impl Default for SimOptions {
             trace: false,
             plant: Vec::new(),
             max_clients: None,
+            record: None,
         }
     }
 }
@@ -76,6 +81,8 @@ pub struct RunReport {
     pub fsyncs: u64,
     pub trace_hash: u64,
     pub violations: Vec<String>,
+    /// With `record`: the segments replayed and the inputs they held.
+    pub replayed: (u64, u64),
 }
 
 impl RunReport {
@@ -96,6 +103,9 @@ impl RunReport {
         }
         for bug in &opts.plant {
             cmd.push_str(&format!(" --plant {}", bug.name()));
+        }
+        if let Some(every) = opts.record {
+            cmd.push_str(&format!(" --record {every}"));
         }
         cmd.push_str(" --trace");
         cmd
@@ -202,6 +212,7 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
         workload,
         config,
         plant: opts.plant.clone(),
+        record: opts.record,
     };
     let world_seed = rng.next_u64();
     let mut world = World::new(world_seed, params, Trace::new(opts.trace));
@@ -221,7 +232,7 @@ pub fn run(seed: u64, opts: &SimOptions) -> RunReport {
 
 /// [`run`], also returning the facts the checkers read (what `rzk sim --history` writes).
 pub fn run_with_facts(seed: u64, opts: &SimOptions) -> (RunReport, rzk_check::Facts) {
-    let world = run_world(seed, opts);
+    let mut world = run_world(seed, opts);
     let end = world.now;
     let nodes = world.node_count();
     let observers = world
@@ -234,7 +245,13 @@ pub fn run_with_facts(seed: u64, opts: &SimOptions) -> (RunReport, rzk_check::Fa
     let clients = world.clients.len();
     let faults = world.params.plan.describe();
     let facts = check::facts(&world);
-    let violations = rzk_check::check_all(&facts);
+    let mut violations = rzk_check::check_all(&facts);
+    let mut replayed = (0, 0);
+    if opts.record.is_some() {
+        let (segments, inputs, failures) = world.replay_recordings();
+        replayed = (segments, inputs);
+        violations.extend(failures);
+    }
     let ops = world.history.ops.len();
     let ops_ok = world
         .history
@@ -256,6 +273,7 @@ pub fn run_with_facts(seed: u64, opts: &SimOptions) -> (RunReport, rzk_check::Fa
         fsyncs: world.fsyncs(),
         trace_hash: world.trace.hash(),
         violations,
+        replayed,
     };
     (report, facts)
 }

@@ -35,6 +35,8 @@ pub struct WorldParams {
     pub workload: Workload,
     pub config: ServerConfig,
     pub plant: Vec<rzk_core::planted::PlantedBug>,
+    /// Record every node (a segment every this many inputs) and round-trip it through each checkpoint.
+    pub record: Option<u64>,
 }
 
 pub use rzk_check::{FaultSpan, Touched};
@@ -96,7 +98,9 @@ impl World {
             let offset = rng.range(0, 2 * skew as u64) as i64 - skew;
             let ppm = rng.range(0, 2 * drift as u64) as i64 - drift;
             // Clocks start around a realistic epoch so that wall-clock-derived values look normal.
-            hosts.push(Host::new(NodeClock::new(1_700_000_000_000 + offset, ppm)));
+            let mut host = Host::new(NodeClock::new(1_700_000_000_000 + offset, ppm));
+            host.record_every = params.record;
+            hosts.push(host);
         }
         let clients = (0..params.clients)
             .map(|i| SimClient::new(i, rng.fork(100 + i as u64), params.workload.clone()))

@@ -17,7 +17,7 @@ pub const LATENCY_BUCKETS_MS: [u64; 12] = [0, 1, 2, 5, 10, 20, 50, 100, 250, 500
 
 /// Request latencies counted per bucket of [`LATENCY_BUCKETS_MS`] (cumulative counts are computed when
 /// rendering), with their sum and count.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default, PartialEq, Eq)]
 pub struct LatencyHistogram {
     /// One count per bound of [`LATENCY_BUCKETS_MS`], then one for latencies above the last bound.
     pub counts: [u64; LATENCY_BUCKETS_MS.len() + 1],

@@ -26,21 +26,21 @@ pub const DEFAULT_POLL_SPIN_MICROS: u32 = 50;
 pub const MAX_POLL_SPIN_MICROS: u32 = 10_000;
 
 /// Which four-letter words may be run (`4lw.commands.whitelist`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum FourLetterWhitelist {
     All,
     Only(Vec<FourLetterWord>),
 }
 
 /// A voting participant or an observer.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PeerType {
     Participant,
     Observer,
 }
 
 /// One `server.N=host:quorumPort:electionPort[:participant|:observer][;[clientAddress:]clientPort]` line.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ServerSpec {
     pub id: u64,
     pub host: String,
@@ -52,7 +52,7 @@ pub struct ServerSpec {
 }
 
 /// A parsed zoo.cfg with ZooKeeper's defaults filled in.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     pub tick_time: u32,
     pub init_limit: u32,

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 
 /// How a key or trust store file is encoded (`ssl.keyStore.type`, `ssl.trustStore.type`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StoreType {
     Pem,
     Pkcs12,
@@ -28,7 +28,7 @@ impl StoreType {
 }
 
 /// One store: where it is, its password, its type (None: from the file name, then the contents).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
     pub location: PathBuf,
     pub password: Option<String>,
@@ -39,7 +39,7 @@ pub struct StoreConfig {
 }
 
 /// `ssl.clientAuth`: whether clients must present a certificate.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClientAuth {
     /// A certificate is required (ZooKeeper's default).
     Need,
@@ -61,7 +61,7 @@ impl ClientAuth {
 }
 
 /// The `ssl.*` (or `ssl.quorum.*`) settings of one listener.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct TlsSettings {
     pub key_store: Option<StoreConfig>,
     pub trust_store: Option<StoreConfig>,

@@ -23,7 +23,7 @@ pub const RESEND_MIN_MS: u64 = 200;
 pub const RESEND_MAX_MS: u64 = 3_200;
 
 /// The outcome of an election for this server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
     pub leader: ServerId,
     /// The election round it was decided in (the logical clock).
@@ -32,7 +32,7 @@ pub struct Decision {
 }
 
 /// One server's side of a leader election.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct Election {
     me: ServerId,
     quorum: Quorum,

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 
 use crate::ids::ServerId;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Quorum {
     voters: BTreeSet<ServerId>,
 }

@@ -318,7 +318,7 @@ impl Node {
         if let Some(c) = self.conns.get_mut(&conn) {
             c.stats.sent += 1;
             c.stats.latency.record(latency);
-            c.stats.last_op = op.name();
+            c.stats.last_op = Some(op);
             c.stats.last_cxid = xid as i64;
             c.stats.last_zxid = zxid;
             c.stats.last_response = now;

@@ -14,7 +14,7 @@ use crate::proto::{ErrorCode, OpCode};
 use crate::Zxid;
 
 /// Where the connection is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnState {
     /// Nothing received yet: the first frame is a ConnectRequest (or the first 4 bytes a four-letter word).
     AwaitingConnect,
@@ -32,7 +32,7 @@ pub enum ConnState {
 }
 
 /// One request waiting for its turn to be answered.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub struct Slot {
     pub xid: i32,
     pub op: OpCode,
@@ -40,7 +40,7 @@ pub struct Slot {
     pub state: SlotState,
 }
 
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub enum SlotState {
     /// A read (or ping, setWatches...) answered from the tree when it reaches the head of the queue.
     Deferred(Request),
@@ -73,6 +73,7 @@ pub enum SlotState {
     },
 }
 
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct Connection {
     pub addr: ClientAddr,
     pub frames: FrameDecoder,

@@ -1,6 +1,7 @@
 //! [`Node`]: one rzk server as a pure state machine. Inputs go in through [`Node::step`]; what must happen
 //! comes out as [`Output`]s; [`Node::next_deadline`] says when to call back with [`Input::Tick`].
 
+mod checkpoint;
 mod commit;
 mod connection;
 mod dispatch;
@@ -23,6 +24,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
 use bytes::Bytes;
+use serde::{Deserialize, Serialize};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
@@ -37,6 +39,7 @@ use crate::Zxid;
 use connection::Connection;
 use overlay::Overlay;
 use persist::Persistence;
+pub use checkpoint::NodeState;
 pub use persist::{PersistId, PersistOp};
 use sessionless::HandshakeDeadlines;
 use stats::ServerStats;
@@ -47,8 +50,8 @@ pub use ensemble::ServerMode;
 /// The remote address of a client connection (for ip ACLs, `cons` and maxClientCnxns).
 pub type ClientAddr = SocketAddr;
 
-/// Something that happened, fed to [`Node::step`].
-#[derive(Debug, Clone)]
+/// Something that happened, fed to [`Node::step`]. Serde for the flight recorder.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub enum Input {
     /// Time passed; sent when `now >= next_deadline()` (sending it early is harmless).
     Tick,
@@ -110,7 +113,7 @@ pub enum Output {
 }
 
 /// What the node needs to know about where it runs, beyond zoo.cfg.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct NodeConfig {
     pub server: ServerConfig,
     /// myid (0 in standalone mode).
@@ -138,9 +141,14 @@ pub struct Recovered {
 /// txn against the tree plus the not-yet-applied changes ([`overlay`]); the txn leaves as
 /// [`Output::AppendLog`]; once [`Input::LogSynced`] covers it, [`commit`] applies it, fires watches and
 /// releases replies in each connection's request order ([`connection`]). Reads are answered by [`reads`].
+///
+/// Everything but the tree is serde, for the flight recorder's checkpoints (see `checkpoint`): the tree
+/// travels as a snapshot beside it.
+#[derive(Serialize, Deserialize)]
 pub struct Node {
     config: NodeConfig,
     /// The replicated state.
+    #[serde(skip)]
     tree: DataTree,
     sessions: SessionTracker,
     watches: WatchManager,
@@ -175,8 +183,10 @@ pub struct Node {
     /// Classic mistakes switched on for simulator tests (never without the `planted-bugs` feature).
     planted: Planted,
     /// Seeded randomness for every random choice (election jitter, snapshot spacing).
+    #[serde(with = "checkpoint::rng")]
     rng: ChaCha8Rng,
     /// Who votes and who observes (`None` for a standalone server), computed once from zoo.cfg.
+    #[serde(skip)]
     membership: Option<std::sync::Arc<ensemble::Membership>>,
     /// The ensemble role (standalone without `server.N` lines).
     role: ensemble::Role,
@@ -208,6 +218,7 @@ pub struct Node {
 }
 
 /// A txn waiting for durability, and who to answer when it applies.
+#[derive(Serialize, Deserialize)]
 struct InFlight {
     txn: LoggedTxn,
     origin: Option<ConnId>,

@@ -8,7 +8,7 @@ use crate::tree::DataTree;
 use crate::Zxid;
 
 /// What prep needs to know about a node.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct NodeView {
     pub version: i32,
     /// The stored cversion (see [`crate::tree::PersistedStat`]).
@@ -23,7 +23,7 @@ pub struct NodeView {
 }
 
 /// Pending changes by path: `None` means the node is being deleted.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub struct Overlay {
     records: BTreeMap<String, (Zxid, Option<NodeView>)>,
     by_zxid: VecDeque<(Zxid, Vec<String>)>,

@@ -28,7 +28,7 @@ use crate::tree::DataTree;
 use crate::txn::LoggedTxn;
 
 /// A persistence op's place in the order the node emitted them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct PersistId(pub u64);
 
 /// Something the node needs on disk.
@@ -46,7 +46,7 @@ pub enum PersistOp {
 }
 
 /// What the node remembers of an op it emitted, until it is reported durable.
-#[derive(Debug, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
 enum Emitted {
     Append { last: Zxid },
     Epochs,
@@ -55,14 +55,14 @@ enum Emitted {
 }
 
 /// A message waiting for an op to be durable (or behind one that waits).
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 struct Held {
     after: Option<PersistId>,
     msg: PeerMsg,
 }
 
 /// The node's side of the contract: ids, what is not yet durable, and the messages that wait for it.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(super) struct Persistence {
     next: u64,
     /// Emitted and not yet reported durable, in order.

@@ -16,7 +16,7 @@ use crate::session::{password_for, SessionTracker};
 const MIN_GRACE_MS: u64 = 2000;
 
 /// The read-only half of a node's state.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub(super) struct ReadOnlyMode {
     /// When the server started looking for a leader (None while it follows or leads).
     looking_since: Option<u64>,

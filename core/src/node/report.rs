@@ -109,7 +109,7 @@ impl Node {
                 received: c.stats.received,
                 sent: c.stats.sent,
                 session_id: c.session_id().unwrap_or(0),
-                last_op: c.stats.last_op.to_owned(),
+                last_op: c.stats.last_op.map_or("NA", |op| op.name()).to_owned(),
                 last_cxid: c.stats.last_cxid,
                 last_zxid: c.stats.last_zxid,
                 timeout: c.timeout(),

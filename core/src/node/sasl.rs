@@ -16,7 +16,7 @@ use crate::proto::{ErrorCode, OpCode, Record};
 use crate::sasl::{DigestMd5Server, SaslError, SaslStep, NONCE_LEN};
 
 /// A connection's SASL exchange.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub enum SaslState {
     /// In progress (or complete: a further packet is refused, as the JDK's server is then "at illegal
     /// state").

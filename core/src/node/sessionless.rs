@@ -12,7 +12,7 @@ use super::{ConnId, Node, Output};
 /// Handshake deadlines in the order connections opened. Every connection gets the same timeout and time only
 /// moves forward, so the queue is sorted by deadline; entries of connections that completed their handshake
 /// or closed are dropped when they reach the front.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub struct HandshakeDeadlines {
     queue: VecDeque<(u64, ConnId)>,
 }

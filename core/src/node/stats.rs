@@ -1,7 +1,7 @@
 //! Server and connection counters for the four-letter words.
 
 /// Request latency and packet counters (ZooKeeper's ServerStats).
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct ServerStats {
     pub received: u64,
     pub sent: u64,
@@ -13,7 +13,7 @@ pub struct ServerStats {
 }
 
 /// Sizes of replies in bytes; -1 before the first.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct ResponseSize {
     pub last: i64,
     pub min: i64,
@@ -43,7 +43,7 @@ impl ResponseSize {
 }
 
 /// min/avg/max latency in ms over answered requests.
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct Latency {
     pub count: u64,
     pub total: u64,
@@ -76,12 +76,13 @@ impl Latency {
 }
 
 /// Per-connection counters (`cons`).
-#[derive(Debug, Clone, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Default)]
 pub struct ConnStats {
     pub established: u64,
     pub received: u64,
     pub sent: u64,
-    pub last_op: &'static str,
+    /// The last request's op (`cons` prints its short name, "NA" before any).
+    pub last_op: Option<crate::proto::opcode::OpCode>,
     pub last_cxid: i64,
     pub last_zxid: i64,
     pub last_response: u64,
@@ -92,7 +93,6 @@ impl ConnStats {
     pub fn new(now: u64) -> ConnStats {
         ConnStats {
             established: now,
-            last_op: "NA",
             last_cxid: -1,
             last_zxid: -1,
             ..ConnStats::default()

@@ -13,6 +13,7 @@ pub enum FrameError {
 
 /// Accumulates bytes from a connection and splits them into frames, never buffering more than one
 /// oversized-length check ahead: a length above `max` is rejected before its body arrives.
+#[derive(serde::Serialize, serde::Deserialize)]
 pub struct FrameDecoder {
     buf: BytesMut,
     max: usize,

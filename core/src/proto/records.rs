@@ -257,7 +257,7 @@ jute_record!(SetWatches {
 });
 
 /// setWatches2 adds persistent and persistent-recursive watches.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetWatches2 {
     pub relative_zxid: i64,
     pub data_watches: Vec<String>,
@@ -299,7 +299,7 @@ jute_record!(MultiHeader {
     err: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct AuthPacket {
     pub auth_type: i32,
     pub scheme: String,
@@ -325,7 +325,7 @@ jute_record!(ReplyHeader {
     err: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetDataRequest {
     pub path: String,
     pub watch: bool,
@@ -336,7 +336,7 @@ jute_record!(GetDataRequest {
     watch: bool,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetDataRequest {
     pub path: String,
     pub data: Data,
@@ -349,7 +349,7 @@ jute_record!(SetDataRequest {
     version: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct ReconfigRequest {
     pub joining_servers: String,
     pub leaving_servers: String,
@@ -371,7 +371,7 @@ pub struct SetDataResponse {
 
 jute_record!(SetDataResponse { stat: record(Stat) });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetSaslRequest {
     pub token: Bytes,
 }
@@ -388,7 +388,7 @@ jute_record!(SetSaslResponse {
     token: nullable_buffer
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateRequest {
     pub path: String,
     pub data: Data,
@@ -403,7 +403,7 @@ jute_record!(CreateRequest {
     flags: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateTtlRequest {
     pub path: String,
     pub data: Data,
@@ -420,7 +420,7 @@ jute_record!(CreateTtlRequest {
     ttl: long,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct DeleteRequest {
     pub path: String,
     pub version: i32,
@@ -431,7 +431,7 @@ jute_record!(DeleteRequest {
     version: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetChildrenRequest {
     pub path: String,
     pub watch: bool,
@@ -442,14 +442,14 @@ jute_record!(GetChildrenRequest {
     watch: bool,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetAllChildrenNumberRequest {
     pub path: String,
 }
 
 jute_record!(GetAllChildrenNumberRequest { path: string });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckVersionRequest {
     pub path: String,
     pub version: i32,
@@ -460,7 +460,7 @@ jute_record!(CheckVersionRequest {
     version: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct SyncRequest {
     pub path: String,
 }
@@ -474,14 +474,14 @@ pub struct SyncResponse {
 
 jute_record!(SyncResponse { path: string });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetAclRequest {
     pub path: String,
 }
 
 jute_record!(GetAclRequest { path: string });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetAclRequest {
     pub path: String,
     pub acl: Vec<Acl>,
@@ -501,7 +501,7 @@ pub struct SetAclResponse {
 
 jute_record!(SetAclResponse { stat: record(Stat) });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct AddWatchRequest {
     pub path: String,
     /// 0 = persistent, 1 = persistent recursive.
@@ -513,7 +513,7 @@ jute_record!(AddWatchRequest {
     mode: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct WatcherEvent {
     pub event_type: i32,
     pub state: i32,
@@ -551,7 +551,7 @@ jute_record!(Create2Response {
     stat: record(Stat),
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct ExistsRequest {
     pub path: String,
     pub watch: bool,
@@ -618,7 +618,7 @@ jute_record!(GetAclResponse {
     stat: record(Stat),
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct CheckWatchesRequest {
     pub path: String,
     /// 1 = children, 2 = data, 3 = any.
@@ -630,7 +630,7 @@ jute_record!(CheckWatchesRequest {
     watch_type: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct RemoveWatchesRequest {
     pub path: String,
     /// 1 = children, 2 = data, 3 = any.
@@ -642,7 +642,7 @@ jute_record!(RemoveWatchesRequest {
     watch_type: int,
 });
 
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct GetEphemeralsRequest {
     pub prefix_path: String,
 }

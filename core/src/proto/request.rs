@@ -6,7 +6,7 @@ use super::records::*;
 use super::{DecodeError, OpCode, Reader, Record};
 
 /// One decoded client request.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct Request {
     pub xid: i32,
     pub op: OpCode,
@@ -15,7 +15,7 @@ pub struct Request {
 
 /// The body of a request, by opcode. Opcodes that share a record share a variant; `Request::op` tells them
 /// apart (create/create2/createContainer, getChildren/getChildren2, setWatches/setWatches2, multi/multiRead).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum RequestBody {
     Ping,
     CloseSession,
@@ -52,7 +52,7 @@ pub enum RequestBody {
 
 /// One op inside a multi (writes) or multiRead (reads) request. ZooKeeper ignores the `watch` flag of the
 /// read ops (it rebuilds them from the path alone), so a multiRead never sets watches.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub enum MultiOp {
     /// create, create2 or createContainer, with the code the client sent. ZooKeeper itself types a multi
     /// create by its flags instead (see [`MultiOp::zk_create_op`]).

@@ -93,7 +93,7 @@ const MAXBUF: usize = 8;
 const CHARSET: usize = 9;
 const AUTHZID: usize = 11;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 enum State {
     /// Waiting for the client's initial (empty) token.
     Initial,
@@ -106,7 +106,7 @@ enum State {
 }
 
 /// One connection's DIGEST-MD5 exchange (server side). See the module documentation.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct DigestMd5Server {
     /// `protocol/server-name`.
     digest_uri: String,

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 struct Tracked {
     timeout: u64,
     expires_at: u64,
@@ -11,7 +11,7 @@ struct Tracked {
 }
 
 /// Live sessions on this server and when each expires unless touched.
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct SessionTracker {
     tick: u64,
     sessions: BTreeMap<i64, Tracked>,

@@ -38,7 +38,7 @@ impl WatcherType {
 
 /// All watches of this server: the data table (data, exist, persistent and recursive watches) and the child
 /// table (child and persistent watches), like ZooKeeper's DataTree.dataWatches/childWatches.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub struct WatchManager {
     pub data: WatchTable,
     pub child: WatchTable,

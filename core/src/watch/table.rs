@@ -7,7 +7,7 @@ use crate::ids::ConnId;
 use crate::proto::records::WatcherEvent;
 
 /// How a watch behaves when it fires.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum WatchMode {
     /// Fires once, then is gone.
     Standard,
@@ -18,7 +18,7 @@ pub enum WatchMode {
 }
 
 /// path -> (connection -> mode), with the reverse index for connection cleanup.
-#[derive(Debug, Default)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Default)]
 pub struct WatchTable {
     by_path: BTreeMap<String, BTreeMap<ConnId, WatchMode>>,
     by_conn: BTreeMap<ConnId, BTreeSet<String>>,

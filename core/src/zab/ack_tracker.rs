@@ -7,7 +7,7 @@ use crate::election::Quorum;
 use crate::ids::ServerId;
 use crate::Zxid;
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct AckTracker {
     quorum: Quorum,
     /// Outstanding proposals and who has acknowledged each.

@@ -6,7 +6,7 @@ use std::collections::VecDeque;
 use crate::txn::LoggedTxn;
 use crate::Zxid;
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct CommittedLog {
     txns: VecDeque<LoggedTxn>,
     capacity: usize,

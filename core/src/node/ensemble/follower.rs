@@ -16,7 +16,7 @@ use crate::zab::{CommittedLog, ZabMsg};
 use crate::Zxid;
 
 /// NEWLEADER arrived; it is acknowledged once the history synced before it is durable.
-#[derive(Debug, Clone, Copy)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
 pub struct NewLeaderPending {
     pub epoch: u32,
     /// Everything logged up to here (the synced history) must be durable first.
@@ -24,7 +24,7 @@ pub struct NewLeaderPending {
 }
 
 /// A follower (or observer) through its phases.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub struct Follower {
     pub decision: Decision,
     pub leader: ServerId,

@@ -24,7 +24,7 @@ use crate::zab::{plan_sync, AckTracker, Forwarded, SnapshotData, SyncPlan, ZabMs
 use crate::{zxid, Zxid};
 
 /// A leader through its phases.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub struct Leader {
     pub decision: Decision,
     /// What this server itself brings to discovery (it counts toward every quorum).

@@ -4,7 +4,7 @@
 use crate::Zxid;
 
 /// What a learner said about itself in FOLLOWERINFO.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LearnerInfo {
     /// The newest epoch it accepted.
     pub accepted_epoch: u32,
@@ -14,7 +14,7 @@ pub struct LearnerInfo {
 }
 
 /// How far a learner has come with this leader, in order.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum LearnerPhase {
     /// FOLLOWERINFO received; LEADERINFO sent once the epoch is chosen.
     InfoReceived,
@@ -30,7 +30,7 @@ pub enum LearnerPhase {
     UpToDate,
 }
 
-#[derive(Debug, Clone)]
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone)]
 pub struct LearnerHandler {
     /// The learner's session for this term (from its FOLLOWERINFO); messages of other sessions are dropped.
     pub session: u64,

@@ -49,7 +49,7 @@ impl ServerMode {
 }
 
 /// The node's current role.
-#[derive(Debug)]
+#[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub enum Role {
     Standalone,
     Looking(Election),

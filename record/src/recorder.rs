@@ -1,0 +1,179 @@
+//! The event loop's side of the recorder: numbers the inputs, starts a segment with a checkpoint when one is
+//! due, and hands each step to a [`Sink`] (the writer thread in production, memory in the simulator). It
+//! never waits: when the sink refuses an item, the segment ends there, and the next segment starts, once the
+//! sink takes items again, with a fresh checkpoint and a [`Gap`] naming the inputs left out.
+
+use rzk_core::node::{Input, Output};
+use rzk_core::tree::DataTree;
+use rzk_core::Node;
+
+use crate::checkpoint;
+use crate::digest::digest;
+use crate::entry::{self, CheckpointHead, Gap, Step};
+use crate::segment::SegmentHeader;
+
+/// What the loop hands to the writer.
+pub enum Item {
+    /// Seal the current segment (if any) and start this one: its header, the checkpoint it starts from
+    /// (the tree still to be encoded), and the inputs left out just before it.
+    Begin {
+        header: SegmentHeader,
+        head: CheckpointHead,
+        tree: DataTree,
+        gap: Option<Gap>,
+    },
+    /// One [`Step`], encoded.
+    Step(Vec<u8>),
+}
+
+/// Where the recorder's items go.
+pub trait Sink {
+    /// Hands an item over; false if it was refused (the writer is behind or cannot write): the current
+    /// segment then ends before it.
+    fn send(&mut self, item: Item) -> bool;
+    /// Whether the current segment is complete (by size or age) and the next input should start a new one.
+    fn want_segment(&mut self) -> bool;
+    /// Whether the sink takes items again after a refusal.
+    fn ready(&mut self) -> bool;
+}
+
+enum State {
+    /// No segment yet: the next input starts one.
+    Idle,
+    Recording,
+    /// Refused at input `from`; `why` goes into the gap.
+    Dropping { from: u64, why: &'static str },
+}
+
+pub struct Recorder<S: Sink> {
+    sink: S,
+    server_id: u64,
+    run_id: u64,
+    seed: u64,
+    flags: u16,
+    /// The next segment's place in the run.
+    seq: u64,
+    /// The number of the last input seen.
+    n: u64,
+    state: State,
+}
+
+/// An input copied before its step, recorded with the step's outputs after it.
+pub struct Pending(Input);
+
+impl<S: Sink> Recorder<S> {
+    /// `run_id` names this process run's segments; `seed` is the node's (for people reading a recording).
+    pub fn new(sink: S, server_id: u64, run_id: u64, seed: u64) -> Recorder<S> {
+        Recorder {
+            sink,
+            server_id,
+            run_id,
+            seed,
+            flags: 0,
+            seq: 0,
+            n: 0,
+            state: State::Idle,
+        }
+    }
+
+    pub fn sink(&mut self) -> &mut S {
+        &mut self.sink
+    }
+
+    pub fn into_sink(self) -> S {
+        self.sink
+    }
+
+    /// Inputs seen so far (recorded or not).
+    pub fn inputs(&self) -> u64 {
+        self.n
+    }
+
+    /// Called before `input` is fed to `node`: starts a segment first if one is due, and returns the copy
+    /// to pass to [`Recorder::after`] (none while dropping).
+    pub fn before(&mut self, node: &Node, input: &Input) -> Option<Pending> {
+        self.n += 1;
+        let gap = match self.state {
+            State::Idle => Some(None),
+            State::Recording => self.sink.want_segment().then_some(None),
+            State::Dropping { from, why } => {
+                if !self.sink.ready() {
+                    return None;
+                }
+                Some(Some(Gap {
+                    from,
+                    to: self.n - 1,
+                    why: why.to_string(),
+                }))
+            }
+        };
+        if let Some(gap) = gap {
+            self.begin(node, gap);
+            if !matches!(self.state, State::Recording) {
+                return None;
+            }
+        }
+        Some(Pending(input.clone()))
+    }
+
+    /// Called after the step with what it produced.
+    pub fn after(&mut self, pending: Option<Pending>, now: u64, wall_us: u64, outputs: &[Output]) {
+        let Some(Pending(input)) = pending else {
+            return;
+        };
+        let step = Step {
+            n: self.n,
+            now,
+            wall_us,
+            input,
+            outputs: outputs.len() as u32,
+            digest: digest(outputs),
+        };
+        let sent = match entry::encode(&step) {
+            Ok(body) => self.sink.send(Item::Step(body)),
+            Err(_) => false,
+        };
+        if !sent {
+            self.state = State::Dropping {
+                from: self.n,
+                why: "the writer fell behind or could not write",
+            };
+        }
+    }
+
+    /// A checkpoint of `node` as it is now (before input `n`), starting a new segment.
+    fn begin(&mut self, node: &Node, gap: Option<Gap>) {
+        let from = gap.as_ref().map_or(self.n, |g| g.from);
+        let (head, tree) = match checkpoint::take(node, self.seed) {
+            Ok(c) => c,
+            Err(_) => {
+                self.state = State::Dropping {
+                    from,
+                    why: "the node's state could not be encoded",
+                };
+                return;
+            }
+        };
+        let header = SegmentHeader {
+            flags: self.flags,
+            server_id: self.server_id,
+            run_id: self.run_id,
+            seq: self.seq,
+            first_input: self.n,
+        };
+        if self.sink.send(Item::Begin {
+            header,
+            head,
+            tree,
+            gap,
+        }) {
+            self.seq += 1;
+            self.state = State::Recording;
+        } else {
+            self.state = State::Dropping {
+                from,
+                why: "the writer fell behind or could not write",
+            };
+        }
+    }
+}
