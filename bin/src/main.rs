@@ -10,6 +10,7 @@ mod export_cmd;
 mod four_letter_cmd;
 mod jaas_file;
 mod myid;
+mod replay_cmd;
 mod sd_notify;
 mod server_cmd;
 mod service;
@@ -42,6 +43,9 @@ enum Command {
     Sim(sim_cmd::SimArgs),
     /// Check a run's history file (`rzk sim --seed S --history FILE`, or a run of real processes).
     Check(check_cmd::CheckArgs),
+    /// Re-run a server from its flight recording (rzk.recordDir), checking every step's outputs against
+    /// the recording; stop at an input, zxid or time and print the tree, a session or a four-letter report.
+    Replay(replay_cmd::ReplayArgs),
     /// Run an ensemble of real `rzk server` processes under recording clients and check the run like a
     /// simulated one (issue 16; no nemesis yet).
     Chaos(chaos::ChaosArgs),
@@ -79,6 +83,7 @@ fn main() -> ExitCode {
     // Tools that print results log only warnings and errors unless RUST_LOG asks for more.
     let logging = match &cli.command {
         Command::Sim(args) => init_sim_logging(args.trace),
+        Command::Replay(args) => init_sim_logging(args.trace),
         Command::Server(args) => init_logging("info", args.log_dir.as_deref()),
         Command::StartForeground(_) => {
             let log_dir = std::env::var_os("ZOO_LOG_DIR").filter(|d| !d.is_empty());
@@ -122,6 +127,7 @@ fn main() -> ExitCode {
         Command::FourLetterWord(args) => four_letter_cmd::run(args),
         Command::Sim(args) => sim_cmd::run_cmd(args),
         Command::Check(args) => check_cmd::run(args),
+        Command::Replay(args) => replay_cmd::run(args),
         Command::Chaos(args) => chaos::run(args),
         Command::Log(args) => storage_cmd::run_log(args),
         Command::Snapshot(args) => storage_cmd::run_snapshot(args),

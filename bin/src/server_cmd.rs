@@ -106,6 +106,8 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
     let counters = Arc::clone(&storage.counters);
     let admin = admin_addr(&config)?;
     let tls = client_tls(&config, tls_only)?;
+    let seed = args.seed.unwrap_or_else(seed_from_clock);
+    let record = record_options(&config, server_id, seed);
     let options = ServerOptions {
         max_client_cnxns: config.max_client_cnxns,
         storage: Some(storage),
@@ -115,6 +117,7 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         admin,
         poll_spin: Duration::from_micros(u64::from(config.poll_spin_micros)),
         tls,
+        record,
         ..ServerOptions::default()
     };
     let server = Server::bind(addr, options)
@@ -123,7 +126,6 @@ pub fn run(args: ServerArgs) -> anyhow::Result<()> {
         info!(%admin, "admin server enabled");
     }
     let _pid_file = args.pid_file.as_deref().map(PidFile::write).transpose()?;
-    let seed = args.seed.unwrap_or_else(seed_from_clock);
     info!(
         seed,
         server_id, "starting node (repeat its random choices with --seed {seed})"
@@ -325,6 +327,37 @@ fn client_bind_addr(
             .next()
             .with_context(|| format!("client address {host} resolves to nothing")),
     }
+}
+
+/// The flight recorder's options from `rzk.record*` (none without `rzk.recordDir`).
+fn record_options(
+    config: &rzk_core::config::ServerConfig,
+    server_id: u64,
+    seed: u64,
+) -> Option<rzk_io_mio::RecordOptions> {
+    let r = &config.record;
+    let dir = r.dir.clone()?;
+    if config.client_tls_enabled() || config.sasl_auth {
+        warn!(
+            "rzk.recordDir is set: the recording holds what clients send in clear, TLS traffic and \
+             credentials included; keep {} private (it is created owner-only)",
+            dir.display()
+        );
+    }
+    const MB: u64 = 1 << 20;
+    Some(rzk_io_mio::RecordOptions {
+        writer: rzk_record::WriterOptions {
+            dir,
+            max_bytes: r.max_mb.saturating_mul(MB),
+            max_age_secs: r.max_age_hours.saturating_mul(3600),
+            segment_bytes: r.segment_mb.saturating_mul(MB),
+            segment_secs: 3600,
+            queue_bytes: usize::try_from(r.queue_mb.saturating_mul(MB)).unwrap_or(usize::MAX),
+            flush_interval: Duration::from_millis(100),
+        },
+        server_id,
+        seed,
+    })
 }
 
 fn seed_from_clock() -> u64 {

@@ -169,7 +169,13 @@ fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
     if plain.starts_with(&zookeeper_snapshot::ZK_SNAP_MAGIC) {
         return dump_zookeeper_snapshot(file, &name, &plain);
     }
-    let (zxid, tree) = read_snapshot(&bytes).with_context(|| format!("{}", file.display()))?;
+    let (_, tree) = read_snapshot(&bytes).with_context(|| format!("{}", file.display()))?;
+    print!("{}", tree_text(&tree));
+    Ok(())
+}
+
+/// A tree as ZooKeeper's SnapshotFormatter prints a snapshot: every znode's stat, then the sessions.
+pub fn tree_text(tree: &rzk_core::tree::DataTree) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "ZNode Details (count={}):", tree.nodes().count());
     for (path, node) in tree.nodes() {
@@ -188,9 +194,8 @@ fn dump_snapshot(file: &Path) -> anyhow::Result<()> {
             tree.ephemerals_of(id).count()
         );
     }
-    let _ = writeln!(out, "----\nLast zxid: 0x{zxid:x}");
-    print!("{out}");
-    Ok(())
+    let _ = writeln!(out, "----\nLast zxid: 0x{:x}", tree.last_zxid());
+    out
 }
 
 /// One znode as SnapshotFormatter prints it (rzk's snapshots and ZooKeeper's alike).

@@ -5,7 +5,9 @@
 use std::collections::BTreeSet;
 
 /// A classic mistake.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub enum PlantedBug {
     /// Answer a write before the log reports it durable.
     AckBeforeFsync,

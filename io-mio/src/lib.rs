@@ -35,6 +35,6 @@ pub use host::{max_fds, open_fds, raise_fd_limit};
 pub use journal::{monotonic_micros, JOURNAL_ENV};
 pub use machine::Machine;
 pub use peer::{EnsembleOptions, PeerAddress, PeerLimits};
-pub use server::{ClientTls, Server, ServerOptions};
+pub use server::{ClientTls, RecordOptions, Server, ServerOptions};
 pub use shutdown::Shutdown;
 pub use test_faults::{start_from_env as start_test_faults, FAULTS_ENV};

@@ -17,6 +17,10 @@ pub trait Machine {
     fn leading_epoch(&self) -> Option<u32> {
         None
     }
+    /// The node to checkpoint for the flight recorder (test fakes are not recorded).
+    fn recordable(&self) -> Option<&Node> {
+        None
+    }
 }
 
 impl Machine for Node {
@@ -37,5 +41,9 @@ impl Machine for Node {
 
     fn leading_epoch(&self) -> Option<u32> {
         self.established_epoch()
+    }
+
+    fn recordable(&self) -> Option<&Node> {
+        Some(self)
     }
 }

@@ -89,6 +89,17 @@ pub struct ServerOptions {
     /// TLS for clients: a TLS port (secureClientPort) and/or TLS on the plaintext port
     /// (client.portUnification).
     pub tls: Option<ClientTls>,
+    /// The flight recorder (`rzk.recordDir`): every input the machine is fed, to a directory of segments.
+    pub record: Option<RecordOptions>,
+}
+
+/// What the flight recorder needs from the server.
+#[derive(Debug, Clone)]
+pub struct RecordOptions {
+    pub writer: rzk_record::WriterOptions,
+    /// myid, and the node's seed (for people reading the recording).
+    pub server_id: u64,
+    pub seed: u64,
 }
 
 /// Where clients may speak TLS, and the certificates they get.
@@ -127,6 +138,7 @@ impl Default for ServerOptions {
             admin: None,
             poll_spin: Duration::ZERO,
             tls: None,
+            record: None,
         }
     }
 }
@@ -244,8 +256,22 @@ impl Server {
             Some(path) => Some(crate::journal::Journal::create(path)?),
             None => None,
         };
+        let recorder = match &self.options.record {
+            Some(r) => {
+                let sink = rzk_record::FileSink::start(r.writer.clone())?;
+                info!(dir = %r.writer.dir.display(), "recording every input (rzk.recordDir)");
+                Some(rzk_record::Recorder::new(
+                    sink,
+                    r.server_id,
+                    run_id(),
+                    r.seed,
+                ))
+            }
+            None => None,
+        };
         let driver = Driver {
             journal,
+            recorder,
             limit: ClientLimit::new(self.options.max_client_cnxns),
             next_metrics_at: clock.now_ms(),
             poll: self.poll,
@@ -304,6 +330,8 @@ struct Driver<M> {
     machine: M,
     /// The test journal, when asked for.
     journal: Option<crate::journal::Journal>,
+    /// The flight recorder, when `rzk.recordDir` is set.
+    recorder: Option<rzk_record::Recorder<rzk_record::FileSink>>,
     clock: Clock,
     conns: HashMap<ConnId, Connection>,
     next_conn: ConnId,
@@ -544,7 +572,14 @@ impl<M: Machine> Driver<M> {
         }
         let now = self.clock.now_ms();
         let mut outputs = std::mem::take(&mut self.outputs);
+        let recording = match (&mut self.recorder, self.machine.recordable()) {
+            (Some(r), Some(node)) => r.before(node, &input),
+            _ => None,
+        };
         self.machine.step(now, input, &mut outputs);
+        if let Some(r) = &mut self.recorder {
+            r.after(recording, now, wall_micros(), &outputs);
+        }
         for output in outputs.drain(..) {
             self.apply(output, now);
         }
@@ -883,4 +918,16 @@ impl<M: Machine> Driver<M> {
         }
         info!("stopped serving clients");
     }
+}
+
+/// The wall clock in µs since the epoch (beside each recorded input, to line up servers' recordings).
+fn wall_micros() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
+}
+
+/// A recording run's id: the wall clock at start in µs, so runs sort by time.
+fn run_id() -> u64 {
+    wall_micros()
 }

@@ -5,7 +5,7 @@ use std::io::Write;
 
 use crate::checkpoint::{self, CheckpointError, TREE_PIECE};
 use crate::entry::{self, CheckpointHead, Gap};
-use crate::recorder::{Item, Sink};
+use crate::recorder::{Begin, Item, Sink};
 use crate::segment::{EntryKind, SegmentError, SegmentWriter};
 use rzk_core::tree::DataTree;
 
@@ -90,12 +90,13 @@ impl MemorySink {
 
     fn take(&mut self, item: Item) -> Result<(), AssembleError> {
         match item {
-            Item::Begin {
-                header,
-                head,
-                tree,
-                gap,
-            } => {
+            Item::Begin(begin) => {
+                let Begin {
+                    header,
+                    head,
+                    tree,
+                    gap,
+                } = *begin;
                 self.seal_current();
                 let mut w = SegmentWriter::new(Vec::new(), &header)?;
                 write_start(&mut w, &head, &tree, gap.as_ref())?;

@@ -44,7 +44,11 @@ pub fn encode_tree(tree: &DataTree) -> Result<Vec<u8>, CheckpointError> {
 }
 
 /// The node a checkpoint describes. `any_version` reads a checkpoint of another build (at the reader's risk).
-pub fn restore(head: &CheckpointHead, tree: &[u8], any_version: bool) -> Result<Node, CheckpointError> {
+pub fn restore(
+    head: &CheckpointHead,
+    tree: &[u8],
+    any_version: bool,
+) -> Result<Node, CheckpointError> {
     if head.rzk_version != rzk_version() && !any_version {
         return Err(CheckpointError::Version {
             found: head.rzk_version.clone(),

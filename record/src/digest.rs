@@ -80,7 +80,9 @@ impl Crc {
     }
     fn serde<T: serde::Serialize>(&mut self, value: &T) -> &mut Crc {
         // Encoding into a CRC cannot fail for these types; a failure still changes the digest.
-        if bincode::serde::encode_into_std_write(value, &mut *self, bincode::config::standard()).is_err() {
+        if bincode::serde::encode_into_std_write(value, &mut *self, bincode::config::standard())
+            .is_err()
+        {
             self.tag(0xff);
         }
         self
@@ -105,7 +107,7 @@ mod tests {
 
     fn to_client(conn: u64, b: &'static [u8]) -> Output {
         Output::ToClient {
-            conn: conn,
+            conn,
             bytes: Bytes::from_static(b),
         }
     }

@@ -70,6 +70,35 @@ pub fn plan_retention(files: &[SegmentFile], max_bytes: u64, max_age_secs: u64) 
     delete
 }
 
+/// The segment files of a directory (anything else is left out), with their sizes and ages.
+pub fn list(dir: &Path) -> io::Result<Vec<SegmentFile>> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let Ok(name) = entry.file_name().into_string() else {
+            continue;
+        };
+        if parse_name(&name).is_none() {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else {
+            continue;
+        };
+        let age_secs = meta
+            .modified()
+            .ok()
+            .and_then(|m| m.elapsed().ok())
+            .map_or(0, |d| d.as_secs());
+        files.push(SegmentFile {
+            name,
+            bytes: meta.len(),
+            age_secs,
+        });
+    }
+    files.sort_by_key(|f| parse_name(&f.name));
+    Ok(files)
+}
+
 /// Creates the recording directory (and its parents) readable by its owner only.
 pub fn create_private_dir(path: &Path) -> io::Result<()> {
     DirBuilder::new().recursive(true).mode(0o700).create(path)

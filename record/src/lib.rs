@@ -9,15 +9,18 @@
 pub mod assemble;
 pub mod block;
 pub mod checkpoint;
+pub mod describe;
 pub mod digest;
 pub mod dir;
 pub mod entry;
 pub mod recorder;
 pub mod replay;
 pub mod segment;
+pub mod writer;
 
 pub use assemble::MemorySink;
 pub use block::{BlockError, MAX_BLOCK_LEN};
 pub use recorder::{Item, Recorder, Sink};
 pub use replay::{Divergence, Replay, ReplayError};
 pub use segment::{Entry, EntryKind, ReadEnd, Segment, SegmentError, SegmentHeader, SegmentWriter};
+pub use writer::{FileSink, WriterOptions};

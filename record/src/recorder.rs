@@ -16,14 +16,17 @@ use crate::segment::SegmentHeader;
 pub enum Item {
     /// Seal the current segment (if any) and start this one: its header, the checkpoint it starts from
     /// (the tree still to be encoded), and the inputs left out just before it.
-    Begin {
-        header: SegmentHeader,
-        head: CheckpointHead,
-        tree: DataTree,
-        gap: Option<Gap>,
-    },
+    Begin(Box<Begin>),
     /// One [`Step`], encoded.
     Step(Vec<u8>),
+}
+
+/// The start of a segment.
+pub struct Begin {
+    pub header: SegmentHeader,
+    pub head: CheckpointHead,
+    pub tree: DataTree,
+    pub gap: Option<Gap>,
 }
 
 /// Where the recorder's items go.
@@ -42,7 +45,10 @@ enum State {
     Idle,
     Recording,
     /// Refused at input `from`; `why` goes into the gap.
-    Dropping { from: u64, why: &'static str },
+    Dropping {
+        from: u64,
+        why: &'static str,
+    },
 }
 
 pub struct Recorder<S: Sink> {
@@ -161,12 +167,12 @@ impl<S: Sink> Recorder<S> {
             seq: self.seq,
             first_input: self.n,
         };
-        if self.sink.send(Item::Begin {
+        if self.sink.send(Item::Begin(Box::new(Begin {
             header,
             head,
             tree,
             gap,
-        }) {
+        }))) {
             self.seq += 1;
             self.state = State::Recording;
         } else {

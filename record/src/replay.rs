@@ -79,7 +79,9 @@ impl Replay {
         let mut steps: Vec<Step> = Vec::new();
         for e in entries {
             match e.kind {
-                EntryKind::Tree if steps.is_empty() && gap.is_none() => tree.extend_from_slice(&e.body),
+                EntryKind::Tree if steps.is_empty() && gap.is_none() => {
+                    tree.extend_from_slice(&e.body)
+                }
                 EntryKind::Gap if steps.is_empty() && gap.is_none() => {
                     gap = Some(entry::decode("a gap", &e.body)?)
                 }

@@ -180,6 +180,11 @@ impl<W: Write> SegmentWriter<W> {
         Ok(())
     }
 
+    /// The output written to so far.
+    pub fn get_ref(&self) -> &W {
+        &self.out
+    }
+
     /// The bytes buffered for the next block.
     pub fn pending_len(&self) -> usize {
         self.pending.len()

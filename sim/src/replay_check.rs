@@ -20,7 +20,9 @@ impl World {
                     .and_then(|mut r| r.run_to_end().map_err(|e| e.to_string()));
                 match replayed {
                     Ok(count) => inputs += count,
-                    Err(e) => failures.push(format!("node {n}: a recorded segment does not replay: {e}")),
+                    Err(e) => {
+                        failures.push(format!("node {n}: a recorded segment does not replay: {e}"))
+                    }
                 }
             }
         }

@@ -36,6 +36,11 @@ pub struct TestServer {
 impl TestServer {
     /// Starts rzk (or attaches to `RZK_TEST_ADDR`) and waits until it answers `ruok` with `imok`.
     pub fn start() -> Result<TestServer> {
+        TestServer::start_with("")
+    }
+
+    /// Like [`TestServer::start`], with `extra` zoo.cfg lines (relative paths are under [`TestServer::workdir`]).
+    pub fn start_with(extra: &str) -> Result<TestServer> {
         if let Ok(addr) = std::env::var("RZK_TEST_ADDR") {
             wait_until_serving(&addr, None)?;
             return Ok(TestServer {
@@ -51,7 +56,7 @@ impl TestServer {
         let data_dir = workdir.join("data");
         std::fs::create_dir_all(&data_dir)?;
         let cfg = workdir.join("zoo.cfg");
-        std::fs::write(&cfg, zoo_cfg(&data_dir, port))?;
+        std::fs::write(&cfg, zoo_cfg(&data_dir, port) + extra)?;
         let log = std::fs::File::create(workdir.join("server.log"))?;
         let mut child = Command::new(&binary)
             .arg("server")
@@ -73,6 +78,23 @@ impl TestServer {
         };
         ready.map_err(|e| anyhow!("{e}\nserver log:\n{}", server.log_tail()))?;
         Ok(server)
+    }
+
+    /// The server's working directory (its zoo.cfg, data and log); `None` for `RZK_TEST_ADDR`.
+    pub fn workdir(&self) -> Option<&Path> {
+        self.workdir.as_deref()
+    }
+
+    /// Stops the server as an operator does (SIGTERM) and waits for it to exit.
+    pub fn terminate(&mut self) -> Result<()> {
+        if let Some(mut child) = self.child.take() {
+            let status = Command::new("kill")
+                .args(["-TERM", &child.id().to_string()])
+                .status()?;
+            ensure_ok(status.success(), "kill -TERM failed")?;
+            child.wait()?;
+        }
+        Ok(())
     }
 
     /// `host:port`, as clients take it.
@@ -116,6 +138,14 @@ impl Drop for TestServer {
                 let _ = std::fs::remove_dir_all(dir);
             }
         }
+    }
+}
+
+fn ensure_ok(ok: bool, what: &str) -> Result<()> {
+    if ok {
+        Ok(())
+    } else {
+        bail!("{what}")
     }
 }
 

@@ -7,6 +7,7 @@ pub mod jaas;
 mod known_keys;
 mod parse;
 mod properties;
+mod record;
 pub mod security;
 mod server_line;
 pub mod tls;
@@ -17,6 +18,7 @@ use crate::proto::FourLetterWord;
 use std::path::PathBuf;
 
 pub use properties::{parse_properties, Entry};
+pub use record::RecordSettings;
 
 /// `rzk.pollSpinMicros` unless set: long enough to catch the next request of a client that sends one as
 /// soon as it has a reply (a loopback round trip plus the client's work), short enough that a spin that
@@ -140,6 +142,8 @@ pub struct ServerConfig {
     pub sessionless_cnxn_timeout: u32,
     /// `rzk.pollSpinMicros`: how long the event loop polls without sleeping before it blocks (0: never).
     pub poll_spin_micros: u32,
+    /// The flight recorder (`rzk.record*`).
+    pub record: RecordSettings,
     /// Non-fatal findings (unknown keys, ignored keys), one human-readable line each.
     pub warnings: Vec<String>,
 }
@@ -246,6 +250,7 @@ impl ServerConfig {
             container_check_interval_ms: 60_000,
             sessionless_cnxn_timeout: 10_000,
             poll_spin_micros: DEFAULT_POLL_SPIN_MICROS,
+            record: RecordSettings::default(),
             warnings: Vec::new(),
         }
     }

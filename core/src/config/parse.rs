@@ -314,6 +314,11 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
                 c.sessionless_cnxn_timeout = number(&e, 1, i32::MAX as u32)?
             }
             "rzk.pollSpinMicros" => c.poll_spin_micros = number(&e, 0, MAX_POLL_SPIN_MICROS)?,
+            "rzk.recordDir" => c.record.dir = Some(PathBuf::from(non_empty(&e)?)),
+            "rzk.recordMaxMB" => c.record.max_mb = number(&e, 1, 1 << 30)?,
+            "rzk.recordMaxAgeHours" => c.record.max_age_hours = number(&e, 0, 1 << 20)?,
+            "rzk.recordSegmentMB" => c.record.segment_mb = number(&e, 1, 1 << 20)?,
+            "rzk.recordQueueMB" => c.record.queue_mb = number(&e, 1, 1 << 20)?,
             "dynamicConfigFile" => {
                 return Err(err(
                     &e,

@@ -726,3 +726,34 @@ fn poll_spin_is_an_rzk_setting_with_a_bounded_range() {
     let e = parse_err(&format!("{MINIMAL}rzk.pollSpinMicros=soon\n"));
     assert_eq!((e.line, e.key.as_str()), (3, "rzk.pollSpinMicros"));
 }
+
+#[test]
+fn the_recorder_is_off_unless_a_directory_is_set() {
+    let c = parse(MINIMAL);
+    assert_eq!(c.record, super::RecordSettings::default());
+    assert_eq!(c.record.dir, None);
+    let c = parse(&format!(
+        "{MINIMAL}rzk.recordDir=/var/lib/rzk/rec\nrzk.recordMaxMB=200\nrzk.recordMaxAgeHours=48\n\
+         rzk.recordSegmentMB=16\nrzk.recordQueueMB=8\n"
+    ));
+    assert!(c.warnings.is_empty(), "{:?}", c.warnings);
+    assert_eq!(
+        c.record,
+        super::RecordSettings {
+            dir: Some("/var/lib/rzk/rec".into()),
+            max_mb: 200,
+            max_age_hours: 48,
+            segment_mb: 16,
+            queue_mb: 8,
+        }
+    );
+    for bad in [
+        "rzk.recordDir=",
+        "rzk.recordMaxMB=0",
+        "rzk.recordSegmentMB=lots",
+        "rzk.recordQueueMB=-1",
+    ] {
+        let e = parse_err(&format!("{MINIMAL}{bad}\n"));
+        assert_eq!(e.line, 3, "{bad}: {e}");
+    }
+}

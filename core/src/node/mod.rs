@@ -24,9 +24,9 @@ use std::collections::{BTreeMap, VecDeque};
 use std::net::SocketAddr;
 
 use bytes::Bytes;
-use serde::{Deserialize, Serialize};
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
 
 use crate::config::ServerConfig;
 use crate::peer::{PeerMsg, ServerId};
@@ -36,10 +36,10 @@ use crate::tree::DataTree;
 use crate::txn::{LoggedTxn, Txn, TxnHeader};
 use crate::watch::WatchManager;
 use crate::Zxid;
+pub use checkpoint::NodeState;
 use connection::Connection;
 use overlay::Overlay;
 use persist::Persistence;
-pub use checkpoint::NodeState;
 pub use persist::{PersistId, PersistOp};
 use sessionless::HandshakeDeadlines;
 use stats::ServerStats;

@@ -28,7 +28,9 @@ use crate::tree::DataTree;
 use crate::txn::LoggedTxn;
 
 /// A persistence op's place in the order the node emitted them.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 pub struct PersistId(pub u64);
 
 /// Something the node needs on disk.

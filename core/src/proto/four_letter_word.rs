@@ -2,7 +2,9 @@
 //! how they are spelled on the wire. What each answers is `crate::four_letter`'s business.
 
 /// A four-letter word command.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub enum FourLetterWord {
     Conf,
     Cons,

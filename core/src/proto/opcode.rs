@@ -1,7 +1,9 @@
 //! Client opcodes (ZooDefs.OpCode).
 
 /// A request type as carried in [`super::records::RequestHeader::op`].
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash,
+)]
 pub enum OpCode {
     Notification,
     Create,

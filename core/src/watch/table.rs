@@ -7,7 +7,9 @@ use crate::ids::ConnId;
 use crate::proto::records::WatcherEvent;
 
 /// How a watch behaves when it fires.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub enum WatchMode {
     /// Fires once, then is gone.
     Standard,

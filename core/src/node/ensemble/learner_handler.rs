@@ -14,7 +14,9 @@ pub struct LearnerInfo {
 }
 
 /// How far a learner has come with this leader, in order.
-#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(
+    serde::Serialize, serde::Deserialize, Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord,
+)]
 pub enum LearnerPhase {
     /// FOLLOWERINFO received; LEADERINFO sent once the epoch is chosen.
     InfoReceived,

@@ -1,0 +1,376 @@
+//! `rzk replay`: re-run a server from its flight recording (`rzk.recordDir`). Each segment's node is rebuilt
+//! from its checkpoint and fed the recorded inputs at their recorded times; every step's outputs are
+//! checked against the recorded digest, and the state at the end of a segment against the checkpoint that
+//! starts the next one. Stops at an input number, a zxid or a time, and prints the tree, a session or any
+//! four-letter word's report there.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::Args;
+use rzk_core::proto::FourLetterWord;
+use rzk_core::Node;
+use rzk_record::{describe, dir, entry, Replay, ReplayError, Segment};
+
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// A recording directory, or segment files.
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Print every input and what it produced (and the node's own log lines).
+    #[arg(long)]
+    pub trace: bool,
+    /// Stop after this input number.
+    #[arg(long)]
+    pub until: Option<u64>,
+    /// Stop once the tree has applied this zxid (hex with 0x, or decimal).
+    #[arg(long, value_parser = parse_zxid)]
+    pub until_zxid: Option<i64>,
+    /// Stop before the first input recorded after this wall-clock time (RFC 3339 UTC, e.g.
+    /// 2026-12-07T10:15:30.250Z, or microseconds since the epoch).
+    #[arg(long, value_parser = parse_time)]
+    pub until_time: Option<u64>,
+    /// Where it stops (or at the end), print the tree as `rzk snapshot` does.
+    #[arg(long)]
+    pub dump_tree: bool,
+    /// Where it stops (or at the end), print this session (hex id): its connection, ephemerals and watches.
+    #[arg(long, value_parser = parse_zxid)]
+    pub session: Option<i64>,
+    /// Where it stops (or at the end), print this four-letter word's report (cons, dump, wchc, mntr, ...).
+    #[arg(long)]
+    pub four_letter: Option<String>,
+    /// Replay checkpoints written by another rzk version (their layout may differ: at your own risk).
+    #[arg(long)]
+    pub any_version: bool,
+}
+
+fn parse_zxid(s: &str) -> Result<i64, String> {
+    let parsed = match s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        Some(hex) => i64::from_str_radix(hex, 16),
+        None => s.parse(),
+    };
+    parsed.map_err(|_| format!("'{s}' is not a number (0x... for hex)"))
+}
+
+/// RFC 3339 UTC (`YYYY-MM-DDTHH:MM:SS[.frac]Z`) or µs since the epoch.
+fn parse_time(s: &str) -> Result<u64, String> {
+    if let Ok(us) = s.parse::<u64>() {
+        return Ok(us);
+    }
+    let bad =
+        || format!("'{s}' is not a time: give YYYY-MM-DDTHH:MM:SS[.frac]Z or µs since the epoch");
+    let t = s.strip_suffix('Z').ok_or_else(bad)?;
+    let (date, time) = t.split_once('T').ok_or_else(bad)?;
+    let num = |v: &str| v.parse::<i64>().map_err(|_| bad());
+    let d: Vec<&str> = date.split('-').collect();
+    let (secs, frac) = time.split_once('.').unwrap_or((time, ""));
+    let hms: Vec<&str> = secs.split(':').collect();
+    if d.len() != 3 || hms.len() != 3 || frac.len() > 6 || !frac.chars().all(|c| c.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    let (y, m, day) = (num(d[0])?, num(d[1])?, num(d[2])?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&day) {
+        return Err(bad());
+    }
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y2 = if m <= 2 { y - 1 } else { y };
+    let era = y2.div_euclid(400);
+    let yoe = y2 - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    let secs = days * 86_400 + num(hms[0])? * 3600 + num(hms[1])? * 60 + num(hms[2])?;
+    let micros = if frac.is_empty() {
+        0
+    } else {
+        num(&format!("{frac:0<6}"))?
+    };
+    u64::try_from(secs * 1_000_000 + micros).map_err(|_| bad())
+}
+
+/// Microseconds since the epoch as RFC 3339 UTC.
+fn wall_text(us: u64) -> String {
+    let secs = (us / 1_000_000) as i64;
+    let days = secs.div_euclid(86_400);
+    let sod = secs.rem_euclid(86_400);
+    // Civil date from days (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
+        sod / 3600,
+        sod / 60 % 60,
+        sod % 60,
+        us % 1_000_000
+    )
+}
+
+/// The segment files named by the arguments, each with its bytes, ordered by run and place in the run.
+fn segment_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
+    let mut files = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            let listed = dir::list(p).with_context(|| format!("cannot list {}", p.display()))?;
+            files.extend(listed.into_iter().map(|f| p.join(f.name)));
+        } else {
+            files.push(p.clone());
+        }
+    }
+    if files.is_empty() {
+        bail!(
+            "no recording segments (rec-*.rzkr) in {}",
+            paths[0].display()
+        );
+    }
+    Ok(files)
+}
+
+/// Whether a stop condition is met before feeding `step` (time) or after it (input number, zxid).
+struct Stop<'a> {
+    args: &'a ReplayArgs,
+}
+
+impl Stop<'_> {
+    fn before(&self, step: &entry::Step) -> bool {
+        self.args.until_time.is_some_and(|t| step.wall_us > t)
+    }
+    fn after(&self, step: &entry::Step, node: &Node) -> bool {
+        self.args.until.is_some_and(|n| step.n >= n)
+            || self
+                .args
+                .until_zxid
+                .is_some_and(|z| node.tree().last_zxid() >= z)
+    }
+    fn any(&self) -> bool {
+        self.args.until.is_some()
+            || self.args.until_zxid.is_some()
+            || self.args.until_time.is_some()
+    }
+}
+
+pub fn run(args: ReplayArgs) -> Result<()> {
+    let files = segment_files(&args.paths)?;
+    let stop = Stop { args: &args };
+    let mut failures = Vec::new();
+    let (mut segments, mut inputs) = (0u64, 0u64);
+    // The replayed node at the end of the previous segment, with the input number it ended after and its
+    // segment's (server, run): the next segment of the run must start from exactly that state.
+    let mut previous: Option<(Node, u64, (u64, u64), String)> = None;
+    let mut stopped: Option<(Node, String)> = None;
+    let mut out = Vec::new();
+    // The node clock of the last input fed (the reports' `now`).
+    let mut now = 0;
+    'files: for path in &files {
+        let name = path.display().to_string();
+        let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
+        let segment = match Segment::read(&bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                previous = None;
+                continue;
+            }
+        };
+        let mut replay = match Replay::open(&segment, args.any_version) {
+            Ok(r) => r,
+            Err(e) => {
+                failures.push(format!("{name}: {e}"));
+                previous = None;
+                continue;
+            }
+        };
+        segments += 1;
+        let run = (replay.header.server_id, replay.header.run_id);
+        let first = replay.header.first_input;
+        println!(
+            "{name}: server {} run {:x} segment {}, inputs {}..{}{}{}",
+            run.0,
+            run.1,
+            replay.header.seq,
+            first,
+            replay
+                .steps()
+                .last()
+                .map_or(first.saturating_sub(1), |s| s.n),
+            match &replay.gap {
+                Some(g) => format!(
+                    ", after a gap (inputs {}..{} not recorded: {})",
+                    g.from, g.to, g.why
+                ),
+                None => String::new(),
+            },
+            match replay.end {
+                rzk_record::ReadEnd::Sealed => "",
+                rzk_record::ReadEnd::Open => " (not sealed)",
+                rzk_record::ReadEnd::Torn { .. } => " (torn tail: ends at its last whole block)",
+            }
+        );
+        if let Some((node, last, prev_run, prev_name)) = previous.take() {
+            if prev_run == run && last + 1 == first && replay.gap.is_none() {
+                if let Some(why) = state_differs(&node, &replay.node) {
+                    failures.push(format!(
+                        "{name}: its checkpoint differs from the state {prev_name} replays to ({why})"
+                    ));
+                }
+            }
+        }
+        loop {
+            if replay.peek().is_some_and(|s| stop.before(s)) {
+                let at = format!("{name}, before input {}", replay.peek().map_or(0, |s| s.n));
+                stopped = Some((replay.node, at));
+                break 'files;
+            }
+            match replay.advance(&mut out) {
+                Ok(Some(step)) => {
+                    inputs += 1;
+                    let step = step.clone();
+                    now = step.now;
+                    if args.trace {
+                        print_step(&step, &out);
+                    }
+                    if stop.after(&step, &replay.node) {
+                        stopped = Some((replay.node, format!("{name}, after input {}", step.n)));
+                        break 'files;
+                    }
+                }
+                Ok(None) => break,
+                Err(ReplayError::Diverged(d)) => {
+                    let mut text = format!("{name}: {d}; replayed outputs:");
+                    for o in &d.outputs {
+                        let _ = write!(text, "\n    {}", describe::output(o));
+                    }
+                    failures.push(text);
+                    break;
+                }
+                Err(e) => {
+                    failures.push(format!("{name}: {e}"));
+                    break;
+                }
+            }
+        }
+        let last = replay
+            .steps()
+            .last()
+            .map_or(first.saturating_sub(1), |s| s.n);
+        previous = Some((replay.node, last, run, name));
+    }
+    let at_end = match stopped {
+        Some((node, at)) => {
+            println!("stopped in {at}");
+            Some(node)
+        }
+        None => {
+            if stop.any() {
+                println!("the stop condition was not reached; showing the end of the recording");
+            }
+            previous.map(|p| p.0)
+        }
+    };
+    if let Some(node) = &at_end {
+        show(node, &args, now)?;
+    }
+    println!("replayed {segments} segment(s), {inputs} input(s)");
+    if failures.is_empty() {
+        println!("no divergence: every step produced the recorded outputs");
+        Ok(())
+    } else {
+        for f in &failures {
+            println!("DIVERGENCE: {f}");
+        }
+        bail!("{} segment(s) did not replay as recorded", failures.len())
+    }
+}
+
+/// How a replayed node differs from a checkpoint's, if it does.
+fn state_differs(replayed: &Node, checkpoint: &Node) -> Option<String> {
+    let (a, b) = (replayed.tree(), checkpoint.tree());
+    if a.digest() != b.digest() || a.last_zxid() != b.last_zxid() {
+        return Some(format!(
+            "tree at 0x{:x} digest {:x} against 0x{:x} digest {:x}",
+            a.last_zxid(),
+            a.digest(),
+            b.last_zxid(),
+            b.digest()
+        ));
+    }
+    match (
+        entry::encode(replayed.checkpoint().1),
+        entry::encode(checkpoint.checkpoint().1),
+    ) {
+        (Ok(x), Ok(y)) if x == y => None,
+        (Ok(_), Ok(_)) => Some("sessions, connections or role differ".into()),
+        _ => Some("a state could not be encoded".into()),
+    }
+}
+
+fn print_step(step: &entry::Step, outputs: &[rzk_core::Output]) {
+    println!(
+        "{} #{} t={} {}",
+        wall_text(step.wall_us),
+        step.n,
+        step.now,
+        describe::input(&step.input)
+    );
+    for o in outputs {
+        println!("    -> {}", describe::output(o));
+    }
+}
+
+fn show(node: &Node, args: &ReplayArgs, now: u64) -> Result<()> {
+    if args.dump_tree {
+        print!("{}", crate::storage_cmd::tree_text(node.tree()));
+    }
+    if let Some(word) = &args.four_letter {
+        let Some(w) = FourLetterWord::from_bytes(word.as_bytes()) else {
+            bail!("'{word}' is not a four-letter word");
+        };
+        print!(
+            "{}",
+            rzk_core::four_letter::render(w, &node.report(now), &node.config().server)
+        );
+    }
+    if let Some(id) = args.session {
+        print!("{}", session_text(node, id, now));
+    }
+    Ok(())
+}
+
+fn session_text(node: &Node, id: i64, now: u64) -> String {
+    let mut out = String::new();
+    let tree = node.tree();
+    match tree.sessions().get(&id) {
+        Some(timeout) => {
+            let _ = writeln!(out, "session 0x{id:x}: timeout {timeout} ms");
+        }
+        None => {
+            let _ = writeln!(out, "session 0x{id:x}: not open (not in the tree)");
+        }
+    }
+    let report = node.report(now);
+    for c in report.connections.iter().filter(|c| c.session_id == id) {
+        let _ = writeln!(
+            out,
+            "  connection from {}: {} received, {} sent, last op {} (cxid 0x{:x}, zxid 0x{:x})",
+            c.remote, c.received, c.sent, c.last_op, c.last_cxid, c.last_zxid
+        );
+    }
+    for path in tree.ephemerals_of(id) {
+        let _ = writeln!(out, "  ephemeral {path}");
+    }
+    for (path, sessions) in &report.watches_by_path {
+        if sessions.contains(&id) {
+            let _ = writeln!(out, "  watches {path}");
+        }
+    }
+    out
+}

@@ -1,0 +1,373 @@
+//! The recorder's writer: a thread of its own that turns the loop's items into segment files, so the event
+//! loop never waits on the disk. [`FileSink`] is the loop's end: it refuses items (never blocks) once too
+//! many bytes wait for the thread or the thread could not write, which the [`crate::Recorder`] turns into a
+//! gap; after a write error it offers to start again every [`RETRY_AFTER`].
+//!
+//! Segments are written as `<name>.open` and renamed when sealed (or when a write fails: an unsealed
+//! segment still replays up to its last whole block). Blocks go out by size or every `flush_interval`, so a
+//! crash loses at most that much of the tail; nothing is fsynced (a recording is a diagnostic, not data).
+//! After each segment the directory is trimmed to its byte and age budget, oldest sealed segments first.
+
+use std::fs::File;
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use crate::assemble::{write_start, write_step};
+use crate::dir::{self, OPEN_SUFFIX};
+use crate::recorder::{Begin, Item, Sink};
+use crate::segment::{SegmentHeader, SegmentWriter};
+
+/// After the writer fails, how long before the loop offers a new segment.
+pub const RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// Where and how much to record.
+#[derive(Debug, Clone)]
+pub struct WriterOptions {
+    pub dir: PathBuf,
+    /// The directory's budget: sealed segments beyond it go, oldest first.
+    pub max_bytes: u64,
+    /// Sealed segments older than this go (0: no limit).
+    pub max_age_secs: u64,
+    /// A segment is complete past this many bytes (at least four checkpoints' worth, so a large tree does
+    /// not make every segment mostly checkpoint) or this age.
+    pub segment_bytes: u64,
+    pub segment_secs: u64,
+    /// Bytes handed over and not yet written beyond which the loop's items are refused.
+    pub queue_bytes: usize,
+    /// The longest a written block waits in memory.
+    pub flush_interval: Duration,
+}
+
+/// What the writer has done, for logs and tests.
+#[derive(Debug, Default)]
+pub struct WriterStats {
+    pub segments: AtomicU64,
+    pub bytes: AtomicU64,
+    /// Items the loop's end refused (each starts a gap).
+    pub refusals: AtomicU64,
+    pub write_errors: AtomicU64,
+    pub deleted: AtomicU64,
+}
+
+struct Shared {
+    queued: AtomicUsize,
+    want_segment: AtomicBool,
+    failed: AtomicBool,
+    stats: WriterStats,
+}
+
+/// The loop's end of the writer.
+pub struct FileSink {
+    tx: Option<mpsc::Sender<(Item, usize)>>,
+    shared: Arc<Shared>,
+    queue_bytes: usize,
+    /// When the loop may offer a new segment after a failure.
+    retry_at: Option<Instant>,
+    thread: Option<JoinHandle<()>>,
+}
+
+impl FileSink {
+    /// Creates the directory (owner-only) and starts the writer thread.
+    pub fn start(options: WriterOptions) -> io::Result<FileSink> {
+        dir::create_private_dir(&options.dir)?;
+        let shared = Arc::new(Shared {
+            queued: AtomicUsize::new(0),
+            want_segment: AtomicBool::new(false),
+            failed: AtomicBool::new(false),
+            stats: WriterStats::default(),
+        });
+        let (tx, rx) = mpsc::channel();
+        let queue_bytes = options.queue_bytes;
+        let thread = {
+            let shared = shared.clone();
+            std::thread::Builder::new()
+                .name("rzk-recorder".into())
+                .spawn(move || Writer::new(options, shared).run(rx))?
+        };
+        Ok(FileSink {
+            tx: Some(tx),
+            shared,
+            queue_bytes,
+            retry_at: None,
+            thread: Some(thread),
+        })
+    }
+
+    pub fn stats(&self) -> &WriterStats {
+        &self.shared.stats
+    }
+
+    fn refuse(&mut self) -> bool {
+        self.shared.stats.refusals.fetch_add(1, Ordering::Relaxed);
+        false
+    }
+}
+
+/// About how many bytes an item becomes (a tree by its data size: encoding it is the writer's job).
+fn weight(item: &Item) -> usize {
+    match item {
+        Item::Begin(b) => {
+            b.head.state.len() + b.tree.approximate_data_size() as usize + 64 * b.tree.node_count()
+        }
+        Item::Step(body) => body.len(),
+    }
+}
+
+impl Sink for FileSink {
+    fn send(&mut self, item: Item) -> bool {
+        if self.shared.failed.load(Ordering::Acquire) {
+            if self.retry_at.is_none() {
+                self.retry_at = Some(Instant::now() + RETRY_AFTER);
+            }
+            return self.refuse();
+        }
+        let w = weight(&item);
+        let queued = self.shared.queued.load(Ordering::Acquire);
+        // A checkpoint is taken even over the limit when nothing waits: a large tree must still record.
+        if queued > 0 && queued + w > self.queue_bytes {
+            return self.refuse();
+        }
+        let Some(tx) = &self.tx else {
+            return self.refuse();
+        };
+        self.shared.queued.fetch_add(w, Ordering::AcqRel);
+        if tx.send((item, w)).is_err() {
+            return self.refuse();
+        }
+        true
+    }
+
+    fn want_segment(&mut self) -> bool {
+        self.shared.want_segment.swap(false, Ordering::AcqRel)
+    }
+
+    fn ready(&mut self) -> bool {
+        if self.shared.failed.load(Ordering::Acquire) {
+            match self.retry_at {
+                Some(at) if Instant::now() < at => return false,
+                _ => {
+                    // Offer a new segment: the writer clears the failure once it starts one.
+                    self.retry_at = None;
+                    self.shared.failed.store(false, Ordering::Release);
+                }
+            }
+        }
+        self.shared.queued.load(Ordering::Acquire) <= self.queue_bytes / 2
+    }
+}
+
+impl Drop for FileSink {
+    /// Seals the current segment and waits for the writer to finish.
+    fn drop(&mut self) {
+        self.tx = None;
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A file that counts what is written to it.
+struct Counted {
+    file: File,
+    written: u64,
+}
+
+impl Write for Counted {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = self.file.write(buf)?;
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.file.flush()
+    }
+}
+
+struct Current {
+    w: SegmentWriter<Counted>,
+    path: PathBuf,
+    started: Instant,
+    last_flush: Instant,
+    /// Bytes at which this segment is complete.
+    target: u64,
+}
+
+struct Writer {
+    options: WriterOptions,
+    shared: Arc<Shared>,
+    current: Option<Current>,
+}
+
+impl Writer {
+    fn new(options: WriterOptions, shared: Arc<Shared>) -> Writer {
+        Writer {
+            options,
+            shared,
+            current: None,
+        }
+    }
+
+    fn run(mut self, rx: mpsc::Receiver<(Item, usize)>) {
+        loop {
+            match rx.recv_timeout(self.options.flush_interval) {
+                Ok((item, w)) => {
+                    self.take(item);
+                    self.shared.queued.fetch_sub(w, Ordering::AcqRel);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => break,
+            }
+            self.maybe_flush();
+        }
+        self.seal();
+    }
+
+    fn take(&mut self, item: Item) {
+        match item {
+            Item::Begin(begin) => {
+                let Begin {
+                    header,
+                    head,
+                    tree,
+                    gap,
+                } = *begin;
+                self.seal();
+                if let Err(e) = self.begin(&header, |w| write_start(w, &head, &tree, gap.as_ref()))
+                {
+                    self.fail(&e);
+                } else {
+                    self.shared.failed.store(false, Ordering::Release);
+                }
+            }
+            Item::Step(body) => {
+                let Some(c) = self.current.as_mut() else {
+                    return;
+                };
+                if let Err(e) = write_step(&mut c.w, &body) {
+                    self.fail(&e);
+                    return;
+                }
+                let full = c.w.pending_len() as u64 + c.w_written() >= c.target
+                    || c.started.elapsed().as_secs() >= self.options.segment_secs;
+                if full {
+                    self.shared.want_segment.store(true, Ordering::Release);
+                }
+            }
+        }
+    }
+
+    fn begin(
+        &mut self,
+        header: &SegmentHeader,
+        start: impl FnOnce(&mut SegmentWriter<Counted>) -> Result<usize, crate::assemble::AssembleError>,
+    ) -> Result<(), String> {
+        let name = dir::segment_name(header.run_id, header.seq);
+        let path = self.options.dir.join(format!("{name}{OPEN_SUFFIX}"));
+        let file =
+            dir::create_private_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let counted = Counted { file, written: 0 };
+        let mut w = SegmentWriter::new(counted, header).map_err(|e| e.to_string())?;
+        let checkpoint = match start(&mut w) {
+            Ok(n) => n as u64,
+            Err(e) => {
+                // Without its whole checkpoint a segment is useless.
+                let _ = std::fs::remove_file(&path);
+                return Err(e.to_string());
+            }
+        };
+        let now = Instant::now();
+        self.current = Some(Current {
+            w,
+            path,
+            started: now,
+            last_flush: now,
+            target: self.options.segment_bytes.max(4 * checkpoint),
+        });
+        Ok(())
+    }
+
+    fn maybe_flush(&mut self) {
+        let interval = self.options.flush_interval;
+        let Some(c) = self.current.as_mut() else {
+            return;
+        };
+        if c.last_flush.elapsed() < interval {
+            return;
+        }
+        c.last_flush = Instant::now();
+        if let Err(e) = c.w.flush_block() {
+            self.fail(&e);
+        }
+    }
+
+    /// Ends the current segment with its seal and trims the directory.
+    fn seal(&mut self) {
+        let Some(c) = self.current.take() else {
+            return;
+        };
+        match c.w.seal() {
+            Ok(counted) => {
+                self.shared
+                    .stats
+                    .bytes
+                    .fetch_add(counted.written, Ordering::Relaxed);
+                self.shared.stats.segments.fetch_add(1, Ordering::Relaxed);
+                close(&c.path);
+            }
+            Err(e) => {
+                tracing::warn!("recorder: cannot seal {}: {e}", c.path.display());
+                self.shared
+                    .stats
+                    .write_errors
+                    .fetch_add(1, Ordering::Relaxed);
+                close(&c.path);
+            }
+        }
+        self.trim();
+    }
+
+    /// A write failed: the segment ends where it is (its whole blocks still replay), and the loop is told to
+    /// stop sending until it offers a new segment.
+    fn fail(&mut self, e: &dyn std::fmt::Display) {
+        tracing::warn!(
+            "recorder: cannot write the recording, dropping inputs until a new segment: {e}"
+        );
+        self.shared
+            .stats
+            .write_errors
+            .fetch_add(1, Ordering::Relaxed);
+        self.shared.failed.store(true, Ordering::Release);
+        if let Some(c) = self.current.take() {
+            close(&c.path);
+        }
+        self.trim();
+    }
+
+    fn trim(&mut self) {
+        let Ok(files) = dir::list(&self.options.dir) else {
+            return;
+        };
+        for name in dir::plan_retention(&files, self.options.max_bytes, self.options.max_age_secs) {
+            if std::fs::remove_file(self.options.dir.join(&name)).is_ok() {
+                self.shared.stats.deleted.fetch_add(1, Ordering::Relaxed);
+            }
+        }
+    }
+}
+
+impl Current {
+    fn w_written(&self) -> u64 {
+        self.w.get_ref().written
+    }
+}
+
+/// Renames a segment from its `.open` name to its final one.
+fn close(open: &Path) {
+    if let Some(name) = open.to_str().and_then(|p| p.strip_suffix(OPEN_SUFFIX)) {
+        let _ = std::fs::rename(open, name);
+    }
+}
