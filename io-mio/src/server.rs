@@ -392,6 +392,10 @@ impl<M: Machine> Driver<M> {
         let mut events = Events::with_capacity(1024);
         loop {
             self.after_events();
+            // The recorder hands this turn's inputs to its writer at once (one wake-up per turn).
+            if let Some(r) = &mut self.recorder {
+                r.flush();
+            }
             if let Some(e) = self.failure.take() {
                 self.close_all();
                 return Err(e);

@@ -42,9 +42,13 @@ pub fn write_start<W: Write>(
     Ok(head.len() + tree.len())
 }
 
-/// Writes one step, and the block it fills once it is big enough.
-pub fn write_step<W: Write>(w: &mut SegmentWriter<W>, body: &[u8]) -> Result<(), AssembleError> {
-    w.push(EntryKind::Input, body)?;
+/// Writes a batch of encoded steps, and the block they fill once it is big enough.
+pub fn write_steps<W: Write>(
+    w: &mut SegmentWriter<W>,
+    entries: &[u8],
+    count: u64,
+) -> Result<(), AssembleError> {
+    w.push_raw(entries, count);
     if w.pending_len() >= BLOCK_TARGET {
         w.flush_block()?;
     }
@@ -103,10 +107,10 @@ impl MemorySink {
                 self.current = Some(w);
                 self.in_segment = 0;
             }
-            Item::Step(body) => {
+            Item::Steps { entries, count } => {
                 if let Some(w) = self.current.as_mut() {
-                    write_step(w, &body)?;
-                    self.in_segment += 1;
+                    write_steps(w, &entries, count)?;
+                    self.in_segment += count;
                 }
             }
         }

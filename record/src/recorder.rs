@@ -10,15 +10,15 @@ use rzk_core::Node;
 use crate::checkpoint;
 use crate::digest::digest;
 use crate::entry::{self, CheckpointHead, Gap, Step};
-use crate::segment::SegmentHeader;
+use crate::segment::{encode_entry, EntryKind, SegmentHeader};
 
 /// What the loop hands to the writer.
 pub enum Item {
     /// Seal the current segment (if any) and start this one: its header, the checkpoint it starts from
     /// (the tree still to be encoded), and the inputs left out just before it.
     Begin(Box<Begin>),
-    /// One [`Step`], encoded.
-    Step(Vec<u8>),
+    /// [`Step`]s, `count` of them, each encoded as an entry ([`crate::segment::encode_entry`]).
+    Steps { entries: Vec<u8>, count: u64 },
 }
 
 /// The start of a segment.
@@ -62,7 +62,16 @@ pub struct Recorder<S: Sink> {
     /// The number of the last input seen.
     n: u64,
     state: State,
+    /// Steps encoded since the last hand-over, and the number of the first: handed to the sink in one item
+    /// per event-loop turn ([`Recorder::flush`]) or once this large, not one by one (each hand-over may
+    /// wake the writer).
+    batch: Vec<u8>,
+    batch_count: u64,
+    batch_first: u64,
 }
+
+/// A batch is handed over once it holds this many bytes, even within a turn.
+const BATCH_BYTES: usize = 256 << 10;
 
 /// An input copied before its step, recorded with the step's outputs after it.
 pub struct Pending(Input);
@@ -79,6 +88,9 @@ impl<S: Sink> Recorder<S> {
             seq: 0,
             n: 0,
             state: State::Idle,
+            batch: Vec::new(),
+            batch_count: 0,
+            batch_first: 0,
         }
     }
 
@@ -135,20 +147,56 @@ impl<S: Sink> Recorder<S> {
             outputs: outputs.len() as u32,
             digest: digest(outputs),
         };
-        let sent = match entry::encode(&step) {
-            Ok(body) => self.sink.send(Item::Step(body)),
-            Err(_) => false,
-        };
-        if !sent {
+        if self.batch_count == 0 {
+            self.batch_first = self.n;
+        }
+        let encoded = encode_entry(&mut self.batch, EntryKind::Input, |out| {
+            entry::encode_into(&step, out)
+        });
+        match encoded {
+            Ok(()) => self.batch_count += 1,
+            Err(_) => {
+                self.batch.clear();
+                self.batch_count = 0;
+                self.state = State::Dropping {
+                    from: self.batch_first,
+                    why: "an input could not be encoded",
+                };
+                return;
+            }
+        }
+        if self.batch.len() >= BATCH_BYTES {
+            self.flush();
+        }
+    }
+
+    /// Hands the steps encoded so far to the sink: the driver calls it once per event-loop turn.
+    pub fn flush(&mut self) {
+        if self.batch_count == 0 {
+            return;
+        }
+        let entries = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_BYTES / 4));
+        let count = std::mem::take(&mut self.batch_count);
+        if !self.sink.send(Item::Steps { entries, count }) {
             self.state = State::Dropping {
-                from: self.n,
+                from: self.batch_first,
                 why: "the writer fell behind or could not write",
             };
         }
     }
 
     /// A checkpoint of `node` as it is now (before input `n`), starting a new segment.
-    fn begin(&mut self, node: &Node, gap: Option<Gap>) {
+    fn begin(&mut self, node: &Node, mut gap: Option<Gap>) {
+        // The steps batched so far end the previous segment; if the sink refuses them, this segment starts
+        // after a gap after all.
+        self.flush();
+        if let (None, State::Dropping { from, why }) = (&gap, &self.state) {
+            gap = Some(Gap {
+                from: *from,
+                to: self.n - 1,
+                why: why.to_string(),
+            });
+        }
         let from = gap.as_ref().map_or(self.n, |g| g.from);
         let (head, tree) = match checkpoint::take(node, self.seed) {
             Ok(c) => c,

@@ -144,6 +144,24 @@ impl SegmentHeader {
     }
 }
 
+/// Appends one entry, in the block's entry format, to `out`: `encode` writes the body (appending to `out`).
+pub fn encode_entry<E>(
+    out: &mut Vec<u8>,
+    kind: EntryKind,
+    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
+) -> Result<(), E> {
+    let start = out.len();
+    out.push(kind as u8);
+    out.extend_from_slice(&[0; 4]);
+    if let Err(e) = encode(out) {
+        out.truncate(start);
+        return Err(e);
+    }
+    let len = (out.len() - start - 5) as u32;
+    out[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
+    Ok(())
+}
+
 /// Writes one segment: the header at once, entries buffered into the block being filled, which goes out
 /// when the caller flushes it (the recorder flushes by size and time) and at the seal.
 pub struct SegmentWriter<W: Write> {
@@ -178,6 +196,13 @@ impl<W: Write> SegmentWriter<W> {
         self.pending.extend_from_slice(body);
         self.entries += 1;
         Ok(())
+    }
+
+    /// Buffers entries already in the block's entry format (`kind u8 | len u32 LE | body`, see
+    /// [`encode_entry`]), `count` of them.
+    pub fn push_raw(&mut self, entries: &[u8], count: u64) {
+        self.pending.extend_from_slice(entries);
+        self.entries += count;
     }
 
     /// The output written to so far.

@@ -16,10 +16,13 @@ use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::assemble::{write_start, write_step};
+use crate::assemble::{write_start, write_steps};
 use crate::dir::{self, OPEN_SUFFIX};
 use crate::recorder::{Begin, Item, Sink};
 use crate::segment::{SegmentHeader, SegmentWriter};
+
+/// How often the writer takes what the loop queued.
+pub const POLL: Duration = Duration::from_millis(5);
 
 /// After the writer fails, how long before the loop offers a new segment.
 pub const RETRY_AFTER: Duration = Duration::from_secs(5);
@@ -113,7 +116,7 @@ fn weight(item: &Item) -> usize {
         Item::Begin(b) => {
             b.head.state.len() + b.tree.approximate_data_size() as usize + 64 * b.tree.node_count()
         }
-        Item::Step(body) => body.len(),
+        Item::Steps { entries, .. } => entries.len(),
     }
 }
 
@@ -211,17 +214,30 @@ impl Writer {
         }
     }
 
+    /// Wakes every [`POLL`] and takes what the loop queued: the loop's hand-over never wakes this thread
+    /// (a wake-up per event-loop turn would cost the loop a system call and the other core a context
+    /// switch per request at low concurrency).
     fn run(mut self, rx: mpsc::Receiver<(Item, usize)>) {
         loop {
-            match rx.recv_timeout(self.options.flush_interval) {
-                Ok((item, w)) => {
-                    self.take(item);
-                    self.shared.queued.fetch_sub(w, Ordering::AcqRel);
+            let mut open = true;
+            loop {
+                match rx.try_recv() {
+                    Ok((item, w)) => {
+                        self.take(item);
+                        self.shared.queued.fetch_sub(w, Ordering::AcqRel);
+                    }
+                    Err(mpsc::TryRecvError::Empty) => break,
+                    Err(mpsc::TryRecvError::Disconnected) => {
+                        open = false;
+                        break;
+                    }
                 }
-                Err(mpsc::RecvTimeoutError::Timeout) => {}
-                Err(mpsc::RecvTimeoutError::Disconnected) => break,
             }
             self.maybe_flush();
+            if !open {
+                break;
+            }
+            std::thread::sleep(POLL);
         }
         self.seal();
     }
@@ -243,11 +259,11 @@ impl Writer {
                     self.shared.failed.store(false, Ordering::Release);
                 }
             }
-            Item::Step(body) => {
+            Item::Steps { entries, count } => {
                 let Some(c) = self.current.as_mut() else {
                     return;
                 };
-                if let Err(e) = write_step(&mut c.w, &body) {
+                if let Err(e) = write_steps(&mut c.w, &entries, count) {
                     self.fail(&e);
                     return;
                 }

@@ -93,6 +93,7 @@ fn drive<S: Sink>(node: &mut Node, rec: &mut Recorder<S>, inputs: Vec<(u64, Inpu
         let pending = rec.before(node, &input);
         node.step(now, input, &mut out);
         rec.after(pending, now, now * 1000, &out);
+        rec.flush();
         for o in out {
             match o {
                 Output::Persist { id, .. } => queue.push_front((now, Input::Persisted { id })),

@@ -113,6 +113,7 @@ impl Host {
         let from = out.len();
         node.step(local, input, out);
         rec.after(pending, local, now * 1000, &out[from..]);
+        rec.flush();
         true
     }
 

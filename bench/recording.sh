@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The flight recorder's cost (issue 18): two rzk servers side by side, standalone on loopback with the same
+# settings as bench/compare.sh, one with rzk.recordDir set (its recording on the same disk as its data) and
+# one without. Each workload runs against each in alternation, --rounds times; the table shows medians, the
+# on/off ratios, and the bytes the recorder wrote per op (the recording directory's growth over the run,
+# divided by the ops the run completed).
+#
+# usage: bench/recording.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N] [--depth N]
+#                           [--workloads "create set ..."] [--dir DIR] [--keep]
+set -euo pipefail
+source "$(dirname "$0")/common.sh"
+WORKLOADS="create set get children mixed watch churn get1 set1"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    *) common_option "$@" || { echo "unknown option $1" >&2; exit 2; }; shift $((COMMON_USED - 1)) ;;
+  esac
+  shift
+done
+prepare_tools
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+WORK="$(mktemp -d "$BASE_DIR/rzk-recording.XXXXXX")"
+OFF_PORT="$(free_port)"; ON_PORT="$(free_port)"
+OFF_PID="" ON_PID=""
+cleanup() {
+  for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
+  for pid in $OFF_PID $ON_PID; do wait "$pid" 2>/dev/null || true; done
+  if [ "$KEEP" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+}
+trap cleanup EXIT
+
+cfg() { # $1 dir, $2 port
+  cat <<CFG
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=$1/data
+clientPort=$2
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+forceSync=yes
+4lw.commands.whitelist=*
+admin.enableServer=false
+CFG
+}
+mkdir -p "$WORK/off/data" "$WORK/on/data"
+cfg "$WORK/off" "$OFF_PORT" > "$WORK/off/zoo.cfg"
+cfg "$WORK/on" "$ON_PORT" > "$WORK/on/zoo.cfg"
+# A budget large enough that no segment is deleted during the run (so the directory's growth is what was
+# written); segments of the default size.
+printf 'rzk.recordDir=%s\nrzk.recordMaxMB=100000\n' "$WORK/on/rec" >> "$WORK/on/zoo.cfg"
+
+start() { # $1 name $2 port
+  RUST_LOG=warn "$RZK" bench ready --server "127.0.0.1:$2" --log "$WORK/$1/server.log" -- \
+    "$RZK" server "$WORK/$1/zoo.cfg" | tail -1 | json_field pid
+}
+OFF_PID="$(start off "$OFF_PORT")"
+ON_PID="$(start on "$ON_PORT")"
+echo "rzk without recording on 127.0.0.1:$OFF_PORT, with on 127.0.0.1:$ON_PORT, in $WORK" >&2
+
+RESULTS="$WORK/results.jsonl"
+: > "$RESULTS"
+rec_bytes() { du -sb "$WORK/on/rec" 2>/dev/null | cut -f1 || echo 0; }
+
+run_one() { # name port workload round
+  local args=(--server "127.0.0.1:$2" --duration "$DURATION" --warmup "$WARMUP" --seed "$4" --cleanup)
+  case "$3" in
+    get1) args+=(get --sessions 1 --depth 1) ;;
+    set1) args+=(set --sessions 1 --depth 1) ;;
+    *) args+=("$3" --sessions "$SESSIONS" --depth "$DEPTH") ;;
+  esac
+  local before after out
+  before="$(rec_bytes)"
+  out="$("$RZK" bench "${args[@]}" | tail -1)"
+  # The writer flushes every 100 ms: let it catch up before measuring the directory.
+  sleep 0.5
+  after="$(rec_bytes)"
+  printf '{"server":"%s","workload":"%s","round":%s,"grew":%s,"r":%s}\n' "$1" "$3" "$4" "$((after - before))" "$out" >> "$RESULTS"
+  echo "round $4 $3 $1: $(echo "$out" | json_field ops_per_sec) ops/s, p99 $(echo "$out" | json_field p99_ms) ms" >&2
+}
+
+for round in $(seq 1 "$ROUNDS"); do
+  for w in $WORKLOADS; do
+    if [ $((round % 2)) = 1 ]; then order="off on"; else order="on off"; fi
+    for s in $order; do
+      if [ $s = off ]; then run_one off "$OFF_PORT" "$w" "$round"; else run_one on "$ON_PORT" "$w" "$round"; fi
+    done
+  done
+done
+grep -h "recorder" "$WORK/on/server.log" | head -5 >&2 || true
+
+python3 - "$RESULTS" "$ROUNDS" "$SESSIONS" "$DEPTH" <<'PY'
+import json, statistics, sys
+path, rounds, sessions, depth = sys.argv[1:]
+rows = [json.loads(l) for l in open(path)]
+def med(server, workload, key):
+    xs = [r["r"][key] for r in rows if r["server"] == server and r["workload"] == workload]
+    return statistics.median(xs) if xs else None
+def per_op(workload):
+    xs = [r["grew"] / max(1, r["r"]["ops"]) for r in rows if r["server"] == "on" and r["workload"] == workload]
+    return statistics.median(xs) if xs else None
+print(f"\nmedians of {rounds} round(s); {sessions} sessions x {depth} in flight unless noted; ratio = on / off")
+print("| workload | off ops/s | on ops/s | ratio | off p99 ms | on p99 ms | ratio | recorded bytes/op |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|")
+names = {"get1": "get (1 in flight)", "set1": "set (1 in flight)", "watch": "watch (notifications/s)",
+         "churn": "churn (cycles/s)"}
+order = [w for w in ["create", "set", "get", "children", "mixed", "watch", "churn", "get1", "set1"]
+         if any(r["workload"] == w for r in rows)]
+for w in order:
+    a, b = med("off", w, "ops_per_sec"), med("on", w, "ops_per_sec")
+    a99, b99 = med("off", w, "p99_ms"), med("on", w, "p99_ms")
+    print(f"| {names.get(w, w)} | {a:,.0f} | {b:,.0f} | {b / a:.2f} | {a99:.2f} | {b99:.2f} | {b99 / a99:.2f} | {per_op(w):,.0f} |")
+PY
