@@ -43,6 +43,12 @@ pub struct ReplayArgs {
     /// Replay checkpoints written by another rzk version (their layout may differ: at your own risk).
     #[arg(long)]
     pub any_version: bool,
+    /// The paths are the recording directories of an ensemble's members (in server order): replay them
+    /// together, rebuild the committed history and every connection's requests and replies, and hold them
+    /// to the server-side checkers (replica agreement, durability of acknowledged writes, reads, session
+    /// order, watch order, each server's tree).
+    #[arg(long)]
+    pub check: bool,
 }
 
 fn parse_zxid(s: &str) -> Result<i64, String> {
@@ -159,6 +165,9 @@ impl Stop<'_> {
 }
 
 pub fn run(args: ReplayArgs) -> Result<()> {
+    if args.check {
+        return check(&args);
+    }
     let files = segment_files(&args.paths)?;
     let stop = Stop { args: &args };
     let mut failures = Vec::new();
@@ -217,7 +226,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         );
         if let Some((node, last, prev_run, prev_name)) = previous.take() {
             if prev_run == run && last + 1 == first && replay.gap.is_none() {
-                if let Some(why) = state_differs(&node, &replay.node) {
+                if let Some(why) = rzk_record::verify::state_differs(&node, &replay.node) {
                     failures.push(format!(
                         "{name}: its checkpoint differs from the state {prev_name} replays to ({why})"
                     ));
@@ -291,28 +300,6 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     }
 }
 
-/// How a replayed node differs from a checkpoint's, if it does.
-fn state_differs(replayed: &Node, checkpoint: &Node) -> Option<String> {
-    let (a, b) = (replayed.tree(), checkpoint.tree());
-    if a.digest() != b.digest() || a.last_zxid() != b.last_zxid() {
-        return Some(format!(
-            "tree at 0x{:x} digest {:x} against 0x{:x} digest {:x}",
-            a.last_zxid(),
-            a.digest(),
-            b.last_zxid(),
-            b.digest()
-        ));
-    }
-    match (
-        entry::encode(replayed.checkpoint().1),
-        entry::encode(checkpoint.checkpoint().1),
-    ) {
-        (Ok(x), Ok(y)) if x == y => None,
-        (Ok(_), Ok(_)) => Some("sessions, connections or role differ".into()),
-        _ => Some("a state could not be encoded".into()),
-    }
-}
-
 fn print_step(step: &entry::Step, outputs: &[rzk_core::Output]) {
     println!(
         "{} #{} t={} {}",
@@ -373,4 +360,52 @@ fn session_text(node: &Node, id: i64, now: u64) -> String {
         }
     }
     out
+}
+
+/// `--check`: the members' recordings replayed together and held to the server-side checkers.
+fn check(args: &ReplayArgs) -> Result<()> {
+    for p in &args.paths {
+        if !p.is_dir() {
+            bail!(
+                "--check takes the members' recording directories; {} is not one",
+                p.display()
+            );
+        }
+    }
+    let replayed = rzk_record::ensemble::replay_ensemble(&args.paths, args.any_version)
+        .context("cannot read the recordings")?;
+    let mut found = Vec::new();
+    for (i, (m, path)) in replayed.members.iter().zip(&args.paths).enumerate() {
+        println!(
+            "server {} ({}): {} segment(s), {} input(s), {} gap(s)",
+            i + 1,
+            path.display(),
+            m.segments,
+            m.inputs,
+            m.gaps
+        );
+        found.extend(m.failures.iter().map(|f| format!("server {}: {f}", i + 1)));
+    }
+    let facts = &replayed.facts;
+    let ok = facts
+        .history
+        .ops
+        .iter()
+        .filter(|r| !matches!(r.outcome, rzk_check::history::Outcome::Lost))
+        .count();
+    println!(
+        "{} committed txns; {} client operations seen by the servers ({ok} answered) on {} connections",
+        facts.committed.len(),
+        facts.history.ops.len(),
+        facts.conn_nodes.len()
+    );
+    found.extend(rzk_check::check_server_side(facts));
+    if found.is_empty() {
+        println!("no divergence, and every server-side check passed");
+        return Ok(());
+    }
+    for f in found.iter().take(50) {
+        println!("VIOLATION: {f}");
+    }
+    bail!("{} violation(s)", found.len())
 }

@@ -25,6 +25,30 @@ pub use jsonl::{read_history, write_history, HistoryError, FORMAT as HISTORY_FOR
 pub use linearizable::check_register;
 pub use replay::Replay;
 
+/// The checkers that need only what servers saw (a replay of their flight recordings: the committed txns,
+/// each server's tree, the requests they received and the replies and notifications they sent): replica
+/// agreement and the committed history's own consistency, durability of acknowledged writes, what reads
+/// returned, session order, watch order, and each server's tree. Not the ones that need the clients' own
+/// clocks and the fault schedule (linearizability, expiry, liveness, progress, orphan ephemerals).
+pub fn check_server_side(facts: &Facts) -> Vec<String> {
+    let mut v = facts.violations.clone();
+    v.extend(facts.history.protocol.iter().cloned());
+    let replay = match Replay::build(&facts.committed) {
+        Ok(r) => r,
+        Err(e) => {
+            v.push(e);
+            return v;
+        }
+    };
+    v.extend(replay.errors.iter().cloned());
+    v.extend(durability::check(facts));
+    v.extend(state::check(facts, &replay));
+    v.extend(sessions::check(facts));
+    v.extend(watches::check(facts, &replay));
+    v.extend(trees::check(facts));
+    v
+}
+
 /// Runs every checker over a finished run.
 pub fn check_all(facts: &Facts) -> Vec<String> {
     let mut v = facts.violations.clone();

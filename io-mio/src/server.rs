@@ -577,12 +577,12 @@ impl<M: Machine> Driver<M> {
         let now = self.clock.now_ms();
         let mut outputs = std::mem::take(&mut self.outputs);
         let recording = match (&mut self.recorder, self.machine.recordable()) {
-            (Some(r), Some(node)) => r.before(node, &input),
+            (Some(r), Some(node)) => r.before(node, now, wall_micros(), &input),
             _ => None,
         };
         self.machine.step(now, input, &mut outputs);
         if let Some(r) = &mut self.recorder {
-            r.after(recording, now, wall_micros(), &outputs);
+            r.after(recording, &outputs);
         }
         for output in outputs.drain(..) {
             self.apply(output, now);

@@ -12,10 +12,13 @@ pub mod checkpoint;
 pub mod describe;
 pub mod digest;
 pub mod dir;
+pub mod ensemble;
 pub mod entry;
 pub mod recorder;
 pub mod replay;
 pub mod segment;
+pub mod server_history;
+pub mod verify;
 pub mod writer;
 
 pub use assemble::MemorySink;

@@ -9,8 +9,8 @@ use rzk_core::Node;
 
 use crate::checkpoint;
 use crate::digest::digest;
-use crate::entry::{self, CheckpointHead, Gap, Step};
-use crate::segment::{encode_entry, EntryKind, SegmentHeader};
+use crate::entry::{self, CheckpointHead, Gap, StepHead, StepTail};
+use crate::segment::{EntryKind, SegmentHeader};
 
 /// What the loop hands to the writer.
 pub enum Item {
@@ -38,6 +38,11 @@ pub trait Sink {
     fn want_segment(&mut self) -> bool;
     /// Whether the sink takes items again after a refusal.
     fn ready(&mut self) -> bool;
+    /// An empty buffer to encode the next batch into (the writer hands back the ones it has written, so the
+    /// loop does not allocate and grow a new one each turn).
+    fn spare(&mut self) -> Option<Vec<u8>> {
+        None
+    }
 }
 
 enum State {
@@ -73,8 +78,8 @@ pub struct Recorder<S: Sink> {
 /// A batch is handed over once it holds this many bytes, even within a turn.
 const BATCH_BYTES: usize = 256 << 10;
 
-/// An input copied before its step, recorded with the step's outputs after it.
-pub struct Pending(Input);
+/// A step whose input is encoded (into the batch, at this offset) and whose outputs are to come.
+pub struct Pending(usize);
 
 impl<S: Sink> Recorder<S> {
     /// `run_id` names this process run's segments; `seed` is the node's (for people reading a recording).
@@ -107,9 +112,16 @@ impl<S: Sink> Recorder<S> {
         self.n
     }
 
-    /// Called before `input` is fed to `node`: starts a segment first if one is due, and returns the copy
-    /// to pass to [`Recorder::after`] (none while dropping).
-    pub fn before(&mut self, node: &Node, input: &Input) -> Option<Pending> {
+    /// Called before `input` is fed to `node` at `now` (the node's clock; `wall_us` the host's): starts a
+    /// segment first if one is due, and encodes the input; pass what it returns to [`Recorder::after`]
+    /// (nothing while dropping).
+    pub fn before(
+        &mut self,
+        node: &Node,
+        now: u64,
+        wall_us: u64,
+        input: &Input,
+    ) -> Option<Pending> {
         self.n += 1;
         let gap = match self.state {
             State::Idle => Some(None),
@@ -131,40 +143,55 @@ impl<S: Sink> Recorder<S> {
                 return None;
             }
         }
-        Some(Pending(input.clone()))
-    }
-
-    /// Called after the step with what it produced.
-    pub fn after(&mut self, pending: Option<Pending>, now: u64, wall_us: u64, outputs: &[Output]) {
-        let Some(Pending(input)) = pending else {
-            return;
-        };
-        let step = Step {
+        if self.batch_count == 0 {
+            self.batch_first = self.n;
+        }
+        let start = self.batch.len();
+        // The entry header; its length is filled in by `after`.
+        self.batch.push(EntryKind::Input as u8);
+        self.batch.extend_from_slice(&[0; 4]);
+        let head = StepHead {
             n: self.n,
             now,
             wall_us,
             input,
+        };
+        if entry::encode_into(&head, &mut self.batch).is_err() {
+            self.batch.truncate(start);
+            self.drop_batch("an input could not be encoded");
+            return None;
+        }
+        Some(Pending(start))
+    }
+
+    /// Gives up the batch (the sink never sees it): the next segment starts after a gap from its first input.
+    fn drop_batch(&mut self, why: &'static str) {
+        let from = if self.batch_count == 0 {
+            self.n
+        } else {
+            self.batch_first
+        };
+        self.batch.clear();
+        self.batch_count = 0;
+        self.state = State::Dropping { from, why };
+    }
+
+    /// Called after the step with what it produced.
+    pub fn after(&mut self, pending: Option<Pending>, outputs: &[Output]) {
+        let Some(Pending(start)) = pending else {
+            return;
+        };
+        let tail = StepTail {
             outputs: outputs.len() as u32,
             digest: digest(outputs),
         };
-        if self.batch_count == 0 {
-            self.batch_first = self.n;
+        if start + 5 > self.batch.len() || entry::encode_into(&tail, &mut self.batch).is_err() {
+            self.drop_batch("an input could not be encoded");
+            return;
         }
-        let encoded = encode_entry(&mut self.batch, EntryKind::Input, |out| {
-            entry::encode_into(&step, out)
-        });
-        match encoded {
-            Ok(()) => self.batch_count += 1,
-            Err(_) => {
-                self.batch.clear();
-                self.batch_count = 0;
-                self.state = State::Dropping {
-                    from: self.batch_first,
-                    why: "an input could not be encoded",
-                };
-                return;
-            }
-        }
+        let len = (self.batch.len() - start - 5) as u32;
+        self.batch[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
+        self.batch_count += 1;
         if self.batch.len() >= BATCH_BYTES {
             self.flush();
         }
@@ -175,7 +202,8 @@ impl<S: Sink> Recorder<S> {
         if self.batch_count == 0 {
             return;
         }
-        let entries = std::mem::replace(&mut self.batch, Vec::with_capacity(BATCH_BYTES / 4));
+        let spare = self.sink.spare().unwrap_or_default();
+        let entries = std::mem::replace(&mut self.batch, spare);
         let count = std::mem::take(&mut self.batch_count);
         if !self.sink.send(Item::Steps { entries, count }) {
             self.state = State::Dropping {

@@ -32,7 +32,7 @@ pub enum ReplayError {
 pub struct Divergence {
     pub n: u64,
     pub recorded_outputs: u32,
-    pub recorded_digest: u32,
+    pub recorded_digest: u64,
     /// What the replay produced at that step.
     pub outputs: Vec<Output>,
 }
@@ -41,7 +41,7 @@ impl std::fmt::Display for Divergence {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "replay diverged at input {}: recorded {} outputs (digest {:08x}), replayed {} (digest {:08x})",
+            "replay diverged at input {}: recorded {} outputs (digest {:016x}), replayed {} (digest {:016x})",
             self.n,
             self.recorded_outputs,
             self.recorded_digest,

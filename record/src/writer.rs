@@ -66,6 +66,8 @@ struct Shared {
 /// The loop's end of the writer.
 pub struct FileSink {
     tx: Option<mpsc::Sender<(Item, usize)>>,
+    /// Written batches' buffers, emptied, for the loop to fill again.
+    spares: mpsc::Receiver<Vec<u8>>,
     shared: Arc<Shared>,
     queue_bytes: usize,
     /// When the loop may offer a new segment after a failure.
@@ -84,15 +86,17 @@ impl FileSink {
             stats: WriterStats::default(),
         });
         let (tx, rx) = mpsc::channel();
+        let (spare_tx, spares) = mpsc::sync_channel(SPARES);
         let queue_bytes = options.queue_bytes;
         let thread = {
             let shared = shared.clone();
             std::thread::Builder::new()
                 .name("rzk-recorder".into())
-                .spawn(move || Writer::new(options, shared).run(rx))?
+                .spawn(move || Writer::new(options, shared, spare_tx).run(rx))?
         };
         Ok(FileSink {
             tx: Some(tx),
+            spares,
             shared,
             queue_bytes,
             retry_at: None,
@@ -145,7 +149,13 @@ impl Sink for FileSink {
     }
 
     fn want_segment(&mut self) -> bool {
-        self.shared.want_segment.swap(false, Ordering::AcqRel)
+        // A plain load on every input; the swap only when the writer asked.
+        self.shared.want_segment.load(Ordering::Relaxed)
+            && self.shared.want_segment.swap(false, Ordering::AcqRel)
+    }
+
+    fn spare(&mut self) -> Option<Vec<u8>> {
+        self.spares.try_recv().ok()
     }
 
     fn ready(&mut self) -> bool {
@@ -203,14 +213,23 @@ struct Writer {
     options: WriterOptions,
     shared: Arc<Shared>,
     current: Option<Current>,
+    spares: mpsc::SyncSender<Vec<u8>>,
 }
 
+/// Emptied buffers kept for the loop.
+const SPARES: usize = 8;
+
 impl Writer {
-    fn new(options: WriterOptions, shared: Arc<Shared>) -> Writer {
+    fn new(
+        options: WriterOptions,
+        shared: Arc<Shared>,
+        spares: mpsc::SyncSender<Vec<u8>>,
+    ) -> Writer {
         Writer {
             options,
             shared,
             current: None,
+            spares,
         }
     }
 
@@ -259,11 +278,15 @@ impl Writer {
                     self.shared.failed.store(false, Ordering::Release);
                 }
             }
-            Item::Steps { entries, count } => {
+            Item::Steps { mut entries, count } => {
                 let Some(c) = self.current.as_mut() else {
                     return;
                 };
-                if let Err(e) = write_steps(&mut c.w, &entries, count) {
+                let written = write_steps(&mut c.w, &entries, count);
+                entries.clear();
+                // Full: the loop has enough; this one is freed.
+                let _ = self.spares.try_send(entries);
+                if let Err(e) = written {
                     self.fail(&e);
                     return;
                 }

@@ -90,9 +90,9 @@ fn drive<S: Sink>(node: &mut Node, rec: &mut Recorder<S>, inputs: Vec<(u64, Inpu
     let mut queue: std::collections::VecDeque<(u64, Input)> = inputs.into();
     while let Some((now, input)) = queue.pop_front() {
         let mut out = Vec::new();
-        let pending = rec.before(node, &input);
+        let pending = rec.before(node, now, now * 1000, &input);
         node.step(now, input, &mut out);
-        rec.after(pending, now, now * 1000, &out);
+        rec.after(pending, &out);
         rec.flush();
         for o in out {
             match o {

@@ -109,10 +109,10 @@ impl Host {
                 Err(e) => tracing::error!("checkpoint round trip failed: {e}"),
             }
         }
-        let pending = rec.before(node, &input);
+        let pending = rec.before(node, local, now * 1000, &input);
         let from = out.len();
         node.step(local, input, out);
-        rec.after(pending, local, now * 1000, &out[from..]);
+        rec.after(pending, &out[from..]);
         rec.flush();
         true
     }

@@ -128,8 +128,10 @@ impl Cluster {
                     "tickTime=200\ninitLimit=10\nsyncLimit=5\nminSessionTimeout=400\nmaxSessionTimeout=30000\n\
                      dataDir={}\nclientPort={client_port}\nclientPortAddress={host}\n4lw.commands.whitelist=*\n\
                      admin.enableServer=false\nsnapCount=500\npreAllocSize=64\n\
-                     extendedTypesEnabled=true\nznode.container.checkIntervalMs=1000\n{servers}",
+                     extendedTypesEnabled=true\nznode.container.checkIntervalMs=1000\n\
+                     rzk.recordDir={}\nrzk.recordMaxMB=512\nrzk.recordSegmentMB=8\n{servers}",
                     data.display(),
+                    dir.join("rec").display(),
                 ),
             )?;
             cluster.members.push(Member {
@@ -334,6 +336,12 @@ impl Cluster {
             let dir = FsDir::new(m.disk.as_ref().unwrap_or(&m.dir).join("data").join("rzk"));
             purge(&dir, &dir, 3);
         }
+    }
+
+    /// Each member's flight recording (`rzk.recordDir`, on the real disk beside its logs: a full data disk
+    /// must not stop the recording).
+    pub fn recordings(&self) -> Vec<std::path::PathBuf> {
+        self.members.iter().map(|m| m.dir.join("rec")).collect()
     }
 
     /// Copies each member's tmpfs data directory next to its logs, before the tmpfs goes with the run.
