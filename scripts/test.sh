@@ -98,11 +98,14 @@ if [ "$BUILT" = 1 ]; then
 
     log "simulator: fixed and fresh seeds (release build)"
     # The simulator is the main safety net: a fixed seed set (same every run) and a batch of fresh seeds
-    # (new coverage every run). Any violation fails and prints the one command that replays it.
+    # (new coverage every run). Any violation fails and prints the one command that replays it. With
+    # --record every node is recorded by the flight recorder, continued from each decoded checkpoint, and
+    # every recorded segment replayed step by step (issue 18).
     if cargo build --release -p rzk &&
         ./target/release/rzk sim --seeds "${RZK_SIM_SEEDS:-2000}" --start 0 --jobs 2 &&
         ./target/release/rzk sim --seeds "${RZK_SIM_RANDOM:-500}" --jobs 2 &&
         ./target/release/rzk sim --seeds "${RZK_SIM_CALM:-100}" --start 0 --faults none --jobs 2 &&
+        ./target/release/rzk sim --seeds "${RZK_SIM_RECORDED:-200}" --start 0 --record 211 --jobs 2 &&
         cargo test --release -p rzk-sim --features planted-bugs --test planted -- --nocapture; then
         record sim ok
     else

@@ -145,8 +145,19 @@ fn chaos_runs_a_standalone_server_and_checks_it_like_the_simulator() {
     let out = String::from_utf8_lossy(&run.stdout);
     assert!(run.status.success(), "{out}\n{}", stderr(&run));
     assert!(out.contains("0 violation(s)"), "{out}");
+    assert!(replayed_inputs(&out) > 100, "{out}");
     let check = rzk(&["check", file_arg]);
     assert!(check.status.success(), "{}", stderr(&check));
+}
+
+/// The inputs `rzk chaos` says it replayed from the servers' recordings.
+fn replayed_inputs(out: &str) -> u64 {
+    out.lines()
+        .find_map(|l| l.trim().strip_prefix("recordings replayed: "))
+        .and_then(|l| l.split(", ").nth(1))
+        .and_then(|l| l.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(0)
 }
 
 /// The CI chaos run (issue 16): three `rzk server` processes, each in its own network namespace when this
@@ -193,6 +204,9 @@ fn chaos_runs_three_servers_under_every_fault_family_and_cleans_up() {
     eprintln!("{out}");
     assert!(run.status.success(), "{out}\n{}", stderr(&run));
     assert!(out.contains("0 violation(s)"), "{out}");
+    // Every server recorded its run (issue 18), and the recordings replayed exactly under the server-side
+    // checkers (a divergence would be a violation above).
+    assert!(replayed_inputs(&out) > 10_000, "{out}");
     let check = rzk(&["check", file_arg]);
     assert!(check.status.success(), "{}", stderr(&check));
     if root {

@@ -194,7 +194,13 @@ async fn an_ensemble_recording_replays_exactly_across_a_leader_kill() -> Result<
     let dirs: Vec<String> = ens
         .ids()
         .iter()
-        .map(|id| ens.workdir().join(format!("s{id}")).join("rec").display().to_string())
+        .map(|id| {
+            ens.workdir()
+                .join(format!("s{id}"))
+                .join("rec")
+                .display()
+                .to_string()
+        })
         .collect();
     let mut args = vec!["replay", "--check"];
     args.extend(dirs.iter().map(String::as_str));
@@ -204,12 +210,19 @@ async fn an_ensemble_recording_replays_exactly_across_a_leader_kill() -> Result<
     assert!(t.contains("every server-side check passed"), "{t}");
     let committed: usize = t
         .lines()
-        .find_map(|l| l.split(" committed txns").next().filter(|_| l.contains(" committed txns")))
+        .find_map(|l| {
+            l.split(" committed txns")
+                .next()
+                .filter(|_| l.contains(" committed txns"))
+        })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
     // A server killed with -9 loses the last few ms of its recording (written every 10 ms, never fsynced),
     // so the rebuilt history may lack the last writes before the kill; what it holds passed the checkers.
-    assert!(committed as u64 > written / 2, "{committed} committed txns for {written} writes:\n{t}");
+    assert!(
+        committed as u64 > written / 2,
+        "{committed} committed txns for {written} writes:\n{t}"
+    );
     ens.passed();
     Ok(())
 }

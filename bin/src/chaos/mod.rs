@@ -238,7 +238,11 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
     // Every server recorded its run (rzk.recordDir): the recordings must replay exactly, step by step, and
     // what the servers saw, replayed, must pass the server-side checkers and agree with the journals.
     let recordings = cluster.recordings();
-    let replayed = rzk_record::ensemble::replay_ensemble(&recordings, false)
+    // The replayed cores log what the servers logged; the servers' own logs already hold that.
+    let replayed =
+        tracing::subscriber::with_default(tracing::subscriber::NoSubscriber::default(), || {
+            rzk_record::ensemble::replay_ensemble(&recordings, false)
+        })
         .context("cannot read the servers' recordings")?;
     let mut replay_counts = (0u64, 0u64, 0u64);
     for (i, m) in replayed.members.iter().enumerate() {
