@@ -2,8 +2,9 @@
 # The flight recorder's cost (issue 18): two rzk servers side by side, standalone on loopback with the same
 # settings as bench/compare.sh, one with rzk.recordDir set (its recording on the same disk as its data) and
 # one without. Each workload runs against each in alternation, --rounds times; the table shows medians, the
-# on/off ratios, and the bytes the recorder wrote per op (the recording directory's growth over the run,
-# divided by the ops the run completed).
+# on/off ratios, the server's CPU time per op (all its threads, from /proc: the cost that does not depend on
+# what else the machine is doing), and the bytes the recorder wrote per op (the recording directory's growth
+# over the run, divided by the ops the run completed).
 #
 # usage: bench/recording.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N] [--depth N]
 #                           [--workloads "create set ..."] [--dir DIR] [--keep]
@@ -62,6 +63,7 @@ echo "rzk without recording on 127.0.0.1:$OFF_PORT, with on 127.0.0.1:$ON_PORT, 
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
 rec_bytes() { du -sb "$WORK/on/rec" 2>/dev/null | cut -f1 || echo 0; }
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of every thread, in clock ticks
 
 run_one() { # name port workload round
   local args=(--server "127.0.0.1:$2" --duration "$DURATION" --warmup "$WARMUP" --seed "$4" --cleanup)
@@ -70,13 +72,16 @@ run_one() { # name port workload round
     set1) args+=(set --sessions 1 --depth 1) ;;
     *) args+=("$3" --sessions "$SESSIONS" --depth "$DEPTH") ;;
   esac
-  local before after out
+  local before after out pid cpu0 cpu1
+  if [ "$1" = off ]; then pid=$OFF_PID; else pid=$ON_PID; fi
   before="$(rec_bytes)"
+  cpu0="$(cpu_ticks "$pid")"
   out="$("$RZK" bench "${args[@]}" | tail -1)"
-  # The writer flushes every 100 ms: let it catch up before measuring the directory.
+  # Let the writer catch up (it writes every 10 ms) before measuring the directory and the CPU.
   sleep 0.5
+  cpu1="$(cpu_ticks "$pid")"
   after="$(rec_bytes)"
-  printf '{"server":"%s","workload":"%s","round":%s,"grew":%s,"r":%s}\n' "$1" "$3" "$4" "$((after - before))" "$out" >> "$RESULTS"
+  printf '{"server":"%s","workload":"%s","round":%s,"grew":%s,"cpu_ticks":%s,"r":%s}\n' "$1" "$3" "$4" "$((after - before))" "$((cpu1 - cpu0))" "$out" >> "$RESULTS"
   echo "round $4 $3 $1: $(echo "$out" | json_field ops_per_sec) ops/s, p99 $(echo "$out" | json_field p99_ms) ms" >&2
 }
 
@@ -100,9 +105,13 @@ def med(server, workload, key):
 def per_op(workload):
     xs = [r["grew"] / max(1, r["r"]["ops"]) for r in rows if r["server"] == "on" and r["workload"] == workload]
     return statistics.median(xs) if xs else None
+def cpu_us(server, workload):
+    # Server CPU (all threads; 100 ticks/s) per op, in µs; the cleanup after each run is included for both.
+    xs = [r["cpu_ticks"] * 1e4 / max(1, r["r"]["ops"]) for r in rows if r["server"] == server and r["workload"] == workload]
+    return statistics.median(xs) if xs else None
 print(f"\nmedians of {rounds} round(s); {sessions} sessions x {depth} in flight unless noted; ratio = on / off")
-print("| workload | off ops/s | on ops/s | ratio | off p99 ms | on p99 ms | ratio | recorded bytes/op |")
-print("|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| workload | off ops/s | on ops/s | ratio | off p99 ms | on p99 ms | ratio | CPU µs/op off | on | ratio | recorded bytes/op |")
+print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 names = {"get1": "get (1 in flight)", "set1": "set (1 in flight)", "watch": "watch (notifications/s)",
          "churn": "churn (cycles/s)"}
 order = [w for w in ["create", "set", "get", "children", "mixed", "watch", "churn", "get1", "set1"]
@@ -110,5 +119,7 @@ order = [w for w in ["create", "set", "get", "children", "mixed", "watch", "chur
 for w in order:
     a, b = med("off", w, "ops_per_sec"), med("on", w, "ops_per_sec")
     a99, b99 = med("off", w, "p99_ms"), med("on", w, "p99_ms")
-    print(f"| {names.get(w, w)} | {a:,.0f} | {b:,.0f} | {b / a:.2f} | {a99:.2f} | {b99:.2f} | {b99 / a99:.2f} | {per_op(w):,.0f} |")
+    ca, cb = cpu_us("off", w), cpu_us("on", w)
+    print(f"| {names.get(w, w)} | {a:,.0f} | {b:,.0f} | {b / a:.2f} | {a99:.2f} | {b99:.2f} | {b99 / a99:.2f} "
+          f"| {ca:.2f} | {cb:.2f} | {cb / ca:.2f} | {per_op(w):,.0f} |")
 PY

@@ -43,8 +43,9 @@ pub struct SegmentFile {
 }
 
 /// The segments to delete so that the directory holds at most `max_bytes` and nothing older than
-/// `max_age_secs` (0: no age limit): sealed segments only, oldest (by run, then sequence) first. Files that
-/// are not segments are never touched.
+/// `max_age_secs` (0: no age limit): sealed segments only, oldest (by run, then sequence) first, never the
+/// newest sealed one (so a recording always keeps its latest segment). Files that are not segments are never
+/// touched.
 pub fn plan_retention(files: &[SegmentFile], max_bytes: u64, max_age_secs: u64) -> Vec<String> {
     let mut segments: Vec<(u64, u64, &SegmentFile)> = files
         .iter()
@@ -54,6 +55,8 @@ pub fn plan_retention(files: &[SegmentFile], max_bytes: u64, max_age_secs: u64) 
         })
         .collect();
     segments.sort_by_key(|&(run, seq, _)| (run, seq));
+    // The newest sealed segment always stays: a budget smaller than one segment keeps the latest one.
+    segments.pop();
     let mut total: u64 = files
         .iter()
         .filter(|f| parse_name(&f.name).is_some())
@@ -167,7 +170,11 @@ mod tests {
         assert!(plan_retention(&files, 400, 0).is_empty());
         // Age: only what is older than the limit; the open segment never goes, even over budget.
         assert_eq!(plan_retention(&files, 1_000, 110), vec![segment_name(1, 0)]);
-        assert_eq!(plan_retention(&files, 0, 0).len(), 3);
+        // Never the newest sealed one (run 2, seq 0), even with no budget at all.
+        assert_eq!(
+            plan_retention(&files, 0, 0),
+            vec![segment_name(1, 0), segment_name(1, 1)]
+        );
     }
 
     #[test]

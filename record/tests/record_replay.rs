@@ -178,3 +178,60 @@ fn a_file_recording_replays_and_a_damaged_segment_is_refused_at_the_damage() {
         other => panic!("damaged segment read as {other:?}"),
     }
 }
+
+#[test]
+fn the_byte_budget_drops_the_oldest_segments_and_what_is_left_still_replays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("rec");
+    let sink = FileSink::start(WriterOptions {
+        dir: dir.clone(),
+        max_bytes: 12 << 10,
+        max_age_secs: 0,
+        segment_bytes: 2 << 10,
+        segment_secs: 3600,
+        queue_bytes: 64 << 20,
+        flush_interval: std::time::Duration::from_millis(10),
+    })
+    .unwrap();
+    let mut n = node();
+    let mut rec = Recorder::new(sink, 0, 9, 7);
+    for round in 0..4 {
+        let mut inputs = workload();
+        // Later rounds: the same client on a new connection number.
+        for (_, input) in inputs.iter_mut() {
+            match input {
+                Input::ClientOpened { conn, .. } | Input::ClientBytes { conn, .. } => {
+                    *conn += round
+                }
+                _ => {}
+            }
+        }
+        drive(&mut n, &mut rec, inputs);
+    }
+    let final_digest = n.tree().digest();
+    let deleted = rec
+        .sink()
+        .stats()
+        .deleted
+        .load(std::sync::atomic::Ordering::Relaxed);
+    drop(rec);
+    let files = rzk_record::dir::list(&dir).unwrap();
+    let total: u64 = files.iter().map(|f| f.bytes).sum();
+    assert!(deleted > 0, "nothing was deleted: {files:?}");
+    // Within the budget, but for the newest segment, which always stays.
+    let newest = files.last().map_or(0, |f| f.bytes);
+    assert!(total - newest <= 12 << 10, "{total} bytes: {files:?}");
+    // The oldest went: the first segment left is not the run's first.
+    assert_ne!(
+        rzk_record::dir::parse_name(&files[0].name).map(|p| p.1),
+        Some(0)
+    );
+    let mut last = None;
+    for f in &files {
+        let seg = Segment::read(&std::fs::read(dir.join(&f.name)).unwrap()).unwrap();
+        let mut r = Replay::open(&seg, false).unwrap();
+        r.run_to_end().unwrap();
+        last = Some(r.node.tree().digest());
+    }
+    assert_eq!(last, Some(final_digest));
+}

@@ -373,6 +373,11 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
         for line in &nemesis.schedule {
             println!("  {line}");
         }
+        let dirs: Vec<String> = recordings.iter().map(|d| d.display().to_string()).collect();
+        println!(
+            "each server's flight recording replays its run exactly: rzk replay --check {} (or rzk replay DIR --trace for one)",
+            dirs.join(" ")
+        );
         cluster.keep_data();
     }
     if args.history.is_some() || !found.is_empty() {
