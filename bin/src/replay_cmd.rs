@@ -11,7 +11,8 @@ use anyhow::{bail, Context, Result};
 use clap::Args;
 use rzk_core::proto::FourLetterWord;
 use rzk_core::Node;
-use rzk_record::{describe, dir, entry, Replay, ReplayError, Segment};
+use rzk_record::verify::Walk;
+use rzk_record::{describe, dir, entry, ReplayError};
 
 #[derive(Debug, Args)]
 pub struct ReplayArgs {
@@ -88,30 +89,28 @@ fn parse_time(s: &str) -> Result<u64, String> {
     let doy = (153 * mp + 2) / 5 + day - 1;
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + num(hms[0])? * 3600 + num(hms[1])? * 60 + num(hms[2])?;
+    let (h, min, sec) = (num(hms[0])?, num(hms[1])?, num(hms[2])?);
+    if !(0..24).contains(&h) || !(0..60).contains(&min) || !(0..61).contains(&sec) {
+        return Err(bad());
+    }
     let micros = if frac.is_empty() {
         0
     } else {
         num(&format!("{frac:0<6}"))?
     };
-    u64::try_from(secs * 1_000_000 + micros).map_err(|_| bad())
+    days.checked_mul(86_400)
+        .and_then(|s| s.checked_add(h * 3600 + min * 60 + sec))
+        .and_then(|s| s.checked_mul(1_000_000))
+        .and_then(|us| us.checked_add(micros))
+        .and_then(|us| u64::try_from(us).ok())
+        .ok_or_else(bad)
 }
 
 /// Microseconds since the epoch as RFC 3339 UTC.
 fn wall_text(us: u64) -> String {
     let secs = (us / 1_000_000) as i64;
-    let days = secs.div_euclid(86_400);
     let sod = secs.rem_euclid(86_400);
-    // Civil date from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
+    let (y, m, d) = rzk_core::four_letter::civil_from_days(secs.div_euclid(86_400));
     format!(
         "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:06}Z",
         sod / 3600,
@@ -121,7 +120,8 @@ fn wall_text(us: u64) -> String {
     )
 }
 
-/// The segment files named by the arguments, each with its bytes, ordered by run and place in the run.
+/// The segment files named by the arguments: a directory's in order of run and place in the run, files as
+/// given.
 fn segment_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for p in paths {
@@ -172,9 +172,8 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     let stop = Stop { args: &args };
     let mut failures = Vec::new();
     let (mut segments, mut inputs) = (0u64, 0u64);
-    // The replayed node at the end of the previous segment, with the input number it ended after and its
-    // segment's (server, run): the next segment of the run must start from exactly that state.
-    let mut previous: Option<(Node, u64, (u64, u64), String)> = None;
+    // Each segment must continue the one before it (see `Walk`).
+    let mut walk = Walk::default();
     let mut stopped: Option<(Node, String)> = None;
     let mut out = Vec::new();
     // The node clock of the last input fed (the reports' `now`).
@@ -182,29 +181,16 @@ pub fn run(args: ReplayArgs) -> Result<()> {
     'files: for path in &files {
         let name = path.display().to_string();
         let bytes = std::fs::read(path).with_context(|| format!("cannot read {name}"))?;
-        let segment = match Segment::read(&bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                failures.push(format!("{name}: {e}"));
-                previous = None;
-                continue;
-            }
-        };
-        let mut replay = match Replay::open(&segment, args.any_version) {
-            Ok(r) => r,
-            Err(e) => {
-                failures.push(format!("{name}: {e}"));
-                previous = None;
-                continue;
-            }
+        let Some(mut opened) = walk.open(&name, &bytes, args.any_version, &mut failures) else {
+            continue;
         };
         segments += 1;
-        let run = (replay.header.server_id, replay.header.run_id);
+        let replay = &opened.replay;
         let first = replay.header.first_input;
         println!(
             "{name}: server {} run {:x} segment {}, inputs {}..{}{}{}",
-            run.0,
-            run.1,
+            replay.header.server_id,
+            replay.header.run_id,
             replay.header.seq,
             first,
             replay
@@ -224,19 +210,12 @@ pub fn run(args: ReplayArgs) -> Result<()> {
                 rzk_record::ReadEnd::Torn { .. } => " (torn tail: ends at its last whole block)",
             }
         );
-        if let Some((node, last, prev_run, prev_name)) = previous.take() {
-            if prev_run == run && last + 1 == first && replay.gap.is_none() {
-                if let Some(why) = rzk_record::verify::state_differs(&node, &replay.node) {
-                    failures.push(format!(
-                        "{name}: its checkpoint differs from the state {prev_name} replays to ({why})"
-                    ));
-                }
-            }
-        }
+        let replay = &mut opened.replay;
+        let mut diverged = false;
         loop {
             if replay.peek().is_some_and(|s| stop.before(s)) {
                 let at = format!("{name}, before input {}", replay.peek().map_or(0, |s| s.n));
-                stopped = Some((replay.node, at));
+                stopped = Some((opened.replay.node, at));
                 break 'files;
             }
             match replay.advance(&mut out) {
@@ -248,7 +227,10 @@ pub fn run(args: ReplayArgs) -> Result<()> {
                         print_step(&step, &out);
                     }
                     if stop.after(&step, &replay.node) {
-                        stopped = Some((replay.node, format!("{name}, after input {}", step.n)));
+                        stopped = Some((
+                            opened.replay.node,
+                            format!("{name}, after input {}", step.n),
+                        ));
                         break 'files;
                     }
                 }
@@ -259,19 +241,21 @@ pub fn run(args: ReplayArgs) -> Result<()> {
                         let _ = write!(text, "\n    {}", describe::output(o));
                     }
                     failures.push(text);
+                    diverged = true;
                     break;
                 }
                 Err(e) => {
                     failures.push(format!("{name}: {e}"));
+                    diverged = true;
                     break;
                 }
             }
         }
-        let last = replay
-            .steps()
-            .last()
-            .map_or(first.saturating_sub(1), |s| s.n);
-        previous = Some((replay.node, last, run, name));
+        if diverged {
+            walk.abandoned();
+        } else {
+            walk.finished(opened);
+        }
     }
     let at_end = match stopped {
         Some((node, at)) => {
@@ -282,7 +266,7 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             if stop.any() {
                 println!("the stop condition was not reached; showing the end of the recording");
             }
-            previous.map(|p| p.0)
+            walk.into_last_node()
         }
     };
     if let Some(node) = &at_end {

@@ -392,7 +392,7 @@ impl<M: Machine> Driver<M> {
         let mut events = Events::with_capacity(1024);
         loop {
             self.after_events();
-            // The recorder hands this turn's inputs to its writer at once (one wake-up per turn).
+            // The recorder hands this turn's inputs to its writer in one batch (the writer polls for it).
             if let Some(r) = &mut self.recorder {
                 r.flush();
             }

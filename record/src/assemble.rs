@@ -107,7 +107,7 @@ impl MemorySink {
                 self.current = Some(w);
                 self.in_segment = 0;
             }
-            Item::Steps { entries, count } => {
+            Item::Steps { entries, count, .. } => {
                 if let Some(w) = self.current.as_mut() {
                     write_steps(w, &entries, count)?;
                     self.in_segment += count;

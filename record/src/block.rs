@@ -68,6 +68,12 @@ pub fn read_frame(buf: &[u8], at: usize) -> Frame {
     if crc32c::crc32c(body) != crc {
         return Frame::Bad(BlockError::Checksum);
     }
+    // The declared length is checked before any allocation: a small block cannot ask for gigabytes.
+    match snap::raw::decompress_len(body) {
+        Ok(n) if n <= MAX_BLOCK_LEN => {}
+        Ok(n) => return Frame::Bad(BlockError::TooLong(n)),
+        Err(e) => return Frame::Bad(BlockError::Decompress(e.to_string())),
+    }
     match snap::raw::Decoder::new().decompress_vec(body) {
         Ok(raw) => Frame::Block {
             raw,

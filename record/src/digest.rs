@@ -101,7 +101,7 @@ impl Hash {
             .u64(tree.digest())
     }
     fn serde<T: serde::Serialize>(&mut self, value: &T) -> &mut Hash {
-        // Encoding into a CRC cannot fail for these types; a failure still changes the digest.
+        // Encoding into the hash cannot fail for these types; a failure still changes the digest.
         if bincode::serde::encode_into_std_write(value, &mut *self, bincode::config::standard())
             .is_err()
         {

@@ -9,13 +9,10 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use rzk_check::{Facts, ServerEnd};
-use rzk_core::Node;
 
 use crate::dir;
-use crate::replay::Replay;
-use crate::segment::Segment;
 use crate::server_history::ServerHistory;
-use crate::verify::{state_differs, Verified};
+use crate::verify::{Verified, Walk};
 
 /// What replaying the members together gave.
 pub struct EnsembleReplay {
@@ -37,44 +34,31 @@ pub fn replay_ensemble(dirs: &[PathBuf], any_version: bool) -> std::io::Result<E
     let mut out = Vec::new();
     for (server, path) in dirs.iter().enumerate() {
         let mut v = Verified::default();
-        let mut last: Option<Node> = None;
-        // The run and input the previous segment ended at: a segment that does not follow it starts fresh
-        // connections (a restart, or a gap in the recording).
-        let mut at: Option<((u64, u64), u64)> = None;
+        let mut walk = Walk::default();
         let mut seen = i64::MIN;
         let mut now = 0;
         for file in dir::list(path)? {
             let bytes = std::fs::read(path.join(&file.name))?;
-            let opened = Segment::read(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|s| Replay::open(&s, any_version).map_err(|e| e.to_string()));
-            let mut replay = match opened {
-                Ok(r) => r,
-                Err(e) => {
-                    v.failures.push(format!("{}: {e}", file.name));
-                    at = None;
-                    continue;
-                }
+            let Some(mut opened) = walk.open(&file.name, &bytes, any_version, &mut v.failures)
+            else {
+                history.forget_server(server, now);
+                continue;
             };
             v.segments += 1;
-            v.gaps += replay.gap.is_some() as u64;
-            let run = (replay.header.server_id, replay.header.run_id);
-            let follows = at == Some((run, replay.header.first_input.saturating_sub(1)))
-                && replay.gap.is_none();
-            if !follows {
+            v.gaps += opened.replay.gap.is_some() as u64;
+            // A segment that does not continue the one before (a restart, a gap, a damaged one) starts with
+            // connections this replay knows nothing of.
+            if !opened.follows {
                 history.forget_server(server, now);
-            } else if let Some(why) = last.as_ref().and_then(|n| state_differs(n, &replay.node)) {
-                v.failures.push(format!(
-                    "{}: its checkpoint differs from the state the segment before replays to ({why})",
-                    file.name
-                ));
             }
+            let mut diverged = false;
             loop {
-                let step = match replay.advance(&mut out) {
+                let step = match opened.replay.advance(&mut out) {
                     Ok(Some(step)) => step,
                     Ok(None) => break,
                     Err(e) => {
-                        v.failures.push(format!("{}: {e}", file.name));
+                        v.failures.push(format!("{}: {e}", opened.name));
+                        diverged = true;
                         break;
                     }
                 };
@@ -82,7 +66,7 @@ pub fn replay_ensemble(dirs: &[PathBuf], any_version: bool) -> std::io::Result<E
                 now = step.wall_us / 1000;
                 end = end.max(now);
                 history.step(server, now, &step.input, &out);
-                let log = replay.node.committed_log();
+                let log = opened.replay.node.committed_log();
                 if log.last() > seen {
                     for t in log.iter_after(seen) {
                         let z = t.header.zxid;
@@ -90,7 +74,6 @@ pub fn replay_ensemble(dirs: &[PathBuf], any_version: bool) -> std::io::Result<E
                         match committed.get(&z) {
                             None => {
                                 committed.insert(z, t.clone());
-                                committed_at.insert(z, now);
                                 committed_by.insert(z, server);
                             }
                             Some(other) if other != t => violations.push(format!(
@@ -99,20 +82,21 @@ pub fn replay_ensemble(dirs: &[PathBuf], any_version: bool) -> std::io::Result<E
                             )),
                             Some(_) => {}
                         }
+                        // When the cluster first knew it committed: the earliest server to say so.
+                        let at = committed_at.entry(z).or_insert(now);
+                        *at = (*at).min(now);
                     }
                 }
             }
-            at = Some((
-                run,
-                replay
-                    .steps()
-                    .last()
-                    .map_or(replay.header.first_input.saturating_sub(1), |s| s.n),
-            ));
-            last = Some(replay.node);
+            if diverged {
+                walk.abandoned();
+                history.forget_server(server, now);
+            } else {
+                walk.finished(opened);
+            }
         }
         history.forget_server(server, now);
-        servers.push(last.as_ref().map(|n| ServerEnd::of(n.tree())));
+        servers.push(walk.last_node().map(|n| ServerEnd::of(n.tree())));
         members.push(v);
     }
     let clients = history

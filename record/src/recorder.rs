@@ -10,15 +10,20 @@ use rzk_core::Node;
 use crate::checkpoint;
 use crate::digest::digest;
 use crate::entry::{self, CheckpointHead, Gap, StepHead, StepTail};
-use crate::segment::{EntryKind, SegmentHeader};
+use crate::segment::{close_entry, open_entry, EntryKind, SegmentHeader};
 
 /// What the loop hands to the writer.
 pub enum Item {
     /// Seal the current segment (if any) and start this one: its header, the checkpoint it starts from
     /// (the tree still to be encoded), and the inputs left out just before it.
     Begin(Box<Begin>),
-    /// [`Step`]s, `count` of them, each encoded as an entry ([`crate::segment::encode_entry`]).
-    Steps { entries: Vec<u8>, count: u64 },
+    /// [`Step`]s, `count` of them from input number `first` on, each encoded as an entry
+    /// ([`crate::segment::open_entry`]).
+    Steps {
+        entries: Vec<u8>,
+        count: u64,
+        first: u64,
+    },
 }
 
 /// The start of a segment.
@@ -38,6 +43,11 @@ pub trait Sink {
     fn want_segment(&mut self) -> bool;
     /// Whether the sink takes items again after a refusal.
     fn ready(&mut self) -> bool;
+    /// The first input the sink accepted but could not write (a write error), taken: the next gap starts
+    /// there at the latest.
+    fn lost_from(&mut self) -> Option<u64> {
+        None
+    }
     /// An empty buffer to encode the next batch into (the writer hands back the ones it has written, so the
     /// loop does not allocate and grow a new one each turn).
     fn spare(&mut self) -> Option<Vec<u8>> {
@@ -68,8 +78,7 @@ pub struct Recorder<S: Sink> {
     n: u64,
     state: State,
     /// Steps encoded since the last hand-over, and the number of the first: handed to the sink in one item
-    /// per event-loop turn ([`Recorder::flush`]) or once this large, not one by one (each hand-over may
-    /// wake the writer).
+    /// per event-loop turn ([`Recorder::flush`]) or once this large, not one by one.
     batch: Vec<u8>,
     batch_count: u64,
     batch_first: u64,
@@ -130,6 +139,7 @@ impl<S: Sink> Recorder<S> {
                 if !self.sink.ready() {
                     return None;
                 }
+                let from = self.sink.lost_from().map_or(from, |lost| lost.min(from));
                 Some(Some(Gap {
                     from,
                     to: self.n - 1,
@@ -146,10 +156,7 @@ impl<S: Sink> Recorder<S> {
         if self.batch_count == 0 {
             self.batch_first = self.n;
         }
-        let start = self.batch.len();
-        // The entry header; its length is filled in by `after`.
-        self.batch.push(EntryKind::Input as u8);
-        self.batch.extend_from_slice(&[0; 4]);
+        let start = open_entry(&mut self.batch, EntryKind::Input);
         let head = StepHead {
             n: self.n,
             now,
@@ -189,8 +196,7 @@ impl<S: Sink> Recorder<S> {
             self.drop_batch("an input could not be encoded");
             return;
         }
-        let len = (self.batch.len() - start - 5) as u32;
-        self.batch[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
+        close_entry(&mut self.batch, start);
         self.batch_count += 1;
         if self.batch.len() >= BATCH_BYTES {
             self.flush();
@@ -205,7 +211,12 @@ impl<S: Sink> Recorder<S> {
         let spare = self.sink.spare().unwrap_or_default();
         let entries = std::mem::replace(&mut self.batch, spare);
         let count = std::mem::take(&mut self.batch_count);
-        if !self.sink.send(Item::Steps { entries, count }) {
+        let first = self.batch_first;
+        if !self.sink.send(Item::Steps {
+            entries,
+            count,
+            first,
+        }) {
             self.state = State::Dropping {
                 from: self.batch_first,
                 why: "the writer fell behind or could not write",

@@ -87,10 +87,13 @@ impl Replay {
                 }
                 EntryKind::Input => {
                     let step: Step = entry::decode("an input", &e.body)?;
-                    let expected = steps.last().map_or(segment.header.first_input, |s| s.n + 1);
-                    if step.n != expected {
+                    let expected = match steps.last() {
+                        Some(s) => s.n.checked_add(1),
+                        None => Some(segment.header.first_input),
+                    };
+                    if Some(step.n) != expected {
                         return Err(ReplayError::Missing {
-                            after: expected - 1,
+                            after: expected.map_or(u64::MAX, |e| e.wrapping_sub(1)),
                             found: step.n,
                         });
                     }

@@ -144,22 +144,19 @@ impl SegmentHeader {
     }
 }
 
-/// Appends one entry, in the block's entry format, to `out`: `encode` writes the body (appending to `out`).
-pub fn encode_entry<E>(
-    out: &mut Vec<u8>,
-    kind: EntryKind,
-    encode: impl FnOnce(&mut Vec<u8>) -> Result<(), E>,
-) -> Result<(), E> {
+/// Starts an entry of `kind` at the end of `out` (its length to be filled in by [`close_entry`]); returns
+/// where it starts. The body is appended to `out` in between.
+pub fn open_entry(out: &mut Vec<u8>, kind: EntryKind) -> usize {
     let start = out.len();
     out.push(kind as u8);
     out.extend_from_slice(&[0; 4]);
-    if let Err(e) = encode(out) {
-        out.truncate(start);
-        return Err(e);
-    }
+    start
+}
+
+/// Fills in the length of the entry [`open_entry`] started at `start`, whose body now ends `out`.
+pub fn close_entry(out: &mut [u8], start: usize) {
     let len = (out.len() - start - 5) as u32;
     out[start + 1..start + 5].copy_from_slice(&len.to_le_bytes());
-    Ok(())
 }
 
 /// Writes one segment: the header at once, entries buffered into the block being filled, which goes out
@@ -199,7 +196,7 @@ impl<W: Write> SegmentWriter<W> {
     }
 
     /// Buffers entries already in the block's entry format (`kind u8 | len u32 LE | body`, see
-    /// [`encode_entry`]), `count` of them.
+    /// [`open_entry`]), `count` of them.
     pub fn push_raw(&mut self, entries: &[u8], count: u64) {
         self.pending.extend_from_slice(entries);
         self.entries += count;

@@ -1,7 +1,7 @@
 //! A client history as the servers saw it, rebuilt from replayed steps: the requests in each connection's
 //! recorded bytes, and the replies and notifications the replayed node sent on it. Every connection counts
-//! as one client of `rzk-check`'s [`History`]; times are the recording's wall clock (ms from the first
-//! input), request arrival for `invoke` and reply for `complete`.
+//! as one client of `rzk-check`'s [`History`]; times are the recording's wall clock (ms since the epoch),
+//! request arrival for `invoke` and reply for `complete`.
 
 use std::collections::{BTreeMap, VecDeque};
 
@@ -31,6 +31,8 @@ struct Conn {
     answered: bool,
     /// A four-letter word connection (nothing to record) or one whose stream stopped decoding.
     ignored: bool,
+    /// Bytes of the stream seen so far (a four-letter word is its first four).
+    seen: usize,
     session: i64,
     /// Requests sent and not answered yet, in order: (xid, op code, the op's index in the history).
     pending: VecDeque<(i32, OpCode, Option<usize>)>,
@@ -85,6 +87,7 @@ impl ServerHistory {
                         requested: false,
                         answered: false,
                         ignored: false,
+                        seen: 0,
                         session: 0,
                         pending: VecDeque::new(),
                         span: None,
@@ -111,11 +114,16 @@ impl ServerHistory {
         if c.ignored {
             return;
         }
-        if !c.requested && bytes.len() >= 4 && FourLetterWord::from_bytes(&bytes[..4]).is_some() {
-            c.ignored = true;
-            return;
-        }
         c.input.push(bytes);
+        let before = c.seen;
+        c.seen += bytes.len();
+        if before < 4 && c.seen >= 4 {
+            let head = c.input.buffered().get(..4).unwrap_or_default();
+            if FourLetterWord::from_bytes(head).is_some() {
+                c.ignored = true;
+                return;
+            }
+        }
         loop {
             let frame = match c.input.next_frame() {
                 Ok(Some(f)) => f,

@@ -60,6 +60,8 @@ struct Shared {
     queued: AtomicUsize,
     want_segment: AtomicBool,
     failed: AtomicBool,
+    /// The first input the writer took and could not write (u64::MAX: none since the loop last asked).
+    lost_from: AtomicU64,
     stats: WriterStats,
 }
 
@@ -83,8 +85,10 @@ impl FileSink {
             queued: AtomicUsize::new(0),
             want_segment: AtomicBool::new(false),
             failed: AtomicBool::new(false),
+            lost_from: AtomicU64::new(u64::MAX),
             stats: WriterStats::default(),
         });
+        close_stale(&options.dir);
         let (tx, rx) = mpsc::channel();
         let (spare_tx, spares) = mpsc::sync_channel(SPARES);
         let queue_bytes = options.queue_bytes;
@@ -114,12 +118,12 @@ impl FileSink {
     }
 }
 
-/// About how many bytes an item becomes (a tree by its data size: encoding it is the writer's job).
+/// The bytes an item holds against the queue budget: a batch of steps its encoded size. A checkpoint counts
+/// nothing: its tree is a shared copy-on-write clone (what it pins is the tree as it was, whatever it
+/// weighs), and if it counted, a tree larger than the budget would refuse every step queued behind it.
 fn weight(item: &Item) -> usize {
     match item {
-        Item::Begin(b) => {
-            b.head.state.len() + b.tree.approximate_data_size() as usize + 64 * b.tree.node_count()
-        }
+        Item::Begin(_) => 0,
         Item::Steps { entries, .. } => entries.len(),
     }
 }
@@ -134,8 +138,7 @@ impl Sink for FileSink {
         }
         let w = weight(&item);
         let queued = self.shared.queued.load(Ordering::Acquire);
-        // A checkpoint is taken even over the limit when nothing waits: a large tree must still record.
-        if queued > 0 && queued + w > self.queue_bytes {
+        if w > 0 && queued + w > self.queue_bytes {
             return self.refuse();
         }
         let Some(tx) = &self.tx else {
@@ -161,15 +164,24 @@ impl Sink for FileSink {
     fn ready(&mut self) -> bool {
         if self.shared.failed.load(Ordering::Acquire) {
             match self.retry_at {
+                None => {
+                    self.retry_at = Some(Instant::now() + RETRY_AFTER);
+                    return false;
+                }
                 Some(at) if Instant::now() < at => return false,
-                _ => {
-                    // Offer a new segment: the writer clears the failure once it starts one.
+                Some(_) => {
+                    // Offer a new segment; a writer that fails again sets the flag again.
                     self.retry_at = None;
                     self.shared.failed.store(false, Ordering::Release);
                 }
             }
         }
         self.shared.queued.load(Ordering::Acquire) <= self.queue_bytes / 2
+    }
+
+    fn lost_from(&mut self) -> Option<u64> {
+        let lost = self.shared.lost_from.swap(u64::MAX, Ordering::AcqRel);
+        (lost != u64::MAX).then_some(lost)
     }
 }
 
@@ -207,6 +219,8 @@ struct Current {
     last_flush: Instant,
     /// Bytes at which this segment is complete.
     target: u64,
+    /// The first input in the block being filled (lost with it if writing it fails).
+    pending_first: Option<u64>,
 }
 
 struct Writer {
@@ -279,11 +293,23 @@ impl Writer {
                     self.shared.failed.store(false, Ordering::Release);
                 }
             }
-            Item::Steps { mut entries, count } => {
+            Item::Steps {
+                mut entries,
+                count,
+                first,
+            } => {
                 let Some(c) = self.current.as_mut() else {
+                    // No segment to write to (a write failed): these inputs are lost, and the next gap says so.
+                    self.lost(first);
                     return;
                 };
+                if c.w.pending_len() == 0 {
+                    c.pending_first = Some(first);
+                }
                 let written = write_steps(&mut c.w, &entries, count);
+                if c.w.pending_len() == 0 {
+                    c.pending_first = None;
+                }
                 entries.clear();
                 // Full: the loop has enough; this one is freed.
                 let _ = self.spares.try_send(entries);
@@ -326,7 +352,10 @@ impl Writer {
             started: now,
             last_flush: now,
             target: self.options.segment_bytes.max(4 * checkpoint),
+            pending_first: None,
         });
+        // A segment was asked for and this is it (a Begin for a gap also answers a pending request).
+        self.shared.want_segment.store(false, Ordering::Release);
         Ok(())
     }
 
@@ -339,8 +368,9 @@ impl Writer {
             return;
         }
         c.last_flush = Instant::now();
-        if let Err(e) = c.w.flush_block() {
-            self.fail(&e);
+        match c.w.flush_block() {
+            Ok(()) => c.pending_first = None,
+            Err(e) => self.fail(&e),
         }
     }
 
@@ -382,9 +412,17 @@ impl Writer {
             .fetch_add(1, Ordering::Relaxed);
         self.shared.failed.store(true, Ordering::Release);
         if let Some(c) = self.current.take() {
+            if let Some(first) = c.pending_first {
+                self.lost(first);
+            }
             close(&c.path);
         }
         self.trim();
+    }
+
+    /// Inputs from `first` on were taken and not written.
+    fn lost(&self, first: u64) {
+        self.shared.lost_from.fetch_min(first, Ordering::AcqRel);
     }
 
     fn trim(&mut self) {
@@ -423,6 +461,19 @@ fn lower_priority() {
             error = %io::Error::last_os_error(),
             "recorder: cannot lower the writer thread's priority"
         );
+    }
+}
+
+/// Segments a dead run left being written get their final names: they still replay up to their last whole
+/// block, and the budget can then drop them.
+fn close_stale(dir: &Path) {
+    let Ok(files) = dir::list(dir) else {
+        return;
+    };
+    for f in files {
+        if f.name.ends_with(OPEN_SUFFIX) {
+            close(&dir.join(&f.name));
+        }
     }
 }
 

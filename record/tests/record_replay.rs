@@ -10,6 +10,7 @@ use rzk_core::proto::records::{ConnectRequest, CreateRequest, SetDataRequest};
 use rzk_core::proto::request::{Request, RequestBody};
 use rzk_core::proto::OpCode;
 use rzk_core::Node;
+use rzk_record::verify::Walk;
 use rzk_record::{
     FileSink, MemorySink, Recorder, Replay, Segment, SegmentError, Sink, WriterOptions,
 };
@@ -131,6 +132,25 @@ fn a_memory_recording_replays_exactly_and_marks_its_gap() {
     }
     assert_eq!(gaps, 1);
     assert!(inputs > 300, "{inputs}");
+    // Walked in order, every segment continues the one before (the gap names exactly the inputs between)...
+    let walk_all = |segs: &[Vec<u8>]| {
+        let mut walk = Walk::default();
+        let mut failures = Vec::new();
+        for (i, bytes) in segs.iter().enumerate() {
+            if let Some(mut o) = walk.open(&format!("segment {i}"), bytes, false, &mut failures) {
+                o.replay.run_to_end().unwrap();
+                walk.finished(o);
+            }
+        }
+        failures
+    };
+    assert_eq!(walk_all(&segments), Vec::<String>::new());
+    // ...and a missing segment is found, not replayed over.
+    let mut holed = segments.clone();
+    holed.remove(holed.len() / 2 + 1);
+    let failures = walk_all(&holed);
+    assert_eq!(failures.len(), 1, "{failures:?}");
+    assert!(failures[0].contains("no gap says why"), "{failures:?}");
 }
 
 #[test]

@@ -75,7 +75,12 @@ impl Host {
         self.end_recording();
         if let Some(every) = self.record_every {
             let sink = MemorySink::new(every);
-            self.recorder = Some(Recorder::new(sink, server_id, self.incarnation, seed));
+            self.recorder = Some(Recorder::new(
+                sink,
+                server_id,
+                self.incarnation,
+                seed ^ self.incarnation,
+            ));
         }
         result
     }

@@ -217,7 +217,7 @@ async fn an_ensemble_recording_replays_exactly_across_a_leader_kill() -> Result<
         })
         .and_then(|n| n.trim().parse().ok())
         .unwrap_or(0);
-    // A server killed with -9 loses the last few ms of its recording (written every 10 ms, never fsynced),
+    // A server killed with -9 loses the last ms of its recording (written every 10 ms, never fsynced),
     // so the rebuilt history may lack the last writes before the kill; what it holds passed the checkers.
     assert!(
         committed as u64 > written / 2,

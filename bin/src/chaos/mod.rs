@@ -277,7 +277,7 @@ fn run_in(args: &ChaosArgs, workdir: &std::path::Path) -> Result<bool> {
             None => journal_only += 1,
         }
     }
-    // A killed server loses the last ~10 ms of its recording (written every 10 ms, never fsynced), so a txn
+    // A killed server loses the last few ms of its recording (written every 10 ms, never fsynced), so a txn
     // may be in a journal and not in the replay; one in both must be the same txn.
     let facts = Facts {
         history: std::mem::take(&mut clients.history),
