@@ -25,9 +25,11 @@ WORK="$(mktemp -d "$BASE_DIR/rzk-recording.XXXXXX")"
 OFF_PORT="$(free_port)"; ON_PORT="$(free_port)"
 OFF_PID="" ON_PID=""
 cleanup() {
+  local status=$?
   for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
   for pid in $OFF_PID $ON_PID; do wait "$pid" 2>/dev/null || true; done
-  if [ "$KEEP" = 1 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+  # A failed run keeps its servers' logs and data.
+  if [ "$KEEP" = 1 ] || [ "$status" != 0 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
