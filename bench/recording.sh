@@ -58,8 +58,17 @@ start() { # $1 name $2 port
   RUST_LOG=warn "$RZK" bench ready --server "127.0.0.1:$2" --log "$WORK/$1/server.log" -- \
     "$RZK" server "$WORK/$1/zoo.cfg" | tail -1 | json_field pid
 }
-OFF_PID="$(start off "$OFF_PORT")"
-ON_PID="$(start on "$ON_PORT")"
+# Each round starts both servers on empty data directories: nothing purges them (autopurge's unit is an
+# hour), and a few rounds of these workloads write over 10 GB of txn log per server; a full disk stops a
+# server, as in ZooKeeper. The runs clean up after themselves, so every round starts from the same tree.
+restart_servers() {
+  for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
+  for pid in $OFF_PID $ON_PID; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
+  rm -rf "$WORK/off/data" "$WORK/on/data" "$WORK/on/rec"
+  mkdir -p "$WORK/off/data" "$WORK/on/data"
+  OFF_PID="$(start off "$OFF_PORT")"
+  ON_PID="$(start on "$ON_PORT")"
+}
 echo "rzk without recording on 127.0.0.1:$OFF_PORT, with on 127.0.0.1:$ON_PORT, in $WORK" >&2
 
 RESULTS="$WORK/results.jsonl"
@@ -88,6 +97,7 @@ run_one() { # name port workload round
 }
 
 for round in $(seq 1 "$ROUNDS"); do
+  restart_servers
   for w in $WORKLOADS; do
     if [ $((round % 2)) = 1 ]; then order="off on"; else order="on off"; fi
     for s in $order; do

@@ -22,7 +22,8 @@ pub struct ReplayArgs {
     /// Print every input and what it produced (and the node's own log lines).
     #[arg(long)]
     pub trace: bool,
-    /// Stop after this input number.
+    /// Stop after this input number (numbers count from 1 in each run of the server process; the first
+    /// run that reaches it stops).
     #[arg(long)]
     pub until: Option<u64>,
     /// Stop once the tree has applied this zxid (hex with 0x, or decimal).
@@ -35,7 +36,8 @@ pub struct ReplayArgs {
     /// Where it stops (or at the end), print the tree as `rzk snapshot` does.
     #[arg(long)]
     pub dump_tree: bool,
-    /// Where it stops (or at the end), print this session (hex id): its connection, ephemerals and watches.
+    /// Where it stops (or at the end), print this session (0x... hex or decimal id): its connection,
+    /// ephemerals and watches.
     #[arg(long, value_parser = parse_zxid)]
     pub session: Option<i64>,
     /// Where it stops (or at the end), print this four-letter word's report (cons, dump, wchc, mntr, ...).
