@@ -36,3 +36,22 @@ prepare_tools() {
 
 # One field of the last JSON line on stdin.
 json_field() { python3 -c 'import json,sys; print(json.loads(sys.stdin.read().strip().splitlines()[-1])[sys.argv[1]])' "$1"; }
+
+# A free loopback port.
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# The zoo.cfg of a standalone benchmark server (ZooKeeper's and rzk's alike): $1 dataDir, $2 client port.
+common_cfg() { # $1 data dir, $2 port
+  cat <<CFG
+tickTime=2000
+initLimit=10
+syncLimit=5
+dataDir=$1
+clientPort=$2
+clientPortAddress=127.0.0.1
+maxClientCnxns=0
+forceSync=yes
+4lw.commands.whitelist=*
+admin.enableServer=false
+CFG
+}

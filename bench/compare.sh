@@ -36,7 +36,6 @@ while [ $# -gt 0 ]; do
 done
 prepare_tools
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WORK="$(mktemp -d "$BASE_DIR/rzk-compare.XXXXXX")"
 ZK_PORT="$(free_port)"; RZK_PORT="$(free_port)"
 ZK_TLS_PORT="$(free_port)"; RZK_TLS_PORT="$(free_port)"
@@ -48,21 +47,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# Both servers read the same settings; ZooKeeper ignores nothing here, rzk understands all of it.
-common_cfg() { # $1 data dir, $2 port
-  cat <<CFG
-tickTime=2000
-initLimit=10
-syncLimit=5
-dataDir=$1
-clientPort=$2
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-forceSync=yes
-4lw.commands.whitelist=*
-admin.enableServer=false
-CFG
-}
+# Both servers read the same settings (common_cfg); ZooKeeper ignores nothing here, rzk understands all of it.
 mkdir -p "$WORK/zk/data" "$WORK/zk/conf" "$WORK/rzk/data"
 common_cfg "$WORK/zk/data" "$ZK_PORT" > "$WORK/zk/zoo.cfg"
 common_cfg "$WORK/rzk/data" "$RZK_PORT" > "$WORK/rzk/zoo.cfg"

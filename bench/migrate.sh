@@ -35,7 +35,6 @@ cleanup() {
 }
 trap cleanup EXIT
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 cfg() { # dataDir port
   printf 'tickTime=2000\ndataDir=%s\nclientPort=%s\nclientPortAddress=127.0.0.1\nmaxClientCnxns=0\n' "$1" "$2"
   printf '4lw.commands.whitelist=*\nadmin.enableServer=false\nsnapCount=100000000\nforceSync=no\n'

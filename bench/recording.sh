@@ -20,7 +20,6 @@ while [ $# -gt 0 ]; do
 done
 prepare_tools
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 WORK="$(mktemp -d "$BASE_DIR/rzk-recording.XXXXXX")"
 OFF_PORT="$(free_port)"; ON_PORT="$(free_port)"
 OFF_PID="" ON_PID=""
@@ -33,23 +32,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-cfg() { # $1 dir, $2 port
-  cat <<CFG
-tickTime=2000
-initLimit=10
-syncLimit=5
-dataDir=$1/data
-clientPort=$2
-clientPortAddress=127.0.0.1
-maxClientCnxns=0
-forceSync=yes
-4lw.commands.whitelist=*
-admin.enableServer=false
-CFG
-}
 mkdir -p "$WORK/off/data" "$WORK/on/data"
-cfg "$WORK/off" "$OFF_PORT" > "$WORK/off/zoo.cfg"
-cfg "$WORK/on" "$ON_PORT" > "$WORK/on/zoo.cfg"
+common_cfg "$WORK/off/data" "$OFF_PORT" > "$WORK/off/zoo.cfg"
+common_cfg "$WORK/on/data" "$ON_PORT" > "$WORK/on/zoo.cfg"
 # A budget large enough that no segment is deleted during the run (so the directory's growth is what was
 # written); segments of the default size.
 printf 'rzk.recordDir=%s\nrzk.recordMaxMB=100000\n' "$WORK/on/rec" >> "$WORK/on/zoo.cfg"

@@ -179,6 +179,56 @@ pub struct ConnSpan {
     pub to: Option<u64>,
 }
 
+impl OkValue {
+    /// What a successful reply carried, as the checkers compare it (the simulator's clients and the replay
+    /// of servers' recordings read replies into it alike).
+    pub fn of(body: rzk_core::proto::response::ResponseBody) -> OkValue {
+        use rzk_core::proto::response::{MultiResult, ResponseBody};
+        use rzk_core::proto::ErrorCode;
+        match body {
+            ResponseBody::GetData(r) => OkValue {
+                data: Some(r.data),
+                version: Some(r.stat.version),
+                ..OkValue::default()
+            },
+            ResponseBody::Exists(r) => OkValue {
+                version: Some(r.stat.version),
+                ..OkValue::default()
+            },
+            ResponseBody::SetData(r) => OkValue {
+                version: Some(r.stat.version),
+                ..OkValue::default()
+            },
+            ResponseBody::Create(r) => OkValue {
+                path: Some(r.path),
+                ..OkValue::default()
+            },
+            ResponseBody::Create2(r) => OkValue {
+                path: Some(r.path),
+                ..OkValue::default()
+            },
+            ResponseBody::GetChildren(r) => OkValue {
+                children: Some(r.children),
+                ..OkValue::default()
+            },
+            ResponseBody::GetChildren2(r) => OkValue {
+                children: Some(r.children),
+                ..OkValue::default()
+            },
+            ResponseBody::Multi(results) => {
+                let failed = results
+                    .iter()
+                    .any(|r| matches!(r, MultiResult::Error(e) if *e != ErrorCode::Ok));
+                OkValue {
+                    version: Some(if failed { -1 } else { 0 }),
+                    ..OkValue::default()
+                }
+            }
+            _ => OkValue::default(),
+        }
+    }
+}
+
 /// A field that is there, even as null, is `Some` (see [`OkValue::data`]).
 fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Data>, D::Error> {
     Data::deserialize(d).map(Some)

@@ -31,16 +31,10 @@ pub use replay::Replay;
 /// returned, session order, watch order, and each server's tree. Not the ones that need the clients' own
 /// clocks and the fault schedule (linearizability, expiry, liveness, progress, orphan ephemerals).
 pub fn check_server_side(facts: &Facts) -> Vec<String> {
-    let mut v = facts.violations.clone();
-    v.extend(facts.history.protocol.iter().cloned());
-    let replay = match Replay::build(&facts.committed) {
-        Ok(r) => r,
-        Err(e) => {
-            v.push(e);
-            return v;
-        }
+    let (mut v, replay) = match replayed(facts) {
+        Ok(x) => x,
+        Err(v) => return v,
     };
-    v.extend(replay.errors.iter().cloned());
     v.extend(durability::check(facts));
     v.extend(state::check(facts, &replay));
     v.extend(sessions::check(facts));
@@ -49,18 +43,29 @@ pub fn check_server_side(facts: &Facts) -> Vec<String> {
     v
 }
 
-/// Runs every checker over a finished run.
-pub fn check_all(facts: &Facts) -> Vec<String> {
+/// What every check starts from: the violations already found, and the committed history replayed (or,
+/// if it does not replay, the violations with why).
+fn replayed(facts: &Facts) -> Result<(Vec<String>, Replay), Vec<String>> {
     let mut v = facts.violations.clone();
     v.extend(facts.history.protocol.iter().cloned());
-    let replay = match Replay::build(&facts.committed) {
-        Ok(r) => r,
+    match Replay::build(&facts.committed) {
+        Ok(replay) => {
+            v.extend(replay.errors.iter().cloned());
+            Ok((v, replay))
+        }
         Err(e) => {
             v.push(e);
-            return v;
+            Err(v)
         }
+    }
+}
+
+/// Runs every checker over a finished run.
+pub fn check_all(facts: &Facts) -> Vec<String> {
+    let (mut v, replay) = match replayed(facts) {
+        Ok(x) => x,
+        Err(v) => return v,
     };
-    v.extend(replay.errors.iter().cloned());
     v.extend(durability::check(facts));
     v.extend(state::check(facts, &replay));
     v.extend(sessions::check(facts));

@@ -15,7 +15,6 @@ use rzk_core::proto::client::{
 };
 use rzk_core::proto::frame::FrameDecoder;
 use rzk_core::proto::request::{decode_request, MultiOp, Request, RequestBody};
-use rzk_core::proto::response::{MultiResult, ResponseBody};
 use rzk_core::proto::{ErrorCode, FourLetterWord, OpCode};
 
 /// Frames up to this size are decoded (jute.maxbuffer's default, generously).
@@ -237,7 +236,7 @@ impl ServerHistory {
             r.complete = now;
             r.zxid = Some(header.zxid);
             r.outcome = match ErrorCode::from_code(header.err) {
-                Some(ErrorCode::Ok) => Outcome::Ok(ok_value(body)),
+                Some(ErrorCode::Ok) => Outcome::Ok(OkValue::of(body)),
                 Some(e) => Outcome::Err(e),
                 None => Outcome::Err(ErrorCode::SystemError),
             };
@@ -332,50 +331,5 @@ fn create(path: &str, value: rzk_core::Data, flags: i32, ttl: Option<i64>) -> Op
             (5 | 6, Some(ttl)) => Extended::Ttl(ttl),
             _ => Extended::None,
         },
-    }
-}
-
-/// What a successful reply carried, as the checkers compare it.
-fn ok_value(body: ResponseBody) -> OkValue {
-    match body {
-        ResponseBody::GetData(r) => OkValue {
-            data: Some(r.data),
-            version: Some(r.stat.version),
-            ..OkValue::default()
-        },
-        ResponseBody::Exists(r) => OkValue {
-            version: Some(r.stat.version),
-            ..OkValue::default()
-        },
-        ResponseBody::SetData(r) => OkValue {
-            version: Some(r.stat.version),
-            ..OkValue::default()
-        },
-        ResponseBody::Create(r) => OkValue {
-            path: Some(r.path),
-            ..OkValue::default()
-        },
-        ResponseBody::Create2(r) => OkValue {
-            path: Some(r.path),
-            ..OkValue::default()
-        },
-        ResponseBody::GetChildren(r) => OkValue {
-            children: Some(r.children),
-            ..OkValue::default()
-        },
-        ResponseBody::GetChildren2(r) => OkValue {
-            children: Some(r.children),
-            ..OkValue::default()
-        },
-        ResponseBody::Multi(results) => {
-            let failed = results
-                .iter()
-                .any(|r| matches!(r, MultiResult::Error(e) if *e != ErrorCode::Ok));
-            OkValue {
-                version: Some(if failed { -1 } else { 0 }),
-                ..OkValue::default()
-            }
-        }
-        _ => OkValue::default(),
     }
 }

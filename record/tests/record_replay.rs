@@ -106,6 +106,20 @@ fn drive<S: Sink>(node: &mut Node, rec: &mut Recorder<S>, inputs: Vec<(u64, Inpu
     replies
 }
 
+/// A writer into `dir` with a byte budget of `max_bytes`, small segments, and blocks every 10 ms.
+fn file_sink(dir: &std::path::Path, max_bytes: u64) -> FileSink {
+    FileSink::start(WriterOptions {
+        dir: dir.to_path_buf(),
+        max_bytes,
+        max_age_secs: 0,
+        segment_bytes: 2 << 10,
+        segment_secs: 3600,
+        queue_bytes: 64 << 20,
+        flush_interval: std::time::Duration::from_millis(10),
+    })
+    .unwrap()
+}
+
 /// [`drive`] in slices with pauses, as a server's inputs come: the writer thread (which polls every few ms)
 /// sees segments fill and asks for new ones, so a test's few hundred inputs span several segments.
 fn drive_paced<S: Sink>(node: &mut Node, rec: &mut Recorder<S>, inputs: Vec<(u64, Input)>) {
@@ -166,16 +180,7 @@ fn a_memory_recording_replays_exactly_and_marks_its_gap() {
 fn a_file_recording_replays_and_a_damaged_segment_is_refused_at_the_damage() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("rec");
-    let sink = FileSink::start(WriterOptions {
-        dir: dir.clone(),
-        max_bytes: 1 << 30,
-        max_age_secs: 0,
-        segment_bytes: 2 << 10,
-        segment_secs: 3600,
-        queue_bytes: 64 << 20,
-        flush_interval: std::time::Duration::from_millis(10),
-    })
-    .unwrap();
+    let sink = file_sink(&dir, 1 << 30);
     let mut n = node();
     let mut rec = Recorder::new(sink, 0, 42, 7);
     drive_paced(&mut n, &mut rec, workload());
@@ -212,16 +217,7 @@ fn a_file_recording_replays_and_a_damaged_segment_is_refused_at_the_damage() {
 fn the_byte_budget_drops_the_oldest_segments_and_what_is_left_still_replays() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("rec");
-    let sink = FileSink::start(WriterOptions {
-        dir: dir.clone(),
-        max_bytes: 12 << 10,
-        max_age_secs: 0,
-        segment_bytes: 2 << 10,
-        segment_secs: 3600,
-        queue_bytes: 64 << 20,
-        flush_interval: std::time::Duration::from_millis(10),
-    })
-    .unwrap();
+    let sink = file_sink(&dir, 12 << 10);
     let mut n = node();
     let mut rec = Recorder::new(sink, 0, 9, 7);
     for round in 0..4 {

@@ -12,7 +12,7 @@ use rzk_core::proto::client::{
 use rzk_core::proto::frame::FrameDecoder;
 use rzk_core::proto::records::*;
 use rzk_core::proto::request::{MultiOp, Request, RequestBody};
-use rzk_core::proto::response::{MultiResult, ResponseBody};
+use rzk_core::proto::response::ResponseBody;
 use rzk_core::proto::{ErrorCode, OpCode};
 use rzk_core::Data;
 
@@ -667,7 +667,7 @@ impl SimClient {
             rec.complete = now;
             rec.zxid = Some(header.zxid);
             rec.outcome = match ErrorCode::from_code(header.err) {
-                Some(ErrorCode::Ok) => Outcome::Ok(ok_value(body)),
+                Some(ErrorCode::Ok) => Outcome::Ok(OkValue::of(body)),
                 Some(e) => Outcome::Err(e),
                 None => Outcome::Err(ErrorCode::SystemError),
             };
@@ -797,45 +797,5 @@ impl SimClient {
             ));
         }
         None
-    }
-}
-
-fn ok_value(body: ResponseBody) -> OkValue {
-    match body {
-        ResponseBody::GetData(r) => OkValue {
-            data: Some(r.data),
-            version: Some(r.stat.version),
-            ..OkValue::default()
-        },
-        ResponseBody::Exists(r) => OkValue {
-            version: Some(r.stat.version),
-            ..OkValue::default()
-        },
-        ResponseBody::SetData(r) => OkValue {
-            version: Some(r.stat.version),
-            ..OkValue::default()
-        },
-        ResponseBody::Create(r) => OkValue {
-            path: Some(r.path),
-            ..OkValue::default()
-        },
-        ResponseBody::Create2(r) => OkValue {
-            path: Some(r.path),
-            ..OkValue::default()
-        },
-        ResponseBody::GetChildren(r) => OkValue {
-            children: Some(r.children),
-            ..OkValue::default()
-        },
-        ResponseBody::Multi(results) => {
-            let failed = results
-                .iter()
-                .any(|r| matches!(r, MultiResult::Error(e) if *e != ErrorCode::Ok));
-            OkValue {
-                version: Some(if failed { -1 } else { 0 }),
-                ..OkValue::default()
-            }
-        }
-        _ => OkValue::default(),
     }
 }
