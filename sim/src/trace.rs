@@ -56,7 +56,7 @@ pub fn fingerprint(msg: &rzk_core::peer::PeerMsg) -> u64 {
             ZabMsg::Diff { txns } => (5, txns.last().map_or(0, |t| t.header.zxid)),
             ZabMsg::Trunc { zxid } => (6, *zxid),
             ZabMsg::Snap { snapshot } => (7, snapshot.last_zxid),
-            ZabMsg::Ping { sessions } => (8, sessions.len() as i64),
+            ZabMsg::Ping { round, sessions } => (8, sessions.len() as i64 ^ (*round as i64) << 16),
             other => (
                 9,
                 std::mem::discriminant(other).hash_u64() as i64 ^ *session as i64,

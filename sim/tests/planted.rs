@@ -23,7 +23,10 @@ fn options() -> SimOptions {
 fn every_planted_bug_is_caught_within_the_budget() {
     let clean = options();
     let mut clean_through = None;
-    for bug in PlantedBug::ALL {
+    for bug in PlantedBug::ALL
+        .into_iter()
+        .filter(|b| b.found_by_random_seeds())
+    {
         let planted = SimOptions {
             plant: vec![bug],
             ..clean.clone()

@@ -264,7 +264,13 @@ impl Node {
         // Backpressure: resume reading once the queue has drained well below the limit.
         let limit = self.config.server.global_outstanding_limit.max(1) as usize;
         if let Some(c) = self.conns.get_mut(&conn) {
-            if c.paused && c.queue.len() < limit.div_ceil(2) {
+            let resume = c.paused
+                && c.queue.len() < limit.div_ceil(2)
+                && !c
+                    .queue
+                    .iter()
+                    .any(|s| matches!(s.state, SlotState::ForwardedSync { .. }));
+            if resume {
                 c.paused = false;
                 out.push(Output::ReadInterest {
                     conn,

@@ -86,7 +86,7 @@ pub struct Connection {
     pub secret: [u8; 32],
     pub auth: Vec<Id>,
     pub stats: ConnStats,
-    /// Reading is paused because too many requests are pending.
+    /// Reading is paused: too many requests are pending, or a sync waits for the leader's answer.
     pub paused: bool,
     /// The ConnectRequest had no readOnly byte (an old client): the reply leaves it out too.
     pub legacy_handshake: bool,

@@ -210,6 +210,13 @@ impl Node {
                     ops: Vec::new(),
                 }
             }
+            OpCode::Sync if self.is_leader() => match &req.body {
+                RequestBody::Sync(s) => SlotState::ForwardedSync {
+                    id: self.leader_local_sync(),
+                    path: s.path.clone(),
+                },
+                _ => return,
+            },
             OpCode::Sync => match req.body {
                 RequestBody::Sync(s) => SlotState::Sync {
                     path: s.path,
@@ -241,6 +248,7 @@ impl Node {
             }
             _ => SlotState::Deferred(req.clone()),
         };
+        let awaits_sync = matches!(state, SlotState::ForwardedSync { .. });
         if let Some(c) = self.conns.get_mut(&conn) {
             c.queue.push_back(Slot {
                 xid: req.xid,
@@ -248,6 +256,16 @@ impl Node {
                 received_at: now,
                 state,
             });
+            // Nothing more of this client's is read until the leader answers the sync: a write pipelined behind
+            // it would otherwise commit first, and the read after the sync would see the session's own later
+            // write.
+            if awaits_sync && !c.paused {
+                c.paused = true;
+                out.push(Output::ReadInterest {
+                    conn,
+                    enabled: false,
+                });
+            }
         }
         self.drain(now, conn, out);
     }

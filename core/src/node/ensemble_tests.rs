@@ -532,6 +532,7 @@ fn kind(m: &ZabMsg) -> &'static str {
         ZabMsg::Proposal { .. } => "PROPOSAL",
         ZabMsg::Ack { .. } => "ACK",
         ZabMsg::Commit { .. } => "COMMIT",
+        ZabMsg::Ping { .. } => "PING",
         _ => "other",
     }
 }
@@ -888,4 +889,115 @@ fn epoch_acknowledgements_wait_for_durable_epoch_files() {
     c.flush(1);
     c.run_until("server 1 synced", |c| c.sent(1, "ACKNEWLEADER"));
     assert!(c.sent(1, "ACKEPOCH"));
+}
+
+impl Cluster {
+    /// Sends a sync of `/` then a getData of `path` on `conn`, pipelined (request numbers 100 and 101).
+    fn send_sync_get(&mut self, id: ServerId, conn: ConnId, path: &str) {
+        use crate::proto::records::{GetDataRequest, SyncRequest};
+        let sync = Request {
+            xid: 100,
+            op: OpCode::Sync,
+            body: RequestBody::Sync(SyncRequest { path: "/".into() }),
+        };
+        let get = Request {
+            xid: 101,
+            op: OpCode::GetData,
+            body: RequestBody::GetData(GetDataRequest {
+                path: path.into(),
+                watch: false,
+            }),
+        };
+        let mut bytes = frame_request(&sync).to_vec();
+        bytes.extend_from_slice(&frame_request(&get));
+        self.step(
+            id,
+            Input::ClientBytes {
+                conn,
+                bytes: bytes.into(),
+            },
+        );
+    }
+
+    /// The error code the getData of [`Cluster::send_sync_get`] was answered with, if it was.
+    fn sync_get_answer(&self, id: ServerId, conn: ConnId) -> Option<i32> {
+        self.frames(id, conn).into_iter().skip(1).find_map(|f| {
+            let (h, _) = decode_reply(f.clone(), OpCode::GetData)
+                .or_else(|_| decode_reply(f, OpCode::Error))
+                .ok()?;
+            (h.xid == 101).then_some(h.err)
+        })
+    }
+}
+
+#[test]
+fn a_sync_on_a_healthy_leader_is_answered_after_a_ping_round() {
+    let mut c = Cluster::new(3, |_| Recovered::default());
+    c.run_until("elected", |c| c.leader().is_some());
+    let leader = c.leader().expect("leader");
+    c.write(leader, "/a");
+    let conn = c.connect(leader);
+    let pings = c.trace.iter().filter(|t| t.2 == "PING").count();
+    c.send_sync_get(leader, conn, "/a");
+    assert_eq!(
+        c.sync_get_answer(leader, conn),
+        None,
+        "not before the round"
+    );
+    c.run_until("read answered", |c| {
+        c.sync_get_answer(leader, conn).is_some()
+    });
+    assert_eq!(c.sync_get_answer(leader, conn), Some(0));
+    assert!(c.trace.iter().filter(|t| t.2 == "PING").count() > pings);
+}
+
+/// A leader that was paused (or cut off without noticing) while the others elected a new leader and committed
+/// a write must not answer a sync+read from its old state: ZooKeeper's would (its sync only waits for the
+/// proposals before it to commit), which is not linearizable.
+#[test]
+fn a_stale_leader_does_not_answer_a_sync_with_old_state() {
+    assert_eq!(
+        stale_leader_sync_answer(false),
+        None,
+        "a stale leader answered a sync+read"
+    );
+    if cfg!(feature = "planted-bugs") {
+        // The planted bug is ZooKeeper's behaviour: the read is answered, from the old state.
+        let no_node = crate::proto::ErrorCode::NoNode.code();
+        assert_eq!(stale_leader_sync_answer(true), Some(no_node));
+    }
+}
+
+/// What the stale leader answered the getData behind the sync with, if anything.
+fn stale_leader_sync_answer(planted: bool) -> Option<i32> {
+    let mut c = Cluster::new(3, |_| Recovered::default());
+    c.run_until("elected", |c| c.leader().is_some());
+    let old = c.leader().expect("leader");
+    if planted {
+        let bug = [crate::planted::PlantedBug::SyncWithoutLeadershipProof];
+        if let Some(Some(n)) = c.nodes.get_mut(&old) {
+            n.plant(crate::planted::Planted::new(&bug).expect("planted-bugs feature"));
+        }
+    }
+    let conn = c.connect(old);
+    let settled = c.tree(old).last_zxid();
+    c.run_until("session everywhere", |c| c.in_sync(settled));
+
+    // The leader stops (a long pause): it sees nothing, its links stay up as far as it knows.
+    let paused = c.nodes.insert(old, None).flatten().expect("running");
+    c.drop_messages_of(old);
+    for p in c.ids() {
+        if p != old {
+            c.step(p, Input::PeerDisconnected { peer: old });
+        }
+    }
+    c.run_until("new leader", |c| c.leader().is_some_and(|l| l != old));
+    let new = c.leader().expect("leader");
+    c.write(new, "/after");
+
+    // It resumes and reads its client's sync+get before its first tick.
+    c.nodes.insert(old, Some(paused));
+    c.send_sync_get(old, conn, "/after");
+    c.run_until("the old leader stepped down", |c| c.closed.contains(&conn));
+    c.sync_get_answer(old, conn)
 }

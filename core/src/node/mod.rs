@@ -331,6 +331,7 @@ impl Node {
             Input::PeerDisconnected { peer } => self.on_peer_down(now, peer, out),
             Input::AdminCommand { id, target } => self.answer_admin(now, id, &target, out),
         }
+        self.leader_end_step(now, out);
         self.flush_log(out);
         self.flush_peer_messages(out);
         if self.planted.has(PlantedBug::AckBeforeFsync) && self.synced < self.last_proposed {

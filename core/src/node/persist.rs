@@ -263,6 +263,7 @@ mod tests {
         let ping = || PeerMsg::Zab {
             session: 1,
             msg: crate::zab::ZabMsg::Ping {
+                round: 1,
                 sessions: Vec::new(),
             },
         };

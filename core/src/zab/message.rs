@@ -101,8 +101,10 @@ pub enum ZabMsg {
         id: u64,
         zxid: Zxid,
     },
-    /// Liveness both ways; a learner's ping carries the sessions its clients kept alive.
+    /// Liveness both ways; a learner's ping answers the leader's, echoing its round, and carries the sessions
+    /// its clients kept alive.
     Ping {
+        round: u64,
         sessions: Vec<(i64, i32)>,
     },
 }

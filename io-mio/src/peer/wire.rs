@@ -15,9 +15,10 @@ use rzk_core::peer::ServerId;
 /// First bytes of every hello: "rzk peer".
 pub const PEER_MAGIC: [u8; 4] = *b"RZKP";
 /// The version of this protocol (framing, hello and `PeerMsg` encoding); both ends must speak the same.
-/// Version 2: znode data may be null (in txns and SNAP syncs). A version 1 server is refused at the hello
-/// with a clear error: an ensemble is upgraded by stopping it, not server by server.
-pub const PEER_PROTOCOL_VERSION: u32 = 2;
+/// Version 2: znode data may be null (in txns and SNAP syncs). Version 3: pings carry a round number (a
+/// leader answers a sync only once a quorum answered a round sent after it). An older server is refused at
+/// the hello with a clear error: an ensemble is upgraded by stopping it, not server by server.
+pub const PEER_PROTOCOL_VERSION: u32 = 3;
 /// Bytes before a frame's payload.
 pub const FRAME_HEADER_LEN: usize = 8;
 
@@ -281,6 +282,7 @@ mod tests {
         let big = PeerMsg::Zab {
             session: 1,
             msg: ZabMsg::Ping {
+                round: 1,
                 sessions: vec![(1, 2); 100],
             },
         };

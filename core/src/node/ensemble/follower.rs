@@ -170,12 +170,12 @@ impl Node {
                 self.on_revalidated(now, session_id, valid, out)
             }
             ZabMsg::SyncDone { id, zxid } => self.on_sync_done(now, id, zxid, out),
-            ZabMsg::Ping { .. } => {
+            ZabMsg::Ping { round, .. } => {
                 let sessions = match self.follower_mut() {
                     Some(f) => std::mem::take(&mut f.touched).into_iter().collect(),
                     None => Vec::new(),
                 };
-                self.send_to_leader(ZabMsg::Ping { sessions });
+                self.send_to_leader(ZabMsg::Ping { round, sessions });
             }
             _ => {}
         }

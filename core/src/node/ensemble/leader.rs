@@ -23,6 +23,21 @@ use crate::txn::{LoggedTxn, Txn};
 use crate::zab::{plan_sync, AckTracker, Forwarded, SnapshotData, SyncPlan, ZabMsg};
 use crate::{zxid, Zxid};
 
+/// A sync waiting for its answer. ZooKeeper answers a sync once what was proposed before it is committed;
+/// a leader that was paused or cut off may not know yet that a new leader has committed more, so (as Raft's
+/// ReadIndex) the answer also waits until a quorum has answered a ping round sent after the sync arrived:
+/// those learners were still following this leader then, so no other leader had committed anything yet.
+#[derive(serde::Serialize, serde::Deserialize, Debug, Clone, Copy)]
+struct PendingSync {
+    /// The learner that forwarded it, or this server for one of its own clients.
+    from: ServerId,
+    id: u64,
+    /// Answered once this is committed...
+    target: Zxid,
+    /// ...and a quorum answered this ping round.
+    round: u64,
+}
+
 /// A leader through its phases.
 #[derive(serde::Serialize, serde::Deserialize, Debug)]
 pub struct Leader {
@@ -37,8 +52,16 @@ pub struct Leader {
     discovered: bool,
     pub acks: AckTracker,
     started: u64,
-    /// Sync requests from learners: (learner, id, answer once committed >= zxid).
-    syncs: Vec<(ServerId, u64, Zxid)>,
+    /// Syncs waiting for their answer: the learners' and our own clients'.
+    syncs: Vec<PendingSync>,
+    /// Ping rounds sent to the learners so far (each learner echoes the round it answers).
+    ping_round: u64,
+    /// A sync arrived in this step: a ping round goes out at its end (one round for all of them).
+    ping_wanted: bool,
+    /// The last id given to one of our own clients' syncs.
+    last_local_sync: u64,
+    /// Our own clients' syncs that are answered, waiting for the tree to reach their zxid: (id, zxid).
+    local_ready: Vec<(u64, Zxid)>,
     /// "Expired" answers to revalidations, held until the session's close txn commits:
     /// (learner, session, close zxid).
     refusals: Vec<(ServerId, i64, Zxid)>,
@@ -57,6 +80,10 @@ impl Leader {
             acks,
             started: now,
             syncs: Vec::new(),
+            ping_round: 0,
+            ping_wanted: false,
+            last_local_sync: 0,
+            local_ready: Vec::new(),
             refusals: Vec::new(),
             proposal_sizes: None,
         }
@@ -292,15 +319,15 @@ impl Node {
                 session_id,
                 timeout,
             } => self.on_revalidate(now, from, session_id, timeout),
-            ZabMsg::Sync { id } => {
-                let target = self.last_proposed;
-                if let Some(l) = self.leader_mut() {
-                    l.syncs.push((from, id, target));
+            ZabMsg::Sync { id } => self.leader_add_sync(from, id),
+            ZabMsg::Ping { round, sessions } => {
+                if let Some(h) = self.leader_mut().and_then(|l| l.learners.get_mut(&from)) {
+                    h.answered_round = h.answered_round.max(round);
                 }
+                self.on_learner_ping(now, sessions);
                 let committed = self.leader_ref().map_or(0, |l| l.acks.committed());
                 self.leader_answer_syncs(committed);
             }
-            ZabMsg::Ping { sessions } => self.on_learner_ping(now, sessions),
             _ => {}
         }
     }
@@ -520,17 +547,112 @@ impl Node {
         self.commit_up_to(now, last, out);
     }
 
-    /// Answers the learners' syncs whose target is committed by `committed`, with their target.
-    fn leader_answer_syncs(&mut self, committed: Zxid) {
+    /// A sync from a learner (or from one of our own clients, `from` being this server): answered once what
+    /// was proposed before it is committed and a quorum answered a ping round sent after it.
+    fn leader_add_sync(&mut self, from: ServerId, id: u64) {
+        let target = self.last_proposed;
+        if let Some(l) = self.leader_mut() {
+            let round = l.ping_round + 1;
+            l.syncs.push(PendingSync {
+                from,
+                id,
+                target,
+                round,
+            });
+            l.ping_wanted = true;
+        }
+    }
+
+    /// One of our own clients asked for sync: the id its slot waits under.
+    pub(in crate::node) fn leader_local_sync(&mut self) -> u64 {
+        let me = self.config.server_id;
+        let id = match self.leader_mut() {
+            Some(l) => {
+                l.last_local_sync += 1;
+                l.last_local_sync
+            }
+            None => 0,
+        };
+        self.leader_add_sync(me, id);
+        id
+    }
+
+    /// The end of a step: the ping round syncs of this step wait for, and our own clients' answered syncs.
+    pub(in crate::node) fn leader_end_step(&mut self, now: u64, out: &mut Vec<Output>) {
         let Some(l) = self.leader_mut() else { return };
-        let (ready, wait): (Vec<_>, Vec<_>) =
-            l.syncs.drain(..).partition(|(_, _, z)| *z <= committed);
+        if std::mem::take(&mut l.ping_wanted) {
+            self.leader_ping_round();
+            // A lone voter is its own quorum.
+            let committed = self.leader_ref().map_or(0, |l| l.acks.committed());
+            self.leader_answer_syncs(committed);
+        }
+        let applied = self.tree.last_zxid();
+        let Some(l) = self.leader_mut() else { return };
+        if l.local_ready.is_empty() {
+            return;
+        }
+        let (done, wait): (Vec<_>, Vec<_>) =
+            l.local_ready.drain(..).partition(|(_, z)| *z <= applied);
+        l.local_ready = wait;
+        for (id, zxid) in done {
+            self.on_sync_done(now, id, zxid, out);
+        }
+    }
+
+    /// Pings every learner with a new round number, which it echoes.
+    fn leader_ping_round(&mut self) {
+        let Some(l) = self.leader_mut() else { return };
+        l.ping_round += 1;
+        let round = l.ping_round;
+        let learners: Vec<ServerId> = l.learners.keys().copied().collect();
+        for p in learners {
+            let sessions = Vec::new();
+            self.send(p, ZabMsg::Ping { round, sessions });
+        }
+    }
+
+    /// Answers the syncs whose target is committed by `committed` and whose ping round a quorum answered:
+    /// a learner's with SYNCDONE and its target; our own clients' once the tree has their target.
+    fn leader_answer_syncs(&mut self, committed: Zxid) {
+        let me = self.config.server_id;
+        let Some(m) = self.membership_arc() else {
+            return;
+        };
+        let unproven = self.planted.has(PlantedBug::SyncWithoutLeadershipProof);
+        let Some(l) = self.leader_mut() else { return };
+        // A learner vouches for a round once it answered it, having taken our epoch (the leader counts itself).
+        let confirmed = |round: u64| {
+            let answered = l
+                .learners
+                .iter()
+                .filter(|(_, h)| h.acked_new_leader() && h.answered_round >= round)
+                .map(|(id, _)| *id);
+            unproven || m.quorum.is_quorum(answered.chain([me]))
+        };
+        let (ready, wait): (Vec<_>, Vec<_>) = l
+            .syncs
+            .drain(..)
+            .partition(|s| s.target <= committed && confirmed(s.round));
         l.syncs = wait;
+        let mut remote = Vec::new();
+        for s in ready {
+            if s.from == me {
+                l.local_ready.push((s.id, s.target));
+            } else {
+                remote.push(s);
+            }
+        }
         let (refused, hold): (Vec<_>, Vec<_>) =
             l.refusals.drain(..).partition(|(_, _, z)| *z <= committed);
         l.refusals = hold;
-        for (to, id, target) in ready {
-            self.send(to, ZabMsg::SyncDone { id, zxid: target });
+        for s in remote {
+            self.send(
+                s.from,
+                ZabMsg::SyncDone {
+                    id: s.id,
+                    zxid: s.target,
+                },
+            );
         }
         for (to, session_id, _) in refused {
             self.send(
@@ -643,15 +765,7 @@ impl Node {
         // activity only once the clock caught up, and their sessions would expire meanwhile.
         let half_tick = (tick / 2).max(1);
         if now >= next_ping || next_ping > now + half_tick {
-            let learners: Vec<ServerId> = l.learners.keys().copied().collect();
-            for p in learners {
-                self.send(
-                    p,
-                    ZabMsg::Ping {
-                        sessions: Vec::new(),
-                    },
-                );
-            }
+            self.leader_ping_round();
             self.next_ping = now + half_tick;
         }
     }

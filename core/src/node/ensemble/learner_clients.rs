@@ -74,7 +74,8 @@ impl Node {
         self.drain(now, conn, out);
     }
 
-    /// Learner: the leader answered a sync; the read after it must see everything up to `zxid`.
+    /// The leader answered a sync (ours as a learner, or, on the leader, its own client's); the read after it
+    /// must see everything up to `zxid`.
     pub(in crate::node) fn on_sync_done(
         &mut self,
         now: u64,

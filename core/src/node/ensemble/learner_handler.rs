@@ -39,6 +39,8 @@ pub struct LearnerHandler {
     pub last_heard: u64,
     pub info: LearnerInfo,
     pub phase: LearnerPhase,
+    /// The newest ping round it answered (syncs wait for a quorum to answer a round).
+    pub answered_round: u64,
 }
 
 impl LearnerHandler {
@@ -48,6 +50,7 @@ impl LearnerHandler {
             last_heard: now,
             info,
             phase: LearnerPhase::InfoReceived,
+            answered_round: 0,
         }
     }
 
