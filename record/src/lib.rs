@@ -15,6 +15,7 @@ pub mod dir;
 pub mod ensemble;
 pub mod entry;
 pub mod recorder;
+pub mod redact;
 pub mod replay;
 pub mod segment;
 pub mod server_history;
