@@ -337,10 +337,10 @@ fn record_options(
 ) -> Option<rzk_io_mio::RecordOptions> {
     let r = &config.record;
     let dir = r.dir.clone()?;
-    if config.client_tls_enabled() || config.sasl_auth {
+    if (config.client_tls_enabled() || config.sasl_auth) && !r.redact {
         warn!(
             "rzk.recordDir is set: the recording holds what clients send in clear, TLS traffic and \
-             credentials included; keep {} private (it is created owner-only)",
+             credentials included; keep {} private (it is created owner-only), or set rzk.recordRedact=true",
             dir.display()
         );
     }
@@ -359,6 +359,7 @@ fn record_options(
         },
         server_id,
         seed,
+        redact: r.redact,
     })
 }
 

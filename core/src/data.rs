@@ -12,8 +12,19 @@ use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 
 /// A znode's data (see the module docs). `Default` is empty, not null.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, PartialEq, Eq, Hash, Deserialize)]
 pub struct Data(Option<Bytes>);
+
+/// As derived, except that a redacting serialization ([`crate::redact`]) writes zeros of the same length.
+impl Serialize for Data {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        if crate::redact::zero_data() {
+            let zeros = self.0.as_ref().map(|b| crate::redact::Zeros(b.len()));
+            return s.serialize_newtype_struct("Data", &zeros);
+        }
+        s.serialize_newtype_struct("Data", &self.0)
+    }
+}
 
 impl Data {
     /// No data (written as length -1).

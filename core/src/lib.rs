@@ -15,6 +15,7 @@ pub mod node;
 pub mod peer;
 pub mod planted;
 pub mod proto;
+pub mod redact;
 pub mod report;
 pub mod sasl;
 pub mod session;

@@ -34,6 +34,7 @@ pub enum Txn {
     CloseSession,
     /// A node created; `path` is final (sequential suffix already appended).
     Create {
+        #[serde(serialize_with = "crate::redact::path")]
         path: String,
         data: Data,
         acl: Vec<Acl>,
@@ -47,6 +48,7 @@ pub enum Txn {
         path: String,
     },
     SetData {
+        #[serde(serialize_with = "crate::redact::path")]
         path: String,
         data: Data,
         version: i32,

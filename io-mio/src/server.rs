@@ -100,6 +100,8 @@ pub struct RecordOptions {
     /// myid, and the node's seed (for people reading the recording).
     pub server_id: u64,
     pub seed: u64,
+    /// `rzk.recordRedact`: znode data and credentials are zeroed in the recording.
+    pub redact: bool,
 }
 
 /// Where clients may speak TLS, and the certificates they get.
@@ -259,13 +261,17 @@ impl Server {
         let recorder = match &self.options.record {
             Some(r) => {
                 let sink = rzk_record::FileSink::start(r.writer.clone())?;
-                info!(dir = %r.writer.dir.display(), "recording every input (rzk.recordDir)");
-                Some(rzk_record::Recorder::new(
-                    sink,
-                    r.server_id,
-                    run_id(),
-                    r.seed,
-                ))
+                info!(
+                    dir = %r.writer.dir.display(),
+                    redact = r.redact,
+                    "recording every input (rzk.recordDir)"
+                );
+                let recorder = rzk_record::Recorder::new(sink, r.server_id, run_id(), r.seed);
+                Some(if r.redact {
+                    recorder.redacting()
+                } else {
+                    recorder
+                })
             }
             None => None,
         };

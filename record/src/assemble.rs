@@ -31,7 +31,8 @@ pub fn write_start<W: Write>(
 ) -> Result<usize, AssembleError> {
     let head = entry::encode(head)?;
     w.push(EntryKind::Checkpoint, &head)?;
-    let tree = checkpoint::encode_tree(tree)?;
+    let redact = w.header().flags & crate::segment::FLAG_REDACTED != 0;
+    let tree = checkpoint::encode_tree(tree, redact)?;
     for piece in tree.chunks(TREE_PIECE) {
         w.push(EntryKind::Tree, piece)?;
         w.flush_block()?;

@@ -27,18 +27,44 @@ pub fn rzk_version() -> String {
 }
 
 /// The head of a checkpoint of `node` (everything but the tree), and the tree to write after it.
-pub fn take(node: &Node, seed: u64) -> Result<(CheckpointHead, DataTree), CheckpointError> {
+/// `redact`: znode data and credentials zeroed (`rzk_core::redact`).
+pub fn take(
+    node: &Node,
+    seed: u64,
+    redact: bool,
+) -> Result<(CheckpointHead, DataTree), CheckpointError> {
     let (tree, state) = node.checkpoint();
+    let state = if redact {
+        rzk_core::redact::redacted(|| entry::encode(state))?
+    } else {
+        entry::encode(state)?
+    };
     let head = CheckpointHead {
         rzk_version: rzk_version(),
         seed,
-        state: entry::encode(state)?,
+        state,
     };
     Ok((head, tree))
 }
 
-/// The tree in snapshot format.
-pub fn encode_tree(tree: &DataTree) -> Result<Vec<u8>, CheckpointError> {
+/// The tree in snapshot format; `redact`: every node's data zeroed (lengths kept), but the server's own
+/// under `/zookeeper/` (O(nodes): the writer thread does it, not the event loop).
+pub fn encode_tree(tree: &DataTree, redact: bool) -> Result<Vec<u8>, CheckpointError> {
+    let redacted;
+    let tree = if redact {
+        let mut snap = rzk_core::zab::SnapshotData::of(tree);
+        for node in &mut snap.nodes {
+            if !rzk_core::redact::is_system_path(node.0.as_bytes()) {
+                node.1 = crate::redact::zeroed(&node.1);
+            }
+        }
+        redacted = snap
+            .restore()
+            .map_err(|e| CheckpointError::Tree(e.to_string()))?;
+        &redacted
+    } else {
+        tree
+    };
     rzk_storage::encode_snapshot(tree.last_zxid(), tree)
         .map_err(|e| CheckpointError::Tree(e.to_string()))
 }

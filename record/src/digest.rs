@@ -55,6 +55,59 @@ pub fn digest(outputs: &[Output]) -> u64 {
     h.0
 }
 
+/// The digest of a redacted recording's step (`rzk.recordRedact`): what a replay from zeroed data must
+/// reproduce. Replies to clients and admin answers by length (their data is zeroed on replay); peer
+/// messages and logged txns whole, after the same redaction as the inputs; trees by zxid and node count
+/// (their digest covers the data).
+pub fn digest_shape(outputs: &[Output]) -> u64 {
+    let mut h = Hash(0);
+    for output in outputs {
+        match output {
+            Output::ToClient { conn, bytes } => {
+                h.tag(1).u64(*conn).u64(bytes.len() as u64);
+            }
+            Output::Snapshot { zxid, tree } => {
+                h.tag(2).i64(*zxid).u64(tree.node_count() as u64);
+            }
+            Output::CloseClient { conn } => {
+                h.tag(3).u64(*conn);
+            }
+            Output::ToPeer { to, msg } => {
+                let mut msg = msg.clone();
+                crate::redact::redact_peer(&mut msg);
+                h.tag(4).u64(*to).serde(&msg);
+            }
+            Output::ReadInterest { conn, enabled } => {
+                h.tag(5).u64(*conn).u64(*enabled as u64);
+            }
+            Output::Persist { id, op } => {
+                h.tag(6).u64(id.0);
+                match op {
+                    PersistOp::Append(txns) => {
+                        let mut txns = txns.clone();
+                        txns.iter_mut().for_each(crate::redact::redact_logged);
+                        h.tag(1).serde(&txns)
+                    }
+                    PersistOp::SaveEpochs { accepted, current } => {
+                        h.tag(2).u64(*accepted as u64).u64(*current as u64)
+                    }
+                    PersistOp::Truncate { zxid } => h.tag(3).i64(*zxid),
+                    PersistOp::Install { zxid, tree } => {
+                        h.tag(4).i64(*zxid).u64(tree.node_count() as u64)
+                    }
+                };
+            }
+            Output::AdminReply { id, response } => {
+                h.tag(7)
+                    .u64(*id)
+                    .u64(response.status as u64)
+                    .u64(response.body.len() as u64);
+            }
+        }
+    }
+    h.0
+}
+
 const K: u64 = 0x517c_c1b7_2722_0a95;
 
 /// The hash being extended; also a `Write`, so bincode can encode straight into it.

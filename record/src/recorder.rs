@@ -8,9 +8,14 @@ use rzk_core::tree::DataTree;
 use rzk_core::Node;
 
 use crate::checkpoint;
-use crate::digest::digest;
+use crate::digest::{digest, digest_shape};
 use crate::entry::{self, CheckpointHead, Gap, StepHead, StepTail};
-use crate::segment::{close_entry, open_entry, EntryKind, SegmentHeader};
+use crate::redact::Redactor;
+use crate::segment::{close_entry, open_entry, EntryKind, SegmentHeader, FLAG_REDACTED};
+
+/// In a redacted recording, a step's output count when a credential in its input was zeroed: the node's
+/// answer cannot be replayed, so the replay checks no step from there to the end of the segment.
+pub const UNCHECKED: u32 = u32::MAX;
 
 /// What the loop hands to the writer.
 pub enum Item {
@@ -82,13 +87,16 @@ pub struct Recorder<S: Sink> {
     batch: Vec<u8>,
     batch_count: u64,
     batch_first: u64,
+    /// Redacting (`rzk.recordRedact`): every connection's stream, for where its data and credentials are.
+    redactor: Option<Redactor>,
 }
 
 /// A batch is handed over once it holds this many bytes, even within a turn.
 const BATCH_BYTES: usize = 256 << 10;
 
-/// A step whose input is encoded (into the batch, at this offset) and whose outputs are to come.
-pub struct Pending(usize);
+/// A step whose input is encoded (into the batch, at this offset) and whose outputs are to come; whether
+/// a credential in it was zeroed.
+pub struct Pending(usize, bool);
 
 impl<S: Sink> Recorder<S> {
     /// `run_id` names this process run's segments; `seed` is the node's (for people reading a recording).
@@ -105,7 +113,16 @@ impl<S: Sink> Recorder<S> {
             batch: Vec::new(),
             batch_count: 0,
             batch_first: 0,
+            redactor: None,
         }
+    }
+
+    /// Records redacted (`rzk.recordRedact`): znode data and credentials zeroed in inputs and checkpoints,
+    /// steps digested by shape ([`digest_shape`]); segments carry [`FLAG_REDACTED`].
+    pub fn redacting(mut self) -> Recorder<S> {
+        self.redactor = Some(Redactor::default());
+        self.flags |= FLAG_REDACTED;
+        self
     }
 
     pub fn sink(&mut self) -> &mut S {
@@ -132,6 +149,15 @@ impl<S: Sink> Recorder<S> {
         input: &Input,
     ) -> Option<Pending> {
         self.n += 1;
+        // The redactor follows every connection's stream, recorded or not.
+        let (redacted, credential) = match &mut self.redactor {
+            Some(r) => {
+                let (input, found) = r.input(input);
+                (input, found.credential)
+            }
+            None => (None, false),
+        };
+        let input = redacted.as_ref().unwrap_or(input);
         let gap = match self.state {
             State::Idle => Some(None),
             State::Recording => self.sink.want_segment().then_some(None),
@@ -168,7 +194,7 @@ impl<S: Sink> Recorder<S> {
             self.drop_batch("an input could not be encoded");
             return None;
         }
-        Some(Pending(start))
+        Some(Pending(start, credential))
     }
 
     /// Gives up the batch (the sink never sees it): the next segment starts after a gap from its first input.
@@ -185,12 +211,22 @@ impl<S: Sink> Recorder<S> {
 
     /// Called after the step with what it produced.
     pub fn after(&mut self, pending: Option<Pending>, outputs: &[Output]) {
-        let Some(Pending(start)) = pending else {
+        let Some(Pending(start, credential)) = pending else {
             return;
         };
-        let tail = StepTail {
-            outputs: outputs.len() as u32,
-            digest: digest(outputs),
+        let tail = match self.redactor {
+            None => StepTail {
+                outputs: outputs.len() as u32,
+                digest: digest(outputs),
+            },
+            Some(_) if credential => StepTail {
+                outputs: UNCHECKED,
+                digest: 0,
+            },
+            Some(_) => StepTail {
+                outputs: outputs.len() as u32,
+                digest: digest_shape(outputs),
+            },
         };
         if start + 5 > self.batch.len() || entry::encode_into(&tail, &mut self.batch).is_err() {
             self.drop_batch("an input could not be encoded");
@@ -237,7 +273,7 @@ impl<S: Sink> Recorder<S> {
             });
         }
         let from = gap.as_ref().map_or(self.n, |g| g.from);
-        let (head, tree) = match checkpoint::take(node, self.seed) {
+        let (head, tree) = match checkpoint::take(node, self.seed, self.redactor.is_some()) {
             Ok(c) => c,
             Err(_) => {
                 self.state = State::Dropping {

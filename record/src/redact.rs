@@ -1,253 +1,18 @@
-//! Redaction (`rzk.recordRedact`): what a recording must not carry, zeroed where it stands, so every length
-//! stays and the node replays the same control flow.
-//!
-//! Zeroed: znode data (in creates, setData and multi ops a client sends; in the txns, DIFFs, SNAPs and
-//! forwarded requests peers send) and credentials (an `auth` packet's payload, such as digest's
-//! `user:password` in clear text; SASL tokens). Kept: paths, ACLs and authenticated identities (digest ids are
-//! hashes, as ZooKeeper's own snapshots hold them), session passwords (a public function of the session id,
-//! as in ZooKeeper: `core/src/session/password.rs`), and everything else.
-//!
-//! A client's bytes arrive in chunks that split frames anywhere, and the node must see the same chunks on
-//! replay, so [`StreamRedactor`] zeroes in place: every sensitive span is located by the bytes before it in
-//! its frame (jute writes a length before its contents), so each chunk is classified as it arrives.
-
-use std::ops::Range;
+//! The recorder's side of redaction (`rzk.recordRedact`; what is zeroed and why: `rzk_core::redact`): each
+//! input as it is recorded (a client's stream through its connection's [`StreamRedactor`], peer messages'
+//! txns, SNAPs and forwarded requests), the tree of a checkpoint, and the shape the step digests keep.
 
 use rzk_core::node::Input;
 use rzk_core::peer::PeerMsg;
-use rzk_core::proto::OpCode;
+use rzk_core::redact::{is_system_path, redact_request, StreamRedactor};
 use rzk_core::txn::{LoggedTxn, Txn};
 use rzk_core::zab::ZabMsg;
 use rzk_core::Data;
 
-/// A frame longer than this is not parsed: the rest of the connection is zeroed (the node refuses frames
-/// beyond `jute.maxbuffer` and closes the connection anyway).
-const MAX_FRAME: usize = 1 << 30;
-
-/// One client connection's stream, redacted chunk by chunk.
-#[derive(Debug, Default)]
-pub struct StreamRedactor {
-    /// The current frame's bytes so far, its 4-byte length included.
-    frame: Vec<u8>,
-    /// The handshake (the first frame) is behind.
-    started: bool,
-    mode: Mode,
-}
-
-#[derive(Debug, Default, PartialEq, Eq)]
-enum Mode {
-    #[default]
-    Frames,
-    /// A four-letter-word connection: nothing in it is sensitive.
-    Plain,
-    /// Unparseable: everything from here on is zeroed.
-    Blind,
-}
-
-/// What redacting one input found.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Redacted {
-    /// Some bytes were zeroed.
-    pub changed: bool,
-    /// A credential was zeroed: the node's answer to it (an identity, a SASL step) cannot be replayed.
-    pub credential: bool,
-}
-
-impl StreamRedactor {
-    /// Zeroes the sensitive bytes of the next chunk of the stream.
-    pub fn redact(&mut self, chunk: &mut [u8]) -> Redacted {
-        let mut found = Redacted::default();
-        let mut i = 0;
-        while i < chunk.len() {
-            match self.mode {
-                Mode::Plain => break,
-                Mode::Blind => {
-                    chunk[i..].fill(0);
-                    found.changed = true;
-                    break;
-                }
-                Mode::Frames => {}
-            }
-            if self.frame.len() < 4 {
-                let n = (4 - self.frame.len()).min(chunk.len() - i);
-                self.frame.extend_from_slice(&chunk[i..i + n]);
-                i += n;
-                if self.frame.len() < 4 {
-                    break;
-                }
-                if !self.started && self.frame.iter().all(u8::is_ascii_alphabetic) {
-                    self.mode = Mode::Plain;
-                    break;
-                }
-                let len = i32::from_be_bytes([
-                    self.frame[0],
-                    self.frame[1],
-                    self.frame[2],
-                    self.frame[3],
-                ]);
-                if len < 0 || len as usize > MAX_FRAME {
-                    self.mode = Mode::Blind;
-                }
-                if len == 0 {
-                    self.frame_done();
-                }
-                continue;
-            }
-            let body_len =
-                i32::from_be_bytes([self.frame[0], self.frame[1], self.frame[2], self.frame[3]])
-                    as usize;
-            let have = self.frame.len() - 4;
-            let n = (body_len - have).min(chunk.len() - i);
-            self.frame.extend_from_slice(&chunk[i..i + n]);
-            if self.started {
-                let (spans, credential) = request_spans(&self.frame[4..]);
-                for s in spans {
-                    let lo = s.start.max(have);
-                    let hi = s.end.min(have + n);
-                    if lo < hi {
-                        chunk[i + lo - have..i + hi - have].fill(0);
-                        found.changed = true;
-                        found.credential |= credential;
-                    }
-                }
-            }
-            i += n;
-            if self.frame.len() - 4 == body_len {
-                self.frame_done();
-            }
-        }
-        found
-    }
-
-    fn frame_done(&mut self) {
-        self.frame.clear();
-        self.started = true;
-    }
-}
-
-/// The sensitive spans of a request frame's body (header and record, no length prefix), as far as the
-/// `prefix` of it shows them (a span may reach past it), and whether they are credentials.
-pub fn request_spans(prefix: &[u8]) -> (Vec<Range<usize>>, bool) {
-    let mut w = Walk {
-        buf: prefix,
-        pos: 0,
-        spans: Vec::new(),
-    };
-    let mut credential = false;
-    let _complete = (|| {
-        let _xid = w.int()?;
-        let op = w.int()?;
-        match OpCode::from_code(op) {
-            Some(OpCode::Auth) => {
-                credential = true;
-                w.int()?; // type
-                w.string()?; // scheme
-                w.secret()
-            }
-            Some(OpCode::Sasl) => {
-                credential = true;
-                w.secret()
-            }
-            Some(OpCode::Multi) => loop {
-                let op = w.int()?;
-                let done = w.byte()? != 0;
-                w.int()?; // err
-                if done {
-                    return Some(());
-                }
-                match OpCode::from_code(op) {
-                    Some(op) => w.write_op(op)?,
-                    None => return None,
-                }
-            },
-            Some(op) => w.write_op(op),
-            None => None,
-        }
-    })();
-    (w.spans, credential)
-}
-
-/// A cursor over a frame body's known prefix; `None` once a field runs past it.
-struct Walk<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    spans: Vec<Range<usize>>,
-}
-
-impl Walk<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let end = self.pos.checked_add(n)?;
-        let bytes = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(bytes)
-    }
-
-    fn byte(&mut self) -> Option<u8> {
-        self.take(1).map(|b| b[0])
-    }
-
-    fn int(&mut self) -> Option<i32> {
-        let b = self.take(4)?;
-        Some(i32::from_be_bytes([b[0], b[1], b[2], b[3]]))
-    }
-
-    fn skip(&mut self, n: usize) -> Option<()> {
-        self.take(n).map(|_| ())
-    }
-
-    /// A jute string (or buffer) that is kept.
-    fn string(&mut self) -> Option<()> {
-        let len = self.int()?;
-        self.skip(len.max(0) as usize)
-    }
-
-    /// A jute buffer whose contents are zeroed: the span is known as soon as its length is.
-    fn secret(&mut self) -> Option<()> {
-        let len = self.int()?.max(0) as usize;
-        let start = self.pos;
-        self.spans.push(start..start.saturating_add(len));
-        self.skip(len)
-    }
-
-    /// The record of a request (or multi op) of type `op`.
-    fn write_op(&mut self, op: OpCode) -> Option<()> {
-        match op {
-            OpCode::Create | OpCode::Create2 | OpCode::CreateContainer | OpCode::CreateTtl => {
-                self.string()?; // path
-                self.secret()?; // data
-                let acls = self.int()?;
-                for _ in 0..acls.max(0) {
-                    self.int()?; // perms
-                    self.string()?; // scheme
-                    self.string()?; // id
-                }
-                self.int()?; // flags
-                if op == OpCode::CreateTtl {
-                    self.skip(8)?;
-                }
-                Some(())
-            }
-            OpCode::SetData => {
-                self.string()?;
-                self.secret()?;
-                self.int().map(|_| ())
-            }
-            OpCode::Delete | OpCode::Check => {
-                self.string()?;
-                self.int().map(|_| ())
-            }
-            OpCode::GetData | OpCode::GetChildren => {
-                self.string()?;
-                self.byte().map(|_| ())
-            }
-            // Nothing else carries data or credentials, and nothing follows it in a multi.
-            _ => None,
-        }
-    }
-}
+pub use rzk_core::redact::Redacted;
 
 /// Data of the same length, zeroed (null stays null).
-fn zeroed(d: &Data) -> Data {
+pub fn zeroed(d: &Data) -> Data {
     match d.as_option() {
         None => Data::null(),
         Some(b) => Data::copy_from_slice(&vec![0; b.len()]),
@@ -256,13 +21,18 @@ fn zeroed(d: &Data) -> Data {
 
 fn redact_txn(t: &mut Txn) {
     match t {
-        Txn::Create { data, .. } | Txn::SetData { data, .. } => *data = zeroed(data),
+        Txn::Create { path, data, .. } | Txn::SetData { path, data, .. }
+            if !is_system_path(path.as_bytes()) =>
+        {
+            *data = zeroed(data)
+        }
         Txn::Multi(txns) => txns.iter_mut().for_each(redact_txn),
         _ => {}
     }
 }
 
-fn redact_logged(t: &mut LoggedTxn) {
+/// Zeroes a logged txn's data (not under `/zookeeper/`).
+pub fn redact_logged(t: &mut LoggedTxn) {
     redact_txn(&mut t.txn);
 }
 
@@ -276,20 +46,12 @@ pub fn redact_peer(msg: &mut PeerMsg) -> bool {
         ZabMsg::Diff { txns } => txns.iter_mut().for_each(redact_logged),
         ZabMsg::Snap { snapshot } => {
             for node in &mut snapshot.nodes {
-                node.1 = zeroed(&node.1);
-            }
-        }
-        ZabMsg::Request(fwd) => {
-            let mut frame = fwd.frame.to_vec();
-            let (spans, _) = request_spans(&frame);
-            for s in spans {
-                let end = s.end.min(frame.len());
-                if s.start < end {
-                    frame[s.start..end].fill(0);
+                if !is_system_path(node.0.as_bytes()) {
+                    node.1 = zeroed(&node.1);
                 }
             }
-            fwd.frame = frame.into();
         }
+        ZabMsg::Request(fwd) => fwd.frame = redact_request(&fwd.frame).into(),
         _ => return false,
     }
     true
@@ -348,6 +110,7 @@ mod tests {
         GetSaslRequest, SetDataRequest,
     };
     use rzk_core::proto::request::{decode_request, MultiOp, Request, RequestBody};
+    use rzk_core::proto::OpCode;
 
     fn create(path: &str, data: &[u8]) -> CreateRequest {
         CreateRequest {
@@ -502,6 +265,28 @@ mod tests {
             let cuts: Vec<usize> = (step..s.len()).step_by(step).collect();
             assert_eq!(redacted(&s, &cuts).0, whole, "chunks of {step}");
         }
+    }
+
+    #[test]
+    fn the_servers_own_data_under_zookeeper_is_kept() {
+        let quota = req(
+            1,
+            OpCode::Create,
+            RequestBody::Create(create(
+                "/zookeeper/quota/a/zookeeper_limits",
+                b"count=5,bytes=-1",
+            )),
+        );
+        let mut s = frame_connect(&ConnectRequest::default()).to_vec();
+        s.extend_from_slice(&quota);
+        s.extend_from_slice(&req(
+            2,
+            OpCode::Create,
+            RequestBody::Create(create("/zookeeperx", b"SECRET")),
+        ));
+        let (out, _) = redacted(&s, &[]);
+        assert!(contains(&out, b"count=5,bytes=-1"));
+        assert!(!contains(&out, b"SECRET"));
     }
 
     #[test]

@@ -163,6 +163,7 @@ pub fn close_entry(out: &mut [u8], start: usize) {
 /// when the caller flushes it (the recorder flushes by size and time) and at the seal.
 pub struct SegmentWriter<W: Write> {
     out: W,
+    header: SegmentHeader,
     pending: Vec<u8>,
     entries: u64,
     block: Vec<u8>,
@@ -173,10 +174,16 @@ impl<W: Write> SegmentWriter<W> {
         out.write_all(&header.encode())?;
         Ok(SegmentWriter {
             out,
+            header: *header,
             pending: Vec::new(),
             entries: 0,
             block: Vec::new(),
         })
+    }
+
+    /// The header it was started with.
+    pub fn header(&self) -> &SegmentHeader {
+        &self.header
     }
 
     /// Buffers one entry (a seal is written by [`SegmentWriter::seal`]).

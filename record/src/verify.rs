@@ -21,6 +21,8 @@ pub struct Verified {
     pub gaps: u64,
     /// Everything that did not replay as recorded, one line each.
     pub failures: Vec<String>,
+    /// Redacted segments replayed unchecked from a zeroed credential on: (segment, first unchecked input).
+    pub unchecked: Vec<(String, u64)>,
 }
 
 /// How a replayed node's state differs from a checkpoint's, if it does.
@@ -120,9 +122,14 @@ impl Walk {
         })
     }
 
-    /// The segment was replayed to its end: the next one is compared with this state.
+    /// The segment was replayed to its end: the next one is compared with this state (unless the replay
+    /// went unchecked after a redacted credential: its state is then not the recorded one).
     pub fn finished(&mut self, opened: Opened) {
         let r = opened.replay;
+        if r.unchecked_from().is_some() {
+            self.previous = None;
+            return;
+        }
         let last = r
             .steps()
             .last()
@@ -165,6 +172,9 @@ pub fn verify_dir(path: &Path, any_version: bool) -> std::io::Result<Verified> {
         match opened.replay.run_to_end() {
             Ok(n) => {
                 v.inputs += n;
+                if let Some(from) = opened.replay.unchecked_from() {
+                    v.unchecked.push((opened.name.clone(), from));
+                }
                 walk.finished(opened);
             }
             Err(e) => {

@@ -150,7 +150,7 @@ impl Host {
 
 /// The node as a checkpoint of it restores.
 fn round_trip(node: &Node) -> Result<Node, rzk_record::checkpoint::CheckpointError> {
-    let (head, tree) = checkpoint::take(node, 0)?;
-    let tree = checkpoint::encode_tree(&tree)?;
+    let (head, tree) = checkpoint::take(node, 0, false)?;
+    let tree = checkpoint::encode_tree(&tree, false)?;
     checkpoint::restore(&head, &tree, false)
 }

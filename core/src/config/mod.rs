@@ -90,10 +90,12 @@ pub struct ServerConfig {
     pub jaas_config_file: Option<PathBuf>,
     /// The DIGEST-MD5 users (name → password) of the JAAS section, filled in by the binary after it read the
     /// file; None: no SASL server (a SASL packet is answered with a null token, as ZooKeeper does then).
+    #[serde(serialize_with = "crate::redact::secret_map")]
     pub sasl_users: Option<std::collections::BTreeMap<String, String>>,
     /// `superUser` and `superUser.<suffix>`: SASL ids that are also super.
     pub super_users: Vec<String>,
     /// `SASLAuthenticationProvider.superPassword`: the password of the SASL user `super`.
+    #[serde(serialize_with = "crate::redact::secret")]
     pub sasl_super_password: Option<String>,
     /// `allowSaslFailedClients`: a failed SASL exchange leaves the connection open (unless SASL is required).
     pub allow_sasl_failed_clients: bool,
@@ -134,6 +136,7 @@ pub struct ServerConfig {
     pub cnx_timeout: u32,
     pub quorum_listen_on_all_ips: bool,
     /// `superDigest` (ZooKeeper's zookeeper.DigestAuthenticationProvider.superDigest): "super:<base64 sha1>".
+    #[serde(serialize_with = "crate::redact::secret")]
     pub super_digest: Option<String>,
     /// How often the container/TTL reaper runs (znode.container.checkIntervalMs).
     pub container_check_interval_ms: u32,

@@ -319,6 +319,7 @@ pub fn parse(text: &str) -> Result<ServerConfig, ConfigError> {
             "rzk.recordMaxAgeHours" => c.record.max_age_hours = number(&e, 0, 1 << 20)?,
             "rzk.recordSegmentMB" => c.record.segment_mb = number(&e, 1, 1 << 20)?,
             "rzk.recordQueueMB" => c.record.queue_mb = number(&e, 1, 1 << 20)?,
+            "rzk.recordRedact" => c.record.redact = boolean(&e)?,
             "dynamicConfigFile" => {
                 return Err(err(
                     &e,

@@ -16,6 +16,8 @@ pub struct RecordSettings {
     pub segment_mb: u64,
     /// `rzk.recordQueueMB`: what may wait for the recorder's writer before inputs are dropped (a gap).
     pub queue_mb: u64,
+    /// `rzk.recordRedact`: znode data and credentials are zeroed in the recording (`crate::redact`).
+    pub redact: bool,
 }
 
 impl Default for RecordSettings {
@@ -26,6 +28,7 @@ impl Default for RecordSettings {
             max_age_hours: 0,
             segment_mb: 64,
             queue_mb: 64,
+            redact: false,
         }
     }
 }

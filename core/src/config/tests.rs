@@ -734,7 +734,7 @@ fn the_recorder_is_off_unless_a_directory_is_set() {
     assert_eq!(c.record.dir, None);
     let c = parse(&format!(
         "{MINIMAL}rzk.recordDir=/var/lib/rzk/rec\nrzk.recordMaxMB=200\nrzk.recordMaxAgeHours=48\n\
-         rzk.recordSegmentMB=16\nrzk.recordQueueMB=8\n"
+         rzk.recordSegmentMB=16\nrzk.recordQueueMB=8\nrzk.recordRedact=true\n"
     ));
     assert!(c.warnings.is_empty(), "{:?}", c.warnings);
     assert_eq!(
@@ -745,6 +745,7 @@ fn the_recorder_is_off_unless_a_directory_is_set() {
             max_age_hours: 48,
             segment_mb: 16,
             queue_mb: 8,
+            redact: true,
         }
     );
     for bad in [
@@ -752,6 +753,7 @@ fn the_recorder_is_off_unless_a_directory_is_set() {
         "rzk.recordMaxMB=0",
         "rzk.recordSegmentMB=lots",
         "rzk.recordQueueMB=-1",
+        "rzk.recordRedact=perhaps",
     ] {
         let e = parse_err(&format!("{MINIMAL}{bad}\n"));
         assert_eq!(e.line, 3, "{bad}: {e}");

@@ -31,6 +31,7 @@ impl StoreType {
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq)]
 pub struct StoreConfig {
     pub location: PathBuf,
+    #[serde(serialize_with = "crate::redact::secret")]
     pub password: Option<String>,
     /// `*.passwordPath`: a file holding the password; wins over `password`, as in ZooKeeper (the driver
     /// reads it).

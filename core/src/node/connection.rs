@@ -76,8 +76,10 @@ pub enum SlotState {
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct Connection {
     pub addr: ClientAddr,
-    pub frames: FrameDecoder,
+    /// Before `frames`: a redacting serialization learns from it where the unread input starts.
+    #[serde(serialize_with = "state_then_input")]
     pub state: ConnState,
+    pub frames: FrameDecoder,
     pub queue: VecDeque<Slot>,
     /// Authenticated identities; every connection has its ip id.
     /// The connection's SASL exchange, once it started.
@@ -92,6 +94,13 @@ pub struct Connection {
     pub legacy_handshake: bool,
     /// The session is a read-only one, local to this server (see `read_only`).
     pub read_only: bool,
+}
+
+/// Serializes a connection's state, telling a redacting serialization whether the unread input serialized
+/// next starts with the handshake.
+fn state_then_input<S: serde::Serializer>(state: &ConnState, s: S) -> Result<S::Ok, S::Error> {
+    crate::redact::note_handshake(!matches!(state, ConnState::AwaitingConnect));
+    serde::Serialize::serialize(state, s)
 }
 
 impl Connection {

@@ -15,6 +15,7 @@ pub enum FrameError {
 /// oversized-length check ahead: a length above `max` is rejected before its body arrives.
 #[derive(serde::Serialize, serde::Deserialize)]
 pub struct FrameDecoder {
+    #[serde(serialize_with = "crate::redact::unread_input")]
     buf: BytesMut,
     max: usize,
 }

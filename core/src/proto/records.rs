@@ -338,6 +338,7 @@ jute_record!(GetDataRequest {
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct SetDataRequest {
+    #[serde(serialize_with = "crate::redact::path")]
     pub path: String,
     pub data: Data,
     pub version: i32,
@@ -390,6 +391,7 @@ jute_record!(SetSaslResponse {
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateRequest {
+    #[serde(serialize_with = "crate::redact::path")]
     pub path: String,
     pub data: Data,
     pub acl: Vec<Acl>,
@@ -405,6 +407,7 @@ jute_record!(CreateRequest {
 
 #[derive(serde::Serialize, serde::Deserialize, Debug, Clone, PartialEq, Eq, Default)]
 pub struct CreateTtlRequest {
+    #[serde(serialize_with = "crate::redact::path")]
     pub path: String,
     pub data: Data,
     pub acl: Vec<Acl>,

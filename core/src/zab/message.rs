@@ -13,6 +13,7 @@ use crate::Zxid;
 pub struct Forwarded {
     pub session_id: i64,
     /// The request frame (header and body) as the client sent it.
+    #[serde(serialize_with = "crate::redact::request_frame")]
     pub frame: Bytes,
     /// The identities the client authenticated with on the learner.
     pub auth: Vec<Id>,

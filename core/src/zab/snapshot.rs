@@ -12,6 +12,7 @@ pub use crate::tree::RestoreError as SnapshotError;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SnapshotData {
     pub last_zxid: Zxid,
+    #[serde(serialize_with = "crate::redact::snapshot_nodes")]
     pub nodes: Vec<(String, Data, Vec<Acl>, PersistedStat)>,
     pub sessions: Vec<(i64, i32)>,
 }
