@@ -106,6 +106,7 @@ if [ "$BUILT" = 1 ]; then
         ./target/release/rzk sim --seeds "${RZK_SIM_RANDOM:-500}" --jobs 2 &&
         ./target/release/rzk sim --seeds "${RZK_SIM_CALM:-100}" --start 0 --faults none --jobs 2 &&
         ./target/release/rzk sim --seeds "${RZK_SIM_RECORDED:-200}" --start 0 --record 211 --jobs 2 &&
+        ./target/release/rzk sim --seeds "${RZK_SIM_REDACTED:-100}" --start 0 --record 211 --record-redacted --jobs 2 &&
         cargo test --release -p rzk-sim --features planted-bugs --test planted -- --nocapture; then
         record sim ok
     else

@@ -62,6 +62,10 @@ pub struct SimArgs {
     /// step by step (a difference is a violation). The trace hash must equal the run's without it.
     #[arg(long, value_name = "N")]
     pub record: Option<u64>,
+    /// With `--record`: the recorders redact znode data and credentials (`rzk.recordRedact`), and the replay
+    /// checks steps by shape.
+    #[arg(long, requires = "record")]
+    pub record_redacted: bool,
 }
 
 pub fn run_cmd(args: SimArgs) -> Result<()> {
@@ -84,6 +88,7 @@ pub fn run_cmd(args: SimArgs) -> Result<()> {
         plant,
         max_clients: args.clients,
         record: args.record,
+        record_redacted: args.record_redacted,
     };
     if let Some(seed) = args.seed {
         let started = Instant::now();

@@ -27,20 +27,26 @@ thread_local! {
     static ACTIVE: Cell<bool> = const { Cell::new(false) };
     static KEEP_NEXT_DATA: Cell<bool> = const { Cell::new(false) };
     static HANDSHAKE_DONE: Cell<bool> = const { Cell::new(false) };
+    static CREDENTIAL: Cell<bool> = const { Cell::new(false) };
 }
 
-/// Runs `f` (which serializes something) with redaction on, on this thread.
-pub fn redacted<T>(f: impl FnOnce() -> T) -> T {
+/// Runs `f` (which serializes something) with redaction on, on this thread; also says whether a
+/// credential was zeroed (one still unread in a connection's input: the node's answer to it cannot be
+/// replayed).
+pub fn redacted<T>(f: impl FnOnce() -> T) -> (T, bool) {
     struct Reset;
     impl Drop for Reset {
         fn drop(&mut self) {
             ACTIVE.with(|a| a.set(false));
             KEEP_NEXT_DATA.with(|k| k.set(false));
+            CREDENTIAL.with(|c| c.set(false));
         }
     }
     ACTIVE.with(|a| a.set(true));
+    CREDENTIAL.with(|c| c.set(false));
     let _reset = Reset;
-    f()
+    let value = f();
+    (value, CREDENTIAL.with(Cell::get))
 }
 
 /// Whether serialization on this thread is redacting.
@@ -93,7 +99,9 @@ pub fn unread_input<S: Serializer>(bytes: &bytes::BytesMut, s: S) -> Result<S::O
         started: HANDSHAKE_DONE.with(Cell::get),
         ..StreamRedactor::default()
     };
-    r.redact(&mut copy);
+    if r.redact(&mut copy).credential {
+        CREDENTIAL.with(|c| c.set(true));
+    }
     s.serialize_bytes(&copy)
 }
 

@@ -26,25 +26,34 @@ pub fn rzk_version() -> String {
     env!("CARGO_PKG_VERSION").to_string()
 }
 
-/// The head of a checkpoint of `node` (everything but the tree), and the tree to write after it.
-/// `redact`: znode data and credentials zeroed (`rzk_core::redact`).
-pub fn take(
-    node: &Node,
-    seed: u64,
-    redact: bool,
-) -> Result<(CheckpointHead, DataTree), CheckpointError> {
+/// A checkpoint of a node: its head (everything but the tree) and the tree to write after it.
+pub struct Taken {
+    pub head: CheckpointHead,
+    pub tree: DataTree,
+    /// Redacting zeroed a credential still unread in a connection's input: what the node answers to it
+    /// cannot be replayed, so the segment is checked from nowhere.
+    pub credential: bool,
+}
+
+/// A checkpoint of `node`; `redact`: znode data and credentials zeroed (`rzk_core::redact`).
+pub fn take(node: &Node, seed: u64, redact: bool) -> Result<Taken, CheckpointError> {
     let (tree, state) = node.checkpoint();
-    let state = if redact {
-        rzk_core::redact::redacted(|| entry::encode(state))?
+    let (state, credential) = if redact {
+        let (state, credential) = rzk_core::redact::redacted(|| entry::encode(state));
+        (state?, credential)
     } else {
-        entry::encode(state)?
+        (entry::encode(state)?, false)
     };
     let head = CheckpointHead {
         rzk_version: rzk_version(),
         seed,
         state,
     };
-    Ok((head, tree))
+    Ok(Taken {
+        head,
+        tree,
+        credential,
+    })
 }
 
 /// The tree in snapshot format; `redact`: every node's data zeroed (lengths kept), but the server's own

@@ -89,6 +89,8 @@ pub struct Recorder<S: Sink> {
     batch_first: u64,
     /// Redacting (`rzk.recordRedact`): every connection's stream, for where its data and credentials are.
     redactor: Option<Redactor>,
+    /// The segment's checkpoint zeroed an unread credential: its first step is marked [`UNCHECKED`].
+    unchecked_next: bool,
 }
 
 /// A batch is handed over once it holds this many bytes, even within a turn.
@@ -114,6 +116,7 @@ impl<S: Sink> Recorder<S> {
             batch_count: 0,
             batch_first: 0,
             redactor: None,
+            unchecked_next: false,
         }
     }
 
@@ -194,6 +197,7 @@ impl<S: Sink> Recorder<S> {
             self.drop_batch("an input could not be encoded");
             return None;
         }
+        let credential = credential || std::mem::take(&mut self.unchecked_next);
         Some(Pending(start, credential))
     }
 
@@ -273,7 +277,11 @@ impl<S: Sink> Recorder<S> {
             });
         }
         let from = gap.as_ref().map_or(self.n, |g| g.from);
-        let (head, tree) = match checkpoint::take(node, self.seed, self.redactor.is_some()) {
+        let checkpoint::Taken {
+            head,
+            tree,
+            credential,
+        } = match checkpoint::take(node, self.seed, self.redactor.is_some()) {
             Ok(c) => c,
             Err(_) => {
                 self.state = State::Dropping {
@@ -298,6 +306,7 @@ impl<S: Sink> Recorder<S> {
         }))) {
             self.seq += 1;
             self.state = State::Recording;
+            self.unchecked_next = credential;
         } else {
             self.state = State::Dropping {
                 from,

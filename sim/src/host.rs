@@ -26,6 +26,8 @@ pub struct Host {
     pub tick_at: Option<u64>,
     /// With `--record`: a new segment (and a checkpoint round trip of the live node) every this many inputs.
     pub record_every: Option<u64>,
+    /// With `--record-redacted`: the recorder redacts (the live node still round-trips unredacted).
+    pub record_redacted: bool,
     recorder: Option<Recorder<MemorySink>>,
     /// The segments of earlier incarnations, and of this one once it ends.
     pub recordings: Vec<Vec<u8>>,
@@ -42,6 +44,7 @@ impl Host {
             deferred: VecDeque::new(),
             tick_at: None,
             record_every: None,
+            record_redacted: false,
             recorder: None,
             recordings: Vec::new(),
         }
@@ -75,12 +78,13 @@ impl Host {
         self.end_recording();
         if let Some(every) = self.record_every {
             let sink = MemorySink::new(every);
-            self.recorder = Some(Recorder::new(
-                sink,
-                server_id,
-                self.incarnation,
-                seed ^ self.incarnation,
-            ));
+            let recorder =
+                Recorder::new(sink, server_id, self.incarnation, seed ^ self.incarnation);
+            self.recorder = Some(if self.record_redacted {
+                recorder.redacting()
+            } else {
+                recorder
+            });
         }
         result
     }
@@ -150,7 +154,7 @@ impl Host {
 
 /// The node as a checkpoint of it restores.
 fn round_trip(node: &Node) -> Result<Node, rzk_record::checkpoint::CheckpointError> {
-    let (head, tree) = checkpoint::take(node, 0, false)?;
-    let tree = checkpoint::encode_tree(&tree, false)?;
-    checkpoint::restore(&head, &tree, false)
+    let taken = checkpoint::take(node, 0, false)?;
+    let tree = checkpoint::encode_tree(&taken.tree, false)?;
+    checkpoint::restore(&taken.head, &tree, false)
 }

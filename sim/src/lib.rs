@@ -48,6 +48,8 @@ pub struct SimOptions {
     /// Record every node with the flight recorder, a segment every this many inputs; the live node
     /// continues from each checkpoint decoded, and every segment is replayed and checked at the end.
     pub record: Option<u64>,
+    /// With `record`: the recorders redact (`rzk.recordRedact`), and the replay checks by shape.
+    pub record_redacted: bool,
 }
 
 impl Default for SimOptions {
@@ -60,6 +62,7 @@ impl Default for SimOptions {
             plant: Vec::new(),
             max_clients: None,
             record: None,
+            record_redacted: false,
         }
     }
 }
@@ -106,6 +109,9 @@ impl RunReport {
         }
         if let Some(every) = opts.record {
             cmd.push_str(&format!(" --record {every}"));
+            if opts.record_redacted {
+                cmd.push_str(" --record-redacted");
+            }
         }
         cmd.push_str(" --trace");
         cmd
@@ -213,6 +219,7 @@ pub fn run_world(seed: u64, opts: &SimOptions) -> World {
         config,
         plant: opts.plant.clone(),
         record: opts.record,
+        record_redacted: opts.record_redacted,
     };
     let world_seed = rng.next_u64();
     let mut world = World::new(world_seed, params, Trace::new(opts.trace));

@@ -1,8 +1,9 @@
 //! With `--record`: every node's recording replayed at the end of the run, each step's outputs checked
-//! against the recorded digest. The simulator is the oracle that the recorder (checkpoints, inputs, digests)
-//! misses nothing: any difference is a violation.
+//! against the recorded digest, and each segment's checkpoint against the state the segment before it
+//! replayed to. The simulator is the oracle that the recorder (checkpoints, inputs, digests, and with
+//! `--record-redacted` the redaction) misses nothing: any difference is a violation.
 
-use rzk_record::{Replay, Segment};
+use rzk_record::verify::Walk;
 
 use crate::world::World;
 
@@ -12,19 +13,40 @@ impl World {
         let (mut segments, mut inputs, mut failures) = (0, 0, Vec::new());
         for (n, host) in self.hosts.iter_mut().enumerate() {
             host.end_recording();
-            for bytes in &host.recordings {
+            let mut walk = Walk::default();
+            let mut found = Vec::new();
+            for (i, bytes) in host.recordings.iter().enumerate() {
+                let Some(mut opened) = walk.open(&format!("segment {i}"), bytes, false, &mut found)
+                else {
+                    continue;
+                };
                 segments += 1;
-                let replayed = Segment::read(bytes)
-                    .map_err(|e| e.to_string())
-                    .and_then(|seg| Replay::open(&seg, false).map_err(|e| e.to_string()))
-                    .and_then(|mut r| r.run_to_end().map_err(|e| e.to_string()));
-                match replayed {
-                    Ok(count) => inputs += count,
+                match opened.replay.run_to_end() {
+                    Ok(count) => {
+                        inputs += count;
+                        walk.finished(opened);
+                    }
                     Err(e) => {
-                        failures.push(format!("node {n}: a recorded segment does not replay: {e}"))
+                        let mut text = format!("segment {i}: {e}");
+                        if let rzk_record::ReplayError::Diverged(d) = &e {
+                            text.push_str("; replayed:");
+                            for o in &d.outputs {
+                                text.push_str(&format!(
+                                    "\n    {}",
+                                    rzk_record::describe::output(o)
+                                ));
+                            }
+                        }
+                        found.push(text);
+                        walk.abandoned();
                     }
                 }
             }
+            failures.extend(
+                found
+                    .into_iter()
+                    .map(|f| format!("node {n}: a recorded segment does not replay: {f}")),
+            );
         }
         (segments, inputs, failures)
     }

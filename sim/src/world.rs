@@ -37,6 +37,8 @@ pub struct WorldParams {
     pub plant: Vec<rzk_core::planted::PlantedBug>,
     /// Record every node (a segment every this many inputs) and round-trip it through each checkpoint.
     pub record: Option<u64>,
+    /// With `record`: the recorders redact.
+    pub record_redacted: bool,
 }
 
 pub use rzk_check::{FaultSpan, Touched};
@@ -100,6 +102,7 @@ impl World {
             // Clocks start around a realistic epoch so that wall-clock-derived values look normal.
             let mut host = Host::new(NodeClock::new(1_700_000_000_000 + offset, ppm));
             host.record_every = params.record;
+            host.record_redacted = params.record_redacted;
             hosts.push(host);
         }
         let clients = (0..params.clients)

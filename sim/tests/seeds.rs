@@ -118,6 +118,10 @@ fn recorded_runs_replay_exactly_and_checkpoints_change_nothing() {
         record: Some(101),
         ..plain.clone()
     };
+    let redacted = SimOptions {
+        record_redacted: true,
+        ..recorded.clone()
+    };
     let (mut segments, mut inputs) = (0, 0);
     for seed in [0, 2, 5] {
         let a = run(seed, &plain);
@@ -126,6 +130,17 @@ fn recorded_runs_replay_exactly_and_checkpoints_change_nothing() {
         assert_eq!(
             a.trace_hash, b.trace_hash,
             "seed {seed}: recording changed the run"
+        );
+        // Redacted, the same run replays too (checked by shape, up to any zeroed credential).
+        let c = run(seed, &redacted);
+        assert!(
+            c.violations.is_empty(),
+            "seed {seed} redacted: {:#?}",
+            c.violations
+        );
+        assert_eq!(
+            a.trace_hash, c.trace_hash,
+            "seed {seed}: redaction changed the run"
         );
         assert!(b.replayed.1 > 0, "seed {seed} replayed nothing");
         segments += b.replayed.0;
