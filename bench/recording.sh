@@ -7,13 +7,16 @@
 # over the run, divided by the ops the run completed).
 #
 # usage: bench/recording.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N] [--depth N]
-#                           [--workloads "create set ..."] [--dir DIR] [--keep]
+#                           [--workloads "create set ..."] [--dir DIR] [--keep] [--redact]
+# --redact: the recording server also sets rzk.recordRedact=true.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 WORKLOADS="create set get children mixed watch churn get1 set1"
+REDACT=false
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h|--help) sed -n '2,9p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    --redact) REDACT=true ;;
     *) common_option "$@" || { echo "unknown option $1" >&2; exit 2; }; shift $((COMMON_USED - 1)) ;;
   esac
   shift
@@ -37,7 +40,7 @@ common_cfg "$WORK/off/data" "$OFF_PORT" > "$WORK/off/zoo.cfg"
 common_cfg "$WORK/on/data" "$ON_PORT" > "$WORK/on/zoo.cfg"
 # A budget large enough that no segment is deleted during the run (so the directory's growth is what was
 # written); segments of the default size.
-printf 'rzk.recordDir=%s\nrzk.recordMaxMB=100000\n' "$WORK/on/rec" >> "$WORK/on/zoo.cfg"
+printf 'rzk.recordDir=%s\nrzk.recordMaxMB=100000\nrzk.recordRedact=%s\n' "$WORK/on/rec" "$REDACT" >> "$WORK/on/zoo.cfg"
 
 start() { # $1 name $2 port
   RUST_LOG=warn "$RZK" bench ready --server "127.0.0.1:$2" --log "$WORK/$1/server.log" -- \

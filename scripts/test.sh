@@ -107,7 +107,8 @@ if [ "$BUILT" = 1 ]; then
         ./target/release/rzk sim --seeds "${RZK_SIM_CALM:-100}" --start 0 --faults none --jobs 2 &&
         ./target/release/rzk sim --seeds "${RZK_SIM_RECORDED:-200}" --start 0 --record 211 --jobs 2 &&
         ./target/release/rzk sim --seeds "${RZK_SIM_REDACTED:-100}" --start 0 --record 211 --record-redacted --jobs 2 &&
-        cargo test --release -p rzk-sim --features planted-bugs --test planted -- --nocapture; then
+        cargo test --release -p rzk-sim --features planted-bugs --test planted -- --nocapture &&
+        cargo test --release -p rzk-core --features planted-bugs --lib stale_leader -- --nocapture; then
         record sim ok
     else
         record sim FAIL

@@ -221,6 +221,9 @@ pub fn run(args: ReplayArgs) -> Result<()> {
         let mut diverged = false;
         loop {
             if replay.peek().is_some_and(|s| stop.before(s)) {
+                if let Some(from) = replay.unchecked_from() {
+                    println!("note: replayed unchecked since input {from} (a redacted credential): this state may not be the recorded one");
+                }
                 let at = format!("{name}, before input {}", replay.peek().map_or(0, |s| s.n));
                 stopped = Some((opened.replay.node, at));
                 break 'files;
@@ -234,6 +237,9 @@ pub fn run(args: ReplayArgs) -> Result<()> {
                         print_step(&step, &out);
                     }
                     if stop.after(&step, &replay.node) {
+                        if let Some(from) = replay.unchecked_from() {
+                            println!("note: replayed unchecked since input {from} (a redacted credential): this state may not be the recorded one");
+                        }
                         stopped = Some((
                             opened.replay.node,
                             format!("{name}, after input {}", step.n),
@@ -279,7 +285,13 @@ pub fn run(args: ReplayArgs) -> Result<()> {
             if stop.any() {
                 println!("the stop condition was not reached; showing the end of the recording");
             }
-            walk.into_last_node()
+            let last = walk.into_last_node();
+            if last.is_none()
+                && (args.dump_tree || args.session.is_some() || args.four_letter.is_some())
+            {
+                println!("nothing to show: the last segment did not replay to a checked end");
+            }
+            last
         }
     };
     if let Some(node) = &at_end {

@@ -1,8 +1,8 @@
 //! Redaction for the flight recorder's `rzk.recordRedact` mode: znode data and credentials zeroed where
 //! they stand, every length kept, so a redacted recording still replays the node's control flow.
 //!
-//! Zeroed: znode data, except under `/zookeeper/` (quota limits and usage, the ensemble config: the server
-//! reads them, and they hold no client data), and credentials (an `auth` packet's payload, such as digest's
+//! Zeroed: znode data, except quota nodes' and the ensemble config's (`/zookeeper/quota/...`,
+//! `/zookeeper/config`: the server reads them, and they hold no client data), and credentials (an `auth` packet's payload, such as digest's
 //! `user:password` in clear text; SASL tokens; TLS and JAAS passwords in the config). Kept: paths, ACLs and
 //! authenticated identities (digest ids are hashes, as ZooKeeper's own snapshots hold them), session
 //! passwords (a public function of the session id, as in ZooKeeper: [`crate::session::password`]).
@@ -54,9 +54,10 @@ pub fn active() -> bool {
     ACTIVE.with(Cell::get)
 }
 
-/// Data under `/zookeeper/` is the server's own (quotas, config) and is never redacted.
+/// The server reads the data of quota nodes and of the ensemble config: it is never redacted (and is not
+/// client data). Anything else a client may create under `/zookeeper` is.
 pub fn is_system_path(path: &[u8]) -> bool {
-    path.starts_with(b"/zookeeper/")
+    path.starts_with(b"/zookeeper/quota/") || path == b"/zookeeper/config"
 }
 
 /// `serialize_with` for a path that a `Data` follows in its struct: whether that data is kept.
@@ -198,6 +199,8 @@ pub struct Redacted {
     pub changed: bool,
     /// A credential was zeroed: the node's answer to it (an identity, a SASL step) cannot be replayed.
     pub credential: bool,
+    /// The four-letter word `hash`: its answer shows the tree's digest, which covers the data.
+    pub shows_digest: bool,
 }
 
 impl StreamRedactor {
@@ -224,6 +227,7 @@ impl StreamRedactor {
                 }
                 if !self.started && self.frame.iter().all(u8::is_ascii_alphabetic) {
                     self.mode = Mode::Plain;
+                    found.shows_digest = self.frame == b"hash";
                     break;
                 }
                 let len = i32::from_be_bytes([
@@ -267,7 +271,8 @@ impl StreamRedactor {
     }
 
     fn frame_done(&mut self) {
-        self.frame.clear();
+        // Not `clear`: a large frame's buffer is not kept for the connection's lifetime.
+        self.frame = Vec::new();
         self.started = true;
     }
 }

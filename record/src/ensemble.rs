@@ -46,6 +46,17 @@ pub fn replay_ensemble(dirs: &[PathBuf], any_version: bool) -> std::io::Result<E
             };
             v.segments += 1;
             v.gaps += opened.replay.gap.is_some() as u64;
+            if opened.replay.redacted() {
+                // Its replies hold zeros and the steps after a zeroed credential are not the recorded ones:
+                // the checkers would find violations that did not happen.
+                v.failures.push(format!(
+                    "{}: a redacted recording (rzk.recordRedact) cannot be checked (--check); replay it without",
+                    file.name
+                ));
+                walk.abandoned();
+                history.forget_server(server, now);
+                continue;
+            }
             // A segment that does not continue the one before (a restart, a gap, a damaged one) starts with
             // connections this replay knows nothing of.
             if !opened.follows {

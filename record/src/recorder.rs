@@ -16,6 +16,17 @@ use crate::segment::{close_entry, open_entry, EntryKind, SegmentHeader, FLAG_RED
 /// In a redacted recording, a step's output count when a credential in its input was zeroed: the node's
 /// answer cannot be replayed, so the replay checks no step from there to the end of the segment.
 pub const UNCHECKED: u32 = u32::MAX;
+/// In a redacted recording, a step's output count when its outputs show the tree's digest (`hash`), which
+/// covers the data: the replay does not check that step.
+pub const UNCHECKED_STEP: u32 = u32::MAX - 1;
+
+/// How a redacted step is checked on replay.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Check {
+    Shape,
+    ThisStepNot,
+    NotFromHere,
+}
 
 /// What the loop hands to the writer.
 pub enum Item {
@@ -96,9 +107,9 @@ pub struct Recorder<S: Sink> {
 /// A batch is handed over once it holds this many bytes, even within a turn.
 const BATCH_BYTES: usize = 256 << 10;
 
-/// A step whose input is encoded (into the batch, at this offset) and whose outputs are to come; whether
-/// a credential in it was zeroed.
-pub struct Pending(usize, bool);
+/// A step whose input is encoded (into the batch, at this offset) and whose outputs are to come; how a
+/// redacted one is checked.
+pub struct Pending(usize, Check);
 
 impl<S: Sink> Recorder<S> {
     /// `run_id` names this process run's segments; `seed` is the node's (for people reading a recording).
@@ -153,12 +164,19 @@ impl<S: Sink> Recorder<S> {
     ) -> Option<Pending> {
         self.n += 1;
         // The redactor follows every connection's stream, recorded or not.
-        let (redacted, credential) = match &mut self.redactor {
+        let (redacted, check) = match &mut self.redactor {
             Some(r) => {
                 let (input, found) = r.input(input);
-                (input, found.credential)
+                let check = if found.credential {
+                    Check::NotFromHere
+                } else if found.shows_digest {
+                    Check::ThisStepNot
+                } else {
+                    Check::Shape
+                };
+                (input, check)
             }
-            None => (None, false),
+            None => (None, Check::Shape),
         };
         let input = redacted.as_ref().unwrap_or(input);
         let gap = match self.state {
@@ -197,8 +215,12 @@ impl<S: Sink> Recorder<S> {
             self.drop_batch("an input could not be encoded");
             return None;
         }
-        let credential = credential || std::mem::take(&mut self.unchecked_next);
-        Some(Pending(start, credential))
+        let check = if std::mem::take(&mut self.unchecked_next) {
+            Check::NotFromHere
+        } else {
+            check
+        };
+        Some(Pending(start, check))
     }
 
     /// Gives up the batch (the sink never sees it): the next segment starts after a gap from its first input.
@@ -215,19 +237,30 @@ impl<S: Sink> Recorder<S> {
 
     /// Called after the step with what it produced.
     pub fn after(&mut self, pending: Option<Pending>, outputs: &[Output]) {
-        let Some(Pending(start, credential)) = pending else {
+        if let Some(r) = &mut self.redactor {
+            for o in outputs {
+                if let Output::CloseClient { conn } = o {
+                    r.closed(*conn);
+                }
+            }
+        }
+        let Some(Pending(start, check)) = pending else {
             return;
         };
-        let tail = match self.redactor {
-            None => StepTail {
+        let tail = match (&self.redactor, check) {
+            (None, _) => StepTail {
                 outputs: outputs.len() as u32,
                 digest: digest(outputs),
             },
-            Some(_) if credential => StepTail {
+            (Some(_), Check::NotFromHere) => StepTail {
                 outputs: UNCHECKED,
                 digest: 0,
             },
-            Some(_) => StepTail {
+            (Some(_), Check::ThisStepNot) => StepTail {
+                outputs: UNCHECKED_STEP,
+                digest: 0,
+            },
+            (Some(_), Check::Shape) => StepTail {
                 outputs: outputs.len() as u32,
                 digest: digest_shape(outputs),
             },

@@ -91,12 +91,25 @@ impl Redactor {
                 let redacted = changed.then(|| Input::PeerMessage { from: *from, msg });
                 let found = Redacted {
                     changed,
-                    credential: false,
+                    ..Redacted::default()
                 };
                 (redacted, found)
             }
+            Input::AdminCommand { target, .. } => {
+                let found = Redacted {
+                    shows_digest: rzk_core::admin::shows_tree_digest(target),
+                    ..Redacted::default()
+                };
+                (None, found)
+            }
             _ => (None, Redacted::default()),
         }
+    }
+
+    /// The node closed `conn`: its stream is over (the driver reports no `ClientClosed` for a close the
+    /// node asked for).
+    pub fn closed(&mut self, conn: u64) {
+        self.streams.remove(&conn);
     }
 }
 
@@ -293,6 +306,17 @@ mod tests {
     fn four_letter_words_pass_and_garbage_is_zeroed() {
         let (out, _) = redacted(b"srvr", &[]);
         assert_eq!(out, b"srvr");
+        // `hash` prints the tree's digest over the data: its step is not checked.
+        let mut r = StreamRedactor::default();
+        assert!(!r.redact(&mut b"ha".to_vec()).shows_digest);
+        assert!(r.redact(&mut b"sh".to_vec()).shows_digest);
+        let mut r = Redactor::default();
+        let admin = |target: &str| Input::AdminCommand {
+            id: 1,
+            target: target.into(),
+        };
+        assert!(r.input(&admin("/commands/hash")).1.shows_digest);
+        assert!(!r.input(&admin("/commands/mntr")).1.shows_digest);
         let mut bad = stream();
         bad.extend_from_slice(&[0xff, 0xff, 0xff, 0xff, 1, 2, 3]);
         let (out, _) = redacted(&bad, &[]);

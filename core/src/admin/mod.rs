@@ -64,6 +64,13 @@ pub fn effect_of(target: &str) -> AdminEffect {
     }
 }
 
+/// Whether the answer to `target` shows the tree's digest (`hash`): it depends on the znodes' data, which a
+/// redacted flight recording does not have.
+pub fn shows_tree_digest(target: &str) -> bool {
+    let path = target.split('?').next().unwrap_or("").trim_end_matches('/');
+    path.strip_prefix("/commands/").and_then(resolve) == Some("hash")
+}
+
 /// Answers a GET of `target` (the request path; a query string is ignored).
 pub fn answer(
     target: &str,

@@ -550,8 +550,14 @@ impl Node {
     /// A sync from a learner (or from one of our own clients, `from` being this server): answered once what
     /// was proposed before it is committed and a quorum answered a ping round sent after it.
     fn leader_add_sync(&mut self, from: ServerId, id: u64) {
-        let target = self.last_proposed;
+        let proposed = self.last_proposed;
         if let Some(l) = self.leader_mut() {
+            // Nothing proposed yet in this epoch (its zxid 0 never commits): all there is is committed.
+            let target = if zxid::counter(proposed) == 0 {
+                l.acks.committed()
+            } else {
+                proposed
+            };
             let round = l.ping_round + 1;
             l.syncs.push(PendingSync {
                 from,
@@ -579,23 +585,25 @@ impl Node {
 
     /// The end of a step: the ping round syncs of this step wait for, and our own clients' answered syncs.
     pub(in crate::node) fn leader_end_step(&mut self, now: u64, out: &mut Vec<Output>) {
-        let Some(l) = self.leader_mut() else { return };
-        if std::mem::take(&mut l.ping_wanted) {
+        // Answering a local sync reads the connection on, which may bring its next sync: that one's round
+        // goes out now too, not with the next step.
+        loop {
+            let applied = self.tree.last_zxid();
+            let Some(l) = self.leader_mut() else { return };
+            let (done, wait): (Vec<_>, Vec<_>) =
+                l.local_ready.drain(..).partition(|(_, z)| *z <= applied);
+            l.local_ready = wait;
+            for (id, zxid) in done {
+                self.on_sync_done(now, id, zxid, out);
+            }
+            let Some(l) = self.leader_mut() else { return };
+            if !std::mem::take(&mut l.ping_wanted) {
+                return;
+            }
             self.leader_ping_round();
             // A lone voter is its own quorum.
             let committed = self.leader_ref().map_or(0, |l| l.acks.committed());
             self.leader_answer_syncs(committed);
-        }
-        let applied = self.tree.last_zxid();
-        let Some(l) = self.leader_mut() else { return };
-        if l.local_ready.is_empty() {
-            return;
-        }
-        let (done, wait): (Vec<_>, Vec<_>) =
-            l.local_ready.drain(..).partition(|(_, z)| *z <= applied);
-        l.local_ready = wait;
-        for (id, zxid) in done {
-            self.on_sync_done(now, id, zxid, out);
         }
     }
 
