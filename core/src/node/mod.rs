@@ -303,6 +303,14 @@ impl Node {
 
     /// Feeds one input at time `now`; appends what must happen to `out`.
     pub fn step(&mut self, now: u64, input: Input, out: &mut Vec<Output>) {
+        if now < self.last_tick {
+            // The clock stepped back (the simulator's jumps; production's clock is monotonic): the last tick,
+            // and the ping armed from it, lie ahead, and the node would not tick (a leader would stop
+            // pinging its learners) until the clock caught up. Re-arm them from `now`.
+            let half_tick = (self.config.server.tick_time as u64 / 2).max(1);
+            self.last_tick = now;
+            self.next_ping = self.next_ping.min(now + half_tick);
+        }
         match input {
             Input::Tick => self.on_tick(now, out),
             Input::ClientOpened { conn, addr, secret } => {
