@@ -62,11 +62,7 @@ pub fn encode_tree(tree: &DataTree, redact: bool) -> Result<Vec<u8>, CheckpointE
     let redacted;
     let tree = if redact {
         let mut snap = rzk_core::zab::SnapshotData::of(tree);
-        for node in &mut snap.nodes {
-            if !rzk_core::redact::is_system_path(node.0.as_bytes()) {
-                node.1 = crate::redact::zeroed(&node.1);
-            }
-        }
+        crate::redact::redact_snapshot(&mut snap);
         redacted = snap
             .restore()
             .map_err(|e| CheckpointError::Tree(e.to_string()))?;

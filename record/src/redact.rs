@@ -36,6 +36,15 @@ pub fn redact_logged(t: &mut LoggedTxn) {
     redact_txn(&mut t.txn);
 }
 
+/// Zeroes a snapshot's data (but quota nodes' and the config's).
+pub fn redact_snapshot(snapshot: &mut rzk_core::zab::SnapshotData) {
+    for node in &mut snapshot.nodes {
+        if !is_system_path(node.0.as_bytes()) {
+            node.1 = zeroed(&node.1);
+        }
+    }
+}
+
 /// Zeroes the data a peer message carries; true if it carried any.
 pub fn redact_peer(msg: &mut PeerMsg) -> bool {
     let PeerMsg::Zab { msg, .. } = msg else {
@@ -44,13 +53,7 @@ pub fn redact_peer(msg: &mut PeerMsg) -> bool {
     match msg {
         ZabMsg::Proposal { txn } => redact_logged(txn),
         ZabMsg::Diff { txns } => txns.iter_mut().for_each(redact_logged),
-        ZabMsg::Snap { snapshot } => {
-            for node in &mut snapshot.nodes {
-                if !is_system_path(node.0.as_bytes()) {
-                    node.1 = zeroed(&node.1);
-                }
-            }
-        }
+        ZabMsg::Snap { snapshot } => redact_snapshot(snapshot),
         ZabMsg::Request(fwd) => fwd.frame = redact_request(&fwd.frame).into(),
         _ => return false,
     }
