@@ -39,10 +39,14 @@ pub enum PlantedBug {
     /// A leader answers a sync once what preceded it is committed, without proving it still leads (a
     /// paused or cut-off leader serves stale sync+reads, as ZooKeeper's does).
     SyncWithoutLeadershipProof,
+    /// A leader sends NEWLEADER (and so counts itself toward that quorum) before its new currentEpoch is
+    /// durable: a crash then brings it back with its old epoch, to lose an election to a server that never
+    /// saw the new epoch's commits (found by simulator seed 424242005503).
+    NewLeaderBeforeEpochDurable,
 }
 
 impl PlantedBug {
-    pub const ALL: [PlantedBug; 14] = [
+    pub const ALL: [PlantedBug; 15] = [
         PlantedBug::AckBeforeFsync,
         PlantedBug::SeqCounterNotRestored,
         PlantedBug::CommitBeforeQuorum,
@@ -57,6 +61,7 @@ impl PlantedBug {
         PlantedBug::LeaderIgnoresLearnerPings,
         PlantedBug::ReadBeforeEarlierWrite,
         PlantedBug::SyncWithoutLeadershipProof,
+        PlantedBug::NewLeaderBeforeEpochDurable,
     ];
 
     pub fn name(self) -> &'static str {
@@ -75,6 +80,7 @@ impl PlantedBug {
             PlantedBug::LeaderIgnoresLearnerPings => "leader-ignores-learner-pings",
             PlantedBug::ReadBeforeEarlierWrite => "read-before-earlier-write",
             PlantedBug::SyncWithoutLeadershipProof => "sync-without-leadership-proof",
+            PlantedBug::NewLeaderBeforeEpochDurable => "newleader-before-epoch-durable",
         }
     }
 

@@ -3,7 +3,8 @@
 //! to what it promises:
 //!
 //! - an ACK, ACKNEWLEADER or ACKEPOCH leaves only for what the sender's disk already holds durably (the
-//!   txns it acknowledges; the accepted or current epoch it vouches for);
+//!   txns it acknowledges; the accepted or current epoch it vouches for), and a NEWLEADER only once the
+//!   leader's own currentEpoch is durable (it counts itself toward that quorum);
 //! - no server applies a txn before a majority of the voting members hold it durably;
 //! - no two established leaders share an epoch;
 //! - a committed txn is never truncated from any server's log.
@@ -59,6 +60,13 @@ impl World {
                                 disk.current_epoch
                             ));
                         }
+                    }
+                    ZabMsg::NewLeader { epoch, .. } if disk.current_epoch < *epoch => {
+                        // The leader counts itself toward the NEWLEADER quorum: it vouches for the epoch too.
+                        found.push(format!(
+                            "invariant: node {n} sent NEWLEADER of epoch {epoch} with currentEpoch {} on disk",
+                            disk.current_epoch
+                        ))
                     }
                     ZabMsg::AckEpoch { .. } if disk.accepted_epoch < node.accepted_epoch() => {
                         found.push(format!(

@@ -1001,3 +1001,72 @@ fn stale_leader_sync_answer(planted: bool) -> Option<i32> {
     c.run_until("the old leader stepped down", |c| c.closed.contains(&conn));
     c.sync_get_answer(old, conn)
 }
+
+/// As ZooKeeper's leader: its current epoch is the new one, durably, before any NEWLEADER goes out, so a
+/// quorum acknowledging NEWLEADER (the leader counting itself) really holds the epoch. (A leader that
+/// established itself with the write still pending could crash, come back with its old epoch, and lose an
+/// election to a server that never saw the new epoch's commits: simulator seed 424242005503.)
+#[test]
+fn the_leader_makes_its_new_epoch_durable_before_newleader() {
+    let mut c = Cluster::new(3, |_| Recovered::default());
+    c.run_until("an epoch announced", |c| {
+        c.trace.iter().any(|t| t.2 == "LEADERINFO")
+    });
+    let leader = c
+        .trace
+        .iter()
+        .find(|t| t.2 == "LEADERINFO")
+        .map(|t| t.0)
+        .expect("announced");
+    // From here the leader's disk reports nothing.
+    if let Some(d) = c.disks.get_mut(&leader) {
+        d.stalled = true;
+    }
+    c.run_for(2_000);
+    assert!(
+        c.received(leader, "ACKEPOCH"),
+        "the learners took the epoch"
+    );
+    assert!(
+        !c.sent(leader, "NEWLEADER"),
+        "NEWLEADER went out before the leader's current epoch was durable"
+    );
+    c.flush(leader);
+    c.run_until("a leader established", |c| {
+        c.trace.iter().any(|t| t.2 == "ACKNEWLEADER")
+    });
+    let d = &c.disks[&leader];
+    assert!(d.current_epoch > 0 && d.current_epoch == d.accepted_epoch);
+}
+
+/// A follower of this epoch that loses its leader and comes back follows it again: the "learner ahead of
+/// the leader" check compares with the leader's epoch before this term only until discovery ends (a
+/// learner's current epoch equal to the leader's new one is no sign of a newer history).
+#[test]
+fn a_follower_reconnecting_in_the_same_epoch_does_not_unseat_the_leader() {
+    let mut c = Cluster::new(3, |_| Recovered::default());
+    c.run_until("elected", |c| c.leader().is_some());
+    let leader = c.leader().expect("leader");
+    let settled = c.tree(leader).last_zxid();
+    c.run_until("established everywhere", |c| {
+        c.in_sync(settled) && c.ids().iter().all(|id| c.node(*id).current_epoch() > 0)
+    });
+    let follower = c
+        .ids()
+        .into_iter()
+        .find(|id| *id != leader)
+        .expect("follower");
+    let epoch = c.node(leader).current_epoch();
+    c.cut(follower);
+    c.run_for(5_000);
+    let mark = c.trace.len();
+    c.heal(follower);
+    c.run_until("the follower synced again", |c| {
+        c.trace[mark..]
+            .iter()
+            .any(|t| t.1 == follower && t.2 == "UPTODATE")
+    });
+    c.run_for(5_000);
+    assert_eq!(c.leader(), Some(leader));
+    assert_eq!(c.node(leader).current_epoch(), epoch, "no new election");
+}

@@ -2,8 +2,9 @@
 //!
 //! Discovery: once a quorum (counting the leader) reported its accepted epoch, the leader picks a new epoch
 //! above all of them and announces it (LEADERINFO). Synchronization: once a quorum acknowledged that epoch
-//! (ACKEPOCH), each acknowledging learner gets a DIFF, TRUNC+DIFF or SNAP, the proposals in flight, and
-//! NEWLEADER. Broadcast: once a quorum acknowledged NEWLEADER the leader is established: its logged history
+//! (ACKEPOCH), the leader writes the epoch as its currentEpoch, and each acknowledging learner gets a DIFF,
+//! TRUNC+DIFF or SNAP, the proposals in flight, and NEWLEADER, which waits for that write (the leader counts
+//! itself toward the NEWLEADER quorum). Broadcast: once a quorum acknowledged NEWLEADER the leader is established: its logged history
 //! is committed, learners get UPTODATE, and each proposal commits when a quorum of voters that took the
 //! epoch has it durably. Learners also forward writes, session changes and syncs here.
 
@@ -50,6 +51,10 @@ pub struct Leader {
     pub epoch: Option<u32>,
     /// A quorum acknowledged the epoch: learners are synced as soon as they acknowledge it.
     discovered: bool,
+    /// Our current epoch before this term: a learner whose history is newer than ours must not follow us.
+    prior_epoch: u32,
+    /// A quorum acknowledged NEWLEADER: our history is committed and we serve.
+    established: bool,
     pub acks: AckTracker,
     started: u64,
     /// Syncs waiting for their answer: the learners' and our own clients'.
@@ -70,13 +75,21 @@ pub struct Leader {
 }
 
 impl Leader {
-    pub fn new(decision: Decision, own_info: LearnerInfo, acks: AckTracker, now: u64) -> Leader {
+    pub fn new(
+        decision: Decision,
+        own_info: LearnerInfo,
+        acks: AckTracker,
+        now: u64,
+        prior_epoch: u32,
+    ) -> Leader {
         Leader {
             decision,
             own_info,
             learners: BTreeMap::new(),
             epoch: None,
             discovered: false,
+            prior_epoch,
+            established: false,
             acks,
             started: now,
             syncs: Vec::new(),
@@ -187,7 +200,8 @@ impl Node {
             observer: false,
         };
         let acks = AckTracker::new(m.quorum.clone(), self.tree.last_zxid());
-        self.role = Role::Leading(Leader::new(d, own_info, acks, now));
+        let prior = self.current_epoch;
+        self.role = Role::Leading(Leader::new(d, own_info, acks, now, prior));
     }
 
     /// A message from a learner in its current session (or a FOLLOWERINFO opening one).
@@ -396,9 +410,11 @@ impl Node {
         out: &mut Vec<Output>,
     ) {
         let ours = self.last_logged();
-        let our_epoch = self.current_epoch;
         let Some(l) = self.leader_mut() else { return };
         let Some(epoch) = l.epoch else { return };
+        // Before discovery, a learner is checked against the history we had before this term; after it, our
+        // current epoch is this one (a learner of this epoch reconnecting is no sign of a newer history).
+        let our_epoch = if l.discovered { epoch } else { l.prior_epoch };
         let Some(h) = l.learners.get_mut(&from) else {
             return;
         };
@@ -427,7 +443,21 @@ impl Node {
                 return;
             }
             l.discovered = true;
+            // As ZooKeeper's `Leader.lead`: our current epoch is the new one, durably, before any NEWLEADER
+            // goes out (they wait for the write), so a quorum that acknowledges NEWLEADER, counting us, really
+            // holds the epoch: a leader that crashed before the write could otherwise come back with its old
+            // epoch and lose an election to a server that never saw this epoch's commits.
+            self.current_epoch = epoch;
+            let accepted = self.accepted_epoch;
+            self.persist(
+                PersistOp::SaveEpochs {
+                    accepted,
+                    current: epoch,
+                },
+                out,
+            );
         }
+        let Some(l) = self.leader_mut() else { return };
         let mut ready = Vec::new();
         for (id, h) in l.learners.iter_mut() {
             if let LearnerPhase::EpochAcked { last_zxid } = h.phase {
@@ -471,44 +501,36 @@ impl Node {
         for txn in proposals {
             self.send(to, ZabMsg::Proposal { txn });
         }
-        self.send(
-            to,
-            ZabMsg::NewLeader {
-                epoch,
-                zxid: zxid::make(epoch, 0),
-                committed,
-            },
-        );
+        let newleader = ZabMsg::NewLeader {
+            epoch,
+            zxid: zxid::make(epoch, 0),
+            committed,
+        };
+        if self.planted.has(PlantedBug::NewLeaderBeforeEpochDurable) {
+            self.send(to, newleader);
+        } else {
+            self.send_after_epochs(to, newleader);
+        }
     }
 
     /// A learner took our epoch as its current one. Once a quorum has, we are established: our logged
     /// history is committed, and every learner that acknowledged gets UPTODATE.
-    fn on_ack_new_leader(&mut self, m: &Membership, from: ServerId, out: &mut Vec<Output>) {
-        let our_epoch = self.current_epoch;
+    fn on_ack_new_leader(&mut self, m: &Membership, from: ServerId, _out: &mut Vec<Output>) {
         let Some(l) = self.leader_mut() else { return };
         if let Some(h) = l.learners.get_mut(&from) {
             if h.phase < LearnerPhase::NewLeaderAcked {
                 h.phase = LearnerPhase::NewLeaderAcked;
             }
         }
-        let was_serving = l.any_up_to_date() || our_epoch == l.epoch.unwrap_or(0);
         let Some(epoch) = l.epoch else { return };
         let acked = l.ids_where(LearnerHandler::acked_new_leader);
         if !m.quorum.is_quorum(acked.iter().copied().chain([m.me])) {
             return;
         }
-        if !was_serving {
-            // Established: our logged history is committed now.
+        if !std::mem::replace(&mut l.established, true) {
+            // Established: our logged history is committed now (our current epoch was made durable before
+            // NEWLEADER went out).
             self.apply_pending();
-            self.current_epoch = epoch;
-            let accepted = self.accepted_epoch;
-            self.persist(
-                PersistOp::SaveEpochs {
-                    accepted,
-                    current: epoch,
-                },
-                out,
-            );
             tracing::info!(epoch, "a quorum is synced: serving");
         }
         let ready = self.leader_ref().map_or(Vec::new(), |l| {
