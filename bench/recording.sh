@@ -7,16 +7,23 @@
 # over the run, divided by the ops the run completed).
 #
 # usage: bench/recording.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N] [--depth N]
-#                           [--workloads "create set ..."] [--dir DIR] [--keep] [--redact]
+#                           [--workloads "create set ..."] [--dir DIR] [--keep] [--redact] [--control]
 # --redact: the recording server also sets rzk.recordRedact=true.
+# --control: neither server records (an A/A run: the ratios then show the harness's own noise).
+# --record-dir DIR: the recording goes under DIR (another disk, or tmpfs to leave the disk out) instead of
+#   beside the data.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
 WORKLOADS="create set get children mixed watch churn get1 set1"
 REDACT=false
+CONTROL=false
+REC_PARENT=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h|--help) sed -n '2,11p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
     --redact) REDACT=true ;;
+    --control) CONTROL=true ;;
+    --record-dir) REC_PARENT="$2"; shift ;;
     *) common_option "$@" || { echo "unknown option $1" >&2; exit 2; }; shift $((COMMON_USED - 1)) ;;
   esac
   shift
@@ -24,6 +31,7 @@ done
 prepare_tools
 
 WORK="$(mktemp -d "$BASE_DIR/rzk-recording.XXXXXX")"
+if [ -n "$REC_PARENT" ]; then REC="$(mktemp -d "$REC_PARENT/rzk-rec.XXXXXX")"; else REC="$WORK/on/rec"; fi
 OFF_PORT="$(free_port)"; ON_PORT="$(free_port)"
 OFF_PID="" ON_PID=""
 cleanup() {
@@ -31,7 +39,7 @@ cleanup() {
   for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
   for pid in $OFF_PID $ON_PID; do wait "$pid" 2>/dev/null || true; done
   # A failed run keeps its servers' logs and data.
-  if [ "$KEEP" = 1 ] || [ "$status" != 0 ]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
+  if [ "$KEEP" = 1 ] || [ "$status" != 0 ]; then echo "kept $WORK $REC" >&2; else rm -rf "$WORK" "$REC"; fi
 }
 trap cleanup EXIT
 
@@ -40,7 +48,9 @@ common_cfg "$WORK/off/data" "$OFF_PORT" > "$WORK/off/zoo.cfg"
 common_cfg "$WORK/on/data" "$ON_PORT" > "$WORK/on/zoo.cfg"
 # A budget large enough that no segment is deleted during the run (so the directory's growth is what was
 # written); segments of the default size.
-printf 'rzk.recordDir=%s\nrzk.recordMaxMB=100000\nrzk.recordRedact=%s\n' "$WORK/on/rec" "$REDACT" >> "$WORK/on/zoo.cfg"
+if [ "$CONTROL" = false ]; then
+  printf 'rzk.recordDir=%s\nrzk.recordMaxMB=100000\nrzk.recordRedact=%s\n' "$REC" "$REDACT" >> "$WORK/on/zoo.cfg"
+fi
 
 start() { # $1 name $2 port
   RUST_LOG=warn "$RZK" bench ready --server "127.0.0.1:$2" --log "$WORK/$1/server.log" -- \
@@ -52,7 +62,7 @@ start() { # $1 name $2 port
 restart_servers() {
   for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
   for pid in $OFF_PID $ON_PID; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
-  rm -rf "$WORK/off/data" "$WORK/on/data" "$WORK/on/rec"
+  rm -rf "$WORK/off/data" "$WORK/on/data" "$REC"
   mkdir -p "$WORK/off/data" "$WORK/on/data"
   OFF_PID="$(start off "$OFF_PORT")"
   ON_PID="$(start on "$ON_PORT")"
@@ -61,7 +71,7 @@ echo "rzk without recording on 127.0.0.1:$OFF_PORT, with on 127.0.0.1:$ON_PORT, 
 
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
-rec_bytes() { du -sb "$WORK/on/rec" 2>/dev/null | cut -f1 || echo 0; }
+rec_bytes() { du -sb "$REC" 2>/dev/null | cut -f1 || echo 0; }
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }  # utime + stime of every thread, in clock ticks
 
 run_one() { # name port workload round
