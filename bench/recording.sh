@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # The flight recorder's cost (issue 18): two rzk servers side by side, standalone on loopback with the same
-# settings as bench/compare.sh, one with rzk.recordDir set (its recording on the same disk as its data) and
-# one without. Each workload runs against each in alternation, --rounds times; the table shows medians, the
+# settings as bench/compare.sh, one with rzk.recordDir set (its recording on the same disk as its data,
+# unless --record-dir) and one without. Each workload runs against each in alternation, --rounds times; the table shows medians, the
 # on/off ratios, the server's CPU time per op (all its threads, from /proc: the cost that does not depend on
 # what else the machine is doing), and the bytes the recorder wrote per op (the recording directory's growth
 # over the run, divided by the ops the run completed).
 #
 # usage: bench/recording.sh [--quick] [--rounds N] [--duration S] [--warmup S] [--sessions N] [--depth N]
 #                           [--workloads "create set ..."] [--dir DIR] [--keep] [--redact] [--control]
+#                           [--record-dir DIR]
 # --redact: the recording server also sets rzk.recordRedact=true.
 # --control: neither server records (an A/A run: the ratios then show the harness's own noise).
 # --record-dir DIR: the recording goes under DIR (another disk, or tmpfs to leave the disk out) instead of
@@ -20,7 +21,7 @@ CONTROL=false
 REC_PARENT=""
 while [ $# -gt 0 ]; do
   case "$1" in
-    -h|--help) sed -n '2,12p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,15p' "$0"; exit 0 ;;
     --redact) REDACT=true ;;
     --control) CONTROL=true ;;
     --record-dir) REC_PARENT="$2"; shift ;;
@@ -30,18 +31,23 @@ while [ $# -gt 0 ]; do
 done
 prepare_tools
 
-WORK="$(mktemp -d "$BASE_DIR/rzk-recording.XXXXXX")"
-if [ -n "$REC_PARENT" ]; then REC="$(mktemp -d "$REC_PARENT/rzk-rec.XXXXXX")"; else REC="$WORK/on/rec"; fi
-OFF_PORT="$(free_port)"; ON_PORT="$(free_port)"
+WORK="" REC=""
 OFF_PID="" ON_PID=""
+stop_servers() {
+  for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
+  # Not children of this shell (`rzk bench ready` started them): wait for them to be gone.
+  for pid in $OFF_PID $ON_PID; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
+}
 cleanup() {
   local status=$?
-  for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
-  for pid in $OFF_PID $ON_PID; do wait "$pid" 2>/dev/null || true; done
+  stop_servers
   # A failed run keeps its servers' logs and data.
   if [ "$KEEP" = 1 ] || [ "$status" != 0 ]; then echo "kept $WORK $REC" >&2; else rm -rf "$WORK" "$REC"; fi
 }
 trap cleanup EXIT
+WORK="$(mktemp -d "$BASE_DIR/rzk-recording.XXXXXX")"
+if [ -n "$REC_PARENT" ]; then REC="$(mktemp -d "$REC_PARENT/rzk-rec.XXXXXX")"; else REC="$WORK/on/rec"; fi
+OFF_PORT="$(free_port)"; ON_PORT="$(free_port)"
 
 mkdir -p "$WORK/off/data" "$WORK/on/data"
 common_cfg "$WORK/off/data" "$OFF_PORT" > "$WORK/off/zoo.cfg"
@@ -60,14 +66,14 @@ start() { # $1 name $2 port
 # hour), and a few rounds of these workloads write over 10 GB of txn log per server; a full disk stops a
 # server, as in ZooKeeper. The runs clean up after themselves, so every round starts from the same tree.
 restart_servers() {
-  for pid in $OFF_PID $ON_PID; do kill "$pid" 2>/dev/null || true; done
-  for pid in $OFF_PID $ON_PID; do while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done; done
+  stop_servers
   rm -rf "$WORK/off/data" "$WORK/on/data" "$REC"
   mkdir -p "$WORK/off/data" "$WORK/on/data"
   OFF_PID="$(start off "$OFF_PORT")"
   ON_PID="$(start on "$ON_PORT")"
 }
-echo "rzk without recording on 127.0.0.1:$OFF_PORT, with on 127.0.0.1:$ON_PORT, in $WORK" >&2
+if [ "$CONTROL" = true ]; then what="also without (--control)"; else what="with, into $REC,"; fi
+echo "rzk without recording on 127.0.0.1:$OFF_PORT, $what on 127.0.0.1:$ON_PORT, in $WORK" >&2
 
 RESULTS="$WORK/results.jsonl"
 : > "$RESULTS"
@@ -86,7 +92,7 @@ run_one() { # name port workload round
   before="$(rec_bytes)"
   cpu0="$(cpu_ticks "$pid")"
   out="$("$RZK" bench "${args[@]}" | tail -1)"
-  # Let the writer catch up (it writes every 10 ms) before measuring the directory and the CPU.
+  # Let the writer catch up (it polls every 5 ms) before measuring the directory and the CPU.
   sleep 0.5
   cpu1="$(cpu_ticks "$pid")"
   after="$(rec_bytes)"

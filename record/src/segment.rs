@@ -17,8 +17,9 @@ use thiserror::Error;
 use crate::block::{encode_block, read_frame, BlockError, Frame};
 
 pub const MAGIC: [u8; 4] = *b"RZKR";
-/// The format this build writes and reads (2: the output digest takes replies longer than 16 bytes as their
-/// rapidhash; a version 1 recording would diverge at its first long reply).
+/// The format this build writes and reads (2: the output digest takes byte strings longer than 16 bytes as
+/// their rapidhash, and bincode values whole or in 1024-byte chunks; a version 1 recording would diverge at
+/// its first long reply). Checkpoints are bound to the rzk version that wrote them besides.
 pub const VERSION: u16 = 2;
 pub const HEADER_LEN: usize = 44;
 /// Header flag: znode data and credentials were left out of the recording.

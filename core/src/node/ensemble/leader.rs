@@ -4,9 +4,10 @@
 //! above all of them and announces it (LEADERINFO). Synchronization: once a quorum acknowledged that epoch
 //! (ACKEPOCH), the leader writes the epoch as its currentEpoch, and each acknowledging learner gets a DIFF,
 //! TRUNC+DIFF or SNAP, the proposals in flight, and NEWLEADER, which waits for that write (the leader counts
-//! itself toward the NEWLEADER quorum). Broadcast: once a quorum acknowledged NEWLEADER the leader is established: its logged history
-//! is committed, learners get UPTODATE, and each proposal commits when a quorum of voters that took the
-//! epoch has it durably. Learners also forward writes, session changes and syncs here.
+//! itself toward the NEWLEADER quorum). Broadcast: once a quorum acknowledged NEWLEADER the leader is
+//! established: its logged history is committed, learners get UPTODATE, and each proposal commits when a
+//! quorum of voters that took the epoch has it durably. Learners also forward writes, session changes and
+//! syncs here.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -305,7 +306,7 @@ impl Node {
                 current_epoch,
                 last_zxid,
             } => self.on_ack_epoch(now, &m, from, current_epoch, last_zxid, out),
-            ZabMsg::AckNewLeader { .. } => self.on_ack_new_leader(&m, from, out),
+            ZabMsg::AckNewLeader { .. } => self.on_ack_new_leader(&m, from),
             ZabMsg::Ack { zxid } => {
                 let committed = match &mut self.role {
                     // Only a learner that took our epoch (acknowledged NEWLEADER) may count.
@@ -515,7 +516,7 @@ impl Node {
 
     /// A learner took our epoch as its current one. Once a quorum has, we are established: our logged
     /// history is committed, and every learner that acknowledged gets UPTODATE.
-    fn on_ack_new_leader(&mut self, m: &Membership, from: ServerId, _out: &mut Vec<Output>) {
+    fn on_ack_new_leader(&mut self, m: &Membership, from: ServerId) {
         let Some(l) = self.leader_mut() else { return };
         if let Some(h) = l.learners.get_mut(&from) {
             if h.phase < LearnerPhase::NewLeaderAcked {
@@ -823,7 +824,9 @@ impl Node {
 
     /// Whether the leader serves clients: established (a quorum acknowledged NEWLEADER).
     pub(super) fn leader_serving(&self, l: &Leader) -> bool {
-        if l.epoch.is_some() && l.any_up_to_date() {
+        // Once established, the leader serves until it steps down (its tick checks the quorum), even while
+        // a learner that was up to date reconnects and is synced again.
+        if l.established || (l.epoch.is_some() && l.any_up_to_date()) {
             return true;
         }
         if self.planted.has(PlantedBug::ServeBeforeNewLeaderQuorum) && l.epoch.is_some() {

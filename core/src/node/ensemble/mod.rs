@@ -105,8 +105,8 @@ impl Node {
             .push((to, None, PeerMsg::Zab { session, msg }));
     }
 
-    /// Sends a message that vouches for the epoch files (an epoch acknowledgement, LEADERINFO, UPTODATE):
-    /// held until every epoch write emitted so far is durable.
+    /// Sends a message that vouches for the epoch files (an epoch acknowledgement, LEADERINFO, NEWLEADER,
+    /// UPTODATE): held until every epoch write emitted so far is durable.
     pub(super) fn send_after_epochs(&mut self, to: ServerId, msg: ZabMsg) {
         let session = match &self.role {
             Role::Leading(l) => l.session_of(to).unwrap_or(0),
