@@ -89,53 +89,23 @@ impl Bench {
             conn: 1,
             bytes: frame_connect(&connect),
         });
-        b.step(Input::ClientBytes {
-            conn: 1,
-            bytes: frame_request(&Request {
-                xid: 1,
-                op: OpCode::Create,
-                body: RequestBody::Create(CreateRequest {
-                    path: "/b".into(),
-                    data: Bytes::new().into(),
-                    acl: rzk_core::acl::open_acl_unsafe(),
-                    flags: 0,
-                }),
-            }),
-        });
-        let mut paths: Vec<String> = vec!["/c".into()];
+        // "/b" holds the nodes `get` and `set` use; "/c" the parents `children` lists.
+        let mut paths: Vec<String> = vec!["/b".into(), "/c".into()];
         for p in 0..PARENTS {
             paths.push(format!("/c/p{p:03}"));
             paths.extend((0..10).map(|c| format!("/c/p{p:03}/child-{c}")));
         }
+        paths.extend((0..NODES).map(|i| format!("/b/n{i:06}")));
         for path in paths {
-            let req = b.request(|_| {
-                (
-                    OpCode::Create,
-                    RequestBody::Create(CreateRequest {
-                        path: path.clone(),
-                        data: Bytes::from(vec![b'x'; 64]).into(),
-                        acl: rzk_core::acl::open_acl_unsafe(),
-                        flags: 0,
-                    }),
-                )
-            });
-            b.step(Input::ClientBytes {
-                conn: 1,
-                bytes: req,
-            });
-        }
-        for i in 0..NODES {
-            let req = b.request(|_| {
-                (
-                    OpCode::Create,
-                    RequestBody::Create(CreateRequest {
-                        path: format!("/b/n{i:06}"),
-                        data: Bytes::from(vec![b'x'; 64]).into(),
-                        acl: rzk_core::acl::open_acl_unsafe(),
-                        flags: 0,
-                    }),
-                )
-            });
+            let req = b.request(
+                OpCode::Create,
+                RequestBody::Create(CreateRequest {
+                    path,
+                    data: Bytes::from(vec![b'x'; 64]).into(),
+                    acl: rzk_core::acl::open_acl_unsafe(),
+                    flags: 0,
+                }),
+            );
             b.step(Input::ClientBytes {
                 conn: 1,
                 bytes: req,
@@ -144,9 +114,8 @@ impl Bench {
         b
     }
 
-    fn request(&mut self, body: impl Fn(usize) -> (OpCode, RequestBody)) -> Bytes {
+    fn request(&mut self, op: OpCode, body: RequestBody) -> Bytes {
         self.xid += 1;
-        let (op, body) = body(self.xid as usize);
         frame_request(&Request {
             xid: self.xid,
             op,
@@ -174,36 +143,28 @@ impl Bench {
         for _ in 0..PIPELINE {
             let n = (self.xid as usize * 7919) % NODES;
             let path = format!("/b/n{n:06}");
-            let req = match workload {
-                "get" => self.request(|_| {
-                    (
-                        OpCode::GetData,
-                        RequestBody::GetData(GetDataRequest {
-                            path: path.clone(),
-                            watch: false,
-                        }),
-                    )
-                }),
-                "children" => self.request(|_| {
-                    (
-                        OpCode::GetChildren,
-                        RequestBody::GetChildren(GetChildrenRequest {
-                            path: format!("/c/p{:03}", n % PARENTS),
-                            watch: false,
-                        }),
-                    )
-                }),
-                _ => self.request(|_| {
-                    (
-                        OpCode::SetData,
-                        RequestBody::SetData(SetDataRequest {
-                            path: path.clone(),
-                            data: Bytes::from(vec![b'y'; 64]).into(),
-                            version: -1,
-                        }),
-                    )
-                }),
+            let (op, body) = match workload {
+                "get" => (
+                    OpCode::GetData,
+                    RequestBody::GetData(GetDataRequest { path, watch: false }),
+                ),
+                "children" => (
+                    OpCode::GetChildren,
+                    RequestBody::GetChildren(GetChildrenRequest {
+                        path: format!("/c/p{:03}", n % PARENTS),
+                        watch: false,
+                    }),
+                ),
+                _ => (
+                    OpCode::SetData,
+                    RequestBody::SetData(SetDataRequest {
+                        path,
+                        data: Bytes::from(vec![b'y'; 64]).into(),
+                        version: -1,
+                    }),
+                ),
             };
+            let req = self.request(op, body);
             buf.extend_from_slice(&req);
         }
         buf.freeze()
